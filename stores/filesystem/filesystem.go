@@ -63,11 +63,8 @@ func (s *Store) Dir() string { return s.dir }
 // Describe names the store.
 func (s *Store) Describe() string { return "filesystem " + s.dir }
 
-// EngineName is the engine's (and the object stores') file-name rule:
-// '/' and '\' become '_'.
-func EngineName(id string) string {
-	return strings.NewReplacer("/", "_", `\`, "_").Replace(id)
-}
+// EngineName is the engine's file-name rule, stores.ObjectName.
+func EngineName(id string) string { return stores.ObjectName(id) }
 
 // WfctlName is wfctl's rule, which also replaces ':' and '*'.
 func WfctlName(id string) string {

@@ -1,0 +1,90 @@
+package stores
+
+import (
+	"context"
+	"strings"
+	"sync"
+)
+
+// ObjectName is the engine's ID → name rule, shared by the filesystem and
+// every object store: '/' and '\' become '_'. It is lossy ("a/b" and "a_b"
+// collide), so readers take the ID from inside the record.
+func ObjectName(id string) string {
+	return strings.NewReplacer("/", "_", `\`, "_").Replace(id)
+}
+
+// Limiter is optional: a store that cannot keep some part of a record
+// says so, for detail views and the CLI (PostgreSQL has no error column).
+type Limiter interface {
+	Limitations() []string
+}
+
+// DefaultParallelism is how many records object stores fetch at once.
+const DefaultParallelism = 16
+
+// FetchParallel fetches keys with at most n fetches in flight and hands the
+// results to yield in batches as they complete (not in key order). It stops
+// at the first yield error or when ctx ends, and waits for its workers
+// before returning, so no goroutine outlives the call.
+func FetchParallel(ctx context.Context, keys []string, n int, fetch func(ctx context.Context, key string) Entry, yield func([]Entry) error) error {
+	if n <= 0 {
+		n = DefaultParallelism
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan string)
+	results := make(chan Entry, n)
+	var wg sync.WaitGroup
+	for range min(n, len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				e := fetch(ctx, k)
+				select {
+				case results <- e:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, k := range keys {
+			select {
+			case work <- k:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	const batchSize = 64
+	batch := make([]Entry, 0, batchSize)
+	var yieldErr error
+	for e := range results {
+		if yieldErr != nil {
+			continue // drain so workers can exit
+		}
+		batch = append(batch, e)
+		// Deliver promptly: a full batch, or whenever nothing else is ready.
+		if len(batch) == batchSize || len(results) == 0 {
+			if yieldErr = yield(batch); yieldErr != nil {
+				cancel()
+			}
+			batch = make([]Entry, 0, batchSize)
+		}
+	}
+	if yieldErr != nil {
+		return yieldErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return yield(batch)
+	}
+	return nil
+}
