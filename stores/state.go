@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -63,6 +64,22 @@ func DecodeState(data []byte) (*State, error) {
 		return nil, fmt.Errorf("record has no resource_id")
 	}
 	return &s, nil
+}
+
+var idPattern = regexp.MustCompile(`"resource_id"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+
+// GuessID finds the resource ID in an undecodable record's bytes, for
+// naming a corrupt entry; fallback (usually the file or key name) otherwise.
+func GuessID(raw []byte, fallback string) string {
+	m := idPattern.FindSubmatch(raw)
+	if m == nil {
+		return fallback
+	}
+	var id string
+	if json.Unmarshal(append(append([]byte{'"'}, m[1]...), '"'), &id) != nil || id == "" {
+		return fallback
+	}
+	return id
 }
 
 // EncodeState writes a record the way the engine and plugins do: MarshalIndent

@@ -231,7 +231,7 @@ func (s *Store) scan(ctx context.Context) ([]stores.Entry, error) {
 		case err != nil && name == "metadata.json" && isWfctlMetadata(data):
 			continue
 		case err != nil:
-			e.Problem = err.Error()
+			e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
 		default:
 			e.State, e.ID = st, st.ResourceID
 		}

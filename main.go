@@ -1,0 +1,181 @@
+// Command statescope inspects and repairs the IaC state of the workflow
+// engine: a terminal UI, and a small CLI beside it for scripts.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"statescope/stores"
+	"statescope/stores/config"
+	_ "statescope/stores/filesystem"
+	_ "statescope/stores/memory"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes: scripts rely on these.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitRefused = 3
+)
+
+// usageError marks a mistake in how the command was called (exit 2).
+type usageError struct{ error }
+
+// refusedError marks a safety check that refused to act (exit 3).
+type refusedError struct{ error }
+
+func refused(format string, args ...any) error {
+	return refusedError{fmt.Errorf(format, args...)}
+}
+
+// app is what every command shares: global flags, the config and the
+// standard streams (injectable for tests).
+type app struct {
+	storeTarget string
+	contextName string
+	configPath  string
+	readOnly    bool
+	staleAfter  time.Duration
+
+	in     io.Reader
+	out    io.Writer
+	errOut io.Writer
+	// isTerminal reports whether stdin and stdout are a terminal, so the CLI
+	// may ask questions.
+	isTerminal func() bool
+	now        func() time.Time
+
+	cfg *config.Config
+}
+
+// commands holds the constructors of the subcommands; each cmd_*.go file
+// adds its own in init, so commands live beside their code.
+var commands []func(*app) *cobra.Command
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
+	a := &app{in: in, out: out, errOut: errOut, now: time.Now, isTerminal: stdioIsTerminal}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(errOut, "statescope:", err)
+	var ue usageError
+	var re refusedError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &re), errors.Is(err, stores.ErrReadOnly), errors.Is(err, stores.ErrLockChanged):
+		return exitRefused
+	default:
+		return exitError
+	}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "statescope",
+		Short: "Inspect and repair workflow IaC state",
+		Long: "statescope browses the per-resource IaC state of the workflow engine, shows its locks,\n" +
+			"and releases orphaned locks safely. Without a command it opens the terminal UI.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(a.configPath)
+			if err != nil {
+				return err
+			}
+			a.cfg = cfg
+			if !cmd.Flags().Changed("stale-after") {
+				a.staleAfter = cfg.StaleThreshold(stores.DefaultStaleAfter)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runTUI(cmd.Context()) },
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.storeTarget, "store", "", "store target: a directory, file:///dir, mem://, or a backend URL")
+	pf.StringVar(&a.contextName, "context", "", "named context from the config file")
+	pf.StringVar(&a.configPath, "config", "", "config file (default "+config.DefaultPath()+")")
+	pf.BoolVar(&a.readOnly, "readonly", false, "refuse every mutation, including lock release")
+	pf.DurationVar(&a.staleAfter, "stale-after", stores.DefaultStaleAfter, "age after which a lock or a half-done record is suspect")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	for _, c := range commands {
+		root.AddCommand(c(a))
+	}
+	return root
+}
+
+// target resolves --store / --context / the config's current context into
+// a target string and whether it must be opened read-only.
+func (a *app) target() (target, name string, readOnly bool, err error) {
+	readOnly = a.readOnly || a.cfg.ReadOnly
+	if a.storeTarget != "" {
+		if a.contextName != "" {
+			return "", "", false, usageError{errors.New("give --store or --context, not both")}
+		}
+		return a.storeTarget, stores.RedactTarget(a.storeTarget), readOnly, nil
+	}
+	name, ctx, err := a.cfg.Context(a.contextName)
+	if err != nil {
+		return "", "", false, usageError{err}
+	}
+	return ctx.Store, name, readOnly || ctx.ReadOnly, nil
+}
+
+// openStore opens the store the flags name, read-only when asked.
+func (a *app) openStore(ctx context.Context) (stores.Store, string, error) {
+	target, name, ro, err := a.target()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := stores.Open(ctx, target)
+	if err != nil {
+		return nil, "", err
+	}
+	if ro {
+		s = stores.ReadOnly(s)
+	}
+	return s, name, nil
+}
+
+func stdioIsTerminal() bool {
+	return term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
+}
+
+// usageArgs wraps cobra's argument validators so a wrong argument count
+// exits with the usage code.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
