@@ -142,6 +142,9 @@ func judgeOne(l *LockInfo, now time.Time, staleAfter time.Duration, host string)
 	h := l.Holder
 	switch {
 	case l.HolderGone:
+		if len(why) == 0 {
+			why = append(why, "the holder is gone")
+		}
 		l.Verdict = VerdictOrphaned
 	case h != nil && h.PID != 0 && h.Host != "" && h.Host == host:
 		if ProcessAlive(h.PID) {
@@ -207,6 +210,9 @@ func DecodeLockBody(body []byte) (at time.Time, h *Holder, note string) {
 	t, err := time.Parse(time.RFC3339Nano, text)
 	if err != nil {
 		return time.Time{}, nil, fmt.Sprintf("lock body is not a timestamp: %q", truncate(text, 60))
+	}
+	if t.IsZero() {
+		return time.Time{}, nil, "lock body holds the zero time"
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
 		var holder Holder

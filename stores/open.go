@@ -70,6 +70,9 @@ func ParseTarget(raw string) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("malformed store target %q: %v; %s", RedactTarget(raw), unwrapURLError(err), acceptedHint())
 	}
+	if u.Scheme == "" {
+		return Target{}, fmt.Errorf("malformed store target %q: no scheme before ://; %s", RedactTarget(raw), acceptedHint())
+	}
 	t := Target{Raw: raw, Scheme: strings.ToLower(u.Scheme), URL: u}
 	if t.Scheme == "file" {
 		if u.Host != "" && u.Host != "localhost" {

@@ -63,6 +63,11 @@ func DecodeState(data []byte) (*State, error) {
 	if s.ResourceID == "" {
 		return nil, fmt.Errorf("record has no resource_id")
 	}
+	// omitempty drops an empty list on write, so [] and absent are the same
+	// record; normalising here keeps round trips stable (found by fuzzing).
+	if len(s.Dependencies) == 0 {
+		s.Dependencies = nil
+	}
 	return &s, nil
 }
 

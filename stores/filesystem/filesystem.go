@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -207,38 +208,51 @@ func (s *Store) scan(ctx context.Context) ([]stores.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	var names []string
+	for _, d := range dirents {
+		if name := d.Name(); isRecordName(name) && !d.IsDir() {
+			names = append(names, name)
+		}
+	}
+	// Decoding dominates listing, so records are read on every core.
 	var out []stores.Entry
-	for i, d := range dirents {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	err = stores.FetchParallel(ctx, names, 2*runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
+		return s.readEntry(name)
+	}, func(batch []stores.Entry) error {
+		for _, e := range batch {
+			if e.Source != "" {
+				out = append(out, e)
 			}
 		}
-		name := d.Name()
-		if !isRecordName(name) || d.IsDir() {
-			continue
-		}
-		path := filepath.Join(s.dir, name)
-		e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			e.Problem = "unreadable: " + err.Error()
-			out = append(out, e)
-			continue
-		}
-		st, err := stores.DecodeState(data)
-		switch {
-		case err != nil && name == "metadata.json" && isWfctlMetadata(data):
-			continue
-		case err != nil:
-			e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
-		default:
-			e.State, e.ID = st, st.ResourceID
-		}
-		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// readEntry reads one record file; a zero Entry means "not a record"
+// (wfctl's metadata.json).
+func (s *Store) readEntry(name string) stores.Entry {
+	path := filepath.Join(s.dir, name)
+	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		e.Problem = "unreadable: " + err.Error()
+		return e
+	}
+	st, err := stores.DecodeState(data)
+	switch {
+	case err != nil && name == "metadata.json" && isWfctlMetadata(data):
+		return stores.Entry{}
+	case err != nil:
+		e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
+	default:
+		e.State, e.ID = st, st.ResourceID
+	}
+	return e
 }
 
 // isRecordName: *.json, but not wfctl's *.lock.json, nor our temp files.
