@@ -1,0 +1,47 @@
+# statescope — see README.md. `make run` opens the demo, `make test` runs
+# everything (installing and starting the test servers it needs).
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+TOOLS    ?= $(HOME)/.cache/statescope
+export STATESCOPE_TOOLS := $(TOOLS)
+export PATH := $(TOOLS)/bin:$(PATH)
+
+PKGS      = ./...
+FUZZTIME ?= 15s
+BENCHCOUNT ?= 6
+
+.PHONY: build run test servers bench lint fuzz proto clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/statescope .
+
+run: build
+	./bin/statescope demo
+
+# Installs what is missing (Debian packages, the Go-built S3/GCS servers,
+# Azurite), then runs every test with the race detector. The tests start
+# each server on a free loopback port and stop it; with CI set, a server
+# that cannot start fails the run.
+test: servers
+	$(GO) test -race -count=1 -timeout 45m $(PKGS)
+
+servers:
+	./.ci/install-servers
+
+bench: servers
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -timeout 60m $(PKGS) | tee bench.txt
+	@command -v benchstat >/dev/null && benchstat bench.txt || echo "(go install golang.org/x/perf/cmd/benchstat@latest for a summary)"
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Short fuzz runs of every parser; anything found is kept under testdata/fuzz.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME) ./stores
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTarget$$' -fuzztime $(FUZZTIME) ./stores
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLockBody$$' -fuzztime $(FUZZTIME) ./stores
+
+clean:
+	rm -rf bin bench.txt
