@@ -1,0 +1,190 @@
+// Package postgres reads and writes workflow state in the engine's
+// PostgreSQL table iac_resources and takes the engine's advisory locks.
+//
+// Unlike the engine's store it reads timestamps correctly, writes an empty
+// array for absent dependencies, fails fast on a held lock, holds each lock
+// on a dedicated connection (so Unlock runs where the lock lives), and can
+// list and force-release every advisory lock in the database.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"statescope/stores"
+)
+
+func init() {
+	open := func(ctx context.Context, t stores.Target) (stores.Store, error) { return Open(ctx, t.Raw) }
+	const usage = "postgres://user@host:port/db?sslmode=disable (any pgx DSN; PG* variables honoured)"
+	stores.Register("postgres", usage, open)
+	stores.Register("postgresql", usage, open)
+}
+
+// Table is the engine's table name. It is unqualified, as upstream has it,
+// so it resolves through search_path.
+const Table = "iac_resources"
+
+// createTable is the engine's DDL: same columns, types and defaults.
+const createTable = `CREATE TABLE IF NOT EXISTS iac_resources (
+	name           TEXT PRIMARY KEY,
+	type           TEXT NOT NULL DEFAULT '',
+	provider       TEXT NOT NULL DEFAULT '',
+	provider_ref   TEXT NOT NULL DEFAULT '',
+	provider_id    TEXT NOT NULL DEFAULT '',
+	status         TEXT NOT NULL DEFAULT '',
+	config_hash    TEXT NOT NULL DEFAULT '',
+	applied_config JSONB NOT NULL DEFAULT '{}',
+	outputs        JSONB NOT NULL DEFAULT '{}',
+	dependencies   TEXT[] NOT NULL DEFAULT '{}',
+	created_at     TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+	updated_at     TIMESTAMPTZ NOT NULL DEFAULT NOW()
+)`
+
+// SQLSTATE codes handled specially.
+const (
+	codeUndefinedTable        = "42P01"
+	codeUndefinedColumn       = "42703"
+	codeInsufficientPrivilege = "42501"
+)
+
+// Store is one PostgreSQL database. It is safe for concurrent use.
+type Store struct {
+	pool    *pgxpool.Pool
+	lockCfg *pgx.ConnConfig
+	target  string // redacted, for Describe and errors
+
+	tableMu sync.Mutex
+	tableOK bool
+
+	mu     sync.Mutex
+	held   map[string]*heldLock
+	closed bool
+}
+
+// Open connects to the database a pgx DSN (URL or keyword form) names and
+// checks it answers. It creates nothing: the table is created on first write.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx already masks the password in parse errors.
+		return nil, fmt.Errorf("postgres: invalid DSN: %w", err)
+	}
+	target := describeTarget(dsn, cfg.ConnConfig)
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "statescope"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres %s: %w", target, ctxErr(ctx, err))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres %s: connect: %w", target, ctxErr(ctx, err))
+	}
+	return &Store{pool: pool, lockCfg: cfg.ConnConfig.Copy(), target: target, held: map[string]*heldLock{}}, nil
+}
+
+// describeTarget shows a URL DSN as written, password masked; a keyword
+// DSN (host=… password=…) is rebuilt from the parsed settings, which never
+// include the password.
+func describeTarget(dsn string, cc *pgx.ConnConfig) string {
+	if strings.Contains(dsn, "://") {
+		return stores.RedactTarget(dsn)
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(cc.User), Host: cc.Host + ":" + strconv.Itoa(int(cc.Port)), Path: "/" + cc.Database}
+	if strings.HasPrefix(cc.Host, "/") {
+		u.Host = ""
+		u.RawQuery = url.Values{"host": {cc.Host}}.Encode()
+	}
+	return u.String()
+}
+
+// Describe names the store without credentials.
+func (s *Store) Describe() string { return "postgres " + s.target }
+
+// Limitations: the engine's table has no error column.
+func (s *Store) Limitations() []string {
+	return []string{"the error field is not stored: the engine's iac_resources table has no error column, so it is dropped on save"}
+}
+
+// Close releases every lock this store holds (by closing its connection)
+// and closes the pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	held := s.held
+	s.held, s.closed = nil, true
+	s.mu.Unlock()
+	for _, h := range held {
+		h.close(context.Background())
+	}
+	s.pool.Close()
+	return nil
+}
+
+// fail wraps err with the target, the operation and the ID. A cancelled
+// context wins over whatever the driver made of it, so callers can test
+// errors.Is(err, context.Canceled).
+func (s *Store) fail(ctx context.Context, op, id string, err error) error {
+	err = ctxErr(ctx, err)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn {
+		err = fmt.Errorf("%w (the table predates a column the engine added later; the engine adds it when it starts, statescope never alters the table)", err)
+	}
+	if id == "" {
+		return fmt.Errorf("postgres %s: %s: %w", s.target, op, err)
+	}
+	return fmt.Errorf("postgres %s: %s %q: %w", s.target, op, id, err)
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// ensureTable creates the table on first write. It looks first, so a role
+// that may write an existing table but not create in the schema still works.
+func (s *Store) ensureTable(ctx context.Context) error {
+	s.tableMu.Lock()
+	defer s.tableMu.Unlock()
+	if s.tableOK {
+		return nil
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('iac_resources') IS NOT NULL").Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := s.pool.Exec(ctx, createTable); err != nil {
+			return fmt.Errorf("create table iac_resources: %w", err)
+		}
+	}
+	s.tableOK = true
+	return nil
+}
+
+// cleanupCtx bounds clean-up work that must run even when the caller's
+// context has ended.
+func cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+}

@@ -1,0 +1,289 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"statescope/stores"
+	"statescope/stores/storetest"
+	"statescope/stores/storetest/testserver"
+)
+
+func TestMain(m *testing.M) { testserver.Main(m) }
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// openDB opens a store on a fresh database as the superuser.
+func openDB(t testing.TB) (*Store, *testserver.PG, string) {
+	t.Helper()
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	return openAs(t, pg.SuperuserDSN(db)), pg, db
+}
+
+func openAs(t testing.TB, dsn string) *Store {
+	t.Helper()
+	s, err := Open(testCtx(t), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) stores.Store {
+			pg := testserver.Postgres(t)
+			s, err := Open(testCtx(t), pg.SuperuserDSN(pg.NewDatabase(t, "")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Corrupt: func(t *testing.T, s stores.Store, id string) {
+			if _, err := s.(*Store).pool.Exec(testCtx(t), `INSERT INTO iac_resources (name, outputs) VALUES ($1, '"garbage"')`, id); err != nil {
+				t.Fatal(err)
+			}
+		},
+		ServerTimestamps: true,
+		NoErrorField:     true,
+	})
+}
+
+func TestKey(t *testing.T) {
+	tests := []struct {
+		id            string
+		key           int64
+		classid, objd uint32
+	}{
+		{"my-db", 3882885587528754728, 904054750, 2485298728},
+		{"example", 4830977581527752769, 4830977581527752769 >> 32, 4830977581527752769 & 0xFFFFFFFF},
+	}
+	for _, tt := range tests {
+		key := Key(tt.id)
+		if key != tt.key {
+			t.Errorf("Key(%q) = %d, want %d", tt.id, key, tt.key)
+		}
+		if c, o := SplitKey(key); c != tt.classid || o != tt.objd {
+			t.Errorf("SplitKey(%d) = %d, %d; want %d, %d", key, c, o, tt.classid, tt.objd)
+		}
+	}
+}
+
+// TestKeyInPgLocks checks the split against what the server shows.
+func TestKeyInPgLocks(t *testing.T) {
+	s, _, _ := openDB(t)
+	ctx := testCtx(t)
+	if err := s.Lock(ctx, "my-db"); err != nil {
+		t.Fatal(err)
+	}
+	var classid, objid uint32
+	err := s.pool.QueryRow(ctx, `SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1`).Scan(&classid, &objid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classid != 904054750 || objid != 2485298728 {
+		t.Errorf("pg_locks shows classid %d objid %d, want 904054750 2485298728", classid, objid)
+	}
+}
+
+func TestAppName(t *testing.T) {
+	h := &stores.Holder{PID: 4242, Host: "build box", User: "ci", Operation: "repair"}
+	tests := []struct {
+		name, app  string
+		want       *stores.Holder
+		id         string
+		statescope bool
+	}{
+		{"round trip", appName(h, "db/main"), &stores.Holder{Tool: "statescope", PID: 4242, Host: "build_box", User: "ci", Operation: "repair"}, "db/main", true},
+		{"truncated inside a field", appName(&stores.Holder{PID: 4242, Host: "host-with-a-rather-long-name.example", User: "ci", Operation: "repair"}, "db")[:maxAppName],
+			&stores.Holder{Tool: "statescope", PID: 4242, Host: "host-with-a-rather-long-name.example"}, "", true},
+		{"foreign", "psql", nil, "", false},
+	}
+	for _, tt := range tests {
+		got, id, ok := parseAppName(tt.app)
+		if ok != tt.statescope || id != tt.id || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: parseAppName(%q) = %+v, %q, %v; want %+v, %q, %v", tt.name, tt.app, got, id, ok, tt.want, tt.id, tt.statescope)
+		}
+	}
+}
+
+// TestUpstreamRows reads rows written the way the engine writes them.
+func TestUpstreamRows(t *testing.T) {
+	s, pg, db := openDB(t)
+	ctx := testCtx(t)
+	if err := s.ensureTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pg.MustExec(t, db, `INSERT INTO iac_resources (name, type, provider, status, config_hash, applied_config, outputs, dependencies, created_at, updated_at)
+		VALUES ('vpc', 'infra.vpc', 'aws', 'active', '', 'null', 'null', '{}', NOW(), NOW()),
+		       ('db', 'infra.database', 'aws', 'active', 'abc', '{"size": 10}', '{"port": 5432, "big": 9007199254740993}', '{vpc}', NOW(), NOW())`)
+	now := time.Now().UTC()
+	vpc, err := s.Get(ctx, "vpc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vpc.Outputs != nil || vpc.Config != nil || vpc.Dependencies != nil {
+		t.Errorf("null maps and empty deps read as %+v", vpc)
+	}
+	created, ok := stores.ParseTime(vpc.CreatedAt)
+	if !ok || vpc.CreatedAt != stores.FormatTime(created) || now.Sub(created).Abs() > time.Minute {
+		t.Errorf("created_at %q is not an RFC 3339 second-precision time near now", vpc.CreatedAt)
+	}
+	dbRec, err := s.Get(ctx, "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dbRec.Outputs["big"]; got != json.Number("9007199254740993") {
+		t.Errorf("big number read as %#v", got)
+	}
+	if !reflect.DeepEqual(dbRec.Dependencies, []string{"vpc"}) {
+		t.Errorf("dependencies %v", dbRec.Dependencies)
+	}
+	// Writing back keeps created_at, stores null maps as null and deps as '{}'.
+	vpc.Status = stores.StatusDestroyed
+	if err := s.Save(ctx, vpc); err != nil {
+		t.Fatal(err)
+	}
+	got := pg.MustExec(t, db, `SELECT outputs::text || ' ' || applied_config::text || ' ' || dependencies::text || ' ' || (created_at < updated_at) FROM iac_resources WHERE name = 'vpc'`)
+	if got != "null null {} true" {
+		t.Errorf("saved row columns: %q", got)
+	}
+}
+
+// TestOpenCreatesNothing: reading a database without the table works and
+// leaves it without one; the first write creates it with upstream's DDL.
+func TestOpenCreatesNothing(t *testing.T) {
+	s, pg, db := openDB(t)
+	ctx := testCtx(t)
+	if entries, err := s.List(ctx, stores.Filter{}); err != nil || len(entries) != 0 {
+		t.Fatalf("list without table: %v, %v", entries, err)
+	}
+	if _, err := s.Get(ctx, "x"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("get without table: %v", err)
+	}
+	if err := s.Delete(ctx, "x"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("delete without table: %v", err)
+	}
+	if got := pg.MustExec(t, db, "SELECT to_regclass('iac_resources') IS NULL"); got != "t" {
+		t.Fatal("reading created the table")
+	}
+	if err := s.Save(ctx, storetest.Record("x")); err != nil {
+		t.Fatal(err)
+	}
+	cols := pg.MustExec(t, db, `SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '-'), ', ' ORDER BY ordinal_position)
+		FROM information_schema.columns WHERE table_name = 'iac_resources'`)
+	want := "name text NO -, type text NO ''::text, provider text NO ''::text, provider_ref text NO ''::text, provider_id text NO ''::text, " +
+		"status text NO ''::text, config_hash text NO ''::text, applied_config jsonb NO '{}'::jsonb, outputs jsonb NO '{}'::jsonb, " +
+		"dependencies ARRAY NO '{}'::text[], created_at timestamp with time zone NO now(), updated_at timestamp with time zone NO now()"
+	if cols != want {
+		t.Errorf("table columns:\n got %s\nwant %s", cols, want)
+	}
+}
+
+func TestCredentialsNeverShown(t *testing.T) {
+	pg := testserver.Postgres(t)
+	port, err := testserver.FreePort() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	for _, dsn := range []string{
+		fmt.Sprintf("postgres://app:s3cret-pw@127.0.0.1:%d/db?sslmode=disable&connect_timeout=2", port),
+		fmt.Sprintf("host=127.0.0.1 port=%d user=app password=s3cret-pw dbname=db sslmode=disable connect_timeout=2", port),
+	} {
+		_, err := Open(ctx, dsn)
+		if err == nil || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "127.0.0.1") {
+			t.Errorf("open of an unreachable server: %v", err)
+		}
+	}
+	// A working store with a password in its DSN (trust ignores it).
+	db := pg.NewDatabase(t, "")
+	s := openAs(t, fmt.Sprintf("postgres://postgres:s3cret-pw@%s:%d/%s?sslmode=disable", pg.Host, pg.Port, db))
+	_, err = s.Get(ctx, "missing")
+	for _, text := range []string{s.Describe(), err.Error()} {
+		if strings.Contains(text, "s3cret-pw") || !strings.Contains(text, "@127.0.0.1:") {
+			t.Errorf("shows credentials or no target: %q", text)
+		}
+	}
+	if !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("get missing: %v", err)
+	}
+}
+
+func TestConditional(t *testing.T) {
+	s, _, _ := openDB(t)
+	ctx := testCtx(t)
+	var _ stores.ConditionalStore = s
+	rec := storetest.Record("cas")
+	if err := s.SaveIf(ctx, rec, ""); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := s.SaveIf(ctx, rec, ""); !errors.Is(err, stores.ErrConflict) {
+		t.Errorf("create over an existing record: %v", err)
+	}
+	v1, err := s.GetVersioned(ctx, "cas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two quick writes still give distinct versions.
+	if err := s.SaveIf(ctx, rec, v1.Version); err != nil {
+		t.Fatalf("save with current version: %v", err)
+	}
+	if err := s.SaveIf(ctx, rec, v1.Version); !errors.Is(err, stores.ErrConflict) {
+		t.Errorf("save with stale version: %v", err)
+	}
+	if err := s.DeleteIf(ctx, "cas", v1.Version); !errors.Is(err, stores.ErrConflict) {
+		t.Errorf("delete with stale version: %v", err)
+	}
+	v2, _ := s.GetVersioned(ctx, "cas")
+	if v2.Version == v1.Version {
+		t.Fatal("version did not change on write")
+	}
+	if err := s.DeleteIf(ctx, "cas", v2.Version); err != nil {
+		t.Errorf("delete with current version: %v", err)
+	}
+	if _, err := s.Get(ctx, "cas"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("after conditional delete: %v", err)
+	}
+	// A corrupt row has a version, so a repair can replace it conditionally.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO iac_resources (name, outputs) VALUES ('bad', '[1]')`); err != nil {
+		t.Fatal(err)
+	}
+	vb, err := s.GetVersioned(ctx, "bad")
+	if !errors.Is(err, stores.ErrCorrupt) || vb.Version == "" || !strings.Contains(err.Error(), "outputs is a JSON array") {
+		t.Fatalf("corrupt row: %+v, %v", vb, err)
+	}
+	if err := s.SaveIf(ctx, storetest.Record("bad"), vb.Version); err != nil {
+		t.Errorf("repairing the corrupt row: %v", err)
+	}
+}
+
+func TestLimitations(t *testing.T) {
+	var s stores.Limiter = &Store{}
+	if l := s.Limitations(); len(l) != 1 || !strings.Contains(l[0], "error") {
+		t.Errorf("limitations: %v", l)
+	}
+}
+
+// pgErrCode returns the SQLSTATE wrapped in err, if any.
+func pgErrCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}

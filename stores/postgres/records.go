@@ -1,0 +1,270 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"statescope/stores"
+)
+
+// selectCols reads a row. JSONB comes back as text and is decoded with
+// UseNumber so large integers stay exact; timestamps are scanned as times.
+const selectCols = `name, type, provider, provider_ref, provider_id, status, config_hash,
+	outputs::text, applied_config::text, dependencies, created_at, updated_at`
+
+// Writes never send created_at (the database sets it on insert, as the
+// engine's store does). updated_at is the record's version for the
+// conditional writes, so it must change on every write even when two writes
+// fall in the same microsecond or the clock steps back.
+const (
+	insertSQL = `INSERT INTO iac_resources AS r
+	(name, type, provider, provider_ref, provider_id, status, config_hash, outputs, applied_config, dependencies)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	nextVersion = `GREATEST(NOW(), r.updated_at + interval '1 microsecond')`
+	setCols     = `(type, provider, provider_ref, provider_id, status, config_hash, outputs, applied_config, dependencies, updated_at)`
+	upsertSQL   = insertSQL + ` ON CONFLICT (name) DO UPDATE SET ` + setCols + ` =
+	(EXCLUDED.type, EXCLUDED.provider, EXCLUDED.provider_ref, EXCLUDED.provider_id, EXCLUDED.status,
+	 EXCLUDED.config_hash, EXCLUDED.outputs, EXCLUDED.applied_config, EXCLUDED.dependencies, ` + nextVersion + `)`
+	createOnlySQL = insertSQL + ` ON CONFLICT (name) DO NOTHING`
+	updateIfSQL   = `UPDATE iac_resources AS r SET ` + setCols + ` =
+	($2, $3, $4, $5, $6, $7, $8, $9, $10, ` + nextVersion + `) WHERE name = $1 AND updated_at = $11`
+)
+
+// source names a row for entries and errors.
+func source(name string) string { return "iac_resources row name=" + strconv.Quote(name) }
+
+// scanState reads one row. The returned state always carries the row's
+// columns; problem is set (and the maps left nil) when outputs or
+// applied_config is not a JSON object or null.
+func scanState(r pgx.Row) (st *stores.State, updated time.Time, problem string, err error) {
+	var s stores.State
+	var outputs, config []byte
+	var created time.Time
+	err = r.Scan(&s.ResourceID, &s.ResourceType, &s.Provider, &s.ProviderRef, &s.ProviderID, &s.Status, &s.ConfigHash,
+		&outputs, &config, &s.Dependencies, &created, &updated)
+	if err != nil {
+		return nil, time.Time{}, "", err
+	}
+	if len(s.Dependencies) == 0 {
+		s.Dependencies = nil
+	}
+	s.CreatedAt, s.UpdatedAt = stores.FormatTime(created), stores.FormatTime(updated)
+	var problems []string
+	var p string
+	if s.Outputs, p = decodeObject("outputs", outputs); p != "" {
+		problems = append(problems, p)
+	}
+	if s.Config, p = decodeObject("applied_config", config); p != "" {
+		problems = append(problems, p)
+	}
+	if len(problems) > 0 {
+		s.Outputs, s.Config = nil, nil
+	}
+	return &s, updated, strings.Join(problems, "; "), nil
+}
+
+// decodeObject reads a JSONB column: an object, or null for a nil map.
+func decodeObject(column string, data []byte) (map[string]any, string) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Sprintf("%s is a JSON %s, not an object", column, te.Value)
+		}
+		return nil, fmt.Sprintf("%s is unreadable: %v", column, err)
+	}
+	return m, ""
+}
+
+// writeArgs are the ten insert parameters. A nil map is written as JSON
+// null, as the engine does; dependencies are never NULL (the column is NOT
+// NULL, which the engine's own store trips over).
+func writeArgs(s *stores.State) ([]any, error) {
+	outputs, err := json.Marshal(s.Outputs)
+	if err != nil {
+		return nil, fmt.Errorf("outputs: %w", err)
+	}
+	config, err := json.Marshal(s.Config)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	deps := s.Dependencies
+	if deps == nil {
+		deps = []string{}
+	}
+	return []any{s.ResourceID, s.ResourceType, s.Provider, s.ProviderRef, s.ProviderID, s.Status, s.ConfigHash,
+		string(outputs), string(config), deps}, nil
+}
+
+func version(updated time.Time) string { return updated.UTC().Format(time.RFC3339Nano) }
+
+// parseVersion reads a version back; one that does not parse cannot match
+// any row.
+func parseVersion(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("version %q is not an updated_at from this store: %w", v, stores.ErrConflict)
+	}
+	return t, nil
+}
+
+// Get reads one record. A row whose JSON columns are not objects is
+// ErrCorrupt.
+func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
+	v, err := s.GetVersioned(ctx, id)
+	return v.State, err
+}
+
+// GetVersioned reads a record with its updated_at as the version. For a
+// corrupt row it returns the version with an ErrCorrupt error, so a repair
+// can still replace the row conditionally.
+func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
+	if err := ctx.Err(); err != nil {
+		return stores.Versioned{}, err
+	}
+	st, updated, problem, err := scanState(s.pool.QueryRow(ctx, "SELECT "+selectCols+" FROM iac_resources WHERE name = $1", id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) || isCode(err, codeUndefinedTable):
+		return stores.Versioned{}, s.fail(ctx, "get", id, stores.ErrNotFound)
+	case err != nil:
+		return stores.Versioned{}, s.fail(ctx, "get", id, err)
+	case problem != "":
+		return stores.Versioned{Version: version(updated)}, s.fail(ctx, "get", id, fmt.Errorf("%s: %w: %s", source(id), stores.ErrCorrupt, problem))
+	}
+	return stores.Versioned{State: st, Version: version(updated)}, nil
+}
+
+// List reads every row and filters in Go, as the engine does; rows that
+// cannot be decoded come back as corrupt entries, never dropped.
+func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+selectCols+" FROM iac_resources ORDER BY name")
+	if err != nil {
+		if isCode(err, codeUndefinedTable) {
+			return nil, nil
+		}
+		return nil, s.fail(ctx, "list", "", err)
+	}
+	defer rows.Close()
+	var out []stores.Entry
+	for rows.Next() {
+		st, _, problem, err := scanState(rows)
+		if err != nil {
+			return nil, s.fail(ctx, "list", "", err)
+		}
+		e := stores.Entry{ID: st.ResourceID, Source: source(st.ResourceID)}
+		if problem != "" {
+			e.Problem = problem
+		} else {
+			e.State = st
+		}
+		if f.Match(e) {
+			out = append(out, e)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if isCode(err, codeUndefinedTable) {
+			return nil, nil
+		}
+		return nil, s.fail(ctx, "list", "", err)
+	}
+	return out, nil
+}
+
+// Save inserts or fully replaces a record (created_at is kept). The error
+// field is not stored; see Limitations.
+func (s *Store) Save(ctx context.Context, st *stores.State) error {
+	_, err := s.write(ctx, "save", st, upsertSQL)
+	return err
+}
+
+// SaveIf writes only if the stored updated_at still equals version; an
+// empty version means the record must not exist. Otherwise ErrConflict.
+func (s *Store) SaveIf(ctx context.Context, st *stores.State, ver string) error {
+	sql, extra := createOnlySQL, []any(nil)
+	if ver != "" {
+		t, err := parseVersion(ver)
+		if err != nil {
+			return s.fail(ctx, "save", idOf(st), err)
+		}
+		sql, extra = updateIfSQL, []any{t}
+	}
+	n, err := s.write(ctx, "save", st, sql, extra...)
+	if err == nil && n == 0 {
+		return s.fail(ctx, "save", st.ResourceID, stores.ErrConflict)
+	}
+	return err
+}
+
+func idOf(st *stores.State) string {
+	if st == nil {
+		return ""
+	}
+	return st.ResourceID
+}
+
+func (s *Store) write(ctx context.Context, op string, st *stores.State, sql string, extra ...any) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if st == nil || st.ResourceID == "" {
+		return 0, s.fail(ctx, op, "", errors.New("record has no resource_id"))
+	}
+	args, err := writeArgs(st)
+	if err != nil {
+		return 0, s.fail(ctx, op, st.ResourceID, err)
+	}
+	if err := s.ensureTable(ctx); err != nil {
+		return 0, s.fail(ctx, op, st.ResourceID, err)
+	}
+	tag, err := s.pool.Exec(ctx, sql, append(args, extra...)...)
+	if err != nil {
+		return 0, s.fail(ctx, op, st.ResourceID, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Delete removes a record; a missing one is ErrNotFound, as upstream.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.delete(ctx, id, "DELETE FROM iac_resources WHERE name = $1", stores.ErrNotFound)
+}
+
+// DeleteIf deletes only if the stored updated_at still equals version.
+func (s *Store) DeleteIf(ctx context.Context, id, ver string) error {
+	if ver == "" {
+		return s.fail(ctx, "delete", id, fmt.Errorf("a conditional delete needs the version GetVersioned returned: %w", stores.ErrConflict))
+	}
+	t, err := parseVersion(ver)
+	if err != nil {
+		return s.fail(ctx, "delete", id, err)
+	}
+	return s.delete(ctx, id, "DELETE FROM iac_resources WHERE name = $1 AND updated_at = $2", stores.ErrConflict, t)
+}
+
+func (s *Store) delete(ctx context.Context, id, sql string, none error, extra ...any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, sql, append([]any{id}, extra...)...)
+	switch {
+	case isCode(err, codeUndefinedTable):
+		return s.fail(ctx, "delete", id, none)
+	case err != nil:
+		return s.fail(ctx, "delete", id, err)
+	case tag.RowsAffected() == 0:
+		return s.fail(ctx, "delete", id, none)
+	}
+	return nil
+}
