@@ -1,0 +1,188 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"statescope/stores"
+)
+
+// Lock creates <prefix><name>.lock if it does not exist, as upstream does,
+// so statescope and workflow exclude each other.
+func (s *Store) Lock(ctx context.Context, id string) error {
+	return s.LockAs(ctx, id, stores.NewHolder("lock"))
+}
+
+// LockAs takes the lock with If-None-Match: * and records the holder after
+// upstream's timestamp. Only a failed condition means "already locked";
+// auth and network failures are reported as themselves.
+func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.lockKey(id)
+	body := stores.EncodeLockBody(h)
+	err := s.put(ctx, key, body, "", "")
+	if isPrecondition(err) {
+		// The SDK retries a PUT whose reply was lost; the retry then fails
+		// against our own lock. The holder nonce makes our body unique.
+		if cur, rerr := s.read(ctx, key); rerr == nil && bytes.Equal(cur.body, body) {
+			return nil
+		}
+		return s.errorf("lock", id, fmt.Errorf("%w (%s exists)", stores.ErrLocked, s.source(key)))
+	}
+	if err != nil {
+		return s.errorf("lock", id, err)
+	}
+	return nil
+}
+
+// Unlock deletes the lock object after checking it exists, as upstream does:
+// there is no owner check, so any process can release any lock.
+func (s *Store) Unlock(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.lockKey(id)
+	if _, err := s.head(ctx, key); err != nil {
+		return s.errorf("unlock", id, err)
+	}
+	if err := s.deleteObject(ctx, key); err != nil {
+		return s.errorf("unlock", id, err)
+	}
+	return nil
+}
+
+// head returns a lock object's ETag; a missing one is ErrNotLocked.
+func (s *Store) head(ctx context.Context, key string) (string, error) {
+	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
+	if isNotFound(err) {
+		return "", fmt.Errorf("%w (no %s)", stores.ErrNotLocked, s.source(key))
+	}
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// ForceUnlock deletes the lock object only while its ETag is still token.
+// The delete itself carries If-Match, so a lock taken again between the
+// check and the delete is left in place.
+func (s *Store) ForceUnlock(ctx context.Context, id, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.lockKey(id)
+	etag, err := s.head(ctx, key)
+	if err != nil {
+		return s.errorf("force unlock", id, err)
+	}
+	if etag != token {
+		return s.errorf("force unlock", id, fmt.Errorf("ETag is now %s, not %s: %w", etag, token, stores.ErrLockChanged))
+	}
+	err = s.deleteIf(ctx, key, token)
+	switch {
+	case isPrecondition(err):
+		return s.errorf("force unlock", id, fmt.Errorf("the lock changed while releasing; left in place: %w", stores.ErrLockChanged))
+	case isNotFound(err):
+		return s.errorf("force unlock", id, fmt.Errorf("%w (released meanwhile)", stores.ErrNotLocked))
+	case err != nil:
+		return s.errorf("force unlock", id, err)
+	}
+	return nil
+}
+
+// Locks lists every *.lock object under the prefix. The resource ID comes
+// from the record with the same name where there is one, else from the key.
+func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var lockKeys []string
+	records := map[string]bool{}
+	err := s.listObjects(ctx, func(objs []types.Object) error {
+		for _, o := range objs {
+			switch k := aws.ToString(o.Key); {
+			case strings.HasSuffix(k, lockExt):
+				lockKeys = append(lockKeys, k)
+			case strings.HasSuffix(k, recordExt):
+				records[k] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: locks: %w", s.cfg.Scheme, err)
+	}
+	// Locks are few (workflow itself never takes one), so one at a time.
+	var out []stores.LockInfo
+	for _, key := range lockKeys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		info, ok := s.inspectLock(ctx, key, records)
+		if ok {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// inspectLock reads one lock object; false when it was released meanwhile.
+func (s *Store) inspectLock(ctx context.Context, key string, records map[string]bool) (stores.LockInfo, bool) {
+	var why []string
+	id, note := s.lockOwner(ctx, key, records)
+	if note != "" {
+		why = append(why, note)
+	}
+	info := stores.LockInfo{ResourceID: id, Source: s.source(key)}
+	obj, err := s.read(ctx, key)
+	switch {
+	case errors.Is(err, stores.ErrNotFound):
+		return info, false
+	case err != nil:
+		info.Evidence = strings.Join(append(why, "lock object unreadable: "+err.Error()), "; ")
+		return info, true
+	}
+	info.Token, info.Raw = obj.etag, obj.body
+	info.Release = fmt.Sprintf("delete object %s if its ETag is still %s", info.Source, obj.etag)
+	at, holder, bodyNote := stores.DecodeLockBody(obj.body)
+	if bodyNote != "" {
+		why = append(why, bodyNote)
+	}
+	if at.IsZero() {
+		at = obj.modified
+		why = append(why, "age from the object's LastModified")
+	}
+	if holder == nil {
+		why = append(why, "no holder recorded (written by workflow)")
+	}
+	info.AcquiredAt, info.Holder, info.Evidence = at, holder, strings.Join(why, "; ")
+	return info, true
+}
+
+// lockOwner is the resource ID a lock key stands for, with a note when it
+// had to be guessed from the key.
+func (s *Store) lockOwner(ctx context.Context, lockKey string, records map[string]bool) (string, string) {
+	guess := s.nameOf(lockKey, lockExt)
+	recordKey := strings.TrimSuffix(lockKey, lockExt) + recordExt
+	if !records[recordKey] {
+		return guess, "no record with this name; ID taken from the key"
+	}
+	obj, err := s.read(ctx, recordKey)
+	if err != nil {
+		return guess, "record " + s.source(recordKey) + " unreadable; ID taken from the key"
+	}
+	st, err := stores.DecodeState(obj.body)
+	if err != nil {
+		return guess, "record " + s.source(recordKey) + " is corrupt; ID taken from the key"
+	}
+	return st.ResourceID, ""
+}

@@ -1,0 +1,79 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"statescope/stores"
+	"statescope/stores/storetest"
+	"statescope/stores/storetest/testserver"
+)
+
+func TestMain(m *testing.M) {
+	// The default credential chain must never reach for EC2 instance
+	// metadata: that address is off this machine.
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testserver.Main(m)
+}
+
+func testCtx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// gwConfig addresses bucket on the shared versitygw with its root keys.
+func gwConfig(gw *testserver.VersityGW, bucket, prefix string) Config {
+	return Config{
+		Scheme: "s3", Bucket: bucket, Prefix: prefix, Endpoint: gw.Endpoint, Parallel: stores.DefaultParallelism,
+		Credentials: credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, ""),
+	}
+}
+
+func openStore(t testing.TB, c Config) *Store {
+	t.Helper()
+	s, err := Open(testCtx(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newStore opens a fresh bucket on the shared versitygw.
+func newStore(t testing.TB, prefix string) *Store {
+	t.Helper()
+	gw := testserver.SharedVersityGW(t)
+	return openStore(t, gwConfig(gw, gw.NewBucket(t), prefix))
+}
+
+// putRaw writes bytes the way another writer would: unconditionally.
+func putRaw(t testing.TB, s *Store, key string, body []byte) {
+	t.Helper()
+	_, err := s.client.PutObject(testCtx(t), &awss3.PutObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatalf("put %s: %v", key, err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	// The default prefix, a verbatim prefix without a slash, and the bucket root.
+	for _, prefix := range []string{DefaultPrefix, "state", ""} {
+		t.Run("prefix="+prefix, func(t *testing.T) {
+			storetest.Run(t, storetest.Harness{
+				New: func(t *testing.T) stores.Store { return newStore(t, prefix) },
+				Corrupt: func(t *testing.T, s stores.Store, id string) {
+					st := s.(*Store)
+					putRaw(t, st, st.cfg.Prefix+id+recordExt, []byte("\x00garbage{"))
+				},
+			})
+		})
+	}
+}
