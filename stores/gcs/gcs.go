@@ -1,0 +1,354 @@
+// Package gcs reads and writes workflow state in a Google Cloud Storage
+// bucket, in the layout the engine's and the gcp plugin's gcs backend use:
+// <prefix><name>.json records and <prefix><name>.lock lock objects.
+//
+// Credentials are Application Default Credentials; with STORAGE_EMULATOR_HOST
+// set the client talks to that emulator without authentication.
+package gcs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"os"
+	"strconv"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+
+	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
+)
+
+// Usage is the target form shown in errors and help.
+const Usage = "gs://BUCKET[/PREFIX][?parallel=N]"
+
+func init() {
+	stores.Register("gs", Usage, func(ctx context.Context, t stores.Target) (stores.Store, error) {
+		return Open(ctx, t)
+	})
+}
+
+// Store is one bucket and prefix. It is safe for concurrent use.
+type Store struct {
+	client   *storage.Client
+	bucket   *storage.BucketHandle
+	layout   objectstore.Layout
+	parallel int
+	// emulator is STORAGE_EMULATOR_HOST when set, for Describe.
+	emulator string
+}
+
+// Open connects to the bucket a gs:// target names. opts are extra client
+// options (tests pass an endpoint); the default is ADC or the emulator.
+// Nothing is sent until the first call.
+func Open(ctx context.Context, t stores.Target, opts ...option.ClientOption) (*Store, error) {
+	tgt, err := objectstore.ParseTarget(t, Usage)
+	if err != nil {
+		return nil, err
+	}
+	// JSON reads: the XML read path is routed by host name, which emulators
+	// behind a proxy get wrong. Metrics off: statescope sends no telemetry.
+	opts = append([]option.ClientOption{storage.WithJSONReads(), storage.WithDisabledClientMetrics()}, opts...)
+	client, err := storage.NewClient(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcs: %s: %w", tgt.Layout, err)
+	}
+	return &Store{
+		client:   client,
+		bucket:   client.Bucket(tgt.Bucket),
+		layout:   tgt.Layout,
+		parallel: tgt.Parallel,
+		emulator: os.Getenv("STORAGE_EMULATOR_HOST"),
+	}, nil
+}
+
+// Describe names the bucket and prefix; GCS targets carry no credentials.
+func (s *Store) Describe() string {
+	d := "gcs " + s.layout.String()
+	if s.emulator != "" {
+		d += " (emulator " + s.emulator + ")"
+	}
+	return d
+}
+
+// Close releases the client.
+func (s *Store) Close() error { return s.client.Close() }
+
+func (s *Store) fail(op, id string, err error) error {
+	return fmt.Errorf("gcs: %s %q: %w", op, id, err)
+}
+
+// isPrecondition reports a 412: a generation condition did not hold.
+func isPrecondition(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusPreconditionFailed
+}
+
+// read returns an object's bytes and generation; a missing object wraps
+// stores.ErrNotFound.
+func (s *Store) read(ctx context.Context, obj *storage.ObjectHandle) ([]byte, int64, error) {
+	r, err := obj.NewReader(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return nil, 0, fmt.Errorf("%s: %w", s.layout.Source(obj.ObjectName()), stores.ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	defer r.Close()
+	data, err := objectstore.ReadAll(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return data, r.Attrs.Generation, nil
+}
+
+func (s *Store) fetch(ctx context.Context, key string) ([]byte, error) {
+	data, _, err := s.read(ctx, s.bucket.Object(key))
+	return data, err
+}
+
+// write stores data at key under cond (zero: unconditional) and returns
+// the new generation.
+func (s *Store) write(ctx context.Context, key string, data []byte, contentType string, cond storage.Conditions) (int64, error) {
+	obj := s.bucket.Object(key)
+	if cond != (storage.Conditions{}) {
+		obj = obj.If(cond)
+	}
+	// Cancelling the context is how a storage.Writer is abandoned.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := obj.NewWriter(ctx)
+	w.ContentType = contentType
+	// One buffered request: retriable, without a 16 MiB buffer per write.
+	w.ChunkSize = len(data) + 1
+	if _, err := w.Write(data); err != nil {
+		return 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return w.Attrs().Generation, nil
+}
+
+// deleteOutcome says what deleteGeneration found.
+type deleteOutcome int
+
+const (
+	deleted deleteOutcome = iota
+	// missing: no object at the key.
+	missing
+	// changed: the live object has another generation (returned).
+	changed
+)
+
+// deleteGeneration deletes key only if its live generation is token. It
+// deletes that exact generation rather than sending a generation
+// precondition: emulators ignore preconditions on delete, and on a bucket
+// without versioning the two are the same.
+func (s *Store) deleteGeneration(ctx context.Context, key, token string) (deleteOutcome, int64, error) {
+	obj := s.bucket.Object(key)
+	if gen, err := strconv.ParseInt(token, 10, 64); err == nil && gen > 0 {
+		err := obj.Generation(gen).Delete(ctx)
+		if err == nil {
+			return deleted, 0, nil
+		}
+		if !errors.Is(err, storage.ErrObjectNotExist) {
+			return 0, 0, err
+		}
+	}
+	attrs, err := obj.Attrs(ctx)
+	switch {
+	case errors.Is(err, storage.ErrObjectNotExist):
+		return missing, 0, nil
+	case err != nil:
+		return 0, 0, err
+	}
+	return changed, attrs.Generation, nil
+}
+
+// keyPages lists every key under the prefix, recursively, a page at a time.
+func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		q := &storage.Query{Prefix: s.layout.Prefix}
+		if err := q.SetAttrSelection([]string{"Name"}); err != nil {
+			yield(nil, err)
+			return
+		}
+		it := s.bucket.Objects(ctx, q)
+		var page []string
+		for {
+			attrs, err := it.Next()
+			if errors.Is(err, iterator.Done) {
+				if len(page) > 0 {
+					yield(page, nil)
+				}
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			page = append(page, attrs.Name)
+			if it.PageInfo().Remaining() == 0 {
+				if !yield(page, nil) {
+					return
+				}
+				page = nil
+			}
+		}
+	}
+}
+
+// Get reads one record.
+func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
+	v, err := s.GetVersioned(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.State, nil
+}
+
+// GetVersioned reads a record with its generation as the version. For an
+// unreadable record the error wraps stores.ErrCorrupt and Version and Raw
+// are still set, so a repair can replace it conditionally.
+func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
+	if err := ctx.Err(); err != nil {
+		return stores.Versioned{}, err
+	}
+	key := s.layout.RecordKey(id)
+	data, gen, err := s.read(ctx, s.bucket.Object(key))
+	if err != nil {
+		return stores.Versioned{}, s.fail("get", id, err)
+	}
+	v := stores.Versioned{Version: strconv.FormatInt(gen, 10), Raw: data}
+	if err := objectstore.CheckOwner(data, id); err != nil {
+		return stores.Versioned{}, s.fail("get", id, fmt.Errorf("%w: %v", stores.ErrNotFound, err))
+	}
+	st, err := stores.DecodeState(data)
+	if err != nil {
+		return v, s.fail("get", id, fmt.Errorf("%s: %w: %v", s.layout.Source(key), stores.ErrCorrupt, err))
+	}
+	v.State = st
+	return v, nil
+}
+
+// Save writes a record as the engine does (application/json), replacing
+// what is there. It refuses to overwrite another resource whose name
+// collides, and writes on the generation it checked so that refusal holds.
+func (s *Store) Save(ctx context.Context, st *stores.State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if st == nil || st.ResourceID == "" {
+		return fmt.Errorf("gcs: save: record has no resource_id")
+	}
+	key := s.layout.RecordKey(st.ResourceID)
+	// A concurrent writer between the check and the write costs a retry.
+	for attempt := 1; ; attempt++ {
+		data, gen, err := s.read(ctx, s.bucket.Object(key))
+		version := ""
+		switch {
+		case errors.Is(err, stores.ErrNotFound):
+		case err != nil:
+			return s.fail("save", st.ResourceID, err)
+		default:
+			if err := objectstore.CheckOwner(data, st.ResourceID); err != nil {
+				return s.fail("save", st.ResourceID, fmt.Errorf("refused: %s %w", s.layout.Source(key), err))
+			}
+			version = strconv.FormatInt(gen, 10)
+		}
+		err = s.SaveIf(ctx, st, version)
+		if !errors.Is(err, stores.ErrConflict) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+// SaveIf writes the record only if its generation is still version, or,
+// for an empty version, only if it does not exist.
+func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if st == nil || st.ResourceID == "" {
+		return fmt.Errorf("gcs: save: record has no resource_id")
+	}
+	cond := storage.Conditions{DoesNotExist: true}
+	if version != "" {
+		gen, err := strconv.ParseInt(version, 10, 64)
+		if err != nil || gen <= 0 {
+			return s.fail("save", st.ResourceID, fmt.Errorf("version %q is not a generation: %w", version, stores.ErrConflict))
+		}
+		cond = storage.Conditions{GenerationMatch: gen}
+	}
+	data, err := stores.EncodeState(st)
+	if err != nil {
+		return s.fail("save", st.ResourceID, err)
+	}
+	_, err = s.write(ctx, s.layout.RecordKey(st.ResourceID), data, "application/json", cond)
+	switch {
+	case isPrecondition(err):
+		return s.fail("save", st.ResourceID, fmt.Errorf("generation is no longer %q: %w", version, stores.ErrConflict))
+	case err != nil:
+		return s.fail("save", st.ResourceID, err)
+	}
+	return nil
+}
+
+// Delete removes the record, as the engine does, but not another
+// resource's record whose name collides.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.layout.RecordKey(id)
+	for attempt := 1; ; attempt++ {
+		data, gen, err := s.read(ctx, s.bucket.Object(key))
+		if err != nil {
+			return s.fail("delete", id, err)
+		}
+		if err := objectstore.CheckOwner(data, id); err != nil {
+			return s.fail("delete", id, fmt.Errorf("%w: %v", stores.ErrNotFound, err))
+		}
+		err = s.DeleteIf(ctx, id, strconv.FormatInt(gen, 10))
+		if !errors.Is(err, stores.ErrConflict) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+// DeleteIf deletes the record only if its generation is still version.
+func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	outcome, live, err := s.deleteGeneration(ctx, s.layout.RecordKey(id), version)
+	switch {
+	case err != nil:
+		return s.fail("delete", id, err)
+	case outcome == missing:
+		return s.fail("delete", id, stores.ErrNotFound)
+	case outcome == changed:
+		return s.fail("delete", id, fmt.Errorf("generation is %d, not %q: %w", live, version, stores.ErrConflict))
+	}
+	return nil
+}
+
+// List returns every record under the prefix that passes f, sorted by ID.
+func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	return objectstore.List(func(yield func([]stores.Entry) error) error { return s.Stream(ctx, f, yield) })
+}
+
+// Stream delivers records in batches as they are fetched, s.parallel at a
+// time. Unreadable objects are corrupt entries.
+func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
+	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.parallel, s.fetch, f, yield); err != nil {
+		return fmt.Errorf("gcs: list %s: %w", s.layout, err)
+	}
+	return nil
+}

@@ -1,0 +1,428 @@
+package gcs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/option"
+
+	"statescope/stores"
+	"statescope/stores/gcs"
+	"statescope/stores/storetest"
+	"statescope/stores/storetest/testserver"
+)
+
+func TestMain(m *testing.M) { testserver.Main(m) }
+
+// fixture is a store on a fresh bucket plus a raw client to plant and
+// inspect objects behind its back.
+type fixture struct {
+	store  *gcs.Store
+	raw    *storage.BucketHandle
+	bucket string
+}
+
+func endpointOpts(endpoint string) []option.ClientOption {
+	return []option.ClientOption{option.WithEndpoint(endpoint), option.WithoutAuthentication()}
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func openAt(t testing.TB, endpoint, target string) *gcs.Store {
+	t.Helper()
+	tgt, err := stores.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gcs.Open(ctx(t), tgt, endpointOpts(endpoint)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newFixture opens gs://<fresh bucket><path> on the shared server.
+func newFixture(t testing.TB, path string) fixture {
+	t.Helper()
+	srv := testserver.SharedFakeGCS(t)
+	bucket := srv.NewBucket(t)
+	client, err := storage.NewClient(ctx(t), endpointOpts(srv.Endpoint)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return fixture{store: openAt(t, srv.Endpoint, "gs://"+bucket+path), raw: client.Bucket(bucket), bucket: bucket}
+}
+
+func (f fixture) put(t testing.TB, key, contentType, body string) int64 {
+	t.Helper()
+	w := f.raw.Object(key).NewWriter(ctx(t))
+	w.ContentType = contentType
+	if _, err := io.WriteString(w, body); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("put %s: %v", key, err)
+	}
+	return w.Attrs().Generation
+}
+
+func (f fixture) exists(t testing.TB, key string) bool {
+	t.Helper()
+	_, err := f.raw.Object(key).Attrs(ctx(t))
+	if err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+func TestConformance(t *testing.T) {
+	var mu sync.Mutex
+	fixtures := map[stores.Store]fixture{}
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) stores.Store {
+			f := newFixture(t, "")
+			mu.Lock()
+			fixtures[f.store] = f
+			mu.Unlock()
+			return f.store
+		},
+		Corrupt: func(t *testing.T, s stores.Store, id string) {
+			mu.Lock()
+			f := fixtures[s]
+			mu.Unlock()
+			f.put(t, "iac-state/"+id+".json", "application/json", "\x00garbage{")
+		},
+	})
+}
+
+// Locks that workflow wrote are recognised, refused and releasable.
+func TestUpstreamLocks(t *testing.T) {
+	tests := []struct {
+		name, body, contentType string
+		wantAgeFromCreation     bool
+		wantEvidence            string
+	}{
+		{"engine literal", "locked", "text/plain", true, `"locked"`},
+		{"timestamp", "2026-01-02T03:04:05Z", "", false, "written by workflow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := newFixture(t, ""), ctx(t)
+			if err := f.store.Save(c, storetest.Record("team/db")); err != nil {
+				t.Fatal(err)
+			}
+			gen := f.put(t, "iac-state/team_db.lock", tt.contentType, tt.body)
+			if err := f.store.Lock(c, "team/db"); !errors.Is(err, stores.ErrLocked) {
+				t.Fatalf("lock over an upstream lock: %v, want ErrLocked", err)
+			}
+			locks, err := f.store.Locks(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(locks) != 1 {
+				t.Fatalf("got %d locks, want 1: %+v", len(locks), locks)
+			}
+			l := locks[0]
+			if l.ResourceID != "team/db" {
+				t.Errorf("ResourceID = %q, want the record's ID team/db", l.ResourceID)
+			}
+			if l.Holder != nil {
+				t.Errorf("upstream lock has a holder: %+v", l.Holder)
+			}
+			wantAt, _ := stores.ParseTime(tt.body)
+			if tt.wantAgeFromCreation {
+				wantAt = time.Now()
+			}
+			if d := l.AcquiredAt.Sub(wantAt).Abs(); d > time.Minute {
+				t.Errorf("AcquiredAt = %v, want about %v", l.AcquiredAt, wantAt)
+			}
+			if got := strings.Contains(l.Evidence, "creation time"); got != tt.wantAgeFromCreation {
+				t.Errorf("evidence %q: mentions creation time = %v, want %v", l.Evidence, got, tt.wantAgeFromCreation)
+			}
+			if !strings.Contains(l.Evidence, tt.wantEvidence) {
+				t.Errorf("evidence %q lacks %q", l.Evidence, tt.wantEvidence)
+			}
+			wantRelease := "delete gs://" + f.bucket + "/iac-state/team_db.lock generation "
+			if !strings.HasPrefix(l.Release, wantRelease) || l.Token == "" || !strings.HasSuffix(l.Release, l.Token) {
+				t.Errorf("Release %q / Token %q do not name the generation (%d)", l.Release, l.Token, gen)
+			}
+			if string(l.Raw) != tt.body {
+				t.Errorf("Raw = %q, want %q", l.Raw, tt.body)
+			}
+			// Unlock works from any process, as upstream's does.
+			if err := f.store.Unlock(c, "team/db"); err != nil {
+				t.Fatal(err)
+			}
+			if f.exists(t, "iac-state/team_db.lock") {
+				t.Error("unlock left the lock object")
+			}
+		})
+	}
+}
+
+// statescope's lock is an object workflow recognises: created only if
+// absent, and it excludes a workflow-style create.
+func TestLockObjectLayout(t *testing.T) {
+	f, c := newFixture(t, ""), ctx(t)
+	if err := f.store.LockAs(c, "db", stores.NewHolder("repair")); err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := f.raw.Object("iac-state/db.lock").Attrs(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attrs.ContentType != "text/plain" {
+		t.Errorf("content type %q", attrs.ContentType)
+	}
+	w := f.raw.Object("iac-state/db.lock").If(storage.Conditions{DoesNotExist: true}).NewWriter(c)
+	io.WriteString(w, "locked")
+	if err := w.Close(); err == nil {
+		t.Error("a workflow-style create succeeded over statescope's lock")
+	}
+	locks, err := f.store.Locks(c)
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks: %v %+v", err, locks)
+	}
+	if h := locks[0].Holder; h == nil || h.Operation != "repair" || h.Tool != "statescope" {
+		t.Errorf("holder = %+v", h)
+	}
+	if !strings.Contains(locks[0].Evidence, "no record with this name") {
+		t.Errorf("evidence %q does not say the ID came from the name", locks[0].Evidence)
+	}
+}
+
+// Only a failed condition is "already locked"; other failures keep their
+// own meaning (upstream reports every failure as locked).
+func TestLockFailuresNotConflated(t *testing.T) {
+	tests := []struct {
+		status     int
+		wantLocked bool
+	}{
+		{http.StatusForbidden, false},
+		{http.StatusUnauthorized, false},
+		{http.StatusPreconditionFailed, true},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				io.WriteString(w, `{"error":{"code":`+itoa(tt.status)+`,"message":"`+http.StatusText(tt.status)+`"}}`)
+			}))
+			defer srv.Close()
+			s := openAt(t, srv.URL+"/storage/v1/", "gs://b")
+			err := s.Lock(ctx(t), "db")
+			if err == nil {
+				t.Fatal("lock succeeded against a failing server")
+			}
+			if got := errors.Is(err, stores.ErrLocked); got != tt.wantLocked {
+				t.Errorf("lock error %v: ErrLocked = %v, want %v", err, got, tt.wantLocked)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		s := openAt(t, url+"/storage/v1/", "gs://b")
+		c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := s.Lock(c, "db"); err == nil || errors.Is(err, stores.ErrLocked) {
+			t.Errorf("lock against a closed port: %v, want a network error", err)
+		}
+	})
+}
+
+func itoa(n int) string { return testserver.Itoa(n) }
+
+func TestPrefixAndListing(t *testing.T) {
+	tests := []struct {
+		path      string
+		recordKey string
+	}{
+		{"", "iac-state/db.json"},
+		{"/", "iac-state/db.json"},
+		{"/state", "statedb.json"},
+		{"/env/prod/", "env/prod/db.json"},
+	}
+	for _, tt := range tests {
+		t.Run("path="+tt.path, func(t *testing.T) {
+			f, c := newFixture(t, tt.path), ctx(t)
+			if err := f.store.Save(c, storetest.Record("db")); err != nil {
+				t.Fatal(err)
+			}
+			if !f.exists(t, tt.recordKey) {
+				t.Fatalf("record not at %s", tt.recordKey)
+			}
+			attrs, _ := f.raw.Object(tt.recordKey).Attrs(c)
+			if attrs.ContentType != "application/json" {
+				t.Errorf("content type %q", attrs.ContentType)
+			}
+			prefix := strings.TrimSuffix(tt.recordKey, "db.json")
+			// Listing is recursive, keeps only .json, and takes IDs from inside.
+			raw, _ := stores.EncodeState(storetest.Record("deep/one"))
+			f.put(t, prefix+"nested/dir/whatever.json", "application/json", string(raw))
+			f.put(t, prefix+"notes.txt", "text/plain", "not a record")
+			f.put(t, prefix+"db.lock", "text/plain", "locked")
+			f.put(t, "elsewhere/other.json", "application/json", string(raw))
+			entries, err := f.store.List(c, stores.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range entries {
+				ids = append(ids, e.ID)
+			}
+			if strings.Join(ids, ",") != "db,deep/one" {
+				t.Errorf("listed %v, want [db deep/one]", ids)
+			}
+			if want := "gs://" + f.bucket + "/" + prefix + "nested/dir/whatever.json"; len(entries) == 2 && entries[1].Source != want {
+				t.Errorf("source %q, want %q", entries[1].Source, want)
+			}
+		})
+	}
+}
+
+func TestNameCollision(t *testing.T) {
+	f, c := newFixture(t, ""), ctx(t)
+	if err := f.store.Save(c, storetest.Record("a/b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Save(c, storetest.Record("a_b")); err == nil || !strings.Contains(err.Error(), "collide") {
+		t.Errorf("saving a colliding ID: %v, want a refusal", err)
+	}
+	if _, err := f.store.Get(c, "a_b"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("get a_b: %v, want ErrNotFound", err)
+	}
+	if err := f.store.Delete(c, "a_b"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("delete a_b: %v, want ErrNotFound", err)
+	}
+	if _, err := f.store.Get(c, "a/b"); err != nil {
+		t.Errorf("a/b was damaged: %v", err)
+	}
+}
+
+func TestConditional(t *testing.T) {
+	f, c := newFixture(t, ""), ctx(t)
+	var cs stores.ConditionalStore = f.store
+	rec := storetest.Record("db")
+	if err := cs.SaveIf(c, rec, ""); err != nil {
+		t.Fatalf("create-if-absent: %v", err)
+	}
+	if err := cs.SaveIf(c, rec, ""); !errors.Is(err, stores.ErrConflict) {
+		t.Errorf("create-if-absent over an existing record: %v, want ErrConflict", err)
+	}
+	v1, err := cs.GetVersioned(c, "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := stores.EncodeState(rec)
+	if string(v1.Raw) != string(want) || v1.Version == "" || v1.State.ResourceID != "db" {
+		t.Fatalf("GetVersioned = %+v", v1)
+	}
+	rec.Status = stores.StatusDestroyed
+	if err := cs.SaveIf(c, rec, v1.Version); err != nil {
+		t.Fatalf("save on the current version: %v", err)
+	}
+	tests := []struct {
+		name string
+		op   func() error
+		want error
+	}{
+		{"save on a stale version", func() error { return cs.SaveIf(c, rec, v1.Version) }, stores.ErrConflict},
+		{"save on a garbage version", func() error { return cs.SaveIf(c, rec, "etag-ish") }, stores.ErrConflict},
+		{"delete on a stale version", func() error { return cs.DeleteIf(c, "db", v1.Version) }, stores.ErrConflict},
+		{"delete a missing record", func() error { return cs.DeleteIf(c, "nope", v1.Version) }, stores.ErrNotFound},
+	}
+	for _, tt := range tests {
+		if err := tt.op(); !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if got, _ := f.store.Get(c, "db"); got == nil || got.Status != stores.StatusDestroyed {
+		t.Fatalf("a refused write changed the record: %+v", got)
+	}
+	v2, _ := cs.GetVersioned(c, "db")
+	if err := cs.DeleteIf(c, "db", v2.Version); err != nil {
+		t.Fatalf("delete on the current version: %v", err)
+	}
+	// A corrupt record still has a version, so it can be repaired in place.
+	f.put(t, "iac-state/broken.json", "application/json", "{oops")
+	bad, err := cs.GetVersioned(c, "broken")
+	if !errors.Is(err, stores.ErrCorrupt) || bad.Version == "" || string(bad.Raw) != "{oops" {
+		t.Fatalf("GetVersioned of a corrupt record: %+v, %v", bad, err)
+	}
+	if err := cs.SaveIf(c, storetest.Record("broken"), bad.Version); err != nil {
+		t.Errorf("repair on the corrupt record's version: %v", err)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	srv := testserver.SharedFakeGCS(t)
+	tests := []struct {
+		target   string
+		describe string
+		wantErr  string
+	}{
+		{"gs://b", "gcs gs://b/iac-state/", ""},
+		{"gs://b/p?parallel=4", "gcs gs://b/p", ""},
+		{"gs://", "", "names no bucket"},
+		{"gs://b?parallel=0", "", "parallel=0"},
+		{"gs://b?paralel=4", "", `unknown option "paralel"`},
+		{"gs://user:hunter2@b", "", "credentials are not accepted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			tgt, err := stores.ParseTarget(tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := gcs.Open(ctx(t), tgt, endpointOpts(srv.Endpoint)...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("open: %v, want an error containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("error shows the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got := s.Describe(); got != tt.describe {
+				t.Errorf("Describe = %q, want %q", got, tt.describe)
+			}
+		})
+	}
+	t.Run("registered with the emulator variable", func(t *testing.T) {
+		t.Setenv("STORAGE_EMULATOR_HOST", srv.Addr)
+		bucket := srv.NewBucket(t)
+		s, err := stores.Open(ctx(t), "gs://"+bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stores.Close(s)
+		if err := s.Save(ctx(t), storetest.Record("db")); err != nil {
+			t.Fatal(err)
+		}
+		if d := stores.Describe(s); !strings.Contains(d, "emulator "+srv.Addr) {
+			t.Errorf("Describe = %q", d)
+		}
+	})
+}

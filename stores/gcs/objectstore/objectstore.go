@@ -1,0 +1,223 @@
+// Package objectstore is the part of statescope's object-store backends
+// (GCS, Azure Blob) that does not depend on a cloud SDK: where records and
+// locks live under a prefix, the target's options, turning listed keys into
+// entries, and telling which resource a lock belongs to.
+package objectstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"statescope/stores"
+)
+
+// DefaultPrefix is the engine's and the plugins' prefix when none is set.
+const DefaultPrefix = "iac-state/"
+
+const (
+	recordExt = ".json"
+	lockExt   = ".lock"
+	// maxParallel bounds parallel=N: past this a server only sheds load.
+	maxParallel = 256
+	// maxObjectBytes bounds what one read holds in memory; a record is
+	// kilobytes, so anything near this is not one.
+	maxObjectBytes = 256 << 20
+)
+
+// ReadAll reads an object's body, refusing one too large to be a record.
+func ReadAll(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxObjectBytes+1))
+	if err == nil && len(data) > maxObjectBytes {
+		err = fmt.Errorf("object is larger than the %d MiB a record may have", maxObjectBytes>>20)
+	}
+	return data, err
+}
+
+// Layout names the objects of one store: <prefix><name>.json records and
+// <prefix><name>.lock locks in one bucket or container.
+type Layout struct {
+	// Scheme and Bucket make sources such as gs://bucket/key.
+	Scheme string
+	Bucket string
+	// Prefix is used verbatim: "state" gives keys like "statedb.json".
+	Prefix string
+}
+
+// Target is a parsed object-store target.
+type Target struct {
+	Layout
+	// Parallel is how many records are fetched at once.
+	Parallel int
+	// Query holds the backend's own options, already checked against the
+	// names it accepts.
+	Query url.Values
+}
+
+// ParseTarget reads scheme://bucket[/prefix][?parallel=N&…]. With no path
+// the prefix is DefaultPrefix; otherwise the path after the first slash is
+// the prefix, verbatim. options are the backend's own query parameters;
+// any other parameter is an error, so a misspelt option is not ignored.
+func ParseTarget(t stores.Target, usage string, options ...string) (Target, error) {
+	if t.URL == nil || t.URL.Host == "" {
+		return Target{}, fmt.Errorf("%s target %q names no bucket; use %s", t.Scheme, stores.RedactTarget(t.Raw), usage)
+	}
+	if t.URL.User != nil {
+		return Target{}, fmt.Errorf("%s target %q: credentials are not accepted in the target; use %s", t.Scheme, stores.RedactTarget(t.Raw), usage)
+	}
+	prefix := strings.TrimPrefix(t.URL.Path, "/")
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	out := Target{Layout: Layout{Scheme: t.Scheme, Bucket: t.URL.Host, Prefix: prefix}, Parallel: stores.DefaultParallelism, Query: t.URL.Query()}
+	for name, vals := range out.Query {
+		if name != "parallel" && !slices.Contains(options, name) {
+			return Target{}, fmt.Errorf("%s target %q: unknown option %q; use %s", t.Scheme, stores.RedactTarget(t.Raw), name, usage)
+		}
+		if len(vals) > 1 {
+			return Target{}, fmt.Errorf("%s target %q: option %q is given %d times", t.Scheme, stores.RedactTarget(t.Raw), name, len(vals))
+		}
+	}
+	if v := out.Query.Get("parallel"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxParallel {
+			return Target{}, fmt.Errorf("%s target %q: parallel=%s must be a number from 1 to %d", t.Scheme, stores.RedactTarget(t.Raw), v, maxParallel)
+		}
+		out.Parallel = n
+	}
+	out.Query.Del("parallel")
+	return out, nil
+}
+
+// RecordKey is where the record of id lives.
+func (l Layout) RecordKey(id string) string { return l.Prefix + stores.ObjectName(id) + recordExt }
+
+// LockKey is where the lock of id lives.
+func (l Layout) LockKey(id string) string { return l.Prefix + stores.ObjectName(id) + lockExt }
+
+// IsRecordKey reports whether a listed key is a record.
+func IsRecordKey(key string) bool { return strings.HasSuffix(key, recordExt) }
+
+// IsLockKey reports whether a listed key is a lock.
+func IsLockKey(key string) bool { return strings.HasSuffix(key, lockExt) }
+
+// Source is how an object is shown: scheme://bucket/key.
+func (l Layout) Source(key string) string { return l.Scheme + "://" + l.Bucket + "/" + key }
+
+// String is the store's address.
+func (l Layout) String() string { return l.Source(l.Prefix) }
+
+// name is a key without the prefix and extension: the object name, which is
+// the ID unless the ID held '/' or '\'.
+func (l Layout) name(key string) string {
+	key = strings.TrimPrefix(key, l.Prefix)
+	return strings.TrimSuffix(strings.TrimSuffix(key, recordExt), lockExt)
+}
+
+// Fetch reads one object; a missing object is an error wrapping
+// stores.ErrNotFound.
+type Fetch func(ctx context.Context, key string) ([]byte, error)
+
+// Stream hands yield the records among the listed keys that pass f, fetched
+// up to parallel at once. pages yields the keys under the prefix a listing
+// page at a time, so the first records arrive before the listing ends.
+// Unreadable records are corrupt entries; a record deleted between listing
+// and fetching is left out.
+func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], parallel int, fetch Fetch, f stores.Filter, yield func([]stores.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keep := func(batch []stores.Entry) error {
+		kept := batch[:0]
+		for _, e := range batch {
+			if e.Source != "" && f.Match(e) {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			return nil
+		}
+		return yield(kept)
+	}
+	fetchEntry := func(ctx context.Context, key string) stores.Entry { return l.entry(ctx, key, fetch) }
+	for keys, err := range pages {
+		if err != nil {
+			return err
+		}
+		records := slices.DeleteFunc(keys, func(k string) bool { return !IsRecordKey(k) })
+		if err := stores.FetchParallel(ctx, records, parallel, fetchEntry, keep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry fetches and decodes one record. The zero Entry means it vanished.
+func (l Layout) entry(ctx context.Context, key string, fetch Fetch) stores.Entry {
+	data, err := fetch(ctx, key)
+	if errors.Is(err, stores.ErrNotFound) {
+		return stores.Entry{}
+	}
+	e := stores.Entry{ID: l.name(key), Source: l.Source(key)}
+	if err != nil {
+		e.Problem = "unreadable: " + err.Error()
+		return e
+	}
+	st, err := stores.DecodeState(data)
+	if err != nil {
+		e.Problem = err.Error()
+		return e
+	}
+	e.State, e.ID = st, st.ResourceID
+	return e
+}
+
+// List collects a stream into a slice sorted by ID, then source.
+func List(stream func(yield func([]stores.Entry) error) error) ([]stores.Entry, error) {
+	var out []stores.Entry
+	err := stream(func(batch []stores.Entry) error {
+		out = append(out, batch...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b stores.Entry) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source))
+	})
+	return out, nil
+}
+
+// LockID is the resource a lock key belongs to: the resource_id of the
+// record with the same name when it reads and maps back to that name (the
+// name rule is lossy), otherwise the name itself. fromRecord says which.
+func (l Layout) LockID(ctx context.Context, lockKey string, fetch Fetch) (id string, fromRecord bool) {
+	name := l.name(lockKey)
+	data, err := fetch(ctx, l.Prefix+name+recordExt)
+	if err != nil {
+		return name, false
+	}
+	st, err := stores.DecodeState(data)
+	if err != nil || stores.ObjectName(st.ResourceID) != name {
+		return name, false
+	}
+	return st.ResourceID, true
+}
+
+// CheckOwner refuses to overwrite or delete the object at id's record key
+// when it holds another resource whose name collides with id's ("a/b" and
+// "a_b"). Unreadable content is id's own record, corrupt, and may be replaced.
+func CheckOwner(data []byte, id string) error {
+	st, err := stores.DecodeState(data)
+	if err != nil || st.ResourceID == id {
+		return nil
+	}
+	return fmt.Errorf("the object holds resource %q (their object names collide)", st.ResourceID)
+}
