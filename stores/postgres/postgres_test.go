@@ -287,3 +287,29 @@ func pgErrCode(err error) string {
 	}
 	return ""
 }
+
+// TestObjectDecoder runs values through one shared decoder, as a listing
+// does: a bad value must not disturb the ones after it.
+func TestObjectDecoder(t *testing.T) {
+	var dec objectDecoder
+	tests := []struct {
+		in      string
+		want    map[string]any
+		problem string
+	}{
+		{`{"n": 9007199254740993, "s": "x"}`, map[string]any{"n": json.Number("9007199254740993"), "s": "x"}, ""},
+		{`null`, nil, ""},
+		{`{}`, map[string]any{}, ""},
+		{`"garbage"`, nil, "outputs is a JSON string, not an object"},
+		{`[1, 2]`, nil, "outputs is a JSON array, not an object"},
+		{`5`, nil, "outputs is a JSON number, not an object"},
+		{`{"a": `, nil, "outputs is unreadable: unexpected EOF"},
+		{`{"after": "errors"}`, map[string]any{"after": "errors"}, ""},
+	}
+	for _, tt := range tests {
+		got, problem := dec.decode("outputs", []byte(tt.in))
+		if problem != tt.problem || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("decode(%s) = %#v, %q; want %#v, %q", tt.in, got, problem, tt.want, tt.problem)
+		}
+	}
+}

@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -41,15 +41,15 @@ const (
 // source names a row for entries and errors.
 func source(name string) string { return "iac_resources row name=" + strconv.Quote(name) }
 
-// scanState reads one row. The returned state always carries the row's
-// columns; problem is set (and the maps left nil) when outputs or
-// applied_config is not a JSON object or null.
-func scanState(r pgx.Row) (st *stores.State, updated time.Time, problem string, err error) {
+// scanState reads the current row. The returned state always carries the
+// row's columns; problem is set (and the maps left nil) when outputs or
+// applied_config is not a JSON object or null. The JSON columns are read
+// in place (RawValues) and decoded by dec, which a whole listing shares.
+func scanState(rows pgx.Rows, dec *objectDecoder) (st *stores.State, updated time.Time, problem string, err error) {
 	var s stores.State
-	var outputs, config []byte
 	var created time.Time
-	err = r.Scan(&s.ResourceID, &s.ResourceType, &s.Provider, &s.ProviderRef, &s.ProviderID, &s.Status, &s.ConfigHash,
-		&outputs, &config, &s.Dependencies, &created, &updated)
+	err = rows.Scan(&s.ResourceID, &s.ResourceType, &s.Provider, &s.ProviderRef, &s.ProviderID, &s.Status, &s.ConfigHash,
+		nil, nil, &s.Dependencies, &created, &updated)
 	if err != nil {
 		return nil, time.Time{}, "", err
 	}
@@ -57,12 +57,13 @@ func scanState(r pgx.Row) (st *stores.State, updated time.Time, problem string, 
 		s.Dependencies = nil
 	}
 	s.CreatedAt, s.UpdatedAt = stores.FormatTime(created), stores.FormatTime(updated)
+	raw := rows.RawValues()
 	var problems []string
 	var p string
-	if s.Outputs, p = decodeObject("outputs", outputs); p != "" {
+	if s.Outputs, p = dec.decode("outputs", raw[7]); p != "" {
 		problems = append(problems, p)
 	}
-	if s.Config, p = decodeObject("applied_config", config); p != "" {
+	if s.Config, p = dec.decode("applied_config", raw[8]); p != "" {
 		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
@@ -71,12 +72,24 @@ func scanState(r pgx.Row) (st *stores.State, updated time.Time, problem string, 
 	return &s, updated, strings.Join(problems, "; "), nil
 }
 
-// decodeObject reads a JSONB column: an object, or null for a nil map.
-func decodeObject(column string, data []byte) (map[string]any, string) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
+// objectDecoder decodes JSONB text with UseNumber, one value after another
+// through a single json.Decoder, so its buffer is reused across rows
+// instead of a decoder and buffer being made for every column.
+type objectDecoder struct {
+	feed jsonFeed
+	dec  *json.Decoder
+}
+
+// decode reads a JSONB column: an object, or null for a nil map.
+func (d *objectDecoder) decode(column string, data []byte) (map[string]any, string) {
+	if d.dec == nil {
+		d.dec = json.NewDecoder(&d.feed)
+		d.dec.UseNumber()
+	}
+	d.feed.pending, d.feed.pad = data, true
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	if err := d.dec.Decode(&m); err != nil {
+		d.dec = nil // its buffer may hold the rest of a bad value
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return nil, fmt.Sprintf("%s is a JSON %s, not an object", column, te.Value)
@@ -84,6 +97,27 @@ func decodeObject(column string, data []byte) (map[string]any, string) {
 		return nil, fmt.Sprintf("%s is unreadable: %v", column, err)
 	}
 	return m, ""
+}
+
+// jsonFeed serves one value, then a single space so a top-level literal
+// such as null ends, then EOF: a value can never run into the next one.
+type jsonFeed struct {
+	pending []byte
+	pad     bool
+}
+
+func (f *jsonFeed) Read(p []byte) (int, error) {
+	switch {
+	case len(f.pending) > 0:
+		n := copy(p, f.pending)
+		f.pending = f.pending[n:]
+		return n, nil
+	case f.pad:
+		f.pad = false
+		p[0] = ' '
+		return 1, nil
+	}
+	return 0, io.EOF
 }
 
 // writeArgs are the ten insert parameters. A nil map is written as JSON
@@ -132,16 +166,34 @@ func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, 
 	if err := ctx.Err(); err != nil {
 		return stores.Versioned{}, err
 	}
-	st, updated, problem, err := scanState(s.pool.QueryRow(ctx, "SELECT "+selectCols+" FROM iac_resources WHERE name = $1", id))
+	rows, err := s.pool.Query(ctx, "SELECT "+selectCols+" FROM iac_resources WHERE name = $1", id)
+	if err != nil {
+		return stores.Versioned{}, s.readFail(ctx, id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		err := rows.Err()
+		if err == nil {
+			err = stores.ErrNotFound
+		}
+		return stores.Versioned{}, s.readFail(ctx, id, err)
+	}
+	st, updated, problem, err := scanState(rows, &objectDecoder{})
 	switch {
-	case errors.Is(err, pgx.ErrNoRows) || isCode(err, codeUndefinedTable):
-		return stores.Versioned{}, s.fail(ctx, "get", id, stores.ErrNotFound)
 	case err != nil:
 		return stores.Versioned{}, s.fail(ctx, "get", id, err)
 	case problem != "":
 		return stores.Versioned{Version: version(updated)}, s.fail(ctx, "get", id, fmt.Errorf("%s: %w: %s", source(id), stores.ErrCorrupt, problem))
 	}
 	return stores.Versioned{State: st, Version: version(updated)}, nil
+}
+
+// readFail maps a missing table to ErrNotFound: nothing was ever saved.
+func (s *Store) readFail(ctx context.Context, id string, err error) error {
+	if isCode(err, codeUndefinedTable) {
+		err = stores.ErrNotFound
+	}
+	return s.fail(ctx, "get", id, err)
 }
 
 // List reads every row and filters in Go, as the engine does; rows that
@@ -159,8 +211,9 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 	}
 	defer rows.Close()
 	var out []stores.Entry
+	var dec objectDecoder
 	for rows.Next() {
-		st, _, problem, err := scanState(rows)
+		st, _, problem, err := scanState(rows, &dec)
 		if err != nil {
 			return nil, s.fail(ctx, "list", "", err)
 		}
