@@ -1,0 +1,201 @@
+// Package remote opens stores served over workflow's IaCStateBackend gRPC
+// contract: a running server (grpc://, unix://), a plugin binary launched
+// here with the go-plugin handshake (plugin://), or either of those on
+// another host reached over SSH (ssh://). Importing it registers the schemes.
+//
+// Target forms (every form takes backend=, timeout=, config= and cfg.KEY=):
+//
+//	grpc://host:port?backend=NAME
+//	unix:///path/to.sock?backend=NAME
+//	plugin:///abs/path/to/binary?backend=NAME   launch that binary
+//	plugin://NAME?backend=B                     <plugin-dir>/NAME/NAME
+//	plugin://?backend=B                         the plugin whose plugin.json lists B
+//	ssh://[user@]host[:port]?socket=/remote.sock&backend=NAME
+//	ssh://[user@]host[:port]?tcp=127.0.0.1:9000&backend=NAME
+//	ssh://[user@]host[:port]?plugin=/remote/binary&backend=NAME
+//
+// backend= picks the backend (optional when exactly one is served).
+// config={"bucket":"b"} and cfg.bucket=b give the configuration sent with
+// Configure when the plugin asks for it. timeout=30s bounds each call.
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"statescope/remote/client"
+	"statescope/stores"
+)
+
+// Options are statescope's global settings that remote targets use.
+type Options struct {
+	// PluginDir is searched for plugin://NAME and plugin://?backend=B, in
+	// workflow's layout; empty means $WFCTL_PLUGIN_DIR, then ./data/plugins.
+	PluginDir string
+	// AcceptNewHostKey accepts and records an SSH host key that is not in
+	// known_hosts without asking (--accept-new-host-key).
+	AcceptNewHostKey bool
+	// HostKeyPrompt is asked about an unknown SSH host key; true accepts
+	// and records it. The TUI shows the SHA256 fingerprint.
+	HostKeyPrompt func(host, fingerprint string) bool
+	// Log receives plugin stderr and connection events; never the TUI's
+	// terminal. Nil means os.Stderr.
+	Log io.Writer
+}
+
+var (
+	optsMu sync.RWMutex
+	opts   Options
+)
+
+// Configure sets the global options; main calls it after parsing flags.
+func Configure(o Options) {
+	optsMu.Lock()
+	defer optsMu.Unlock()
+	opts = o
+}
+
+func options() Options {
+	optsMu.RLock()
+	defer optsMu.RUnlock()
+	o := opts
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.PluginDir == "" {
+		o.PluginDir = os.Getenv("WFCTL_PLUGIN_DIR")
+	}
+	if o.PluginDir == "" {
+		o.PluginDir = "data/plugins"
+	}
+	return o
+}
+
+// ErrUnreachable: the backend could not be reached or the connection was
+// lost; open the target again to reconnect.
+var ErrUnreachable = client.ErrUnreachable
+
+// UnlockWarning is implemented by remote stores: what a plain Unlock does
+// on the backend, for a confirmation before using it.
+type UnlockWarning interface {
+	UnlockWarning() string
+}
+
+func init() {
+	stores.Register("grpc", "grpc://host:port?backend=NAME", openGRPC)
+	stores.Register("unix", "unix:///path/to.sock?backend=NAME", openUnix)
+	stores.Register("plugin", "plugin:///abs/binary, plugin://NAME or plugin://?backend=NAME", openPlugin)
+}
+
+// common are the parameters every target accepts.
+var common = []string{"backend", "timeout", "config"}
+
+// params reads the common parameters and rejects unknown ones, so a typo
+// does not silently change what is opened.
+func params(t stores.Target, extra ...string) (client.Options, url.Values, error) {
+	q := t.URL.Query()
+	known := append(slices.Clone(common), extra...)
+	var o client.Options
+	for k := range q {
+		if !slices.Contains(known, k) && !strings.HasPrefix(k, "cfg.") {
+			sort.Strings(known)
+			return o, nil, fmt.Errorf("%s: unknown parameter %q (accepted: %s, cfg.KEY)", stores.RedactTarget(t.Raw), k, strings.Join(known, ", "))
+		}
+	}
+	o.Backend = q.Get("backend")
+	if v := q.Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return o, nil, fmt.Errorf("%s: timeout=%q is not a positive duration", stores.RedactTarget(t.Raw), v)
+		}
+		o.Timeout = d
+	}
+	if v := q.Get("config"); v != "" {
+		if err := json.Unmarshal([]byte(v), &o.Config); err != nil {
+			return o, nil, fmt.Errorf("%s: config= is not a JSON object: %v", stores.RedactTarget(t.Raw), err)
+		}
+	}
+	for k, vs := range q {
+		if key, ok := strings.CutPrefix(k, "cfg."); ok && key != "" {
+			if o.Config == nil {
+				o.Config = map[string]any{}
+			}
+			o.Config[key] = vs[len(vs)-1]
+		}
+	}
+	return o, q, nil
+}
+
+// dialer opens the byte stream gRPC runs over.
+type dialer func(ctx context.Context) (net.Conn, error)
+
+// connect builds the client store over a dialer; closeTransport runs after
+// the gRPC connection is closed.
+func connect(ctx context.Context, o client.Options, dial dialer, closeTransport func() error) (*client.Store, error) {
+	cc, err := grpc.NewClient("passthrough:///statescope",
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return dial(ctx) }),
+	)
+	if err != nil {
+		return nil, err
+	}
+	o.Close = func() error {
+		err := cc.Close()
+		if closeTransport != nil {
+			if terr := closeTransport(); err == nil {
+				err = terr
+			}
+		}
+		return err
+	}
+	s, err := client.New(ctx, cc, o)
+	if err != nil {
+		_ = o.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func netDialer(network, addr string) dialer {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+func openGRPC(ctx context.Context, t stores.Target) (stores.Store, error) {
+	o, _, err := params(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.URL.Host == "" || t.URL.Port() == "" {
+		return nil, fmt.Errorf("grpc target %q needs host:port", stores.RedactTarget(t.Raw))
+	}
+	o.Transport = "grpc tcp://" + t.URL.Host
+	return connect(ctx, o, netDialer("tcp", t.URL.Host), nil)
+}
+
+func openUnix(ctx context.Context, t stores.Target) (stores.Store, error) {
+	o, _, err := params(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.URL.Host != "" || !strings.HasPrefix(t.URL.Path, "/") {
+		return nil, fmt.Errorf("unix target %q must be unix:///absolute/path.sock", stores.RedactTarget(t.Raw))
+	}
+	o.Transport = "grpc unix://" + t.URL.Path
+	return connect(ctx, o, netDialer("unix", t.URL.Path), nil)
+}
