@@ -1,0 +1,111 @@
+// Package audit appends one JSON line per attempted mutation to the audit
+// log and reads it back. Entries carry hashes, never record contents.
+package audit
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+)
+
+// Results an entry can record.
+const (
+	ResultApplied = "applied"
+	ResultRefused = "refused"
+	ResultFailed  = "failed"
+)
+
+// Entry is one line of the log.
+type Entry struct {
+	Time time.Time `json:"time"`
+	// Actor is user@host.
+	Actor string `json:"actor"`
+	// Target is the store, credentials removed.
+	Target   string `json:"target"`
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+	Before   string `json:"before_sha256,omitempty"`
+	After    string `json:"after_sha256,omitempty"`
+	Backup   string `json:"backup,omitempty"`
+	Result   string `json:"result"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Log is the audit log file.
+type Log struct{ Path string }
+
+// Actor names this process's user as user@host.
+func Actor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return name + "@" + host
+}
+
+// Append writes e as one line with a single write on an O_APPEND file, so
+// concurrent statescope processes never interleave within a line.
+func (l Log) Append(e Entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	_, err = f.Write(append(line, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// Read returns every entry in order. A missing log is empty; a line that is
+// not an entry is an error naming its line number.
+func (l Log) Read() ([]Entry, error) {
+	f, err := os.Open(l.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer f.Close()
+	var out []Entry
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return out, fmt.Errorf("audit: %s line %d: %w", l.Path, n, err)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("audit: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,241 @@
+// Package backup keeps the copies statescope takes before every mutation:
+// the exact bytes of a record or lock as read, plus a sidecar that says what
+// they are, in private files under the user's state directory.
+package backup
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Kind says what a backup holds.
+type Kind string
+
+const (
+	KindRecord Kind = "record"
+	KindLock   Kind = "lock"
+)
+
+const (
+	fileMode = 0o600
+	dirMode  = 0o700
+	dataExt  = ".json"
+	metaExt  = ".meta.json"
+	// stampLayout sorts lexically in time order.
+	stampLayout = "20060102T150405.000000000Z"
+)
+
+// ErrMismatch: a backup's bytes no longer match the hash in its sidecar.
+var ErrMismatch = errors.New("backup does not match its recorded sha256")
+
+// Meta is the sidecar written next to each backup.
+type Meta struct {
+	// Target is the store, credentials removed.
+	Target     string    `json:"target"`
+	ResourceID string    `json:"resource_id"`
+	Kind       Kind      `json:"kind"`
+	Action     string    `json:"action"`
+	Version    string    `json:"version,omitempty"`
+	SHA256     string    `json:"sha256"`
+	Time       time.Time `json:"time"`
+}
+
+// Backup is one stored copy.
+type Backup struct {
+	Path string
+	Meta Meta
+}
+
+// Dir is the backup tree: <Root>/<store slug>/<resource slug>/<stamp>-<action>.json.
+type Dir struct{ Root string }
+
+// SHA256 is the hex digest used everywhere a hash is recorded.
+func SHA256(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Slug turns a target or resource ID into one safe path element. Names are
+// lossy once cleaned, so a short hash of the original keeps them apart.
+func Slug(s string) string {
+	return clean(s) + "-" + SHA256([]byte(s))[:10]
+}
+
+// clean keeps the characters that are safe in a file name, at most 64.
+func clean(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+		if b.Len() >= 64 {
+			break
+		}
+	}
+	return strings.TrimLeft(b.String(), ".")
+}
+
+// ResourceDir is where the backups of one resource in one store live.
+func (d Dir) ResourceDir(target, id string) string {
+	return filepath.Join(d.Root, Slug(target), Slug(id))
+}
+
+// Write stores data and its sidecar durably and returns the data file's
+// path. It never overwrites an earlier backup. Meta.SHA256 is filled in.
+func (d Dir) Write(m Meta, data []byte) (string, error) {
+	dir := d.ResourceDir(m.Target, m.ResourceID)
+	if err := d.mkdirPrivate(dir); err != nil {
+		return "", fmt.Errorf("backup: %w", err)
+	}
+	m.SHA256 = SHA256(data)
+	meta, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("backup: %w", err)
+	}
+	base := m.Time.UTC().Format(stampLayout) + "-" + clean(m.Action)
+	for n := 1; ; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		path := filepath.Join(dir, name+dataExt)
+		err := writeNew(path, data)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("backup: %w", err)
+		}
+		// The data is only listed once its sidecar exists.
+		if err := writeNew(filepath.Join(dir, name+metaExt), meta); err != nil {
+			os.Remove(path)
+			return "", fmt.Errorf("backup: %w", err)
+		}
+		return path, nil
+	}
+}
+
+// List returns the backups of one resource, newest first.
+func (d Dir) List(target, id string) ([]Backup, error) {
+	dir := d.ResourceDir(target, id)
+	dirents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	var out []Backup
+	for _, e := range dirents {
+		n := e.Name()
+		if !strings.HasSuffix(n, dataExt) || strings.HasSuffix(n, metaExt) || e.IsDir() {
+			continue
+		}
+		path := filepath.Join(dir, n)
+		m, err := readMeta(path)
+		if err != nil {
+			continue // an interrupted write: data without its sidecar
+		}
+		if m.Target != target || m.ResourceID != id {
+			continue // another name whose slug collides
+		}
+		out = append(out, Backup{Path: path, Meta: m})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Meta.Time.Equal(out[j].Meta.Time) {
+			return out[i].Meta.Time.After(out[j].Meta.Time)
+		}
+		return out[i].Path > out[j].Path
+	})
+	return out, nil
+}
+
+// Read loads a backup and checks its bytes against the sidecar's hash.
+func Read(path string) (Backup, []byte, error) {
+	m, err := readMeta(path)
+	if err != nil {
+		return Backup{}, nil, fmt.Errorf("backup %s: no readable sidecar: %w", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Backup{}, nil, fmt.Errorf("backup: %w", err)
+	}
+	if SHA256(data) != m.SHA256 {
+		return Backup{}, nil, fmt.Errorf("backup %s: %w", path, ErrMismatch)
+	}
+	return Backup{Path: path, Meta: m}, data, nil
+}
+
+func metaPath(dataPath string) string { return strings.TrimSuffix(dataPath, dataExt) + metaExt }
+
+func readMeta(dataPath string) (Meta, error) {
+	b, err := os.ReadFile(metaPath(dataPath))
+	if err != nil {
+		return Meta{}, err
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Meta{}, err
+	}
+	return m, nil
+}
+
+// mkdirPrivate creates dir as 0700 and tightens every directory from Root
+// down to it, in case one already existed with a looser mode.
+func (d Dir) mkdirPrivate(dir string) error {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return err
+	}
+	for p := dir; ; p = filepath.Dir(p) {
+		if err := os.Chmod(p, dirMode); err != nil {
+			return err
+		}
+		if p == filepath.Clean(d.Root) || p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// writeNew writes a complete, synced file at path, failing with
+// fs.ErrExist rather than replacing one: a temp file is linked into place.
+func writeNew(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(fileMode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,171 @@
+package repair
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"statescope/stores"
+	"statescope/stores/repair/backup"
+)
+
+// observeExisting reads a record that must exist.
+func (e *Engine) observeExisting(ctx context.Context, id string) (Observed, error) {
+	o, err := e.Observe(ctx, id)
+	if err != nil {
+		return o, err
+	}
+	if !o.Exists {
+		return o, fmt.Errorf("%q: %w", id, stores.ErrNotFound)
+	}
+	return o, nil
+}
+
+// PlanSetStatus plans a status change. Setting error records reason in
+// the error field; any other status clears it, as the engine does.
+func (e *Engine) PlanSetStatus(ctx context.Context, id, status, reason string) (*Plan, error) {
+	if !slices.Contains(stores.Statuses, status) {
+		return nil, fmt.Errorf("%q is not a workflow status (one of %s): %w", status, strings.Join(stores.Statuses, ", "), ErrInvalid)
+	}
+	if status == stores.StatusError && strings.TrimSpace(reason) == "" {
+		return nil, fmt.Errorf("setting status error needs a reason to record in the error field: %w", ErrInvalid)
+	}
+	seen, err := e.observeExisting(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	want := seen.State.Clone()
+	want.Status, want.Error = status, ""
+	if status == stores.StatusError {
+		want.Error = reason
+	}
+	want.UpdatedAt = stores.FormatTime(e.Now())
+	return &Plan{Action: ActionSetStatus, ID: id, Seen: seen, Want: want}, nil
+}
+
+// PlanEdit plans replacing the record the user saw with their edited
+// version. An edit that leaves updated_at alone gets it set to now.
+func (e *Engine) PlanEdit(seen Observed, edited *stores.State) (*Plan, error) {
+	if !seen.Exists {
+		return nil, fmt.Errorf("%q: %w", seen.ID, stores.ErrNotFound)
+	}
+	if err := Validate(seen.State, edited); err != nil {
+		return nil, err
+	}
+	if reflect.DeepEqual(seen.State, edited) {
+		return nil, ErrNoChange
+	}
+	want := edited.Clone()
+	if want.UpdatedAt == seen.State.UpdatedAt {
+		want.UpdatedAt = stores.FormatTime(e.Now())
+	}
+	return &Plan{Action: ActionEdit, ID: seen.ID, Seen: seen, Want: want}, nil
+}
+
+// PlanDelete plans deleting a record. It refuses with a DependentsError
+// while other records list it in their dependencies, unless force.
+func (e *Engine) PlanDelete(ctx context.Context, id string, force bool) (*Plan, error) {
+	seen, err := e.observeExisting(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := e.dependents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Action: ActionDelete, ID: id, Seen: seen}
+	if len(deps) > 0 {
+		if !force {
+			return nil, &DependentsError{ID: id, Dependents: deps}
+		}
+		p.Notes = append(p.Notes, fmt.Sprintf("forced: %s still list %s in their dependencies", strings.Join(deps, ", "), id))
+	}
+	return p, nil
+}
+
+// dependents lists the records whose dependencies name id, sorted.
+func (e *Engine) dependents(ctx context.Context, id string) ([]string, error) {
+	entries, err := e.Store.List(ctx, stores.Filter{})
+	if err != nil {
+		return nil, fmt.Errorf("looking for records that depend on %q: %w", id, err)
+	}
+	var out []string
+	for _, en := range entries {
+		if en.State != nil && en.State.ResourceID != id && slices.Contains(en.State.Dependencies, id) {
+			out = append(out, en.State.ResourceID)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// RecordBackups lists the record backups of id in this store, newest first.
+func (e *Engine) RecordBackups(id string) ([]backup.Backup, error) {
+	all, err := e.Backups.List(e.Target, id)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(b backup.Backup) bool { return b.Meta.Kind != backup.KindRecord }), nil
+}
+
+// PlanRestore plans bringing back a backup of id: the newest when path is
+// "", else the one at path (a path, or a file name among id's backups).
+// The record it replaces is backed up in turn, so a restore can be undone.
+func (e *Engine) PlanRestore(ctx context.Context, id, path string) (*Plan, backup.Backup, error) {
+	chosen, err := e.pickBackup(id, path)
+	if err != nil {
+		return nil, backup.Backup{}, err
+	}
+	b, data, err := backup.Read(chosen)
+	if err != nil {
+		return nil, b, err
+	}
+	if b.Meta.Kind != backup.KindRecord || b.Meta.ResourceID != id {
+		return nil, b, fmt.Errorf("%s is a %s backup of %q, not a record backup of %q: %w", chosen, b.Meta.Kind, b.Meta.ResourceID, id, ErrInvalid)
+	}
+	want, err := stores.DecodeState(data)
+	if err != nil {
+		return nil, b, fmt.Errorf("backup %s is not a readable record: %w", chosen, err)
+	}
+	if want.ResourceID != id {
+		return nil, b, fmt.Errorf("backup %s holds %q, not %q: %w", chosen, want.ResourceID, id, ErrInvalid)
+	}
+	seen, err := e.Observe(ctx, id)
+	if err != nil {
+		return nil, b, err
+	}
+	if seen.Exists && seen.SHA256 == b.Meta.SHA256 {
+		return nil, b, fmt.Errorf("%s already matches backup %s: %w", id, chosen, ErrNoChange)
+	}
+	p := &Plan{Action: ActionRestore, ID: id, Seen: seen, Want: want}
+	if !seen.Exists {
+		p.Notes = append(p.Notes, id+" does not exist now; the restore recreates it")
+	}
+	return p, b, nil
+}
+
+func (e *Engine) pickBackup(id, path string) (string, error) {
+	if path != "" && strings.ContainsRune(path, filepath.Separator) {
+		return path, nil
+	}
+	list, err := e.RecordBackups(id)
+	if err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return "", fmt.Errorf("no backups of %q from %s: %w", id, e.Target, stores.ErrNotFound)
+	}
+	if path == "" {
+		return list[0].Path, nil
+	}
+	for _, b := range list {
+		if filepath.Base(b.Path) == path {
+			return b.Path, nil
+		}
+	}
+	return "", fmt.Errorf("no backup named %s among those of %q (see --list): %w", path, id, stores.ErrNotFound)
+}

@@ -1,0 +1,40 @@
+package repair_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"statescope/stores"
+	"statescope/stores/filesystem"
+	"statescope/stores/memory"
+	"statescope/stores/repair/repairtest"
+)
+
+func TestMemory(t *testing.T) {
+	repairtest.Run(t, repairtest.Harness{
+		New: func(*testing.T) stores.Store { return memory.New() },
+		Corrupt: func(t *testing.T, s stores.Store, id string) {
+			s.(*memory.Store).PutRaw(id, []byte("\x00garbage{"))
+		},
+	})
+}
+
+func TestFilesystem(t *testing.T) {
+	repairtest.Run(t, repairtest.Harness{
+		New: func(t *testing.T) stores.Store {
+			s, err := filesystem.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Corrupt: func(t *testing.T, s stores.Store, id string) {
+			dir := s.(*filesystem.Store).Dir()
+			if err := os.WriteFile(filepath.Join(dir, id+".json"), []byte("\x00garbage{"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+		CorruptRaw: true,
+	})
+}

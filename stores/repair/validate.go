@@ -1,0 +1,138 @@
+package repair
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"statescope/stores"
+	"statescope/stores/repair/editor"
+)
+
+// Validate checks an edited record against the one it replaces: same
+// resource_id, a workflow status, RFC 3339 times (created_at may be empty,
+// as upstream allows).
+func Validate(orig, edited *stores.State) error {
+	var problems []string
+	if edited.ResourceID != orig.ResourceID {
+		problems = append(problems, fmt.Sprintf("resource_id must stay %q (to rename, import a copy and delete the old one)", orig.ResourceID))
+	}
+	if !slices.Contains(stores.Statuses, edited.Status) {
+		problems = append(problems, fmt.Sprintf("status %q is not one of %s", edited.Status, strings.Join(stores.Statuses, ", ")))
+	}
+	if _, ok := stores.ParseTime(edited.CreatedAt); !ok && edited.CreatedAt != "" {
+		problems = append(problems, fmt.Sprintf("created_at %q is not an RFC 3339 time like 2006-01-02T15:04:05Z", edited.CreatedAt))
+	}
+	if _, ok := stores.ParseTime(edited.UpdatedAt); !ok {
+		problems = append(problems, fmt.Sprintf("updated_at %q is not an RFC 3339 time like 2006-01-02T15:04:05Z", edited.UpdatedAt))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrInvalid)
+	}
+	return nil
+}
+
+// recordKeys are the JSON keys of a record, from the State type itself.
+var recordKeys = func() []string {
+	t := reflect.TypeFor[stores.State]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	return keys
+}()
+
+// ParseEdited reads an edited record strictly: unknown keys (typos that
+// would silently be dropped) and non-object outputs/config are errors,
+// as is anything Validate rejects. Syntax errors name the line.
+func ParseEdited(orig *stores.State, data []byte) (*stores.State, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, fmt.Errorf("%s: %w", syntaxWhere(data, err), ErrInvalid)
+	}
+	var unknown []string
+	for k := range fields {
+		if !slices.Contains(recordKeys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown keys %s (a record has %s): %w", strings.Join(unknown, ", "), strings.Join(recordKeys, ", "), ErrInvalid)
+	}
+	for _, k := range []string{"outputs", "config"} {
+		if v := bytes.TrimSpace(fields[k]); len(v) > 0 && v[0] != '{' && string(v) != "null" {
+			return nil, fmt.Errorf("%s must be an object or null: %w", k, ErrInvalid)
+		}
+	}
+	st, err := stores.DecodeState(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+	}
+	if err := Validate(orig, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// syntaxWhere turns a JSON error into one that names the line and column.
+func syntaxWhere(data []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		return "the record must be a JSON object"
+	}
+	if off < 0 {
+		return "invalid JSON: " + err.Error()
+	}
+	before := data[:min(int(off), len(data))]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)
+}
+
+// EditRecord opens rec as pretty JSON in the editor command (a shell
+// command line such as $EDITOR) on the given terminal streams and returns
+// the edited record once it is valid. It reopens the editor with the error
+// on top until then; an empty or unchanged save gives editor.ErrCancelled.
+// A TUI calls it from its exec hook while suspended.
+func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, rec *stores.State) (*stores.State, error) {
+	text, err := stores.EncodeState(rec)
+	if err != nil {
+		return nil, err
+	}
+	var edited *stores.State
+	s := editor.Session{
+		Editor: editorCmd, Stdin: in, Stdout: out, Stderr: errOut,
+		Pattern: "record-*.json",
+		Header: []string{
+			"Editing " + rec.ResourceID + ". Lines starting with '#' are ignored.",
+			"Save an empty file, or leave it unchanged, to cancel. A diff is shown before anything is written.",
+			"",
+		},
+	}
+	_, err = s.Run(ctx, append(text, '\n'), func(b []byte) error {
+		st, err := ParseEdited(rec, b)
+		edited = st
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reflect.DeepEqual(edited, rec) {
+		return nil, editor.ErrCancelled
+	}
+	return edited, nil
+}
