@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"statescope/stores"
@@ -54,10 +55,10 @@ func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
 	switch {
 	case err == nil:
 		return nil
-	case isPrecondition(err):
-		err = fmt.Errorf("%s no longer has ETag %s: %w", s.source(key), version, stores.ErrConflict)
-	case isNotFound(err):
-		err = fmt.Errorf("%s was deleted meanwhile: %w; %w", s.source(key), stores.ErrConflict, stores.ErrNotFound)
+	case errors.Is(err, errGone):
+		err = fmt.Errorf("%w; %w: %v", stores.ErrConflict, stores.ErrNotFound, err)
+	case errors.Is(err, errChanged):
+		err = fmt.Errorf("%w: %v", stores.ErrConflict, err)
 	}
 	return s.errorf("delete", id, err)
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"statescope/stores"
@@ -51,8 +50,8 @@ func (s *Store) Unlock(ctx context.Context, id string) error {
 		return err
 	}
 	key := s.lockKey(id)
-	if _, err := s.head(ctx, key); err != nil {
-		return s.errorf("unlock", id, err)
+	if _, err := s.headETag(ctx, key); err != nil {
+		return s.errorf("unlock", id, lockError(err))
 	}
 	if err := s.deleteObject(ctx, key); err != nil {
 		return s.errorf("unlock", id, err)
@@ -60,43 +59,27 @@ func (s *Store) Unlock(ctx context.Context, id string) error {
 	return nil
 }
 
-// head returns a lock object's ETag; a missing one is ErrNotLocked.
-func (s *Store) head(ctx context.Context, key string) (string, error) {
-	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
-	if isNotFound(err) {
-		return "", fmt.Errorf("%w (no %s)", stores.ErrNotLocked, s.source(key))
-	}
-	if err != nil {
-		return "", err
-	}
-	return aws.ToString(out.ETag), nil
-}
-
-// ForceUnlock deletes the lock object only while its ETag is still token.
-// The delete itself carries If-Match, so a lock taken again between the
-// check and the delete is left in place.
+// ForceUnlock deletes the lock object only while its ETag is still token,
+// so a lock taken again since the caller looked is left in place.
 func (s *Store) ForceUnlock(ctx context.Context, id, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key := s.lockKey(id)
-	etag, err := s.head(ctx, key)
-	if err != nil {
-		return s.errorf("force unlock", id, err)
-	}
-	if etag != token {
-		return s.errorf("force unlock", id, fmt.Errorf("ETag is now %s, not %s: %w", etag, token, stores.ErrLockChanged))
-	}
-	err = s.deleteIf(ctx, key, token)
-	switch {
-	case isPrecondition(err):
-		return s.errorf("force unlock", id, fmt.Errorf("the lock changed while releasing; left in place: %w", stores.ErrLockChanged))
-	case isNotFound(err):
-		return s.errorf("force unlock", id, fmt.Errorf("%w (released meanwhile)", stores.ErrNotLocked))
-	case err != nil:
-		return s.errorf("force unlock", id, err)
+	if err := s.deleteIf(ctx, s.lockKey(id), token); err != nil {
+		return s.errorf("force unlock", id, lockError(err))
 	}
 	return nil
+}
+
+// lockError restates deleteIf's outcomes in lock terms.
+func lockError(err error) error {
+	switch {
+	case errors.Is(err, errGone):
+		return fmt.Errorf("%w: %v", stores.ErrNotLocked, err)
+	case errors.Is(err, errChanged):
+		return fmt.Errorf("%w: %v", stores.ErrLockChanged, err)
+	}
+	return err
 }
 
 // Locks lists every *.lock object under the prefix. The resource ID comes

@@ -99,9 +99,12 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	s := &Store{cfg: c, client: client, http: httpClient}
-	if _, err := client.HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: aws.String(c.Bucket)}); err != nil {
+	// A one-key listing, not HeadBucket: a HEAD reply has no body, so a
+	// missing bucket and an unknown access key both read "404 NotFound".
+	probe := &awss3.ListObjectsV2Input{Bucket: aws.String(c.Bucket), Prefix: aws.String(c.Prefix), MaxKeys: aws.Int32(1)}
+	if _, err := client.ListObjectsV2(ctx, probe); err != nil {
 		s.Close()
-		if isNotFound(err) {
+		if errorCode(err) == "NoSuchBucket" {
 			return nil, fmt.Errorf("%s: bucket %q does not exist: %w", s.Describe(), c.Bucket, err)
 		}
 		return nil, fmt.Errorf("%s: %w", s.Describe(), err)
@@ -195,9 +198,49 @@ func (s *Store) put(ctx context.Context, key string, body []byte, contentType, v
 	return err
 }
 
-// deleteIf deletes an object only if its ETag is still etag.
+// errGone and errChanged say why deleteIf did not delete.
+var (
+	errGone    = errors.New("object does not exist")
+	errChanged = errors.New("object changed")
+)
+
+// headETag is an object's current ETag, or errGone. A HEAD reply has no
+// body, so its 404 may also be an unknown access key (versitygw says so);
+// a GET's error body tells which.
+func (s *Store) headETag(ctx context.Context, key string) (string, error) {
+	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
+	switch {
+	case isNotFound(err):
+		obj, rerr := s.read(ctx, key)
+		if errors.Is(rerr, stores.ErrNotFound) {
+			return "", fmt.Errorf("no %s: %w", s.source(key), errGone)
+		}
+		return obj.etag, rerr
+	case err != nil:
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// deleteIf deletes an object only if its ETag is still etag. The delete
+// carries If-Match, so a change after the check is still caught; the check
+// first is there because S3 answers a conditional delete of a missing key
+// with success.
 func (s *Store) deleteIf(ctx context.Context, key, etag string) error {
-	_, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)})
+	cur, err := s.headETag(ctx, key)
+	if err != nil {
+		return err
+	}
+	if cur != etag {
+		return fmt.Errorf("%s has ETag %s, not %s: %w", s.source(key), cur, etag, errChanged)
+	}
+	_, err = s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)})
+	switch {
+	case isPrecondition(err):
+		return fmt.Errorf("%s changed while deleting: %w", s.source(key), errChanged)
+	case isNotFound(err):
+		return fmt.Errorf("%s was deleted meanwhile: %w", s.source(key), errGone)
+	}
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"statescope/stores"
+	"statescope/stores/latencyproxy"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -33,8 +35,23 @@ func testCtx(t testing.TB) context.Context {
 func gwConfig(gw *testserver.VersityGW, bucket, prefix string) Config {
 	return Config{
 		Scheme: "s3", Bucket: bucket, Prefix: prefix, Endpoint: gw.Endpoint, Parallel: stores.DefaultParallelism,
-		Credentials: credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, ""),
+		Credentials: staticCreds(gw.AccessKey, gw.SecretKey),
 	}
+}
+
+func staticCreds(access, secret string) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(access, secret, "")
+}
+
+// startProxy puts a latency proxy in front of the versitygw.
+func startProxy(t testing.TB, gw *testserver.VersityGW, delay time.Duration) *latencyproxy.Proxy {
+	t.Helper()
+	p, err := latencyproxy.Start(strings.TrimPrefix(gw.Endpoint, "http://"), delay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
 
 func openStore(t testing.TB, c Config) *Store {
