@@ -2,12 +2,99 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/pflag"
+
+	"statescope/stores"
+	"statescope/tui"
 )
 
-// runTUI opens the terminal UI on the selected store. Until the TUI lands
-// it prints the listing.
+// tuiFlags are the root flags only the terminal UI reads.
+type tuiFlags struct {
+	against string
+	refresh time.Duration
+}
+
+func (a *app) addTUIFlags(pf *pflag.FlagSet) {
+	pf.StringVar(&a.tui.against, "against", "", "TUI: diff records against this store target or context")
+	pf.DurationVar(&a.tui.refresh, "refresh", 0, "TUI: reload the tables at this interval, e.g. 5s (default: the config's refresh, else off)")
+}
+
+// runTUI opens the terminal UI on the selected store.
 func (a *app) runTUI(ctx context.Context) error {
-	cmd := a.listCommand()
-	cmd.SetContext(ctx)
-	return cmd.RunE(cmd, nil)
+	if !a.isTerminal() {
+		return usageError{errors.New("the terminal UI needs a terminal; for scripts use `statescope list`, `show` or `locks`")}
+	}
+	target, name, ro, err := a.target()
+	if err != nil {
+		return err
+	}
+	sess, err := openSession(ctx, target, name, ro)
+	if err != nil {
+		return err
+	}
+	refresh := a.tui.refresh
+	if refresh == 0 {
+		refresh = a.cfg.Refresh.Duration
+	}
+	m, err := tui.New(ctx, tui.Options{
+		Session:      sess,
+		Contexts:     a.cfg.Names(),
+		OpenContext:  a.openContext,
+		OpenTarget:   openForReading,
+		Against:      a.tui.against,
+		Refresh:      refresh,
+		StaleAfter:   a.staleAfter,
+		KeyOverrides: a.cfg.Keys,
+		Now:          a.now,
+	})
+	if err != nil {
+		stores.Close(sess.Store)
+		return usageError{fmt.Errorf("config %s: %w", a.cfg.Path, err)}
+	}
+	defer m.Close()
+	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.in), tea.WithOutput(a.out)).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // interrupted by a signal: a normal way out
+	}
+	return err
+}
+
+// openSession opens a target, noting the backend's limitations before a
+// read-only wrapper hides them.
+func openSession(ctx context.Context, target, name string, readOnly bool) (tui.Session, error) {
+	s, err := stores.Open(ctx, target)
+	if err != nil {
+		return tui.Session{}, err
+	}
+	sess := tui.Session{Store: s, Name: name, ReadOnly: readOnly}
+	if l, ok := s.(stores.Limiter); ok {
+		sess.Limitations = l.Limitations()
+	}
+	if readOnly {
+		sess.Store = stores.ReadOnly(s)
+	}
+	return sess, nil
+}
+
+// openContext opens a config context for :ctx and diffs.
+func (a *app) openContext(ctx context.Context, name string) (tui.Session, error) {
+	name, c, err := a.cfg.Context(name)
+	if err != nil {
+		return tui.Session{}, err
+	}
+	return openSession(ctx, c.Store, name, a.readOnly || a.cfg.ReadOnly || c.ReadOnly)
+}
+
+// openForReading opens a diff target; it is only ever read.
+func openForReading(ctx context.Context, target string) (stores.Store, error) {
+	s, err := stores.Open(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	return stores.ReadOnly(s), nil
 }

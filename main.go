@@ -60,6 +60,7 @@ type app struct {
 	now        func() time.Time
 
 	cfg *config.Config
+	tui tuiFlags
 }
 
 // commands holds the constructors of the subcommands; each cmd_*.go file
@@ -125,6 +126,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.configPath, "config", "", "config file (default "+config.DefaultPath()+")")
 	pf.BoolVar(&a.readOnly, "readonly", false, "refuse every mutation, including lock release")
 	pf.DurationVar(&a.staleAfter, "stale-after", stores.DefaultStaleAfter, "age after which a lock or a half-done record is suspect")
+	a.addTUIFlags(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range commands {
 		root.AddCommand(c(a))

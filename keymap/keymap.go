@@ -1,0 +1,286 @@
+// Package keymap holds statescope's key bindings: a global set and one set
+// per view, each usable as a Bubbles help.KeyMap, with overrides from the
+// config file's keys map ("view.action": [keys…]).
+package keymap
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+)
+
+// Global bindings work in every view that is not capturing text.
+type Global struct {
+	Quit     key.Binding
+	Back     key.Binding
+	Help     key.Binding
+	Command  key.Binding
+	Locks    key.Binding
+	Resource key.Binding
+}
+
+// Resources is the home table.
+type Resources struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Open, Diff, Filter, Sort, Reverse       key.Binding
+	Refresh                                 key.Binding
+}
+
+// Detail is one record.
+type Detail struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	NextDep, PrevDep, Jump                  key.Binding
+	Reveal, CopyID, CopyValues, Diff        key.Binding
+	Refresh                                 key.Binding
+}
+
+// Diff compares two records.
+type Diff struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Mode, Reveal, Source, Choose            key.Binding
+}
+
+// Locks is the lock inventory.
+type Locks struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Filter, Sort, Reverse, Refresh, Open    key.Binding
+	ForceUnlock                             key.Binding
+}
+
+// Help is the help screen.
+type Help struct {
+	Up, Down key.Binding
+}
+
+// Keymap is every set.
+type Keymap struct {
+	Global    Global
+	Resources Resources
+	Detail    Detail
+	Diff      Diff
+	Locks     Locks
+	Help      Help
+	// ReadOnly is set when mutating bindings are disabled.
+	ReadOnly bool
+}
+
+func bind(help string, desc string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+}
+
+// Shared motion bindings: arrows and vim keys both work.
+func up() key.Binding       { return bind("↑/k", "up", "up", "k") }
+func down() key.Binding     { return bind("↓/j", "down", "down", "j") }
+func top() key.Binding      { return bind("g/home", "top", "g", "home") }
+func bottom() key.Binding   { return bind("G/end", "bottom", "G", "end") }
+func pageUp() key.Binding   { return bind("pgup/ctrl+b", "page up", "pgup", "ctrl+b") }
+func pageDown() key.Binding { return bind("pgdn/ctrl+f", "page down", "pgdown", "ctrl+f") }
+
+// Default returns the built-in bindings.
+func Default() *Keymap {
+	return &Keymap{
+		Global: Global{
+			Quit:     bind("q", "quit", "q", "ctrl+c"),
+			Back:     bind("esc", "back", "esc"),
+			Help:     bind("?", "help", "?"),
+			Command:  bind(":", "command", ":"),
+			Locks:    bind("L", "locks", "L"),
+			Resource: bind("R", "resources", "R"),
+		},
+		Resources: Resources{
+			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Open:    bind("enter", "detail", "enter"),
+			Diff:    bind("d", "diff", "d"),
+			Filter:  bind("/", "filter", "/"),
+			Sort:    bind("s", "sort column", "s"),
+			Reverse: bind("S", "reverse sort", "S"),
+			Refresh: bind("r", "refresh", "r", "ctrl+r"),
+		},
+		Detail: Detail{
+			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			NextDep:    bind("tab", "next dependency", "tab"),
+			PrevDep:    bind("shift+tab", "previous dependency", "shift+tab"),
+			Jump:       bind("enter", "open dependency", "enter"),
+			Reveal:     bind("x", "reveal/mask secrets", "x"),
+			CopyID:     bind("y", "copy ID", "y"),
+			CopyValues: bind("c", "copy outputs+config", "c"),
+			Diff:       bind("d", "diff", "d"),
+			Refresh:    bind("r", "reload", "r", "ctrl+r"),
+		},
+		Diff: Diff{
+			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Mode:   bind("u", "structural/text", "u"),
+			Reveal: bind("x", "reveal/mask secrets", "x"),
+			Source: bind("tab", "compare with…", "tab"),
+			Choose: bind("enter", "choose", "enter"),
+		},
+		Locks: Locks{
+			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Filter:      bind("/", "filter", "/"),
+			Sort:        bind("s", "sort column", "s"),
+			Reverse:     bind("S", "reverse sort", "S"),
+			Refresh:     bind("r", "refresh", "r", "ctrl+r"),
+			Open:        bind("enter", "resource detail", "enter"),
+			ForceUnlock: bind("F", "force release", "F"),
+		},
+		Help: Help{Up: up(), Down: down()},
+	}
+}
+
+// named lists every binding under its config name, so overrides and
+// validation walk one table instead of repeating field lists.
+func (k *Keymap) named() map[string]*key.Binding {
+	return map[string]*key.Binding{
+		"global.quit": &k.Global.Quit, "global.back": &k.Global.Back, "global.help": &k.Global.Help,
+		"global.command": &k.Global.Command, "global.locks": &k.Global.Locks, "global.resources": &k.Global.Resource,
+
+		"resources.up": &k.Resources.Up, "resources.down": &k.Resources.Down, "resources.top": &k.Resources.Top,
+		"resources.bottom": &k.Resources.Bottom, "resources.page_up": &k.Resources.PageUp, "resources.page_down": &k.Resources.PageDown,
+		"resources.open": &k.Resources.Open, "resources.diff": &k.Resources.Diff, "resources.filter": &k.Resources.Filter,
+		"resources.sort": &k.Resources.Sort, "resources.reverse": &k.Resources.Reverse, "resources.refresh": &k.Resources.Refresh,
+
+		"detail.up": &k.Detail.Up, "detail.down": &k.Detail.Down, "detail.top": &k.Detail.Top,
+		"detail.bottom": &k.Detail.Bottom, "detail.page_up": &k.Detail.PageUp, "detail.page_down": &k.Detail.PageDown,
+		"detail.next_dependency": &k.Detail.NextDep, "detail.previous_dependency": &k.Detail.PrevDep,
+		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
+		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
+
+		"diff.up": &k.Diff.Up, "diff.down": &k.Diff.Down, "diff.top": &k.Diff.Top, "diff.bottom": &k.Diff.Bottom,
+		"diff.page_up": &k.Diff.PageUp, "diff.page_down": &k.Diff.PageDown, "diff.mode": &k.Diff.Mode,
+		"diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source, "diff.choose": &k.Diff.Choose,
+
+		"locks.up": &k.Locks.Up, "locks.down": &k.Locks.Down, "locks.top": &k.Locks.Top, "locks.bottom": &k.Locks.Bottom,
+		"locks.page_up": &k.Locks.PageUp, "locks.page_down": &k.Locks.PageDown, "locks.filter": &k.Locks.Filter,
+		"locks.sort": &k.Locks.Sort, "locks.reverse": &k.Locks.Reverse, "locks.refresh": &k.Locks.Refresh,
+		"locks.open": &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock,
+
+		"help.up": &k.Help.Up, "help.down": &k.Help.Down,
+	}
+}
+
+// Names lists every binding name the config file may override, sorted.
+func Names() []string {
+	m := Default().named()
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Load returns the default bindings with the config's overrides applied;
+// an unknown name or an empty key list is an error naming the valid ones.
+// In read-only mode every mutating binding is disabled.
+func Load(overrides map[string][]string, readOnly bool) (*Keymap, error) {
+	k := Default()
+	named := k.named()
+	names := make([]string, 0, len(overrides))
+	for n := range overrides {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, ok := named[n]
+		if !ok {
+			return nil, fmt.Errorf("keys: unknown binding %q; known bindings: %s", n, strings.Join(Names(), ", "))
+		}
+		keys := overrides[n]
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("keys: binding %q has no keys", n)
+		}
+		b.SetKeys(keys...)
+		b.SetHelp(strings.Join(keys, "/"), b.Help().Desc)
+	}
+	if readOnly {
+		k.ReadOnly = true
+		k.Locks.ForceUnlock.SetEnabled(false)
+	}
+	return k, nil
+}
+
+// Pressed reports whether msg names one of b's keys even when b is
+// disabled, so a view can explain why a disabled action did nothing.
+func Pressed(msg fmt.Stringer, b key.Binding) bool {
+	s := msg.String()
+	for _, k := range b.Keys() {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ShortHelp is the global set's one-line help.
+func (g Global) ShortHelp() []key.Binding {
+	return []key.Binding{g.Help, g.Command, g.Back, g.Quit}
+}
+
+// FullHelp groups the global bindings.
+func (g Global) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{g.Command, g.Resource, g.Locks}, {g.Help, g.Back, g.Quit}}
+}
+
+func motion(up, down, top, bottom, pgUp, pgDown key.Binding) []key.Binding {
+	return []key.Binding{up, down, top, bottom, pgUp, pgDown}
+}
+
+// ShortHelp of the resources table.
+func (r Resources) ShortHelp() []key.Binding {
+	return []key.Binding{r.Open, r.Filter, r.Diff, r.Sort, r.Refresh}
+}
+
+// FullHelp of the resources table.
+func (r Resources) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		motion(r.Up, r.Down, r.Top, r.Bottom, r.PageUp, r.PageDown),
+		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh},
+	}
+}
+
+// ShortHelp of the detail view.
+func (d Detail) ShortHelp() []key.Binding {
+	return []key.Binding{d.NextDep, d.Jump, d.Reveal, d.Diff, d.CopyValues}
+}
+
+// FullHelp of the detail view.
+func (d Detail) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		motion(d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown),
+		{d.NextDep, d.PrevDep, d.Jump, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
+	}
+}
+
+// ShortHelp of the diff view.
+func (d Diff) ShortHelp() []key.Binding {
+	return []key.Binding{d.Source, d.Choose, d.Mode, d.Reveal}
+}
+
+// FullHelp of the diff view.
+func (d Diff) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		motion(d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown),
+		{d.Source, d.Choose, d.Mode, d.Reveal},
+	}
+}
+
+// ShortHelp of the lock inventory.
+func (l Locks) ShortHelp() []key.Binding {
+	return []key.Binding{l.ForceUnlock, l.Open, l.Filter, l.Refresh}
+}
+
+// FullHelp of the lock inventory.
+func (l Locks) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		motion(l.Up, l.Down, l.Top, l.Bottom, l.PageUp, l.PageDown),
+		{l.ForceUnlock, l.Open, l.Filter, l.Sort, l.Reverse, l.Refresh},
+	}
+}
+
+// ShortHelp of the help screen.
+func (h Help) ShortHelp() []key.Binding { return []key.Binding{h.Up, h.Down} }
+
+// FullHelp of the help screen.
+func (h Help) FullHelp() [][]key.Binding { return [][]key.Binding{{h.Up, h.Down}} }

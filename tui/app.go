@@ -1,0 +1,420 @@
+// Package tui is statescope's terminal UI: a router over a stack of views
+// (resources, detail, diff, locks, help) with a k9s-style command bar.
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"statescope/keymap"
+	"statescope/stores"
+)
+
+// Session is one opened store.
+type Session struct {
+	Store stores.Store
+	// Name is the context name or the target with credentials removed.
+	Name string
+	// ReadOnly: every mutation is disabled (the store is wrapped too).
+	ReadOnly bool
+	// Limitations are the backend's stores.Limiter notes, taken before any
+	// read-only wrapper hid them.
+	Limitations []string
+}
+
+// Options configure the UI.
+type Options struct {
+	Session Session
+	// Contexts are the config's context names, for :ctx and the diff view.
+	Contexts []string
+	// OpenContext opens a named context (for :ctx and diffs against it).
+	OpenContext func(ctx context.Context, name string) (Session, error)
+	// OpenTarget opens a store target for a diff; the result is only read.
+	OpenTarget func(ctx context.Context, target string) (stores.Store, error)
+	// Against is the --against target or context for diffs.
+	Against string
+	// Refresh reloads the tables at this interval (0: off).
+	Refresh    time.Duration
+	StaleAfter time.Duration
+	// KeyOverrides is the config's keys map.
+	KeyOverrides map[string][]string
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+	// ReleaseTimeout bounds a force release.
+	ReleaseTimeout time.Duration
+}
+
+// env is what every view shares: the app context, the session, the keys,
+// the styles and the router.
+type env struct {
+	ctx     context.Context
+	opts    Options
+	session Session
+	keys    *keymap.Keymap
+	styles  Styles
+	now     func() time.Time
+	router  *Model
+}
+
+// Model is the root: it owns the view stack and is the only place views
+// are entered and left.
+type Model struct {
+	env    *env
+	stack  []View
+	nextID int
+
+	width, height int
+	spinner       spinner.Model
+	spinning      bool
+
+	status    string
+	statusErr bool
+	command   *commandBar
+}
+
+// New builds the UI on an opened session; ctx is the app context every
+// view's context derives from.
+func New(ctx context.Context, opts Options) (*Model, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = stores.DefaultStaleAfter
+	}
+	if opts.ReleaseTimeout <= 0 {
+		opts.ReleaseTimeout = 30 * time.Second
+	}
+	keys, err := keymap.Load(opts.KeyOverrides, opts.Session.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot)), width: 80, height: 24}
+	m.env = &env{ctx: ctx, opts: opts, session: opts.Session, keys: keys, styles: DefaultStyles(), now: opts.Now, router: m}
+	return m, nil
+}
+
+// Init opens the home view.
+func (m *Model) Init() tea.Cmd { return m.push(newResourcesView(m.env)) }
+
+// Close leaves every view and closes the current store.
+func (m *Model) Close() error {
+	m.leaveAll()
+	return stores.Close(m.env.session.Store)
+}
+
+func (m *Model) top() View {
+	if len(m.stack) == 0 {
+		return nil
+	}
+	return m.stack[len(m.stack)-1]
+}
+
+// push enters v on top of the stack under a context of its own.
+func (m *Model) push(v View) tea.Cmd {
+	m.nextID++
+	b := v.base()
+	b.id = m.nextID
+	b.ctx, b.cancel = context.WithCancel(m.env.ctx)
+	v.SetSize(m.width, m.bodyHeight())
+	m.stack = append(m.stack, v)
+	return v.Enter()
+}
+
+// pop leaves the top view; the home view stays.
+func (m *Model) pop() tea.Cmd {
+	if len(m.stack) <= 1 {
+		return nil
+	}
+	leave(m.top())
+	m.stack = m.stack[:len(m.stack)-1]
+	return nil
+}
+
+// replace leaves every view and makes v the only one.
+func (m *Model) replace(v View) tea.Cmd {
+	m.leaveAll()
+	return m.push(v)
+}
+
+func (m *Model) leaveAll() {
+	for i := len(m.stack) - 1; i >= 0; i-- {
+		leave(m.stack[i])
+	}
+	m.stack = nil
+}
+
+func leave(v View) {
+	b := v.base()
+	b.left = true
+	b.cancel()
+	v.Leave()
+}
+
+func (m *Model) find(id int) View {
+	for _, v := range m.stack {
+		if v.base().id == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// setStatus shows a one-line message until the next key.
+func (m *Model) setStatus(text string, isErr bool) {
+	m.status, m.statusErr = text, isErr
+}
+
+func (m *Model) bodyHeight() int { return max(m.height-3, 3) }
+
+// statusMsg sets the status line from a command.
+type statusMsg struct {
+	text  string
+	isErr bool
+}
+
+// storeChangedMsg tells every open view the store was modified.
+type storeChangedMsg struct{}
+
+// Update routes messages: keys to the command bar, the global bindings or
+// the top view; tagged replies to the view that asked, if it is still open.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	if v := m.top(); v != nil && v.Busy() && !m.spinning {
+		m.spinning = true
+		cmd = tea.Batch(cmd, m.spinner.Tick)
+	}
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		for _, v := range m.stack {
+			v.SetSize(m.width, m.bodyHeight())
+		}
+		return nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.MouseWheelMsg:
+		if v := m.top(); v != nil {
+			return v.Update(msg)
+		}
+	case tagged:
+		if v := m.find(msg.to); v != nil {
+			return v.Update(msg.msg)
+		}
+		return nil // its view was left: the reply is stale
+	case spinner.TickMsg:
+		if v := m.top(); v == nil || !v.Busy() {
+			m.spinning = false
+			return nil
+		}
+		var cmd tea.Cmd
+		m.spinner, cmd = m.spinner.Update(msg)
+		return cmd
+	case statusMsg:
+		m.setStatus(msg.text, msg.isErr)
+	case releasedMsg:
+		return m.released(msg)
+	case sessionMsg:
+		return m.switchSession(msg)
+	}
+	return nil
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	g := m.env.keys.Global
+	if msg.String() == "ctrl+c" {
+		return m.quit()
+	}
+	m.status = ""
+	if m.command != nil {
+		return m.command.update(msg)
+	}
+	top := m.top()
+	if top == nil {
+		return nil
+	}
+	if top.Capturing() {
+		return top.Update(msg)
+	}
+	switch {
+	case key.Matches(msg, g.Quit):
+		return m.quit()
+	case key.Matches(msg, g.Back):
+		if b, ok := top.(interface{ Back() bool }); ok && b.Back() {
+			return nil
+		}
+		return m.pop()
+	case key.Matches(msg, g.Help):
+		if _, isHelp := top.(*helpView); isHelp {
+			return m.pop()
+		}
+		return m.push(newHelpView(m.env, top))
+	case key.Matches(msg, g.Command):
+		m.command = newCommandBar(m)
+		return nil
+	case key.Matches(msg, g.Locks):
+		return m.push(newLocksView(m.env))
+	case key.Matches(msg, g.Resource):
+		return m.replace(newResourcesView(m.env))
+	}
+	return top.Update(msg)
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.leaveAll()
+	return tea.Quit
+}
+
+// releasedMsg is the outcome of a force release.
+type releasedMsg struct {
+	id  string
+	err error
+}
+
+func (m *Model) released(msg releasedMsg) tea.Cmd {
+	switch {
+	case msg.err == nil:
+		m.setStatus(fmt.Sprintf("released the lock on %s", msg.id), false)
+	case errors.Is(msg.err, stores.ErrLockChanged), errors.Is(msg.err, stores.ErrNotLocked):
+		m.setStatus(fmt.Sprintf("nothing released: the lock on %s changed or is gone since it was shown (%v); list refreshed", msg.id, msg.err), true)
+	default:
+		m.setStatus(fmt.Sprintf("release of %s failed: %v", msg.id, msg.err), true)
+	}
+	var cmds []tea.Cmd
+	for _, v := range m.stack {
+		cmds = append(cmds, v.Update(storeChangedMsg{}))
+	}
+	return tea.Batch(cmds...)
+}
+
+// sessionMsg is a context opened by :ctx.
+type sessionMsg struct {
+	session Session
+	err     error
+}
+
+func (m *Model) switchContext(name string) tea.Cmd {
+	open := m.env.opts.OpenContext
+	if open == nil {
+		m.setStatus("no config contexts to switch to", true)
+		return nil
+	}
+	ctx, timeout := m.env.ctx, m.env.opts.ReleaseTimeout
+	m.setStatus("opening context "+name+"…", false)
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		s, err := open(ctx, name)
+		if err != nil {
+			return sessionMsg{err: fmt.Errorf("context %s: %w", name, err)}
+		}
+		return sessionMsg{session: s}
+	}
+}
+
+func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setStatus(msg.err.Error(), true)
+		return nil
+	}
+	keys, err := keymap.Load(m.env.opts.KeyOverrides, msg.session.ReadOnly)
+	if err != nil {
+		m.setStatus(err.Error(), true)
+		stores.Close(msg.session.Store)
+		return nil
+	}
+	m.leaveAll()
+	old := m.env.session.Store
+	m.env.session, m.env.keys = msg.session, keys
+	m.setStatus("switched to "+msg.session.Name, false)
+	return tea.Batch(m.push(newResourcesView(m.env)), func() tea.Msg {
+		stores.Close(old)
+		return nil
+	})
+}
+
+// View lays out breadcrumbs, the top view, the status line and the help bar.
+func (m *Model) View() tea.View {
+	st := m.env.styles
+	var b strings.Builder
+	b.WriteString(m.crumbs())
+	b.WriteByte('\n')
+	body := ""
+	if v := m.top(); v != nil {
+		body = v.Render()
+	}
+	b.WriteString(fit(body, m.width, m.bodyHeight()))
+	b.WriteByte('\n')
+	switch {
+	case m.command != nil:
+		b.WriteString(m.command.view())
+	case m.status != "":
+		style := st.Status
+		if m.statusErr {
+			style = st.StatusErr
+		}
+		b.WriteString(style.Render(ansi.Truncate(m.status, m.width, "…")))
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.helpBar())
+	v := tea.NewView(b.String())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "statescope – " + m.env.session.Name
+	return v
+}
+
+func (m *Model) crumbs() string {
+	st := m.env.styles
+	parts := []string{st.Crumb.Render("statescope"), st.Title.Render(m.env.session.Name)}
+	for _, v := range m.stack {
+		parts = append(parts, v.Title())
+	}
+	line := strings.Join(parts, st.CrumbSep.Render(" › "))
+	if v := m.top(); v != nil && v.Busy() {
+		line += " " + m.spinner.View()
+	}
+	if m.env.session.ReadOnly {
+		line += "  " + st.Warn.Render("[read-only]")
+	}
+	desc := st.Dim.Render(stores.Describe(m.env.session.Store))
+	if gap := m.width - ansi.StringWidth(line) - ansi.StringWidth(desc); gap >= 2 {
+		return line + strings.Repeat(" ", gap) + desc
+	}
+	return ansi.Truncate(line, m.width, "…")
+}
+
+func (m *Model) helpBar() string {
+	var bindings []key.Binding
+	if v := m.top(); v != nil {
+		bindings = append(bindings, v.Keys().ShortHelp()...)
+	}
+	bindings = append(bindings, m.env.keys.Global.ShortHelp()...)
+	return ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")
+}
+
+// fit pads or cuts s to exactly h lines, each cut to w columns.
+func fit(s string, w, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "")
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}

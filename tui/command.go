@@ -1,0 +1,121 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// commandBar is the k9s-style ":" prompt.
+type commandBar struct {
+	m  *Model
+	in input
+}
+
+func newCommandBar(m *Model) *commandBar {
+	return &commandBar{m: m, in: input{prompt: ":"}}
+}
+
+// commands are the words the bar knows, with their aliases.
+var commands = map[string][]string{
+	"resources": {"res", "resource"},
+	"locks":     {"lock"},
+	"ctx":       {"context"},
+	"help":      {},
+	"q":         {"quit", "q!"},
+}
+
+func canonical(word string) string {
+	for name, aliases := range commands {
+		if word == name || slices.Contains(aliases, word) {
+			return name
+		}
+	}
+	return ""
+}
+
+func (c *commandBar) update(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "esc":
+		c.m.command = nil
+		return nil
+	case "enter":
+		c.m.command = nil
+		return c.run(strings.Fields(c.in.Value()))
+	case "tab":
+		c.in.SetValue(c.complete(c.in.Value()))
+		return nil
+	}
+	c.in.Update(msg)
+	return nil
+}
+
+// complete extends the command word, or the context name after "ctx ",
+// to the longest prefix shared by every candidate.
+func (c *commandBar) complete(text string) string {
+	word, arg, hasArg := strings.Cut(text, " ")
+	if !hasArg {
+		names := make([]string, 0, len(commands))
+		for n := range commands {
+			names = append(names, n)
+		}
+		return completePrefix(word, names)
+	}
+	if canonical(word) == "ctx" {
+		return word + " " + completePrefix(strings.TrimSpace(arg), c.m.env.opts.Contexts)
+	}
+	return text
+}
+
+func completePrefix(prefix string, candidates []string) string {
+	var match []string
+	for _, c := range candidates {
+		if strings.HasPrefix(c, prefix) {
+			match = append(match, c)
+		}
+	}
+	if len(match) == 0 {
+		return prefix
+	}
+	common := match[0]
+	for _, s := range match[1:] {
+		for !strings.HasPrefix(s, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	return common
+}
+
+func (c *commandBar) run(words []string) tea.Cmd {
+	m := c.m
+	if len(words) == 0 {
+		return nil
+	}
+	switch canonical(words[0]) {
+	case "q":
+		return m.quit()
+	case "resources":
+		return m.replace(newResourcesView(m.env))
+	case "locks":
+		return m.replace(newLocksView(m.env))
+	case "help":
+		return m.push(newHelpView(m.env, m.top()))
+	case "ctx":
+		if len(words) < 2 {
+			if len(m.env.opts.Contexts) == 0 {
+				m.setStatus("the config file defines no contexts", true)
+			} else {
+				m.setStatus("contexts: "+strings.Join(m.env.opts.Contexts, ", "), false)
+			}
+			return nil
+		}
+		return m.switchContext(words[1])
+	}
+	m.setStatus("unknown command :"+words[0]+" (resources, locks, ctx NAME, help, q)", true)
+	return nil
+}
+
+func (c *commandBar) view() string {
+	return c.in.View(c.m.env.styles.Key) + c.m.env.styles.Dim.Render("   resources · locks · ctx NAME · help · q   (tab completes)")
+}

@@ -1,0 +1,319 @@
+package tui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"statescope/keymap"
+	"statescope/stores"
+	"statescope/stores/redact"
+)
+
+// detailView shows one record: every field, the error, dependencies,
+// outputs and config (masked until revealed), and its lock.
+type detailView struct {
+	scope
+	env  *env
+	keys keymap.Detail
+	vp   viewport.Model
+
+	entry   stores.Entry // as listed; the source of truth for a corrupt record
+	state   *stores.State
+	lock    *stores.LockInfo
+	loading bool
+	err     error
+	gone    bool
+
+	revealed bool
+	dep      int // selected dependency, -1 for none
+}
+
+func newDetailView(e *env, en stores.Entry) *detailView {
+	return &detailView{env: e, keys: e.keys.Detail, entry: en, dep: -1, vp: viewport.New()}
+}
+
+func (d *detailView) Title() string     { return d.entry.ID }
+func (d *detailView) Keys() help.KeyMap { return d.keys }
+func (d *detailView) Capturing() bool   { return false }
+func (d *detailView) Busy() bool        { return d.loading }
+func (d *detailView) Leave()            {}
+func (d *detailView) Enter() tea.Cmd    { return d.load() }
+
+// detailMsg is a freshly read record and its lock.
+type detailMsg struct {
+	gen   int
+	state *stores.State
+	err   error
+	lock  *stores.LockInfo
+}
+
+// load reads the record and the lock inventory afresh: the listed copy
+// may be old, and a dependency jump has only an ID.
+func (d *detailView) load() tea.Cmd {
+	ctx, gen := d.begin()
+	d.loading = true
+	s, id, now, stale := d.env.session.Store, d.entry.ID, d.env.now(), d.env.opts.StaleAfter
+	return d.tag(func() tea.Msg {
+		st, err := s.Get(ctx, id)
+		msg := detailMsg{gen: gen, state: st, err: err}
+		if ll, ok := s.(stores.LockLister); ok && ctx.Err() == nil {
+			if locks, lerr := ll.Locks(ctx); lerr == nil {
+				stores.Judge(locks, now, stale)
+				for _, l := range locks {
+					if l.ResourceID == id {
+						msg.lock = &l
+						break
+					}
+				}
+			}
+		}
+		return msg
+	})
+}
+
+func (d *detailView) SetSize(w, h int) {
+	d.scope.SetSize(w, h)
+	d.vp.SetWidth(w)
+	d.vp.SetHeight(h)
+	d.render()
+}
+
+func (d *detailView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case detailMsg:
+		if !d.current(msg.gen) {
+			return nil
+		}
+		d.loading = false
+		d.lock = msg.lock
+		d.err, d.gone = nil, false
+		switch {
+		case msg.err == nil:
+			d.state = msg.state
+			d.entry.State, d.entry.Problem = msg.state, ""
+		case errors.Is(msg.err, stores.ErrNotFound):
+			d.gone = true
+		case errors.Is(msg.err, stores.ErrCorrupt):
+			if d.entry.Problem == "" {
+				d.entry.Problem = msg.err.Error()
+			}
+		default:
+			d.err = quiet(msg.err)
+		}
+		if d.state == nil && d.entry.State != nil {
+			d.state = d.entry.State
+		}
+		d.render()
+	case storeChangedMsg:
+		return d.load()
+	case tea.MouseWheelMsg:
+		var cmd tea.Cmd
+		d.vp, cmd = d.vp.Update(msg)
+		return cmd
+	case tea.KeyPressMsg:
+		return d.key(msg)
+	}
+	return nil
+}
+
+func (d *detailView) deps() []string {
+	if d.state == nil {
+		return nil
+	}
+	return d.state.Dependencies
+}
+
+func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := d.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		d.vp.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		d.vp.ScrollDown(1)
+	case key.Matches(msg, k.Top):
+		d.vp.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		d.vp.GotoBottom()
+	case key.Matches(msg, k.PageUp):
+		d.vp.PageUp()
+	case key.Matches(msg, k.PageDown):
+		d.vp.PageDown()
+	case key.Matches(msg, k.NextDep), key.Matches(msg, k.PrevDep):
+		if n := len(d.deps()); n > 0 {
+			step := 1
+			if key.Matches(msg, k.PrevDep) {
+				step = n - 1
+			}
+			d.dep = (max(d.dep, -1) + step + n) % n
+			if d.dep < 0 {
+				d.dep = 0
+			}
+			d.render()
+		}
+	case key.Matches(msg, k.Jump):
+		if deps := d.deps(); d.dep >= 0 && d.dep < len(deps) {
+			return d.env.router.push(newDetailView(d.env, stores.Entry{ID: deps[d.dep]}))
+		}
+	case key.Matches(msg, k.Reveal):
+		d.revealed = !d.revealed
+		d.render()
+	case key.Matches(msg, k.CopyID):
+		return copyCmd(d.entry.ID, "resource ID")
+	case key.Matches(msg, k.CopyValues):
+		if d.state != nil {
+			return copyCmd(valuesJSON(d.shown()), "outputs and config"+maskedNote(!d.revealed))
+		}
+	case key.Matches(msg, k.Diff):
+		return d.env.router.openDiff(d.entry)
+	case key.Matches(msg, k.Refresh):
+		return d.load()
+	}
+	return nil
+}
+
+// copyCmd copies text to the clipboard with OSC 52 and says so.
+func copyCmd(text, what string) tea.Cmd {
+	return tea.Batch(tea.SetClipboard(text), func() tea.Msg {
+		return statusMsg{text: "copied " + what + " to the clipboard (OSC 52)"}
+	})
+}
+
+func maskedNote(masked bool) string {
+	if masked {
+		return ", secrets masked"
+	}
+	return ""
+}
+
+// shown is the record as displayed: masked unless revealed in this view.
+func (d *detailView) shown() *stores.State {
+	if d.revealed {
+		return d.state
+	}
+	return redact.State(d.state)
+}
+
+func valuesJSON(s *stores.State) string {
+	return prettyJSON(map[string]any{"outputs": s.Outputs, "config": s.Config})
+}
+
+func prettyJSON(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf("(cannot encode: %v)", err)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (d *detailView) render() {
+	st := d.env.styles
+	var b strings.Builder
+	row := func(label, value string) {
+		b.WriteString(st.Dim.Render(padRight(label, 14)) + value + "\n")
+	}
+	now := d.env.now()
+	switch {
+	case d.loading && d.state == nil && !d.entry.Corrupt():
+		b.WriteString(st.Dim.Render("loading " + d.entry.ID + "…"))
+	case d.err != nil:
+		b.WriteString(st.Error.Render("load failed: "+d.err.Error()) + st.Dim.Render("  — press r to retry"))
+	case d.gone:
+		b.WriteString(st.Warn.Render("record " + d.entry.ID + " no longer exists in this store"))
+	case d.entry.Corrupt():
+		row("resource", d.entry.ID)
+		row("source", d.entry.Source)
+		b.WriteString("\n" + st.Box.Render(st.Error.Render("CORRUPT RECORD")+"\n"+wrap(d.entry.Problem, d.width-6)) + "\n")
+		d.writeLock(&b, row, now)
+	case d.state != nil:
+		s := d.shown()
+		row("resource", st.Bold.Render(s.ResourceID))
+		row("type", dash(s.ResourceType))
+		row("provider", dash(s.Provider))
+		row("provider_ref", dash(s.ProviderRef))
+		row("provider_id", dash(s.ProviderID))
+		status := st.StatusStyle(s.Status).Render(dash(s.Status))
+		if s.IsStuck(now, d.env.opts.StaleAfter) {
+			status += st.Error.Render(fmt.Sprintf("  stuck: %s for %s", s.Status, stores.RelativeAge(s.UpdatedAt, now)))
+		}
+		row("status", status)
+		row("created", timeCell(s.CreatedAt, now))
+		row("updated", timeCell(s.UpdatedAt, now))
+		row("config_hash", dash(s.ConfigHash))
+		if d.entry.Source != "" {
+			row("source", d.entry.Source)
+		}
+		d.writeLock(&b, row, now)
+		if s.Error != "" {
+			b.WriteString("\n" + st.Box.Render(st.Error.Render("ERROR")+"\n"+wrap(redact.Text(s.Error), d.width-6)) + "\n")
+		}
+		for _, l := range d.env.session.Limitations {
+			b.WriteString(st.Warn.Render("note: "+l) + "\n")
+		}
+		b.WriteString("\n" + st.Title.Render("dependencies") + "\n")
+		if len(s.Dependencies) == 0 {
+			b.WriteString(st.Dim.Render("  none") + "\n")
+		}
+		for i, dep := range s.Dependencies {
+			line := "  " + dep
+			if i == d.dep {
+				line = st.Selected.Render("▸ "+dep) + st.Dim.Render("  enter opens")
+			}
+			b.WriteString(line + "\n")
+		}
+		masked := redact.Count(d.state)
+		title := "outputs & config"
+		switch {
+		case masked > 0 && !d.revealed:
+			title += st.Warn.Render(fmt.Sprintf("  (%d secret-looking values masked — x reveals)", masked))
+		case masked > 0:
+			title += st.Error.Render("  (secrets REVEALED — x masks)")
+		}
+		b.WriteString("\n" + st.Title.Render(title) + "\n")
+		b.WriteString(prettyJSON(map[string]any{"outputs": s.Outputs, "config": s.Config}))
+	}
+	d.vp.SetContent(b.String())
+}
+
+func (d *detailView) writeLock(b *strings.Builder, row func(string, string), now time.Time) {
+	st := d.env.styles
+	if d.lock == nil {
+		row("lock", st.Dim.Render("not locked"))
+		return
+	}
+	l := d.lock
+	row("lock", st.VerdictStyle(l.Verdict).Render(string(l.Verdict))+fmt.Sprintf("  held %s by %s", lockAge(*l, now), dash(l.Holder.String())))
+	row("lock evidence", redact.Text(l.Evidence))
+}
+
+func timeCell(ts string, now time.Time) string {
+	if ts == "" {
+		return "-"
+	}
+	return ts + "  (" + stores.RelativeAge(ts, now) + " ago)"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func wrap(s string, w int) string {
+	return ansi.Wordwrap(s, max(w, 20), " /")
+}
+
+func (d *detailView) Render() string { return d.vp.View() }

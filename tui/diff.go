@@ -1,0 +1,371 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"statescope/keymap"
+	"statescope/stores"
+	"statescope/tui/grid"
+	"statescope/tui/jsondiff"
+)
+
+// source is what the record is compared with.
+type source int
+
+const (
+	fromResource source = iota // another record in this store
+	fromContext                // the same record in a config context
+	fromTarget                 // the same record in a typed store target
+	fromFile                   // a record JSON file
+)
+
+var sourceNames = []string{"another resource", "a context", "a store target", "a JSON file"}
+
+// openDiff opens the diff view for a listed record.
+func (m *Model) openDiff(en stores.Entry) tea.Cmd {
+	if en.Corrupt() || en.State == nil {
+		m.setStatus(en.ID+" is corrupt or not loaded: nothing to compare", true)
+		return nil
+	}
+	return m.push(newDiffView(m.env, en.State))
+}
+
+// diffView compares a record's outputs and config with another record:
+// picked from a fuzzy list, from another store or context, or a file.
+type diffView struct {
+	scope
+	env  *env
+	keys keymap.Diff
+	vp   viewport.Model
+
+	this *stores.State
+
+	picking bool
+	kind    source
+	in      input
+	choices *grid.Model[string] // resource IDs or context names
+	listing bool
+
+	loading  bool
+	err      error
+	other    *stores.State
+	label    string
+	changes  []jsondiff.Change
+	text     bool
+	revealed bool
+}
+
+func newDiffView(e *env, this *stores.State) *diffView {
+	d := &diffView{env: e, keys: e.keys.Diff, this: this, vp: viewport.New(), picking: true, in: input{prompt: "> "}}
+	d.choices = grid.New([]grid.Column[string]{{Title: "RESOURCE", Flex: true, Text: func(s string) string { return s }}},
+		func(s string) string { return s }, func(s string) string { return s }, e.styles.Grid)
+	return d
+}
+
+func (d *diffView) Title() string     { return "diff" }
+func (d *diffView) Keys() help.KeyMap { return d.keys }
+func (d *diffView) Capturing() bool   { return d.picking }
+func (d *diffView) Busy() bool        { return d.loading || d.listing }
+func (d *diffView) Leave()            {}
+
+func (d *diffView) Enter() tea.Cmd {
+	if against := d.env.opts.Against; against != "" {
+		d.picking = false
+		if slices.Contains(d.env.opts.Contexts, against) {
+			return d.compare(fromContext, against)
+		}
+		return d.compare(fromTarget, against)
+	}
+	return d.pick(fromResource)
+}
+
+func (d *diffView) SetSize(w, h int) {
+	d.scope.SetSize(w, h)
+	d.vp.SetWidth(w)
+	d.vp.SetHeight(max(h-2, 1))
+	d.choices.SetSize(w, max(h-4, 2))
+	d.render()
+}
+
+// pick shows the chooser for a kind of source; the resource list is
+// streamed from the store under this view's context.
+func (d *diffView) pick(kind source) tea.Cmd {
+	d.picking, d.kind, d.err = true, kind, nil
+	d.in.SetValue("")
+	d.choices.SetQuery("")
+	switch kind {
+	case fromResource:
+		ctx, gen := d.begin()
+		d.listing = true
+		d.choices.SetItems(nil)
+		return d.tag(streamEntries(ctx, gen, d.env.session.Store))
+	case fromContext:
+		d.choices.SetItems(d.env.opts.Contexts)
+	}
+	return nil
+}
+
+// otherMsg is the record to compare with, or why it could not be read.
+type otherMsg struct {
+	gen   int
+	state *stores.State
+	label string
+	err   error
+}
+
+// compare loads the other record under this view's context.
+func (d *diffView) compare(kind source, what string) tea.Cmd {
+	ctx, gen := d.begin()
+	d.picking, d.loading, d.err, d.listing = false, true, nil, false
+	id, store, opts := d.this.ResourceID, d.env.session.Store, d.env.opts
+	load := func() (*stores.State, string, error) {
+		switch kind {
+		case fromResource:
+			s, err := store.Get(ctx, what)
+			return s, what, err
+		case fromContext:
+			if opts.OpenContext == nil {
+				return nil, "", fmt.Errorf("no contexts are configured")
+			}
+			sess, err := opts.OpenContext(ctx, what)
+			if err != nil {
+				return nil, "", err
+			}
+			defer stores.Close(sess.Store)
+			s, err := sess.Store.Get(ctx, id)
+			return s, id + " @ " + what, err
+		case fromTarget:
+			if opts.OpenTarget == nil {
+				return nil, "", fmt.Errorf("opening store targets is not available")
+			}
+			other, err := opts.OpenTarget(ctx, what)
+			if err != nil {
+				return nil, "", err
+			}
+			defer stores.Close(other)
+			s, err := other.Get(ctx, id)
+			return s, id + " @ " + stores.RedactTarget(what), err
+		default:
+			raw, err := os.ReadFile(what)
+			if err != nil {
+				return nil, "", err
+			}
+			s, err := stores.DecodeState(raw)
+			return s, what, err
+		}
+	}
+	return d.tag(func() tea.Msg {
+		s, label, err := load()
+		return otherMsg{gen: gen, state: s, label: label, err: err}
+	})
+}
+
+func (d *diffView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case entriesMsg:
+		if !d.current(msg.gen) {
+			return nil
+		}
+		ids := make([]string, 0, len(msg.entries))
+		for _, en := range msg.entries {
+			if en.ID != d.this.ResourceID && !en.Corrupt() {
+				ids = append(ids, en.ID)
+			}
+		}
+		d.choices.Append(ids)
+		if msg.done {
+			d.listing, d.err = false, quiet(msg.err)
+			return nil
+		}
+		return d.tag(msg.next)
+	case grid.FilterMsg:
+		return d.tag(d.choices.Apply(msg))
+	case otherMsg:
+		if !d.current(msg.gen) {
+			return nil
+		}
+		d.loading = false
+		if d.err = quiet(msg.err); d.err == nil {
+			d.other, d.label = msg.state, msg.label
+			d.changes = jsondiff.Compare(comparable(d.this), comparable(d.other))
+		}
+		d.render()
+	case tea.MouseWheelMsg:
+		if d.picking {
+			d.choices.Move(wheelDelta(msg))
+			return nil
+		}
+		var cmd tea.Cmd
+		d.vp, cmd = d.vp.Update(msg)
+		return cmd
+	case tea.KeyPressMsg:
+		if d.picking {
+			return d.pickKey(msg)
+		}
+		return d.key(msg)
+	}
+	return nil
+}
+
+func (d *diffView) pickKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := d.keys
+	switch {
+	case msg.String() == "esc":
+		if d.other != nil || d.err != nil {
+			d.picking = false // back to the comparison on screen
+			return nil
+		}
+		return d.env.router.pop()
+	case key.Matches(msg, k.Source):
+		return d.pick((d.kind + 1) % source(len(sourceNames)))
+	case key.Matches(msg, k.Choose):
+		switch d.kind {
+		case fromResource, fromContext:
+			if choice, ok := d.choices.Selected(); ok {
+				return d.compare(d.kind, choice)
+			}
+		default:
+			if v := strings.TrimSpace(d.in.Value()); v != "" {
+				return d.compare(d.kind, v)
+			}
+		}
+		return nil
+	case msg.String() == "up", msg.String() == "down":
+		d.choices.Move(map[string]int{"up": -1, "down": 1}[msg.String()])
+		return nil
+	}
+	if d.in.Update(msg) && (d.kind == fromResource || d.kind == fromContext) {
+		return d.tag(d.choices.SetQuery(d.in.Value()))
+	}
+	return nil
+}
+
+func (d *diffView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := d.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		d.vp.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		d.vp.ScrollDown(1)
+	case key.Matches(msg, k.Top):
+		d.vp.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		d.vp.GotoBottom()
+	case key.Matches(msg, k.PageUp):
+		d.vp.PageUp()
+	case key.Matches(msg, k.PageDown):
+		d.vp.PageDown()
+	case key.Matches(msg, k.Mode):
+		d.text = !d.text
+		d.render()
+	case key.Matches(msg, k.Reveal):
+		d.revealed = !d.revealed
+		d.render()
+	case key.Matches(msg, k.Source):
+		return d.pick(d.kind)
+	}
+	return nil
+}
+
+func (d *diffView) render() {
+	st := d.env.styles
+	var content string
+	switch {
+	case d.err != nil:
+		content = st.Error.Render("cannot compare: "+d.err.Error()) + st.Dim.Render("  — tab picks another source")
+	case d.other == nil:
+		content = ""
+	case d.text:
+		a, b := textDocs(d.this, d.other, d.revealed)
+		thisName := d.this.ResourceID + " (" + d.env.session.Name + ")"
+		if d.width >= sideBySideMin {
+			content = renderSideBySide(st, thisName, d.label, a, b, d.width)
+		} else {
+			content = renderUnified(st, thisName, d.label, a, b)
+		}
+		if hidden := d.hiddenChanges(); hidden > 0 {
+			content = st.Warn.Render(fmt.Sprintf("%d differences are inside masked values — x reveals", hidden)) + "\n" + content
+		}
+	default:
+		content = renderStructural(st, d.changes, d.revealed, d.width)
+	}
+	d.vp.SetContent(content)
+}
+
+// hiddenChanges counts differences the masked text diff cannot show.
+func (d *diffView) hiddenChanges() int {
+	if d.revealed {
+		return 0
+	}
+	n := 0
+	for _, c := range d.changes {
+		if secretPath(c) {
+			n++
+		}
+	}
+	return n
+}
+
+func (d *diffView) Render() string {
+	st := d.env.styles
+	if d.picking {
+		return d.renderPicker()
+	}
+	mode := "structural"
+	if d.text {
+		mode = "text"
+	}
+	head := st.Bold.Render(d.this.ResourceID) + st.Dim.Render(" ("+d.env.session.Name+")  ↔  ")
+	switch {
+	case d.loading:
+		head += st.Dim.Render("loading…")
+	case d.other != nil:
+		head += st.Bold.Render(d.label)
+	}
+	sub := st.Dim.Render("outputs & config · " + mode + " (u switches) · ")
+	if d.revealed {
+		sub += st.Error.Render("secrets REVEALED")
+	} else {
+		sub += st.Dim.Render("secrets masked (x reveals)")
+	}
+	return head + "\n" + sub + "\n" + d.vp.View()
+}
+
+func (d *diffView) renderPicker() string {
+	st := d.env.styles
+	var tabs []string
+	for i, n := range sourceNames {
+		if source(i) == d.kind {
+			tabs = append(tabs, st.Selected.Render(" "+n+" "))
+		} else {
+			tabs = append(tabs, st.Dim.Render(" "+n+" "))
+		}
+	}
+	var b strings.Builder
+	b.WriteString("compare " + st.Bold.Render(d.this.ResourceID) + " with:  " + strings.Join(tabs, " ") + st.Dim.Render("   (tab switches)") + "\n")
+	switch d.kind {
+	case fromResource, fromContext:
+		b.WriteString(d.in.View(st.Key) + st.Dim.Render(fmt.Sprintf("   %d of %d · ↑/↓ select · enter compares", d.choices.Visible(), d.choices.Len())) + "\n")
+		if d.kind == fromContext && d.choices.Len() == 0 {
+			b.WriteString(st.Dim.Render("the config file defines no contexts"))
+		} else {
+			b.WriteString(d.choices.View())
+		}
+	case fromTarget:
+		b.WriteString(d.in.View(st.Key) + "\n" + st.Dim.Render("a store target (a directory, file:///dir, s3://…); the same resource ID is read from it"))
+	case fromFile:
+		b.WriteString(d.in.View(st.Key) + "\n" + st.Dim.Render("the path of a JSON file holding one record"))
+	}
+	if d.err != nil {
+		b.WriteString("\n" + st.Error.Render(d.err.Error()))
+	}
+	return b.String()
+}

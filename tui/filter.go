@@ -1,0 +1,72 @@
+package tui
+
+import (
+	"fmt"
+
+	tea "charm.land/bubbletea/v2"
+
+	"statescope/tui/grid"
+)
+
+// tableFilter is the "/" filter every table view shares: typing narrows
+// the grid as you type, enter keeps the filter, esc clears it.
+type tableFilter[T any] struct {
+	typing bool
+	in     input
+}
+
+func newTableFilter[T any]() tableFilter[T] { return tableFilter[T]{in: input{prompt: "/"}} }
+
+// start begins typing, continuing the filter in force.
+func (f *tableFilter[T]) start(g *grid.Model[T]) {
+	f.typing = true
+	f.in.SetValue(g.Query())
+}
+
+// key handles a key while typing; the command is the grid's filter work.
+func (f *tableFilter[T]) key(msg tea.KeyPressMsg, g *grid.Model[T]) tea.Cmd {
+	switch msg.String() {
+	case "enter":
+		f.typing = false
+		return nil
+	case "esc":
+		f.typing = false
+		f.in.SetValue("")
+		return g.SetQuery("")
+	case "up":
+		g.Move(-1)
+		return nil
+	case "down":
+		g.Move(1)
+		return nil
+	}
+	if f.in.Update(msg) {
+		return g.SetQuery(f.in.Value())
+	}
+	return nil
+}
+
+// clear drops a filter in force; it reports whether there was one.
+func (f *tableFilter[T]) clear(g *grid.Model[T]) bool {
+	if g.Query() == "" {
+		return false
+	}
+	f.in.SetValue("")
+	g.SetQuery("")
+	return true
+}
+
+// line shows the filter being typed, or the one in force, with counts.
+func (f *tableFilter[T]) line(st Styles, g *grid.Model[T]) string {
+	count := st.Dim.Render(fmt.Sprintf("  %d of %d", g.Visible(), g.Len()))
+	if g.Filtering() {
+		count = st.Dim.Render("  filtering…")
+	}
+	switch {
+	case f.typing:
+		return f.in.View(st.Key) + count
+	case g.Query() != "":
+		return st.Key.Render("/") + g.Query() + count + st.Dim.Render("  (esc clears)")
+	}
+	return ""
+}

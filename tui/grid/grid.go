@@ -1,0 +1,432 @@
+// Package grid is a table widget for large inventories: it renders only the
+// rows on screen, sorts by any column, keeps rows appended by a streaming
+// load in order, and fuzzy-filters incrementally (narrowing the previous
+// matches when the query grows, and off the Update path for big sets).
+package grid
+
+import (
+	"slices"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/sahilm/fuzzy"
+)
+
+// SyncFilterLimit is the number of candidate rows filtered inside Update;
+// larger sets are filtered by a command so a keystroke never waits on them.
+const SyncFilterLimit = 5000
+
+// Column describes one column of T.
+type Column[T any] struct {
+	Title string
+	Text  func(T) string
+	// Style colours the cell; nil for plain.
+	Style func(T) lipgloss.Style
+	// Compare orders the column; nil compares Text.
+	Compare func(a, b T) int
+	// MaxWidth caps the column (0: no cap); Flex columns take what is left.
+	MaxWidth int
+	Flex     bool
+}
+
+// Styles of the grid.
+type Styles struct {
+	Header   lipgloss.Style
+	Selected lipgloss.Style
+}
+
+// Model is the table state. The zero value is not usable; call New.
+type Model[T any] struct {
+	cols   []Column[T]
+	key    func(T) string
+	search func(T) string
+	styles Styles
+
+	items    []T
+	haystack []string // search text per item
+	widths   []int    // widest text per column, tracked on insert
+	order    []int    // item indexes in sort order
+	visible  []int    // the filtered subsequence of order
+
+	sortCol int // -1: insertion order
+	desc    bool
+
+	query   string
+	matched string // the query visible was computed for
+	pending bool   // a filter command is running
+	gen     int
+
+	cursor, offset int
+	width, height  int
+}
+
+// New builds a grid. key identifies an item across reloads (the cursor
+// follows it); search is the text the fuzzy filter matches.
+func New[T any](cols []Column[T], key, search func(T) string, styles Styles) *Model[T] {
+	return &Model[T]{cols: cols, key: key, search: search, styles: styles, sortCol: -1, widths: make([]int, len(cols))}
+}
+
+// SetSize sets the area the grid renders into, header included.
+func (m *Model[T]) SetSize(w, h int) {
+	m.width, m.height = w, max(h, 2)
+	m.clamp()
+}
+
+// Len is the number of items; Visible the number passing the filter.
+func (m *Model[T]) Len() int     { return len(m.items) }
+func (m *Model[T]) Visible() int { return len(m.visible) }
+
+// Items returns every item in insertion order (not to be modified).
+func (m *Model[T]) Items() []T { return m.items }
+
+// Query is the current filter text.
+func (m *Model[T]) Query() string { return m.query }
+
+// Filtering reports a filter command still running.
+func (m *Model[T]) Filtering() bool { return m.pending }
+
+// Cursor is the selected row's position among the visible rows.
+func (m *Model[T]) Cursor() int { return m.cursor }
+
+// Selected returns the item under the cursor.
+func (m *Model[T]) Selected() (T, bool) {
+	var zero T
+	if m.cursor < 0 || m.cursor >= len(m.visible) {
+		return zero, false
+	}
+	return m.items[m.visible[m.cursor]], true
+}
+
+// SortState names the sorted column ("" for insertion order) and direction.
+func (m *Model[T]) SortState() (string, bool) {
+	if m.sortCol < 0 {
+		return "", m.desc
+	}
+	return m.cols[m.sortCol].Title, m.desc
+}
+
+// Move moves the cursor by delta rows.
+func (m *Model[T]) Move(delta int) {
+	m.cursor += delta
+	m.clamp()
+}
+
+// Top and Bottom jump to the ends.
+func (m *Model[T]) Top()    { m.cursor = 0; m.clamp() }
+func (m *Model[T]) Bottom() { m.cursor = len(m.visible) - 1; m.clamp() }
+
+// Page is the number of rows a page moves.
+func (m *Model[T]) Page() int { return max(m.height-1, 1) }
+
+func (m *Model[T]) clamp() {
+	m.cursor = min(max(m.cursor, 0), max(len(m.visible)-1, 0))
+	rows := max(m.height-1, 1)
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+rows {
+		m.offset = m.cursor - rows + 1
+	}
+	m.offset = min(max(m.offset, 0), max(len(m.visible)-rows, 0))
+}
+
+// compare orders two item indexes by the sort column, ties by insertion.
+func (m *Model[T]) compare(i, j int) int {
+	if m.sortCol >= 0 {
+		c := m.cols[m.sortCol]
+		var r int
+		if c.Compare != nil {
+			r = c.Compare(m.items[i], m.items[j])
+		} else {
+			r = strings.Compare(c.Text(m.items[i]), c.Text(m.items[j]))
+		}
+		if m.desc {
+			r = -r
+		}
+		if r != 0 {
+			return r
+		}
+	} else if m.desc {
+		return j - i
+	}
+	return i - j
+}
+
+// Append adds rows (a streamed batch) keeping sort order and the filter.
+func (m *Model[T]) Append(batch []T) {
+	if len(batch) == 0 {
+		return
+	}
+	first := len(m.items)
+	added := make([]int, len(batch))
+	for i, it := range batch {
+		m.items = append(m.items, it)
+		m.haystack = append(m.haystack, m.search(it))
+		for c, col := range m.cols {
+			m.widths[c] = max(m.widths[c], ansi.StringWidth(col.Text(it)))
+		}
+		added[i] = first + i
+	}
+	slices.SortFunc(added, m.compare)
+	m.order = m.merge(m.order, added)
+	switch {
+	case m.query == "":
+		m.visible = m.order
+	case !m.pending:
+		m.visible = m.merge(m.visible, matchAll(m.matched, m.haystack, added))
+	}
+	m.clamp()
+}
+
+// SetItems replaces every row (a completed reload), keeping the cursor on
+// the same item where it still exists, and the sort and filter.
+func (m *Model[T]) SetItems(items []T) tea.Cmd {
+	sel, had := m.Selected()
+	m.items, m.haystack, m.order, m.visible = nil, nil, nil, nil
+	m.widths = make([]int, len(m.cols))
+	m.cursor, m.offset = 0, 0
+	m.Append(items)
+	var cmd tea.Cmd
+	if m.query != "" {
+		m.matched = ""
+		cmd = m.refilter()
+	}
+	if had {
+		m.SelectKey(m.key(sel))
+	}
+	return cmd
+}
+
+// SelectKey puts the cursor on the item with that key, if visible.
+func (m *Model[T]) SelectKey(k string) bool {
+	for pos, i := range m.visible {
+		if m.key(m.items[i]) == k {
+			m.cursor = pos
+			m.clamp()
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model[T]) merge(a, b []int) []int {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	if m.compare(a[len(a)-1], b[0]) < 0 {
+		return append(a[:len(a):len(a)], b...)
+	}
+	out := make([]int, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if m.compare(a[i], b[j]) <= 0 {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// CycleSort moves the sort to the next column (after the last one, back
+// to insertion order); Reverse flips the direction.
+func (m *Model[T]) CycleSort() tea.Cmd {
+	m.sortCol++
+	if m.sortCol >= len(m.cols) {
+		m.sortCol = -1
+	}
+	return m.resort()
+}
+
+// Reverse flips the sort direction.
+func (m *Model[T]) Reverse() tea.Cmd {
+	m.desc = !m.desc
+	return m.resort()
+}
+
+func (m *Model[T]) resort() tea.Cmd {
+	sel, had := m.Selected()
+	order := make([]int, len(m.items))
+	for i := range order {
+		order[i] = i
+	}
+	if m.sortCol >= 0 || m.desc {
+		slices.SortFunc(order, m.compare)
+	}
+	m.order = order
+	var cmd tea.Cmd
+	if m.query == "" {
+		m.visible = m.order
+	} else {
+		m.matched = ""
+		cmd = m.refilter()
+	}
+	if had {
+		m.SelectKey(m.key(sel))
+	} else {
+		m.clamp()
+	}
+	return cmd
+}
+
+// FilterMsg carries the result of a filter command back to SetQuery's grid.
+type FilterMsg struct {
+	gen   int
+	query string
+	rows  []int
+	upto  int // items at the time of the snapshot
+}
+
+// SetQuery changes the filter. Small candidate sets are filtered now;
+// larger ones by the returned command, whose FilterMsg goes to Apply.
+func (m *Model[T]) SetQuery(q string) tea.Cmd {
+	if q == m.query {
+		return nil
+	}
+	m.query = q
+	return m.refilter()
+}
+
+func (m *Model[T]) refilter() tea.Cmd {
+	m.gen++
+	if m.query == "" {
+		m.pending, m.matched, m.visible = false, "", m.order
+		m.clamp()
+		return nil
+	}
+	candidates := m.order
+	if m.matched != "" && strings.HasPrefix(m.query, m.matched) && !m.pending {
+		candidates = m.visible // a longer query can only narrow
+	}
+	if len(candidates) <= SyncFilterLimit {
+		m.pending = false
+		m.setVisible(m.query, matchAll(m.query, m.haystack, candidates))
+		return nil
+	}
+	m.pending = true
+	gen, query, haystack := m.gen, m.query, m.haystack[:len(m.haystack):len(m.haystack)]
+	return func() tea.Msg {
+		return FilterMsg{gen: gen, query: query, rows: matchAll(query, haystack, candidates), upto: len(haystack)}
+	}
+}
+
+// Apply takes a FilterMsg; stale results (an older query) are dropped.
+// It returns a follow-up command when rows arrived meanwhile.
+func (m *Model[T]) Apply(msg FilterMsg) tea.Cmd {
+	if msg.gen != m.gen {
+		return nil
+	}
+	m.pending = false
+	if msg.upto != len(m.items) {
+		m.matched = ""
+		return m.refilter() // rows streamed in while it ran: filter again
+	}
+	m.setVisible(msg.query, msg.rows)
+	return nil
+}
+
+func (m *Model[T]) setVisible(q string, rows []int) {
+	sel, had := m.Selected()
+	m.matched, m.visible = q, rows
+	if !had || !m.SelectKey(m.key(sel)) {
+		m.cursor, m.offset = 0, 0
+	}
+	m.clamp()
+}
+
+// candidates adapts a subset of the haystack to fuzzy.Source.
+type candidates struct {
+	haystack []string
+	rows     []int
+}
+
+func (c candidates) String(i int) string { return c.haystack[c.rows[i]] }
+func (c candidates) Len() int            { return len(c.rows) }
+
+// matchAll returns the rows whose search text fuzzy-matches q, in the
+// order given (the sort order), not by score.
+func matchAll(q string, haystack []string, rows []int) []int {
+	if q == "" {
+		return rows
+	}
+	matches := fuzzy.FindFromNoSort(q, candidates{haystack, rows})
+	out := make([]int, len(matches))
+	for i, mt := range matches {
+		out[i] = rows[mt.Index]
+	}
+	return out
+}
+
+// layout gives every column its width: natural (capped), the flex column
+// takes what is left.
+func (m *Model[T]) layout() []int {
+	w := make([]int, len(m.cols))
+	used, flex := 0, -1
+	for i, c := range m.cols {
+		w[i] = max(m.widths[i], ansi.StringWidth(c.Title)+2)
+		if c.MaxWidth > 0 {
+			w[i] = min(w[i], c.MaxWidth)
+		}
+		if c.Flex && flex < 0 {
+			flex = i
+			continue
+		}
+		used += w[i]
+	}
+	gaps := 2 * (len(m.cols) - 1)
+	if flex >= 0 {
+		w[flex] = max(m.width-used-gaps-1, ansi.StringWidth(m.cols[flex].Title)+2)
+	}
+	return w
+}
+
+// View renders the header and the rows on screen only.
+func (m *Model[T]) View() string {
+	widths := m.layout()
+	var b strings.Builder
+	var header []string
+	sortTitle, desc := m.SortState()
+	for i, c := range m.cols {
+		t := c.Title
+		if t == sortTitle {
+			t += map[bool]string{false: "↑", true: "↓"}[desc]
+		}
+		header = append(header, pad(t, widths[i]))
+	}
+	b.WriteString(m.styles.Header.Render(ansi.Truncate(strings.Join(header, "  "), m.width, "…")))
+	rows := max(m.height-1, 1)
+	for pos := m.offset; pos < min(m.offset+rows, len(m.visible)); pos++ {
+		it := m.items[m.visible[pos]]
+		b.WriteByte('\n')
+		cells := make([]string, len(m.cols))
+		selected := pos == m.cursor
+		for i, c := range m.cols {
+			cell := pad(ansi.Truncate(c.Text(it), widths[i], "…"), widths[i])
+			if c.Style != nil && !selected {
+				cell = c.Style(it).Render(cell)
+			}
+			cells[i] = cell
+		}
+		line := strings.Join(cells, "  ")
+		if selected {
+			line = m.styles.Selected.Render(pad(ansi.Truncate(line, m.width, "…"), m.width))
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+func pad(s string, w int) string {
+	if n := ansi.StringWidth(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}

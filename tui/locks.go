@@ -1,0 +1,263 @@
+package tui
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"statescope/keymap"
+	"statescope/stores"
+	"statescope/stores/redact"
+	"statescope/tui/grid"
+)
+
+// locksView is the lock inventory, orphaned first, with force release.
+type locksView struct {
+	scope
+	env  *env
+	keys keymap.Locks
+	grid *grid.Model[stores.LockInfo]
+
+	loading     bool
+	loaded      bool
+	unsupported bool
+	err         error
+
+	filter  tableFilter[stores.LockInfo]
+	confirm *confirmRelease
+}
+
+func newLocksView(e *env) *locksView {
+	st, now := e.styles, e.now
+	v := &locksView{env: e, keys: e.keys.Locks, filter: newTableFilter[stores.LockInfo]()}
+	v.grid = grid.New([]grid.Column[stores.LockInfo]{
+		{Title: "RESOURCE", MaxWidth: 32, Text: func(l stores.LockInfo) string { return l.ResourceID }},
+		{Title: "AGE", MaxWidth: 8, Text: func(l stores.LockInfo) string { return lockAge(l, now()) },
+			Compare: func(a, b stores.LockInfo) int { return a.AcquiredAt.Compare(b.AcquiredAt) }},
+		{Title: "HOLDER", MaxWidth: 32, Text: func(l stores.LockInfo) string { return dash(l.Holder.String()) }},
+		{Title: "VERDICT", MaxWidth: 10, Text: func(l stores.LockInfo) string { return string(l.Verdict) },
+			Style:   func(l stores.LockInfo) lipgloss.Style { return st.VerdictStyle(l.Verdict) },
+			Compare: func(a, b stores.LockInfo) int { return cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)) }},
+		{Title: "EVIDENCE", Flex: true, Text: func(l stores.LockInfo) string { return redact.Text(l.Evidence) }},
+	}, func(l stores.LockInfo) string { return l.ResourceID }, func(l stores.LockInfo) string {
+		return l.ResourceID + " " + string(l.Verdict) + " " + l.Holder.String()
+	}, st.Grid)
+	return v
+}
+
+func (v *locksView) Title() string     { return "locks" }
+func (v *locksView) Keys() help.KeyMap { return v.keys }
+func (v *locksView) Capturing() bool   { return v.filter.typing || v.confirm != nil }
+func (v *locksView) Busy() bool        { return v.loading }
+func (v *locksView) Leave()            {}
+func (v *locksView) Enter() tea.Cmd    { return tea.Batch(v.load(), v.scheduleRefresh()) }
+
+func (v *locksView) SetSize(w, h int) {
+	v.scope.SetSize(w, h)
+	v.grid.SetSize(w, max(h-2, 2))
+}
+
+func (v *locksView) scheduleRefresh() tea.Cmd {
+	if d := v.env.opts.Refresh; d > 0 {
+		return v.tag(tea.Tick(d, func(time.Time) tea.Msg { return refreshTickMsg{} }))
+	}
+	return nil
+}
+
+func (v *locksView) load() tea.Cmd {
+	ctx, gen := v.begin()
+	v.loading, v.err = true, nil
+	return v.tag(loadLocks(ctx, gen, v.env.session.Store, v.env.now(), v.env.opts.StaleAfter))
+}
+
+// Back clears the filter before esc leaves the view.
+func (v *locksView) Back() bool { return v.filter.clear(v.grid) }
+
+func (v *locksView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case locksMsg:
+		if !v.current(msg.gen) {
+			return nil
+		}
+		v.loading, v.loaded = false, true
+		v.unsupported, v.err = msg.unsupported, quiet(msg.err)
+		if v.err == nil {
+			return v.tag(v.grid.SetItems(msg.locks))
+		}
+	case grid.FilterMsg:
+		return v.tag(v.grid.Apply(msg))
+	case refreshTickMsg:
+		var cmd tea.Cmd
+		if !v.loading && v.confirm == nil {
+			cmd = v.load()
+		}
+		return tea.Batch(cmd, v.scheduleRefresh())
+	case storeChangedMsg:
+		return v.load()
+	case tea.MouseWheelMsg:
+		v.grid.Move(wheelDelta(msg))
+	case tea.KeyPressMsg:
+		switch {
+		case v.confirm != nil:
+			return v.confirmKey(msg)
+		case v.filter.typing:
+			return v.tag(v.filter.key(msg, v.grid))
+		}
+		return v.key(msg)
+	}
+	return nil
+}
+
+func (v *locksView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.keys
+	if moveGrid(msg, v.grid, k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		v.filter.start(v.grid)
+	case key.Matches(msg, k.Sort):
+		return v.tag(v.grid.CycleSort())
+	case key.Matches(msg, k.Reverse):
+		return v.tag(v.grid.Reverse())
+	case key.Matches(msg, k.Refresh):
+		return v.load()
+	case key.Matches(msg, k.Open):
+		if l, ok := v.grid.Selected(); ok {
+			return v.env.router.push(newDetailView(v.env, stores.Entry{ID: l.ResourceID}))
+		}
+	case keymap.Pressed(msg, k.ForceUnlock):
+		return v.startRelease()
+	}
+	return nil
+}
+
+func (v *locksView) status(text string) tea.Cmd {
+	return func() tea.Msg { return statusMsg{text: text, isErr: true} }
+}
+
+// startRelease opens the confirmation, or says why it cannot.
+func (v *locksView) startRelease() tea.Cmd {
+	l, ok := v.grid.Selected()
+	switch {
+	case v.env.session.ReadOnly || !v.keys.ForceUnlock.Enabled():
+		return v.status("force release is disabled: the store is opened read-only")
+	case !ok:
+		return nil
+	}
+	if _, can := v.env.session.Store.(stores.ForceUnlocker); !can {
+		return v.status("this store cannot force-release locks")
+	}
+	v.confirm = &confirmRelease{lock: l, in: input{prompt: "type the resource ID to confirm: "}}
+	return nil
+}
+
+func (v *locksView) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
+	c := v.confirm
+	switch msg.String() {
+	case "esc":
+		v.confirm = nil
+		return func() tea.Msg { return statusMsg{text: "release cancelled; nothing changed"} }
+	case "enter":
+		if c.in.Value() != c.lock.ResourceID {
+			c.mismatch = true
+			return nil
+		}
+		v.confirm = nil
+		return v.release(c.lock)
+	}
+	c.in.Update(msg)
+	c.mismatch = false
+	return nil
+}
+
+// release runs under the app's context with a timeout, not the view's:
+// leaving the view must not abort a release halfway. The outcome goes to
+// the router, which reports it and refreshes every open view.
+func (v *locksView) release(l stores.LockInfo) tea.Cmd {
+	fu, ok := v.env.session.Store.(stores.ForceUnlocker)
+	if !ok {
+		return nil
+	}
+	ctx, timeout := v.env.ctx, v.env.opts.ReleaseTimeout
+	id, token := l.ResourceID, l.Token
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return releasedMsg{id: id, err: fu.ForceUnlock(ctx, id, token)}
+	}
+}
+
+func (v *locksView) Render() string {
+	st := v.env.styles
+	var b strings.Builder
+	switch {
+	case v.unsupported:
+		b.WriteString(st.Dim.Render("this store has no lock inventory"))
+	case v.err != nil:
+		b.WriteString(st.Error.Render("lock inventory failed: "+v.err.Error()) + st.Dim.Render("  — press r to retry"))
+	case v.confirm != nil:
+		b.WriteString(v.confirm.view(st, v.env.now(), v.width))
+	case !v.loaded:
+		b.WriteString(st.Dim.Render("reading the lock inventory…"))
+	case v.grid.Len() == 0:
+		b.WriteString(st.OK.Render("no locks") + st.Dim.Render(" — nothing is held in this store"))
+	default:
+		b.WriteString(v.summary() + "\n" + v.grid.View())
+	}
+	return fit(b.String(), v.width, v.height-1) + "\n" + v.filter.line(st, v.grid)
+}
+
+func (v *locksView) summary() string {
+	by := map[stores.Verdict]int{}
+	for _, l := range v.grid.Items() {
+		by[l.Verdict]++
+	}
+	var parts []string
+	for _, verdict := range verdictOrder {
+		if n := by[verdict]; n > 0 {
+			parts = append(parts, v.env.styles.VerdictStyle(verdict).Render(fmt.Sprintf("%s %d", verdict, n)))
+		}
+	}
+	return v.env.styles.Bold.Render(fmt.Sprintf("%d locks", v.grid.Len())) + "  " + strings.Join(parts, " · ")
+}
+
+// confirmRelease is the force-release dialog: it states exactly what will
+// happen and needs the resource ID typed back.
+type confirmRelease struct {
+	lock     stores.LockInfo
+	in       input
+	mismatch bool
+}
+
+func (c *confirmRelease) view(st Styles, now time.Time, width int) string {
+	l := c.lock
+	var b strings.Builder
+	row := func(label, value string) {
+		b.WriteString(st.Dim.Render(padRight(label, 10)) + value + "\n")
+	}
+	b.WriteString(st.Error.Render("FORCE RELEASE LOCK") + "\n\n")
+	row("resource", st.Bold.Render(l.ResourceID))
+	row("action", st.Warn.Render(dash(l.Release)))
+	row("token", dash(l.Token))
+	row("age", lockAge(l, now))
+	row("holder", dash(l.Holder.String()))
+	row("verdict", st.VerdictStyle(l.Verdict).Render(string(l.Verdict)))
+	row("evidence", wrap(redact.Text(l.Evidence), width-20))
+	row("source", dash(l.Source))
+	b.WriteString("\nOnly this exact lock (token " + dash(l.Token) + ") is released; if it changed meanwhile, nothing happens.\n")
+	b.WriteString("Records are not touched.\n\n")
+	b.WriteString(c.in.View(st.Key) + "\n")
+	if c.mismatch {
+		b.WriteString(st.Error.Render("the typed ID does not match "+l.ResourceID) + "\n")
+	}
+	b.WriteString(st.Dim.Render("enter releases · esc cancels"))
+	return st.Box.Width(min(width, 100)).Render(b.String())
+}

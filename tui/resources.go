@@ -1,0 +1,394 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"statescope/keymap"
+	"statescope/stores"
+	"statescope/tui/grid"
+)
+
+// resourcesView is the home table: every record, its status and its lock.
+type resourcesView struct {
+	scope
+	env  *env
+	keys keymap.Resources
+	grid *grid.Model[stores.Entry]
+
+	locks       map[string]stores.LockInfo
+	noInventory bool
+	lockErr     error
+
+	listing, lockLoading bool
+	loaded               bool           // the first load completed
+	pending              []stores.Entry // a reload's rows, swapped in when complete
+	err                  error
+
+	counts         map[string]int
+	corrupt, stuck int
+
+	filter tableFilter[stores.Entry]
+}
+
+func newResourcesView(e *env) *resourcesView {
+	v := &resourcesView{env: e, keys: e.keys.Resources, filter: newTableFilter[stores.Entry](), counts: map[string]int{}}
+	st := e.styles
+	now := e.now
+	stale := e.opts.StaleAfter
+	v.grid = grid.New([]grid.Column[stores.Entry]{
+		{Title: "RESOURCE", Flex: true, Text: func(en stores.Entry) string { return en.ID }},
+		{Title: "TYPE", MaxWidth: 24, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.ResourceType }) }},
+		{Title: "PROVIDER", MaxWidth: 14, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.Provider }) }},
+		{Title: "STATUS", MaxWidth: 22,
+			Text: func(en stores.Entry) string { return statusText(en, now(), stale) },
+			Style: func(en stores.Entry) lipgloss.Style {
+				if en.Corrupt() || en.State.IsStuck(now(), stale) {
+					return st.Error
+				}
+				return st.StatusStyle(en.State.Status)
+			}},
+		{Title: "LOCK", MaxWidth: 16,
+			Text:  func(en stores.Entry) string { return lockCell(v.locks, en.ID, now()) },
+			Style: func(en stores.Entry) lipgloss.Style { return st.VerdictStyle(v.locks[en.ID].Verdict) },
+			Compare: func(a, b stores.Entry) int {
+				return cmp.Compare(lockRank(v.locks, a.ID), lockRank(v.locks, b.ID))
+			}},
+		{Title: "UPDATED", MaxWidth: 8,
+			Text: func(en stores.Entry) string {
+				return field(en, func(s *stores.State) string { return stores.RelativeAge(s.UpdatedAt, now()) })
+			},
+			Compare: func(a, b stores.Entry) int { return updatedAt(b).Compare(updatedAt(a)) }},
+	}, func(en stores.Entry) string { return en.ID }, searchText, st.Grid)
+	return v
+}
+
+func field(en stores.Entry, get func(*stores.State) string) string {
+	if en.State == nil {
+		return "-"
+	}
+	if s := get(en.State); s != "" {
+		return s
+	}
+	return "-"
+}
+
+func statusText(en stores.Entry, now time.Time, stale time.Duration) string {
+	switch {
+	case en.Corrupt():
+		return "CORRUPT"
+	case en.State.IsStuck(now, stale):
+		return en.State.Status + " ⚠stuck"
+	case en.State.Status == "":
+		return "-"
+	}
+	return en.State.Status
+}
+
+func searchText(en stores.Entry) string {
+	if en.State == nil {
+		return en.ID + " corrupt"
+	}
+	s := en.State
+	return en.ID + " " + s.ResourceType + " " + s.Provider + " " + s.Status
+}
+
+func updatedAt(en stores.Entry) time.Time {
+	if en.State == nil {
+		return time.Time{}
+	}
+	t, _ := stores.ParseTime(en.State.UpdatedAt)
+	return t
+}
+
+// lockCell is the LOCK column: age, and the verdict when it is suspect.
+func lockCell(locks map[string]stores.LockInfo, id string, now time.Time) string {
+	l, ok := locks[id]
+	if !ok {
+		return "-"
+	}
+	age := lockAge(l, now)
+	if l.Verdict == stores.VerdictOrphaned || l.Verdict == stores.VerdictStale {
+		age += " " + string(l.Verdict)
+	}
+	return age
+}
+
+func lockAge(l stores.LockInfo, now time.Time) string {
+	if l.AcquiredAt.IsZero() {
+		return "locked"
+	}
+	return stores.HumanDuration(l.Age(now))
+}
+
+// lockRank sorts locked rows first, the most suspect on top.
+func lockRank(locks map[string]stores.LockInfo, id string) int {
+	l, ok := locks[id]
+	if !ok {
+		return len(verdictOrder)
+	}
+	return verdictRank(l.Verdict)
+}
+
+// verdictOrder is the inventory's order: the most suspect first.
+var verdictOrder = []stores.Verdict{stores.VerdictOrphaned, stores.VerdictStale, stores.VerdictUnknown, stores.VerdictHeld}
+
+func verdictRank(v stores.Verdict) int {
+	for i, o := range verdictOrder {
+		if v == o {
+			return i
+		}
+	}
+	return len(verdictOrder)
+}
+
+func (v *resourcesView) Title() string     { return "resources" }
+func (v *resourcesView) Keys() help.KeyMap { return v.keys }
+func (v *resourcesView) Capturing() bool   { return v.filter.typing }
+func (v *resourcesView) Busy() bool        { return v.listing || v.lockLoading || v.grid.Filtering() }
+func (v *resourcesView) Leave()            {}
+
+func (v *resourcesView) Enter() tea.Cmd {
+	return tea.Batch(v.load(), v.scheduleRefresh())
+}
+
+// refreshTickMsg drives auto-refresh; it stops when the view is left
+// because the router drops the tick and nothing schedules the next one.
+type refreshTickMsg struct{}
+
+func (v *resourcesView) scheduleRefresh() tea.Cmd {
+	if d := v.env.opts.Refresh; d > 0 {
+		return v.tag(tea.Tick(d, func(time.Time) tea.Msg { return refreshTickMsg{} }))
+	}
+	return nil
+}
+
+// load lists the records (streamed) and the lock inventory under a new
+// generation. The first load fills the table as batches arrive; a reload
+// collects its rows and swaps them in at the end, so the table never blinks.
+func (v *resourcesView) load() tea.Cmd {
+	ctx, gen := v.begin()
+	v.listing, v.lockLoading, v.err, v.pending = true, true, nil, nil
+	s := v.env.session.Store
+	return tea.Batch(
+		v.tag(streamEntries(ctx, gen, s)),
+		v.tag(loadLocks(ctx, gen, s, v.env.now(), v.env.opts.StaleAfter)),
+	)
+}
+
+func (v *resourcesView) SetSize(w, h int) {
+	v.scope.SetSize(w, h)
+	v.grid.SetSize(w, max(h-2, 2))
+}
+
+// Back clears an active filter before esc leaves anything.
+func (v *resourcesView) Back() bool { return v.filter.clear(v.grid) }
+
+func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case entriesMsg:
+		return v.entries(msg)
+	case locksMsg:
+		if !v.current(msg.gen) {
+			return nil
+		}
+		v.lockLoading = false
+		v.noInventory, v.lockErr = msg.unsupported, quiet(msg.err)
+		v.locks = make(map[string]stores.LockInfo, len(msg.locks))
+		for _, l := range msg.locks {
+			v.locks[l.ResourceID] = l
+		}
+	case grid.FilterMsg:
+		return v.tag(v.grid.Apply(msg))
+	case refreshTickMsg:
+		var cmd tea.Cmd
+		if !v.listing && !v.lockLoading {
+			cmd = v.load()
+		}
+		return tea.Batch(cmd, v.scheduleRefresh())
+	case storeChangedMsg:
+		return v.load()
+	case tea.MouseWheelMsg:
+		v.grid.Move(wheelDelta(msg))
+	case tea.KeyPressMsg:
+		if v.filter.typing {
+			return v.tag(v.filter.key(msg, v.grid))
+		}
+		return v.key(msg)
+	}
+	return nil
+}
+
+func (v *resourcesView) entries(msg entriesMsg) tea.Cmd {
+	if !v.current(msg.gen) {
+		return nil
+	}
+	if v.loaded {
+		v.pending = append(v.pending, msg.entries...)
+	} else {
+		v.grid.Append(msg.entries)
+		v.count(msg.entries)
+	}
+	if !msg.done {
+		return v.tag(msg.next)
+	}
+	v.listing = false
+	if err := quiet(msg.err); err != nil {
+		v.err, v.pending = err, nil
+		return nil
+	}
+	if !v.loaded {
+		v.loaded = true
+		return nil
+	}
+	cmd := v.grid.SetItems(v.pending)
+	v.counts, v.corrupt, v.stuck = map[string]int{}, 0, 0
+	v.count(v.pending)
+	v.pending = nil
+	return v.tag(cmd)
+}
+
+func (v *resourcesView) count(entries []stores.Entry) {
+	now := v.env.now()
+	for _, en := range entries {
+		switch {
+		case en.Corrupt():
+			v.corrupt++
+		default:
+			v.counts[en.State.Status]++
+			if en.State.IsStuck(now, v.env.opts.StaleAfter) {
+				v.stuck++
+			}
+		}
+	}
+}
+
+func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.keys
+	if moveGrid(msg, v.grid, k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		v.filter.start(v.grid)
+	case key.Matches(msg, k.Sort):
+		return v.tag(v.grid.CycleSort())
+	case key.Matches(msg, k.Reverse):
+		return v.tag(v.grid.Reverse())
+	case key.Matches(msg, k.Refresh):
+		return v.load()
+	case key.Matches(msg, k.Open):
+		if en, ok := v.grid.Selected(); ok {
+			return v.env.router.push(newDetailView(v.env, en))
+		}
+	case key.Matches(msg, k.Diff):
+		if en, ok := v.grid.Selected(); ok {
+			return v.env.router.openDiff(en)
+		}
+	}
+	return nil
+}
+
+// moveGrid applies the motion bindings shared by every table view.
+func moveGrid[T any](msg tea.KeyPressMsg, g *grid.Model[T], up, down, top, bottom, pgUp, pgDown key.Binding) bool {
+	switch {
+	case key.Matches(msg, up):
+		g.Move(-1)
+	case key.Matches(msg, down):
+		g.Move(1)
+	case key.Matches(msg, top):
+		g.Top()
+	case key.Matches(msg, bottom):
+		g.Bottom()
+	case key.Matches(msg, pgUp):
+		g.Move(-g.Page())
+	case key.Matches(msg, pgDown):
+		g.Move(g.Page())
+	default:
+		return false
+	}
+	return true
+}
+
+func wheelDelta(msg tea.MouseWheelMsg) int {
+	switch msg.Button {
+	case tea.MouseWheelUp:
+		return -3
+	case tea.MouseWheelDown:
+		return 3
+	}
+	return 0
+}
+
+func (v *resourcesView) summary() string {
+	st := v.env.styles
+	var parts []string
+	for _, s := range stores.Statuses {
+		if n := v.counts[s]; n > 0 {
+			parts = append(parts, st.StatusStyle(s).Render(fmt.Sprintf("%d %s", n, s)))
+		}
+	}
+	for s, n := range v.counts {
+		if !isKnownStatus(s) {
+			parts = append(parts, fmt.Sprintf("%d %s", n, cmp.Or(s, `""`)))
+		}
+	}
+	if v.corrupt > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("%d corrupt", v.corrupt)))
+	}
+	line := st.Bold.Render(fmt.Sprintf("%d records", v.grid.Len()))
+	switch {
+	case v.noInventory:
+		line += "  " + st.Dim.Render("no lock inventory")
+	case v.lockErr != nil:
+		line += "  " + st.Error.Render("locks unavailable")
+	case v.locks != nil:
+		line += fmt.Sprintf("  %d locked", len(v.locks))
+		suspect := 0
+		for _, l := range v.locks {
+			if l.Verdict == stores.VerdictOrphaned || l.Verdict == stores.VerdictStale {
+				suspect++
+			}
+		}
+		if suspect > 0 {
+			line += st.Error.Render(fmt.Sprintf(" (%d orphaned/stale)", suspect))
+		}
+	}
+	if v.stuck > 0 {
+		line += "  " + st.Error.Render(fmt.Sprintf("%d stuck", v.stuck))
+	}
+	return line + st.Dim.Render("  │  ") + strings.Join(parts, " · ")
+}
+
+func isKnownStatus(s string) bool {
+	for _, k := range stores.Statuses {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *resourcesView) Render() string {
+	st := v.env.styles
+	var b strings.Builder
+	b.WriteString(v.summary() + "\n")
+	switch {
+	case v.err != nil:
+		b.WriteString(st.Error.Render("load failed: "+v.err.Error()) + st.Dim.Render("  — press r to retry") + "\n")
+	case v.loaded && v.grid.Len() == 0:
+		b.WriteString(st.Dim.Render("no records in this store") + "\n")
+	case v.grid.Query() != "" && v.grid.Visible() == 0 && !v.grid.Filtering():
+		b.WriteString(st.Dim.Render("no record matches the filter") + "\n")
+	default:
+		b.WriteString(v.grid.View() + "\n")
+	}
+	return fit(b.String(), v.width, v.height-1) + "\n" + v.filter.line(st, v.grid)
+}
