@@ -59,10 +59,15 @@ func New(s stores.Store, target, stateDir string) *Engine {
 		Store:      s,
 		Target:     target,
 		Backups:    backup.Dir{Root: filepath.Join(stateDir, "backups")},
-		Audit:      audit.Log{Path: filepath.Join(stateDir, "audit.log")},
+		Audit:      AuditLog(stateDir),
 		Now:        time.Now,
 		StaleAfter: stores.DefaultStaleAfter,
 	}
+}
+
+// AuditLog is the audit log kept under stateDir.
+func AuditLog(stateDir string) audit.Log {
+	return audit.Log{Path: filepath.Join(stateDir, "audit.log")}
 }
 
 // DefaultStateDir is $XDG_STATE_HOME/statescope, or ~/.local/state/statescope.

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"statescope/stores"
+	"statescope/stores/repair"
+	"statescope/stores/repair/editor"
+)
+
+func init() { commands = append(commands, (*app).editCommand) }
+
+func (a *app) editCommand() *cobra.Command {
+	var m mutation
+	cmd := &cobra.Command{
+		Use:   "edit ID",
+		Short: "Edit a record in $VISUAL or $EDITOR, with a diff before anything is written",
+		Long: "Opens the record as JSON in $VISUAL, else $EDITOR, else vi. On save it is checked\n" +
+			"(same resource_id, a workflow status, objects or null for outputs and config, RFC 3339\n" +
+			"times); an invalid save reopens the editor with the error on top. An empty or unchanged\n" +
+			"file cancels. The change is shown as a diff and applied only if the record is still\n" +
+			"what was opened.",
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, done, err := a.mutationEngine(ctx, &m, "edit")
+			if err != nil {
+				return err
+			}
+			defer done()
+			seen, err := eng.Observe(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !seen.Exists {
+				return fmt.Errorf("%q: %w", args[0], stores.ErrNotFound)
+			}
+			if err := seen.Pin(m.expect); err != nil {
+				return a.repairFailure(err)
+			}
+			edited, err := repair.EditRecord(ctx, editor.FromEnv(), a.in, a.out, a.errOut, seen.State)
+			if errors.Is(err, editor.ErrCancelled) {
+				fmt.Fprintln(a.out, "edit cancelled; nothing was changed")
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			p, err := eng.PlanEdit(seen, edited)
+			if err != nil {
+				return a.repairFailure(err)
+			}
+			return a.applyPlan(ctx, eng, &m, p)
+		},
+	}
+	m.register(cmd, true)
+	return cmd
+}
