@@ -120,17 +120,17 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 
 // inspectLock reads one lock object; false when it was released meanwhile.
 func (s *Store) inspectLock(ctx context.Context, key string, records map[string]bool) (stores.LockInfo, bool) {
+	obj, err := s.read(ctx, key)
+	if errors.Is(err, stores.ErrNotFound) {
+		return stores.LockInfo{}, false
+	}
 	var why []string
 	id, note := s.lockOwner(ctx, key, records)
 	if note != "" {
 		why = append(why, note)
 	}
 	info := stores.LockInfo{ResourceID: id, Source: s.source(key)}
-	obj, err := s.read(ctx, key)
-	switch {
-	case errors.Is(err, stores.ErrNotFound):
-		return info, false
-	case err != nil:
+	if err != nil {
 		info.Evidence = strings.Join(append(why, "lock object unreadable: "+err.Error()), "; ")
 		return info, true
 	}

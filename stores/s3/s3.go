@@ -50,11 +50,23 @@ const (
 	saveAttempts = 3
 )
 
+// The capabilities statescope looks for.
+var (
+	_ stores.Store            = (*Store)(nil)
+	_ stores.Streamer         = (*Store)(nil)
+	_ stores.HolderLocker     = (*Store)(nil)
+	_ stores.LockLister       = (*Store)(nil)
+	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.ConditionalStore = (*Store)(nil)
+	_ stores.Describer        = (*Store)(nil)
+	_ io.Closer               = (*Store)(nil)
+)
+
 // Store is one bucket and prefix.
 type Store struct {
 	cfg    Config
 	client *awss3.Client
-	http   *http.Client
+	http   aws.HTTPClient
 	// pageSize is ListObjectsV2's MaxKeys; 0 leaves it to the server (1000).
 	pageSize int32
 }
@@ -65,6 +77,9 @@ type Store struct {
 func Open(ctx context.Context, c Config) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if c.Scheme == "" {
+		c.Scheme = "s3"
 	}
 	if c.Parallel <= 0 {
 		c.Parallel = stores.DefaultParallelism
@@ -86,7 +101,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	// fetches in flight, the rest would be reopened for every request.
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConnsPerHost = c.Parallel + 8
-	}).Freeze().(*http.Client)
+	}).Freeze()
 	client := awss3.NewFromConfig(awsCfg, func(o *awss3.Options) {
 		o.UsePathStyle = true
 		if c.Endpoint != "" {
@@ -130,7 +145,9 @@ func (s *Store) Describe() string {
 
 // Close drops the idle connections of the store's private pool.
 func (s *Store) Close() error {
-	s.http.CloseIdleConnections()
+	if c, ok := s.http.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -175,9 +192,12 @@ func (s *Store) read(ctx context.Context, key string) (object, error) {
 	if n := aws.ToInt64(out.ContentLength); n > maxObjectBytes {
 		return object{}, fmt.Errorf("%s is %d bytes, more than the %d a record may have", s.source(key), n, maxObjectBytes)
 	}
-	body, err := io.ReadAll(io.LimitReader(out.Body, maxObjectBytes))
+	body, err := io.ReadAll(io.LimitReader(out.Body, maxObjectBytes+1))
 	if err != nil {
 		return object{}, fmt.Errorf("reading %s: %w", s.source(key), err)
+	}
+	if len(body) > maxObjectBytes {
+		return object{}, fmt.Errorf("%s is more than the %d bytes a record may have", s.source(key), maxObjectBytes)
 	}
 	return object{body: body, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified)}, nil
 }
@@ -472,9 +492,6 @@ func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores
 		err = lerr
 	}
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-			return err
-		}
 		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.source(s.cfg.Prefix), err)
 	}
 	return nil
