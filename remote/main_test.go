@@ -160,4 +160,64 @@ func TestConformanceLocalPlugin(t *testing.T) {
 	})
 }
 
+var (
+	sshOnce sync.Once
+	sshSrv  *testserver.SSHD
+)
 
+// sshHost starts the shared sshd and points $HOME/.ssh/config at it, with
+// three aliases: "sshd" (host key known), "sshd-wrong" (known_hosts holds
+// another key) and "sshd-new" (an empty known_hosts of its own).
+func sshHost(t testing.TB) *testserver.SSHD {
+	t.Helper()
+	s := testserver.SharedSSHD(t)
+	sshOnce.Do(func() {
+		home, err := os.MkdirTemp("", "statescope-home")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dotSSH := filepath.Join(home, ".ssh")
+		if err := os.MkdirAll(dotSSH, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		other, err := os.ReadFile(s.ClientKey + ".pub") // any key that is not the host's
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := fmt.Sprintf("[127.0.0.1]:%d %s\n", s.Port, other)
+		files := map[string]string{"known_hosts": s.KnownHostsLine + "\n", "known_hosts_wrong": wrong}
+		var conf string
+		for alias, kh := range map[string]string{"sshd": "known_hosts", "sshd-wrong": "known_hosts_wrong", "sshd-new": "known_hosts_new"} {
+			conf += fmt.Sprintf("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n  UserKnownHostsFile %s\n\n",
+				alias, s.Port, s.User, s.ClientKey, filepath.Join(dotSSH, kh))
+		}
+		files["config"] = conf
+		for name, body := range files {
+			if err := os.WriteFile(filepath.Join(dotSSH, name), []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.Setenv("HOME", home)
+		os.Unsetenv("SSH_AUTH_SOCK")
+		sshSrv = s
+	})
+	return sshSrv
+}
+
+func TestConformanceSSHSocket(t *testing.T) {
+	sshHost(t)
+	conformance(t, func(t *testing.T, dir string) stores.Store {
+		sock := sockPath(t)
+		serveStore(t, openFS(t, dir), server.Options{}, "unix://"+sock)
+		return open(t, "ssh://sshd?socket="+url.QueryEscape(sock))
+	})
+}
+
+func TestConformanceSSHPlugin(t *testing.T) {
+	sshHost(t)
+	conformance(t, func(t *testing.T, dir string) stores.Store {
+		q := pluginArgs(dir, "--require-configure")
+		q.Set("plugin", statescopeBin)
+		return open(t, "ssh://sshd?"+q.Encode())
+	})
+}

@@ -98,6 +98,7 @@ func init() {
 	stores.Register("grpc", "grpc://host:port?backend=NAME", openGRPC)
 	stores.Register("unix", "unix:///path/to.sock?backend=NAME", openUnix)
 	stores.Register("plugin", "plugin:///abs/binary, plugin://NAME or plugin://?backend=NAME", openPlugin)
+	stores.Register("ssh", "ssh://[user@]host[:port]?socket=/path.sock|tcp=HOST:PORT|plugin=/path/binary&backend=NAME", openSSH)
 }
 
 // common are the parameters every target accepts.
