@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -273,57 +274,60 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	names, err := s.namesByKey(ctx)
-	if err != nil {
+	inv := inventory{own: map[uint32]bool{}, byPID: map[int32][]int64{}, waiters: map[int64][]string{}}
+	if inv.names, err = s.namesByKey(ctx); err != nil {
 		return nil, s.fail(ctx, "locks", "", err)
 	}
-	own := map[uint32]bool{}
 	s.mu.Lock()
 	for id, h := range s.held {
-		own[h.pid()] = true
-		names[h.key] = id
+		inv.own[h.pid()] = true
+		inv.names[h.key] = id
 	}
 	s.mu.Unlock()
-
-	byPID := map[int32][]int64{}
-	waiters := map[int64][]string{}
+	loopbackClient := false
 	for _, r := range rows {
 		switch {
 		case !r.granted && r.pid != nil:
-			waiters[r.key] = append(waiters[r.key], strconv.Itoa(int(*r.pid)))
+			inv.waiters[r.key] = append(inv.waiters[r.key], strconv.Itoa(int(*r.pid)))
 		case r.granted && r.pid != nil:
-			byPID[*r.pid] = append(byPID[*r.pid], r.key)
+			inv.byPID[*r.pid] = append(inv.byPID[*r.pid], r.key)
+		}
+		if ip := net.ParseIP(str(r.client)); ip != nil && ip.IsLoopback() {
+			loopbackClient = true
 		}
 	}
-	idOf := func(key int64, r lockRow) (string, bool) {
-		if id, ok := names[key]; ok {
-			return id, true
-		}
-		// Another statescope names the ID in application_name; trust it
-		// only if it hashes to the key (it may be truncated or mangled).
-		if _, id, ok := parseAppName(str(r.app)); ok && id != "" && Key(id) == key {
-			return id, true
-		}
-		return fmt.Sprintf("advisory-key:%d", key), false
+	if loopbackClient {
+		inv.local, _ = s.localServer(ctx)
 	}
 	var out []stores.LockInfo
 	for _, r := range rows {
-		if !r.granted {
-			continue
+		if r.granted {
+			out = append(out, inv.describe(r))
 		}
-		id, known := idOf(r.key, r)
-		var others []string
-		if r.pid != nil {
-			for _, k := range byPID[*r.pid] {
-				if k != r.key {
-					other, _ := idOf(k, r)
-					others = append(others, strconv.Quote(other))
-				}
-			}
-		}
-		out = append(out, describeLock(r, id, known, own, others, waiters[r.key]))
 	}
 	return out, nil
+}
+
+// inventory is what describing one lock needs to know about the others.
+type inventory struct {
+	names   map[int64]string
+	own     map[uint32]bool    // backend pids of this process's lock connections
+	byPID   map[int32][]int64  // keys each session holds
+	waiters map[int64][]string // pids waiting for each key
+	local   *localServer       // nil unless the server runs on this host
+}
+
+// idOf maps a key to a resource ID, reporting whether it is one.
+func (inv *inventory) idOf(key int64, r lockRow) (string, bool) {
+	if id, ok := inv.names[key]; ok {
+		return id, true
+	}
+	// Another statescope names the ID in application_name; trust it only
+	// if it hashes to the key (it may be truncated or mangled).
+	if _, id, ok := parseAppName(str(r.app)); ok && id != "" && Key(id) == key {
+		return id, true
+	}
+	return fmt.Sprintf("advisory-key:%d", key), false
 }
 
 // namesByKey hashes every resource name; a missing table has none.
@@ -350,9 +354,10 @@ func (s *Store) namesByKey(ctx context.Context) (map[int64]string, error) {
 	return names, nil
 }
 
-// describeLock turns a granted row into a LockInfo: holder, age, evidence
-// and what releasing it does.
-func describeLock(r lockRow, id string, known bool, own map[uint32]bool, others, waiting []string) stores.LockInfo {
+// describe turns a granted row into a LockInfo: holder, age, evidence and
+// what releasing it does.
+func (inv *inventory) describe(r lockRow) stores.LockInfo {
+	id, known := inv.idOf(r.key, r)
 	classid, objid := SplitKey(r.key)
 	info := stores.LockInfo{
 		ResourceID: id,
@@ -363,8 +368,8 @@ func describeLock(r lockRow, id string, known bool, own map[uint32]bool, others,
 	if !known {
 		why = append(why, "no iac_resources row hashes to this key, so it may not be a workflow lock")
 	}
-	if len(waiting) > 0 {
-		why = append(why, fmt.Sprintf("%d session(s) waiting for it: pid %s", len(waiting), strings.Join(waiting, ", ")))
+	if w := inv.waiters[r.key]; len(w) > 0 {
+		why = append(why, fmt.Sprintf("%d session(s) waiting for it: pid %s", len(w), strings.Join(w, ", ")))
 	}
 	if r.pid == nil {
 		why = append(why, "held by prepared transaction "+r.vxid)
@@ -374,17 +379,13 @@ func describeLock(r lockRow, id string, known bool, own map[uint32]bool, others,
 	}
 	pid := *r.pid
 	details := map[string]string{
-		"backend_pid": strconv.Itoa(int(pid)),
-		"application": str(r.app),
-		"client":      r.clientLabel(),
-		"state":       str(r.state),
-		"since":       stamp(r.stateChange),
-	}
-	if r.backendStart != nil {
-		details["backend_start"] = stamp(r.backendStart)
-	}
-	if r.dbUser != nil {
-		details["db_user"] = *r.dbUser
+		"backend_pid":   strconv.Itoa(int(pid)),
+		"application":   str(r.app),
+		"client":        r.clientLabel(),
+		"state":         str(r.state),
+		"since":         stamp(r.stateChange),
+		"backend_start": stamp(r.backendStart),
+		"db_user":       str(r.dbUser),
 	}
 	for k, v := range details {
 		if v == "" {
@@ -397,7 +398,7 @@ func describeLock(r lockRow, id string, known bool, own map[uint32]bool, others,
 	case isStatescope && r.backendStart != nil:
 		// statescope opens a connection per lock, so the session's start is
 		// when the lock was taken, and the holder's own pid is named.
-		statescope.Details, statescope.Since = details, r.backendStart.UTC()
+		statescope.Details = details
 		holder = statescope
 		info.AcquiredAt = *r.backendStart
 		why = append(why, "taken by statescope on a connection of its own (age from backend_start)")
@@ -412,11 +413,23 @@ func describeLock(r lockRow, id string, known bool, own map[uint32]bool, others,
 	}
 	holder.Since = info.AcquiredAt.UTC()
 	info.Holder = holder
-	info.Evidence = strings.Join(why, "; ")
-	if own[uint32(pid)] {
+	if inv.own[uint32(pid)] {
 		info.Evidence = strings.Join(append(why, "held by this statescope process"), "; ")
 		info.Release = fmt.Sprintf("unlock and close this process's own lock connection (backend pid %d); nothing else is affected", pid)
 		return info
+	}
+	gone, note := inv.local.clientGone(r)
+	if note != "" {
+		why = append(why, note)
+	}
+	info.HolderGone = gone
+	info.Evidence = strings.Join(why, "; ")
+	var others []string
+	for _, k := range inv.byPID[pid] {
+		if k != r.key {
+			other, _ := inv.idOf(k, r)
+			others = append(others, strconv.Quote(other))
+		}
 	}
 	also := "no other locks"
 	if len(others) > 0 {

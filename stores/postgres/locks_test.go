@@ -127,8 +127,8 @@ func TestOrphanIdleHolder(t *testing.T) {
 	if !strings.HasPrefix(l.Release, wantRelease) || !strings.HasSuffix(l.Release, `which also releases: its locks on "orders-cache"`) {
 		t.Errorf("release text: %s", l.Release)
 	}
-	if !strings.Contains(l.Evidence, "session idle since") {
-		t.Errorf("evidence: %s", l.Evidence)
+	if !strings.Contains(l.Evidence, "session idle since") || !strings.Contains(l.Evidence, "is still open on this host") || l.HolderGone {
+		t.Errorf("evidence: %s (holder gone: %v)", l.Evidence, l.HolderGone)
 	}
 
 	// Fresh now; stale once idle past the threshold.
@@ -200,6 +200,9 @@ func TestOrphanKilledDuringQuery(t *testing.T) {
 	h := startHolder(t, pg, "postgres", db, "workflow-apply")
 	h.send(t, fmt.Sprintf("SELECT pg_advisory_lock(%d);\nSELECT pg_sleep(600);", Key(id)))
 	before := waitLock(t, s, id, "active")
+	if before.HolderGone {
+		t.Fatalf("a live client was judged gone: %s", before.Evidence)
+	}
 	if err := h.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +216,13 @@ func TestOrphanKilledDuringQuery(t *testing.T) {
 	logLock(t, l)
 	if l.Holder.Details["state"] != "active" || !strings.Contains(l.Evidence, "notices only when the query ends") {
 		t.Errorf("inventory does not explain the running query: %s", l.Evidence)
+	}
+	// Server and client both on this host: the client's socket is gone,
+	// which proves the holder has ended though its backend runs on.
+	judged := []stores.LockInfo{l}
+	stores.Judge(judged, time.Now(), stores.DefaultStaleAfter)
+	if !l.HolderGone || judged[0].Verdict != stores.VerdictOrphaned || !strings.Contains(l.Evidence, "the client has gone") {
+		t.Errorf("killed client not proven gone: verdict %s, %s", judged[0].Verdict, l.Evidence)
 	}
 	if !strings.HasSuffix(l.Release, "its running query is cancelled") {
 		t.Errorf("release text: %s", l.Release)
@@ -292,5 +302,27 @@ func TestInventoryNamesEveryKey(t *testing.T) {
 	stores.Judge(judged, time.Now().Add(24*time.Hour), stores.DefaultStaleAfter)
 	if judged[0].Verdict != stores.VerdictHeld {
 		t.Errorf("a lock this live process holds was judged %s: %s", judged[0].Verdict, judged[0].Evidence)
+	}
+}
+
+func TestProcAddr(t *testing.T) {
+	tests := []struct {
+		in   string
+		ip   string
+		port uint16
+		ok   bool
+	}{
+		{"0100007F:1F90", "127.0.0.1", 8080, true},
+		{"00000000000000000000000001000000:0016", "::1", 22, true},
+		{"0000000000000000FFFF00000100007F:CEA8", "127.0.0.1", 52904, true},
+		{"0A00020F:0050", "15.2.0.10", 80, true},
+		{"zz:0050", "", 0, false},
+		{"0100007F", "", 0, false},
+	}
+	for _, tt := range tests {
+		ip, port, ok := procAddr(tt.in)
+		if ok != tt.ok || port != tt.port || (ok && ip.String() != tt.ip) {
+			t.Errorf("procAddr(%q) = %v, %d, %v; want %s, %d, %v", tt.in, ip, port, ok, tt.ip, tt.port, tt.ok)
+		}
 	}
 }
