@@ -3,6 +3,7 @@ package tui
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -205,6 +206,7 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 		for _, l := range msg.locks {
 			v.locks[l.ResourceID] = l
 		}
+		v.grid.Remeasure()
 	case grid.FilterMsg:
 		return v.tag(v.grid.Apply(msg))
 	case refreshTickMsg:
@@ -330,18 +332,18 @@ func wheelDelta(msg tea.MouseWheelMsg) int {
 func (v *resourcesView) summary() string {
 	st := v.env.styles
 	var parts []string
-	for _, s := range stores.Statuses {
+	if v.corrupt > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("%d corrupt", v.corrupt)))
+	}
+	for _, s := range summaryOrder {
 		if n := v.counts[s]; n > 0 {
 			parts = append(parts, st.StatusStyle(s).Render(fmt.Sprintf("%d %s", n, s)))
 		}
 	}
 	for s, n := range v.counts {
-		if !isKnownStatus(s) {
+		if !slices.Contains(stores.Statuses, s) {
 			parts = append(parts, fmt.Sprintf("%d %s", n, cmp.Or(s, `""`)))
 		}
-	}
-	if v.corrupt > 0 {
-		parts = append(parts, st.Error.Render(fmt.Sprintf("%d corrupt", v.corrupt)))
 	}
 	line := st.Bold.Render(fmt.Sprintf("%d records", v.grid.Len()))
 	switch {
@@ -367,14 +369,8 @@ func (v *resourcesView) summary() string {
 	return line + st.Dim.Render("  │  ") + strings.Join(parts, " · ")
 }
 
-func isKnownStatus(s string) bool {
-	for _, k := range stores.Statuses {
-		if s == k {
-			return true
-		}
-	}
-	return false
-}
+// summaryOrder puts the statuses that need attention first.
+var summaryOrder = []string{stores.StatusError, stores.StatusProvisioning, stores.StatusDestroying, stores.StatusPlanned, stores.StatusActive, stores.StatusDestroyed}
 
 func (v *resourcesView) Render() string {
 	st := v.env.styles

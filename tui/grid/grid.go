@@ -199,6 +199,17 @@ func (m *Model[T]) SetItems(items []T) tea.Cmd {
 	return cmd
 }
 
+// Remeasure recomputes column widths, for columns whose text depends on
+// data that arrived after the rows (the lock inventory).
+func (m *Model[T]) Remeasure() {
+	m.widths = make([]int, len(m.cols))
+	for _, it := range m.items {
+		for c, col := range m.cols {
+			m.widths[c] = max(m.widths[c], ansi.StringWidth(col.Text(it)))
+		}
+	}
+}
+
 // SelectKey puts the cursor on the item with that key, if visible.
 func (m *Model[T]) SelectKey(k string) bool {
 	for pos, i := range m.visible {

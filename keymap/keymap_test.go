@@ -1,0 +1,77 @@
+package keymap
+
+import (
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides map[string][]string
+		readOnly  bool
+		check     func(t *testing.T, k *Keymap)
+		wantErr   string
+	}{
+		{name: "defaults: arrows and vim keys both move", check: func(t *testing.T, k *Keymap) {
+			if !key.Matches(tea.KeyPressMsg{Code: 'j', Text: "j"}, k.Resources.Down) || !key.Matches(tea.KeyPressMsg{Code: tea.KeyDown}, k.Resources.Down) {
+				t.Error("j and the down arrow must both move down")
+			}
+		}},
+		{name: "override replaces keys and help", overrides: map[string][]string{"resources.refresh": {"f5", "R"}}, check: func(t *testing.T, k *Keymap) {
+			if got := strings.Join(k.Resources.Refresh.Keys(), ","); got != "f5,R" {
+				t.Errorf("keys %s", got)
+			}
+			if k.Resources.Refresh.Help().Key != "f5/R" {
+				t.Errorf("help %q", k.Resources.Refresh.Help().Key)
+			}
+		}},
+		{name: "read-only disables force release", readOnly: true, check: func(t *testing.T, k *Keymap) {
+			if k.Locks.ForceUnlock.Enabled() || !k.ReadOnly {
+				t.Error("force release still enabled")
+			}
+			if !Pressed(tea.KeyPressMsg{Code: 'F', Text: "F"}, k.Locks.ForceUnlock) {
+				t.Error("Pressed must still recognise the disabled key")
+			}
+		}},
+		{name: "unknown name", overrides: map[string][]string{"resources.explode": {"x"}}, wantErr: `unknown binding "resources.explode"; known bindings: `},
+		{name: "empty keys", overrides: map[string][]string{"global.quit": {}}, wantErr: `binding "global.quit" has no keys`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := Load(tt.overrides, tt.readOnly)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, k)
+		})
+	}
+}
+
+// TestEverySetIsAHelpKeyMap with help text on every binding it shows.
+func TestEverySetIsAHelpKeyMap(t *testing.T) {
+	k := Default()
+	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help}
+	for name, set := range sets {
+		if len(set.ShortHelp()) == 0 || len(set.FullHelp()) == 0 {
+			t.Errorf("%s has no help", name)
+		}
+		for _, group := range set.FullHelp() {
+			for _, b := range group {
+				if b.Help().Key == "" || b.Help().Desc == "" {
+					t.Errorf("%s: binding %v has no help text", name, b.Keys())
+				}
+			}
+		}
+	}
+}

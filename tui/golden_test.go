@@ -1,0 +1,93 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+
+	"statescope/stores"
+)
+
+// plainStore hides every optional capability (no lock inventory).
+type plainStore struct{ stores.Store }
+
+// TestGolden renders each view at 120×40 as an operator sees it; run with
+// -update to refresh the files under testdata/TestGolden.
+func TestGolden(t *testing.T) {
+	openRecord := func(filter string) func(h *syncHarness) {
+		return func(h *syncHarness) {
+			h.keys("/")
+			h.typeText(filter)
+			h.keys("enter", "enter")
+		}
+	}
+	tests := []struct {
+		name     string
+		readOnly bool
+		plain    bool
+		steps    func(h *syncHarness)
+		want     string // a line the frame must contain, besides the golden file
+	}{
+		{name: "resources", want: "prod/db/orders"},
+		{name: "resources_filtered", steps: func(h *syncHarness) { h.keys("/"); h.typeText("staging/db"); h.keys("enter") }, want: "/staging/db"},
+		{name: "resources_filter_typing", steps: func(h *syncHarness) { h.keys("/"); h.typeText("error") }, want: "/error█"},
+		{name: "resources_sorted_by_status_desc", steps: func(h *syncHarness) { h.keys("s", "s", "s", "s", "S") }, want: "STATUS↓"},
+		{name: "resources_no_inventory", plain: true, want: "no lock inventory"},
+		{name: "detail_error", steps: openRecord("prod/db/analytics"), want: "Quota 'SSD_TOTAL_GB' exceeded"},
+		{name: "detail_masked", steps: openRecord("prod/db/users"), want: "••••••••"},
+		{name: "detail_revealed", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("x") }, want: "Xk9#mP2vL8qR"},
+		{name: "detail_dependency_selected", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("tab") }, want: "▸ prod/vpc/aws"},
+		{name: "detail_corrupt", steps: openRecord("prod/cache/sessions"), want: "CORRUPT RECORD"},
+		{name: "detail_locked", steps: openRecord("prod/db/orders"), want: "orphaned  held 3d by deploy@ci-runner-7 pid 4242 (apply)"},
+		{name: "diff_picker", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("d"); h.typeText("staging/db/ord") }, want: "staging/db/orders"},
+		{name: "diff_structural", steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d")
+			h.typeText("staging/db/orders")
+			h.keys("enter")
+		}, want: "~ config.instance_class"},
+		{name: "diff_text", steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d")
+			h.typeText("staging/db/orders")
+			h.keys("enter", "u")
+		}, want: "+++ staging/db/orders"},
+		{name: "diff_revealed", steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d")
+			h.typeText("staging/db/orders")
+			h.keys("enter", "x")
+		}, want: "st4g1ng-Pw!"},
+		{name: "locks", steps: func(h *syncHarness) { h.keys("L") }, want: "orphaned"},
+		{name: "locks_confirm", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/ord") }, want: "delete lock file /state/prod_db_orders.lock"},
+		{name: "locks_confirm_mismatch", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/ord"); h.keys("enter") }, want: "does not match"},
+		{name: "locks_released", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/orders"); h.keys("enter") }, want: "released the lock on prod/db/orders"},
+		{name: "locks_readonly_refused", readOnly: true, steps: func(h *syncHarness) { h.keys("L", "F") }, want: "force release is disabled"},
+		{name: "locks_no_inventory", plain: true, steps: func(h *syncHarness) { h.keys("L") }, want: "this store has no lock inventory"},
+		{name: "help_locks", steps: func(h *syncHarness) { h.keys("L", "?") }, want: "force release"},
+		{name: "help_locks_readonly", readOnly: true, steps: func(h *syncHarness) { h.keys("L", "?") }, want: "disabled: read-only"},
+		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
+		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s stores.Store = newGoldenStore(t)
+			if tt.plain {
+				s = plainStore{s}
+			}
+			if tt.readOnly {
+				s = stores.ReadOnly(s)
+			}
+			h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "demo", ReadOnly: tt.readOnly}})
+			if tt.steps != nil {
+				tt.steps(h)
+			}
+			screen := h.screen()
+			if !strings.Contains(screen, tt.want) {
+				t.Errorf("frame lacks %q:\n%s", tt.want, screen)
+			}
+			golden.RequireEqual(t, screen)
+		})
+	}
+}
