@@ -189,9 +189,6 @@ func (s *Store) read(ctx context.Context, key string) (object, error) {
 		return object{}, err
 	}
 	defer out.Body.Close()
-	if n := aws.ToInt64(out.ContentLength); n > maxObjectBytes {
-		return object{}, fmt.Errorf("%s is %d bytes, more than the %d a record may have", s.source(key), n, maxObjectBytes)
-	}
 	body, err := io.ReadAll(io.LimitReader(out.Body, maxObjectBytes+1))
 	if err != nil {
 		return object{}, fmt.Errorf("reading %s: %w", s.source(key), err)

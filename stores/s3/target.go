@@ -25,6 +25,7 @@ type Config struct {
 	Scheme string
 	Bucket string
 	// Prefix is put verbatim before every key: "state" gives "statefoo.json".
+	// Open takes it as it is, so "" is the bucket's root.
 	Prefix string
 	// Region is the configured region; SigningRegion says what signs.
 	Region string
@@ -48,9 +49,9 @@ func (c Config) SigningRegion() string {
 var knownParams = []string{"endpoint", "parallel", "region"}
 
 // ParseTarget reads s3://bucket/prefix?region=R&endpoint=URL&parallel=N or
-// spaces://bucket/prefix?region=nyc3. A URL without a path gets the default
-// prefix; any path, even "/", is the prefix verbatim without its leading
-// slash. Errors never repeat a credential the target might carry.
+// spaces://bucket/prefix?region=nyc3. The path after the bucket is the
+// prefix, verbatim; an empty one gets the default, as upstream defaults an
+// empty prefix. Errors never repeat a credential the target might carry.
 func ParseTarget(t stores.Target) (Config, error) {
 	shown := redactTarget(t.Raw)
 	bad := func(format string, args ...any) (Config, error) {
@@ -63,15 +64,17 @@ func ParseTarget(t stores.Target) (Config, error) {
 	if u.User != nil || u.Port() != "" || u.Hostname() == "" {
 		return bad("want %s://bucket/prefix: the bucket name goes where the host is", t.Scheme)
 	}
-	c := Config{Scheme: t.Scheme, Bucket: u.Hostname(), Prefix: DefaultPrefix, Parallel: stores.DefaultParallelism}
-	if u.Path != "" {
-		c.Prefix = strings.TrimPrefix(u.Path, "/")
+	c := Config{Scheme: t.Scheme, Bucket: u.Hostname(), Prefix: strings.TrimPrefix(u.Path, "/"), Parallel: stores.DefaultParallelism}
+	if c.Prefix == "" {
+		c.Prefix = DefaultPrefix
 	}
 	q := u.Query()
 	var unknown []string
-	for k := range q {
+	for k, vals := range q {
 		if !slices.Contains(knownParams, k) {
 			unknown = append(unknown, k)
+		} else if len(vals) > 1 {
+			return bad("%s is given %d times", k, len(vals))
 		}
 	}
 	if len(unknown) > 0 {
