@@ -1,0 +1,147 @@
+package editor_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"statescope/stores/repair/editor"
+)
+
+// script writes an editor that replaces the file with each of saves in
+// turn (one per run) and logs what it was shown to shown.
+func script(t *testing.T, saves ...string) (cmd, shown string) {
+	t.Helper()
+	dir := t.TempDir()
+	shown = filepath.Join(dir, "shown")
+	var b strings.Builder
+	fmt.Fprintf(&b, "#!/bin/sh\nn=$(cat %s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s/n\n", dir, dir)
+	fmt.Fprintf(&b, "cat \"$1\" >> %s; echo '=====' >> %s\n", shown, shown)
+	for i, s := range saves {
+		p := filepath.Join(dir, fmt.Sprintf("save%d", i+1))
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "[ $n = %d ] && cp %s \"$1\"\n", i+1, p)
+	}
+	b.WriteString("exit 0\n")
+	cmd = filepath.Join(dir, "ed.sh")
+	if err := os.WriteFile(cmd, []byte(b.String()), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, shown
+}
+
+func mustNotBeValid(b []byte) error {
+	if !bytes.Contains(b, []byte("valid")) {
+		return errors.New("the word valid is missing")
+	}
+	return nil
+}
+
+func TestRun(t *testing.T) {
+	const orig = "original text\n"
+	tests := []struct {
+		name    string
+		saves   []string
+		want    string
+		wantErr error
+		shown   []string // substrings of what the editor showed, in order
+		kept    bool
+	}{
+		{name: "valid first time", saves: []string{"# header\nvalid text\n"}, want: "valid text\n"},
+		{name: "invalid then valid", saves: []string{"bad text\n", "# ERROR: stays a comment\nvalid now\n"}, want: "valid now\n",
+			shown: []string{"original text", "# ERROR: the word valid is missing\n", "bad text"}},
+		{name: "unchanged cancels", saves: []string{"# edited header only\n" + orig}, wantErr: editor.ErrCancelled},
+		{name: "empty cancels", saves: []string{"# only comments\n\n  \n"}, wantErr: editor.ErrCancelled},
+		{name: "saving the same invalid text again gives up", saves: []string{"bad text\n", "bad text\n"}, wantErr: editor.ErrAbandoned, kept: true},
+		{name: "editor failure keeps the text", saves: nil, wantErr: nil, kept: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, shownPath := script(t, tt.saves...)
+			if tt.saves == nil {
+				cmd = "false"
+			}
+			var errOut bytes.Buffer
+			s := editor.Session{Editor: cmd, Stdin: strings.NewReader(""), Stdout: &errOut, Stderr: &errOut, Header: []string{"Editing a test."}}
+			got, err := s.Run(context.Background(), []byte(orig), mustNotBeValid)
+			switch {
+			case tt.saves == nil:
+				if err == nil || !strings.Contains(err.Error(), "kept in") {
+					t.Fatalf("failing editor: %v, want an error naming the kept file", err)
+				}
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err %v, want %v", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case string(got) != tt.want:
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.kept {
+				path := keptPath(t, err)
+				data, rerr := os.ReadFile(path)
+				if rerr != nil || !strings.Contains(string(data), "text") {
+					t.Errorf("kept file %s: %q, %v", path, data, rerr)
+				}
+				if fi, _ := os.Stat(path); fi == nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("kept file %s is not private", path)
+				}
+				os.RemoveAll(filepath.Dir(path))
+			}
+			shown, _ := os.ReadFile(shownPath)
+			rest := string(shown)
+			for _, want := range tt.shown {
+				i := strings.Index(rest, want)
+				if i < 0 {
+					t.Fatalf("editor was not shown %q (in order); it saw:\n%s", want, shown)
+				}
+				rest = rest[i+len(want):]
+			}
+			if len(shown) > 0 && !strings.HasPrefix(string(shown), "# Editing a test.\n") {
+				t.Errorf("first round does not start with the header:\n%s", shown)
+			}
+		})
+	}
+}
+
+func keptPath(t *testing.T, err error) string {
+	t.Helper()
+	_, path, ok := strings.Cut(err.Error(), "kept in ")
+	if !ok {
+		t.Fatalf("error does not name the kept file: %v", err)
+	}
+	return strings.TrimSpace(path)
+}
+
+func TestStripComments(t *testing.T) {
+	in := "# a\n  # b\n{\n  \"k\": \"# not a comment\"\n}\n#c"
+	want := "{\n  \"k\": \"# not a comment\"\n}\n"
+	if got := string(editor.StripComments([]byte(in))); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Setenv("VISUAL", "")
+	t.Setenv("EDITOR", "nano -w")
+	if got := editor.FromEnv(); got != "nano -w" {
+		t.Errorf("EDITOR: %q", got)
+	}
+	t.Setenv("VISUAL", "code --wait")
+	if got := editor.FromEnv(); got != "code --wait" {
+		t.Errorf("VISUAL wins: %q", got)
+	}
+	t.Setenv("VISUAL", "")
+	t.Setenv("EDITOR", "")
+	if got := editor.FromEnv(); got != "vi" {
+		t.Errorf("default: %q", got)
+	}
+}
