@@ -97,6 +97,9 @@ func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if h == nil {
+		h = stores.NewHolder("lock")
+	}
 	s.mu.Lock()
 	_, mine := s.held[id]
 	s.mu.Unlock()
@@ -119,12 +122,15 @@ func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 		return s.fail(ctx, "lock", id, fmt.Errorf("%w%s", stores.ErrLocked, s.heldBy(ctx, hl.key)))
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	closed := s.closed
+	if !closed {
+		s.held[id] = hl
+	}
+	s.mu.Unlock()
+	if closed {
 		hl.close(ctx)
 		return s.fail(ctx, "lock", id, errors.New("store is closed"))
 	}
-	s.held[id] = hl
 	return nil
 }
 
