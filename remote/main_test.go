@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"statescope/remote/server"
 	"statescope/stores"
@@ -49,22 +52,34 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// serveStore serves st in this process on listen and stops it at cleanup.
-func serveStore(t testing.TB, st stores.Store, opts server.Options, listen string) {
+// serveStore serves st in this process on listen; the returned stop (also
+// run at cleanup) waits for the server to end.
+func serveStore(t testing.TB, st stores.Store, opts server.Options, listen string) (stop func()) {
 	t.Helper()
 	l, err := server.Listen(listen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	return serveOn(t, l, func(g grpc.ServiceRegistrar) { server.New(st, opts).Register(g) })
+}
+
+// serveOn serves the services register adds, with gRPC health, on l.
+func serveOn(t testing.TB, l net.Listener, register func(grpc.ServiceRegistrar)) (stop func()) {
+	g := grpc.NewServer()
+	register(g)
 	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, l, server.New(st, opts), time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	go func() { done <- g.Serve(l) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			g.Stop()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func openFS(t testing.TB, dir string) stores.Store {

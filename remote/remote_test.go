@@ -1,0 +1,433 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/crypto/ssh"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"statescope/remote/client"
+	"statescope/remote/proto/iacpb"
+	"statescope/remote/server"
+	"statescope/stores"
+	"statescope/stores/storetest"
+	"statescope/stores/storetest/testserver"
+)
+
+// The crash story: a plugin takes a lock and is SIGKILLed; a new plugin
+// instance, started over SSH, shows the lock as orphaned and releases it
+// with its token, and a stale token is refused.
+func TestOrphanedLockAfterPluginCrash(t *testing.T) {
+	sshHost(t)
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	first := open(t, "plugin://"+statescopeBin+"?"+pluginArgs(dir).Encode())
+	if err := first.Save(ctx, storetest.Record("db/main")); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Lock(ctx, "db/main"); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := first.(stores.LockLister).Locks(ctx)
+	if err != nil || len(locks) != 1 || locks[0].Holder == nil {
+		t.Fatalf("locks before the crash: %+v, %v", locks, err)
+	}
+	pid := locks[0].Holder.PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing plugin pid %d: %v", pid, err)
+	}
+	stores.Close(first) // reaps the process, which a zombie would keep "alive"
+
+	q := pluginArgs(dir)
+	q.Set("plugin", statescopeBin)
+	second := open(t, "ssh://sshd?"+q.Encode())
+	defer stores.Close(second)
+	if d := stores.Describe(second); !strings.Contains(d, "ssh ") || !strings.Contains(d, "plugin "+statescopeBin) {
+		t.Errorf("describe = %q", d)
+	}
+	locks, err = second.(stores.LockLister).Locks(ctx)
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks after the crash: %+v, %v", locks, err)
+	}
+	orphan := locks[0]
+	if !orphan.HolderGone || orphan.Verdict != stores.VerdictOrphaned || !strings.Contains(orphan.Evidence, "no longer exists") {
+		t.Errorf("the crashed holder's lock is not reported orphaned: %+v", orphan)
+	}
+	stores.Judge(locks, time.Now(), stores.DefaultStaleAfter)
+	if locks[0].Verdict != stores.VerdictOrphaned {
+		t.Errorf("client-side judgement: %s (%s)", locks[0].Verdict, locks[0].Evidence)
+	}
+	fu := second.(stores.ForceUnlocker)
+	if err := fu.ForceUnlock(ctx, "db/main", orphan.Token); err != nil {
+		t.Fatalf("releasing the orphan with its token: %v", err)
+	}
+	if err := second.Lock(ctx, "db/main"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fu.ForceUnlock(ctx, "db/main", orphan.Token); !errors.Is(err, stores.ErrLockChanged) {
+		t.Errorf("a stale token: %v, want ErrLockChanged", err)
+	}
+	if err := second.Unlock(ctx, "db/main"); err != nil {
+		t.Error(err)
+	}
+	if err := fu.ForceUnlock(ctx, "db/main", orphan.Token); !errors.Is(err, stores.ErrNotLocked) {
+		t.Errorf("no lock: %v, want ErrNotLocked", err)
+	}
+}
+
+// blockingStore holds List until released, so a connection can be cut
+// while a listing is in flight.
+type blockingStore struct {
+	stores.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStore) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return b.Store.List(ctx, f)
+}
+
+// cutter records the TCP connections SSH targets dial, so a test can cut them.
+type cutter struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (c *cutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err == nil {
+		c.mu.Lock()
+		c.conns = append(c.conns, conn)
+		c.mu.Unlock()
+	}
+	return conn, err
+}
+
+func (c *cutter) cutAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+}
+
+func TestSSHConnectionCutMidList(t *testing.T) {
+	sshHost(t)
+	ignore := goleak.IgnoreCurrent()
+	cut := &cutter{}
+	sshDial = cut.dial
+	defer func() { sshDial = nil }()
+
+	dir := t.TempDir()
+	bs := &blockingStore{Store: openFS(t, dir), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	if err := bs.Save(context.Background(), storetest.Record("r1")); err != nil {
+		t.Fatal(err)
+	}
+	sock := sockPath(t)
+	stop := serveStore(t, bs, server.Options{}, "unix://"+sock)
+	target := "ssh://sshd?socket=" + url.QueryEscape(sock)
+	s := open(t, target)
+
+	listed := make(chan error, 1)
+	go func() {
+		_, err := s.List(context.Background(), stores.Filter{})
+		listed <- err
+	}()
+	<-bs.entered
+	cut.cutAll()
+	select {
+	case err := <-listed:
+		if !errors.Is(err, ErrUnreachable) {
+			t.Errorf("list over a cut connection: %v, want ErrUnreachable", err)
+		}
+		t.Logf("error shown: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("list hangs after the SSH connection was cut")
+	}
+	if _, err := s.Get(context.Background(), "r1"); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("get after the cut: %v, want ErrUnreachable", err)
+	}
+	stores.Close(s)
+
+	// Reconnecting is opening the target again.
+	close(bs.release)
+	again := open(t, target)
+	entries, err := again.List(context.Background(), stores.Filter{})
+	if err != nil || len(entries) != 1 {
+		t.Errorf("list after reconnecting: %d entries, %v", len(entries), err)
+	}
+	stores.Close(again)
+	stop()
+	goleak.VerifyNone(t, ignore)
+}
+
+func TestHostKeyMismatch(t *testing.T) {
+	s := sshHost(t)
+	_, err := stores.Open(ctxT(t), "ssh://sshd-wrong?socket=/nonexistent.sock")
+	if !errors.Is(err, ErrHostKeyMismatch) {
+		t.Fatalf("got %v, want ErrHostKeyMismatch", err)
+	}
+	pub, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(s.HostKey))
+	client, _ := os.ReadFile(s.ClientKey + ".pub")
+	wrong, _, _, _, _ := ssh.ParseAuthorizedKey(client)
+	for _, want := range []string{"[127.0.0.1]:" + testserver.Itoa(s.Port), ssh.FingerprintSHA256(pub), ssh.FingerprintSHA256(wrong)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("mismatch error lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestUnknownHostKey(t *testing.T) {
+	s := sshHost(t)
+	t.Cleanup(func() { Configure(Options{Log: io.Discard}) })
+	sock := sockPath(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{}, "unix://"+sock)
+	target := "ssh://sshd-new?socket=" + url.QueryEscape(sock)
+	pub, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(s.HostKey))
+	fp := ssh.FingerprintSHA256(pub)
+
+	_, err := stores.Open(ctxT(t), target)
+	if !errors.Is(err, ErrHostKeyUnknown) || !strings.Contains(err.Error(), fp) {
+		t.Fatalf("unknown host without consent: %v", err)
+	}
+	var asked []string
+	Configure(Options{Log: io.Discard, HostKeyPrompt: func(host, fingerprint string) bool {
+		asked = append(asked, host+" "+fingerprint)
+		return false
+	}})
+	if _, err := stores.Open(ctxT(t), target); !errors.Is(err, ErrHostKeyUnknown) {
+		t.Fatalf("unknown host, answer no: %v", err)
+	}
+	if want := "[127.0.0.1]:" + testserver.Itoa(s.Port) + " " + fp; len(asked) != 1 || asked[0] != want {
+		t.Errorf("prompt got %q, want %q", asked, want)
+	}
+	known := filepath.Join(os.Getenv("HOME"), ".ssh", "known_hosts_new")
+	if _, err := os.Stat(known); err == nil {
+		t.Error("a refused key was recorded")
+	}
+	Configure(Options{Log: io.Discard, AcceptNewHostKey: true})
+	stores.Close(open(t, target))
+	data, err := os.ReadFile(known)
+	if err != nil || strings.TrimSpace(string(data)) != s.KnownHostsLine {
+		t.Errorf("known_hosts after accepting: %q, %v; want %q", data, err, s.KnownHostsLine)
+	}
+	Configure(Options{Log: io.Discard})
+	stores.Close(open(t, target)) // now known: no prompt needed
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestSSHTCPTunnel(t *testing.T) {
+	sshHost(t)
+	addr := freeAddr(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{BackendName: "tunnelled"}, "tcp://"+addr)
+	s := open(t, "ssh://sshd?backend=tunnelled&tcp="+addr)
+	defer stores.Close(s)
+	ctx := ctxT(t)
+	if err := s.Save(ctx, storetest.Record("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if d := stores.Describe(s); !strings.Contains(d, "ssh ") || !strings.Contains(d, "tcp://"+addr) {
+		t.Errorf("describe = %q", d)
+	}
+}
+
+func TestPluginExitsBeforeHandshake(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "broken")
+	script := "#!/bin/sh\necho 'fatal: cannot read /etc/broken.conf: permission denied' >&2\nexit 3\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := stores.Open(ctxT(t), "plugin://"+bin)
+	if err == nil || !strings.Contains(err.Error(), "fatal: cannot read /etc/broken.conf") {
+		t.Fatalf("got %v, want an error quoting the plugin's stderr", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %s to notice the plugin exited", time.Since(start))
+	}
+}
+
+func TestPluginWithoutCookie(t *testing.T) {
+	cmd := exec.Command(statescopeBin, "serve", "--plugin", "--store", t.TempDir())
+	cmd.Env = append(os.Environ(), "WORKFLOW_PLUGIN=")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "This binary is a plugin") {
+		t.Errorf("run by hand: %v, output %q; want exit 1 and the plugin notice", err, out)
+	}
+}
+
+// A workflow plugin dir: found by name and by the backend its manifest lists.
+func TestPluginDirDiscovery(t *testing.T) {
+	t.Cleanup(func() { Configure(Options{Log: io.Discard}) })
+	plugins, state := t.TempDir(), t.TempDir()
+	pdir := filepath.Join(plugins, "statefs")
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// workflow starts plugins without arguments: a wrapper supplies them.
+	wrapper := "#!/bin/sh\nexec " + statescopeBin + " serve --plugin --store " + state + "\n"
+	manifest := `{"name":"statefs","version":"1.0.0","author":"t","description":"d","capabilities":{"iacStateBackends":["statescope-filesystem"]}}`
+	if err := os.WriteFile(filepath.Join(pdir, "statefs"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pdir, "plugin.json"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Configure(Options{PluginDir: plugins, Log: io.Discard})
+	for _, target := range []string{"plugin://statefs", "plugin://?backend=statescope-filesystem"} {
+		s := open(t, target)
+		if err := s.Save(ctxT(t), storetest.Record("found")); err != nil {
+			t.Errorf("%s: %v", target, err)
+		}
+		stores.Close(s)
+	}
+	_, err := stores.Open(ctxT(t), "plugin://?backend=s3")
+	if err == nil || !strings.Contains(err.Error(), "statefs (statescope-filesystem)") {
+		t.Errorf("unknown backend: %v", err)
+	}
+}
+
+// A stock workflow plugin has no LockAdmin: the inventory says it is
+// unavailable and the client explains what a plain Unlock does.
+func TestStockPluginHasNoInventory(t *testing.T) {
+	sock := sockPath(t)
+	l, err := server.Listen("unix://" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(openFS(t, t.TempDir()), server.Options{BackendName: "spaces", RequireConfigure: true})
+	serveOn(t, l, func(g grpc.ServiceRegistrar) { iacpb.RegisterIaCStateBackendServer(g, srv) })
+	s := open(t, "unix://"+sock+"?cfg.bucket=b&cfg.region=fra1")
+	defer stores.Close(s)
+	ctx := ctxT(t)
+	_, err = s.(stores.LockLister).Locks(ctx)
+	if !errors.Is(err, stores.ErrUnsupported) || !strings.Contains(err.Error(), "lock inventory is unavailable over this backend") {
+		t.Errorf("inventory from a stock plugin: %v", err)
+	}
+	w := s.(UnlockWarning).UnlockWarning()
+	if !strings.Contains(w, "deletes the lock") {
+		t.Errorf("warning for spaces: %q", w)
+	}
+	if w := client.UnlockWarning("postgres"); !strings.Contains(w, "only the holding process may unlock") {
+		t.Errorf("warning for postgres: %q", w)
+	}
+	if err := s.Lock(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Lock(ctx, "a"); !errors.Is(err, stores.ErrLocked) {
+		t.Errorf("second lock: %v", err)
+	}
+	if err := s.Unlock(ctx, "a"); err != nil {
+		t.Errorf("plain unlock: %v", err)
+	}
+	if err := s.Save(ctx, storetest.Record("listed")); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := s.List(ctx, stores.Filter{}); err != nil || len(entries) != 1 {
+		t.Errorf("ListStates: %v, %v", entries, err)
+	}
+}
+
+func TestBackendChoice(t *testing.T) {
+	sock := sockPath(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{BackendName: "gcs"}, "unix://"+sock)
+	if _, err := stores.Open(ctxT(t), "unix://"+sock+"?backend=s3"); err == nil || !strings.Contains(err.Error(), `does not serve backend "s3"; it serves: gcs`) {
+		t.Errorf("wrong backend: %v", err)
+	}
+	if _, err := stores.Open(ctxT(t), "unix://"+sock+"?bogus=1"); err == nil || !strings.Contains(err.Error(), `unknown parameter "bogus"`) {
+		t.Errorf("unknown parameter: %v", err)
+	}
+	s := open(t, "unix://"+sock)
+	defer stores.Close(s)
+	if got := s.(*client.Store).Backend(); got != "gcs" {
+		t.Errorf("backend = %q", got)
+	}
+	if _, err := stores.Open(ctxT(t), "unix:///nonexistent/dir/x.sock"); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("no server: %v, want ErrUnreachable", err)
+	}
+}
+
+// The server's own 4 MiB limit also comes back as ErrTooLarge, for clients
+// that send more than the default.
+func TestServerSizeLimit(t *testing.T) {
+	sock := sockPath(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{}, "unix://"+sock)
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := client.New(ctxT(t), conn, client.Options{MaxSendBytes: 64 << 20, Close: conn.Close})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stores.Close(s)
+	big := storetest.Record("big")
+	big.Outputs["blob"] = strings.Repeat("x", 5<<20)
+	if err := s.Save(ctxT(t), big); !errors.Is(err, stores.ErrTooLarge) {
+		t.Errorf("5 MiB save: %v, want ErrTooLarge", err)
+	}
+}
+
+// `statescope serve --listen` end to end, stopped by SIGTERM.
+func TestServeCommand(t *testing.T) {
+	sock := sockPath(t)
+	cmd := exec.Command(statescopeBin, "serve", "--store", t.TempDir(), "--listen", "unix://"+sock, "--backend-name", "ops")
+	var out strings.Builder
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s := open(t, "unix://"+sock+"?backend=ops")
+	if err := s.Save(ctxT(t), storetest.Record("served")); err != nil {
+		t.Error(err)
+	}
+	stores.Close(s)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v; output %s", err, out.String())
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("socket left behind")
+	}
+	bad := exec.Command(statescopeBin, "serve", "--store", t.TempDir(), "--listen", "tcp://0.0.0.0:7")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "loopback only") {
+		t.Errorf("non-loopback listen: %v %s", err, out)
+	}
+}
