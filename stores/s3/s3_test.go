@@ -14,6 +14,7 @@ import (
 
 	"statescope/stores"
 	"statescope/stores/latencyproxy"
+	"statescope/stores/repair/repairtest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -80,17 +81,29 @@ func putRaw(t testing.TB, s *Store, key string, body []byte) {
 	}
 }
 
+// corrupt plants garbage where the record of id would be.
+func corrupt(t *testing.T, s stores.Store, id string) {
+	st := s.(*Store)
+	putRaw(t, st, st.cfg.Prefix+id+recordExt, []byte("\x00garbage{"))
+}
+
 func TestConformance(t *testing.T) {
 	// The default prefix, a verbatim prefix without a slash, and the bucket root.
 	for _, prefix := range []string{DefaultPrefix, "state", ""} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
 			storetest.Run(t, storetest.Harness{
-				New: func(t *testing.T) stores.Store { return newStore(t, prefix) },
-				Corrupt: func(t *testing.T, s stores.Store, id string) {
-					st := s.(*Store)
-					putRaw(t, st, st.cfg.Prefix+id+recordExt, []byte("\x00garbage{"))
-				},
+				New:     func(t *testing.T) stores.Store { return newStore(t, prefix) },
+				Corrupt: corrupt,
 			})
 		})
 	}
+}
+
+// Every repair runs through the safety engine on S3's ETag compare-and-swap.
+func TestRepairs(t *testing.T) {
+	repairtest.Run(t, repairtest.Harness{
+		New:        func(t *testing.T) stores.Store { return newStore(t, DefaultPrefix) },
+		Corrupt:    corrupt,
+		CorruptRaw: true,
+	})
 }
