@@ -326,3 +326,66 @@ func TestProcAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestStatescopeHolder: another statescope process holds a lock. The
+// inventory names it (pid, host, operation) from application_name, Judge
+// sees the process alive, and when the process dies its lock goes with it.
+func TestStatescopeHolder(t *testing.T) {
+	s, pg, db := openDB(t)
+	const id = "db/a b"
+	me := stores.NewHolder("apply") // the child runs as the same user on the same host
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), holderEnv+"="+pg.SuperuserDSN(db)+" "+id)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make([]byte, 64)
+	if n, _ := out.Read(line); !strings.HasPrefix(string(line[:n]), "locked") {
+		t.Fatalf("holder process: %q", line[:n])
+	}
+
+	// There is no record, so the ID comes from application_name, unless
+	// the server had to truncate it (a long host name).
+	listedAs := id
+	if len(appName(&stores.Holder{PID: cmd.Process.Pid, Host: me.Host, User: me.User, Operation: "apply"}, id)) > maxAppName {
+		listedAs = fmt.Sprintf("advisory-key:%d", Key(id))
+	}
+	l, ok := lockOf(t, s, listedAs)
+	if !ok {
+		t.Fatalf("the other process's lock is not listed as %q", listedAs)
+	}
+	logLock(t, l)
+	if l.Holder.Tool != "statescope" || l.Holder.PID != cmd.Process.Pid || l.Holder.Host != me.Host || l.Holder.Operation != "apply" {
+		t.Errorf("holder: %+v", l.Holder)
+	}
+	judged := []stores.LockInfo{l}
+	stores.Judge(judged, time.Now().Add(time.Hour), stores.DefaultStaleAfter)
+	if judged[0].Verdict != stores.VerdictHeld || !strings.Contains(judged[0].Evidence, "is running on this host") {
+		t.Errorf("live statescope holder judged %s: %s", judged[0].Verdict, judged[0].Evidence)
+	}
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := lockOf(t, s, listedAs); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock outlived its idle holder process")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,7 +19,34 @@ import (
 	"statescope/stores/storetest/testserver"
 )
 
-func TestMain(m *testing.M) { testserver.Main(m) }
+// holderEnv makes the test binary act as a second statescope process that
+// takes a lock and holds it until stdin closes (TestStatescopeHolder).
+const holderEnv = "STATESCOPE_TEST_PG_HOLDER"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(holderEnv); spec != "" {
+		os.Exit(runHolder(spec))
+	}
+	testserver.Main(m)
+}
+
+// runHolder takes the lock named in spec ("<dsn> <id>", the DSN has no spaces) as operation
+// "apply", says "locked" and waits.
+func runHolder(spec string) int {
+	dsn, id, _ := strings.Cut(spec, " ")
+	ctx := context.Background()
+	s, err := Open(ctx, dsn)
+	if err == nil {
+		err = s.LockAs(ctx, id, stores.NewHolder("apply"))
+	}
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Println("locked")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
