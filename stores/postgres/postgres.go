@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -30,6 +31,17 @@ func init() {
 	stores.Register("postgres", usage, open)
 	stores.Register("postgresql", usage, open)
 }
+
+// The capabilities statescope looks for.
+var (
+	_ stores.HolderLocker     = (*Store)(nil)
+	_ stores.LockLister       = (*Store)(nil)
+	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.ConditionalStore = (*Store)(nil)
+	_ stores.Limiter          = (*Store)(nil)
+	_ stores.Describer        = (*Store)(nil)
+	_ io.Closer               = (*Store)(nil)
+)
 
 // Table is the engine's table name. It is unqualified, as upstream has it,
 // so it resolves through search_path.

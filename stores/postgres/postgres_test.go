@@ -256,7 +256,6 @@ func TestCredentialsNeverShown(t *testing.T) {
 func TestConditional(t *testing.T) {
 	s, _, _ := openDB(t)
 	ctx := testCtx(t)
-	var _ stores.ConditionalStore = s
 	rec := storetest.Record("cas")
 	if err := s.SaveIf(ctx, rec, ""); err != nil {
 		t.Fatalf("create: %v", err)
@@ -298,6 +297,21 @@ func TestConditional(t *testing.T) {
 	}
 	if err := s.SaveIf(ctx, storetest.Record("bad"), vb.Version); err != nil {
 		t.Errorf("repairing the corrupt row: %v", err)
+	}
+}
+
+func TestRegisteredSchemes(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	for _, scheme := range []string{"postgres", "postgresql"} {
+		st, err := stores.Open(testCtx(t), fmt.Sprintf("%s://postgres@%s:%d/%s?sslmode=disable", scheme, pg.Host, pg.Port, db))
+		if err != nil {
+			t.Fatalf("%s: %v", scheme, err)
+		}
+		if _, ok := st.(*Store); !ok {
+			t.Errorf("%s opened a %T", scheme, st)
+		}
+		stores.Close(st)
 	}
 }
 
