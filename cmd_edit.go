@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"statescope/stores"
 	"statescope/stores/repair"
 	"statescope/stores/repair/editor"
 )
@@ -35,8 +34,8 @@ func (a *app) editCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !seen.Exists {
-				return fmt.Errorf("%q: %w", args[0], stores.ErrNotFound)
+			if err := seen.Editable(); err != nil {
+				return err
 			}
 			if err := seen.Pin(m.expect); err != nil {
 				return a.repairFailure(err)

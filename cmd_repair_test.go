@@ -536,3 +536,35 @@ func mustEncode(t *testing.T, s *stores.State) string {
 	}
 	return string(b)
 }
+
+func TestUnreadableCLI(t *testing.T) {
+	e := newRepairEnv(t)
+	if code, _, errOut := e.run(t, "", "set-status", "prod/db", "destroyed", "--yes"); code != 0 {
+		t.Fatal(errOut)
+	}
+	garbage := []byte("{\"resource_id\": \"prod/db\", truncated")
+	if err := os.WriteFile(filepath.Join(e.dir, "prod_db.json"), garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, ran := editorScript(t, "{}")
+	t.Setenv("EDITOR", cmd)
+	for _, args := range [][]string{{"set-status", "prod/db", "active", "--yes"}, {"edit", "prod/db", "--yes"}} {
+		if code, _, errOut := e.run(t, "", args...); code != 1 || !strings.Contains(errOut, "unreadable") {
+			t.Errorf("%v on an unreadable record: exit %d %s", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the editor was opened on an unreadable record")
+	}
+	code, out, errOut := e.run(t, "", "restore", "prod/db", "--yes")
+	if code != 0 || !strings.Contains(out, "unreadable") {
+		t.Fatalf("restore over an unreadable record: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := e.get(t, "prod/db"); got.Status != stores.StatusActive {
+		t.Errorf("restored status %s", got.Status)
+	}
+	_, out, _ = e.run(t, "", "restore", "prod/db", "--list")
+	if !strings.Contains(out, "restore") {
+		t.Errorf("the unreadable bytes were not backed up:\n%s", out)
+	}
+}

@@ -13,16 +13,33 @@ import (
 	"statescope/stores/repair/backup"
 )
 
-// observeExisting reads a record that must exist.
-func (e *Engine) observeExisting(ctx context.Context, id string) (Observed, error) {
+// observeExisting reads a record that must exist; readable unless
+// unreadable is allowed (delete can remove what it cannot decode).
+func (e *Engine) observeExisting(ctx context.Context, id string, unreadable bool) (Observed, error) {
 	o, err := e.Observe(ctx, id)
 	if err != nil {
 		return o, err
 	}
-	if !o.Exists {
-		return o, fmt.Errorf("%q: %w", id, stores.ErrNotFound)
+	if !o.Exists || !unreadable {
+		return o, o.Editable()
 	}
 	return o, nil
+}
+
+// Editable says why the observed record cannot be edited field by field
+// (missing or unreadable), or nil.
+func (o Observed) Editable() error {
+	switch {
+	case !o.Exists:
+		return fmt.Errorf("%q: %w", o.ID, stores.ErrNotFound)
+	case o.Corrupt != "":
+		return unreadableErr(o)
+	}
+	return nil
+}
+
+func unreadableErr(o Observed) error {
+	return fmt.Errorf("%s is unreadable, so it cannot be changed field by field; restore a backup, import a snapshot with --force, or rm it: %w", o.ID, stores.ErrCorrupt)
 }
 
 // PlanSetStatus plans a status change. Setting error records reason in
@@ -34,7 +51,7 @@ func (e *Engine) PlanSetStatus(ctx context.Context, id, status, reason string) (
 	if status == stores.StatusError && strings.TrimSpace(reason) == "" {
 		return nil, fmt.Errorf("setting status error needs a reason to record in the error field: %w", ErrInvalid)
 	}
-	seen, err := e.observeExisting(ctx, id)
+	seen, err := e.observeExisting(ctx, id, false)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +67,8 @@ func (e *Engine) PlanSetStatus(ctx context.Context, id, status, reason string) (
 // PlanEdit plans replacing the record the user saw with their edited
 // version. An edit that leaves updated_at alone gets it set to now.
 func (e *Engine) PlanEdit(seen Observed, edited *stores.State) (*Plan, error) {
-	if !seen.Exists {
-		return nil, fmt.Errorf("%q: %w", seen.ID, stores.ErrNotFound)
+	if err := seen.Editable(); err != nil {
+		return nil, err
 	}
 	if err := Validate(seen.State, edited); err != nil {
 		return nil, err
@@ -69,7 +86,7 @@ func (e *Engine) PlanEdit(seen Observed, edited *stores.State) (*Plan, error) {
 // PlanDelete plans deleting a record. It refuses with a DependentsError
 // while other records list it in their dependencies, unless force.
 func (e *Engine) PlanDelete(ctx context.Context, id string, force bool) (*Plan, error) {
-	seen, err := e.observeExisting(ctx, id)
+	seen, err := e.observeExisting(ctx, id, true)
 	if err != nil {
 		return nil, err
 	}

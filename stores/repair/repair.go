@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"statescope/stores"
+	"statescope/stores/filesystem"
 	"statescope/stores/redact"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
@@ -105,6 +106,8 @@ type Observed struct {
 	// compare-and-swap.
 	Version string
 	SHA256  string
+	// Corrupt says why the stored record is unreadable (State is nil then).
+	Corrupt string
 }
 
 // Same reports whether two observations are of the same record content
@@ -118,6 +121,9 @@ func (o Observed) describe() string {
 		return "absent"
 	}
 	s := "sha256 " + short(o.SHA256)
+	if o.Corrupt != "" {
+		s = "unreadable, " + s
+	}
 	if o.Version != "" {
 		s += ", version " + o.Version
 	}
@@ -151,40 +157,56 @@ func (o Observed) Pin(expect string) error {
 }
 
 // Observe reads a record with its version where the store has versions.
-// A missing record is an Observed with Exists false, not an error.
+// A missing record is an Observed with Exists false, not an error. An
+// unreadable record is an Observed with Corrupt set and no State when its
+// stored bytes can be had (so it can be backed up and replaced), else an
+// error wrapping stores.ErrCorrupt.
 func (e *Engine) Observe(ctx context.Context, id string) (Observed, error) {
 	o := Observed{ID: id}
+	var err error
 	if cs, ok := e.Store.(stores.ConditionalStore); ok {
-		v, err := cs.GetVersioned(ctx, id)
-		if errors.Is(err, stores.ErrNotFound) {
-			return o, nil
-		}
-		if err != nil {
-			return o, err
-		}
+		var v stores.Versioned
+		v, err = cs.GetVersioned(ctx, id)
 		o.State, o.Raw, o.Version = v.State, v.Raw, v.Version
 	} else {
-		st, err := e.Store.Get(ctx, id)
-		if errors.Is(err, stores.ErrNotFound) {
-			return o, nil
+		o.State, err = e.Store.Get(ctx, id)
+		if errors.Is(err, stores.ErrCorrupt) {
+			o.Raw = e.corruptFile(id)
 		}
-		if err != nil {
-			return o, err
-		}
-		o.State = st
 	}
-	if o.State == nil {
-		return o, fmt.Errorf("read %q: the store returned no record: %w", id, stores.ErrCorrupt)
-	}
-	if len(o.Raw) == 0 {
-		raw, err := stores.EncodeState(o.State)
-		if err != nil {
-			return o, fmt.Errorf("read %q: %w", id, err)
+	switch {
+	case errors.Is(err, stores.ErrNotFound):
+		return Observed{ID: id}, nil
+	case errors.Is(err, stores.ErrCorrupt) && len(o.Raw) > 0:
+		o.State, o.Corrupt = nil, err.Error()
+	case err != nil:
+		return Observed{ID: id}, err
+	case o.State == nil:
+		return Observed{ID: id}, fmt.Errorf("read %q: the store returned no record: %w", id, stores.ErrCorrupt)
+	case len(o.Raw) == 0:
+		if o.Raw, err = stores.EncodeState(o.State); err != nil {
+			return Observed{ID: id}, fmt.Errorf("read %q: %w", id, err)
 		}
-		o.Raw = raw
 	}
 	o.Exists, o.SHA256 = true, backup.SHA256(o.Raw)
 	return o, nil
+}
+
+// corruptFile reads an unreadable record's bytes from a filesystem store's
+// file under the engine's name, the file its Save overwrites; nil elsewhere.
+func (e *Engine) corruptFile(id string) []byte {
+	fs, ok := unwrapTo[*filesystem.Store](e.Store)
+	if !ok {
+		return nil
+	}
+	raw, err := os.ReadFile(filepath.Join(fs.Dir(), filesystem.EngineName(id)+".json"))
+	if err != nil {
+		return nil
+	}
+	if _, err := stores.DecodeState(raw); err == nil {
+		return nil // not the unreadable one
+	}
+	return raw
 }
 
 // Plan is one change to one record, ready to show and apply.
@@ -205,7 +227,11 @@ func (p *Plan) Diff() string {
 	if p.Want == nil {
 		to = "deleted"
 	}
-	return Diff("current "+p.ID, to, p.Seen.State, p.Want)
+	d := Diff("current "+p.ID, to, p.Seen.State, p.Want)
+	if p.Seen.Corrupt != "" {
+		d = fmt.Sprintf("The current record is unreadable (%d bytes, sha256 %s): %s\nIts bytes are backed up before it is replaced.\n", len(p.Seen.Raw), p.Seen.SHA256, p.Seen.Corrupt) + d
+	}
+	return d
 }
 
 // Result says what Apply did.

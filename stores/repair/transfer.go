@@ -94,7 +94,8 @@ type Skip struct {
 
 // PlanImport plans writing a snapshot's records into the store. A record
 // the store holds a newer copy of (by updated_at), or one whose age
-// cannot be compared, is skipped unless force; identical records and
+// cannot be compared, or an unreadable one (replaced only after its bytes
+// are backed up), is skipped unless force; identical records and
 // unreadable snapshot records are skipped always. Plans come sorted by ID.
 func (e *Engine) PlanImport(ctx context.Context, doc *snapshot.Document, force bool) ([]*Plan, []Skip, error) {
 	var plans []*Plan
@@ -114,14 +115,20 @@ func (e *Engine) PlanImport(ctx context.Context, doc *snapshot.Document, force b
 		}
 		cur, err := e.Observe(ctx, r.ResourceID)
 		if errors.Is(err, stores.ErrCorrupt) {
-			skips = append(skips, Skip{ID: r.ResourceID, Reason: "unreadable in the store, so it cannot be backed up before being replaced; repair it by hand", Refused: true})
+			skips = append(skips, Skip{ID: r.ResourceID, Reason: "unreadable in the store, and this backend cannot hand out its bytes to back them up; repair it by hand", Refused: true})
 			continue
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("import %q: %w", r.ResourceID, err)
 		}
 		p := &Plan{Action: ActionImport, ID: r.ResourceID, Seen: cur, Want: r.State}
-		if cur.Exists {
+		switch {
+		case cur.Corrupt != "" && !force:
+			skips = append(skips, Skip{ID: r.ResourceID, Reason: "unreadable in the store; use --force to replace it (its bytes are backed up first)", Refused: true})
+			continue
+		case cur.Corrupt != "":
+			p.Notes = append(p.Notes, "forced: replaces an unreadable record")
+		case cur.Exists:
 			if reflect.DeepEqual(cur.State, r.State) {
 				skips = append(skips, Skip{ID: r.ResourceID, Reason: "identical in the store"})
 				continue

@@ -56,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 		{"ReadOnly", readOnly},
 		{"Secrets", secrets},
 		{"ExportCorrupt", exportCorrupt},
+		{"Unreadable", unreadable},
 	}
 	modes := []struct {
 		name string
@@ -816,5 +817,68 @@ func exportCorrupt(t *testing.T, e *env) {
 	plans, skips, err := dst.eng.PlanImport(dst.ctx, doc, true)
 	if err != nil || len(plans) != 1 || len(skips) != 1 || skips[0].ID != "broken" || !skips[0].Refused {
 		t.Errorf("import of a snapshot with an unreadable record: plans %v skips %+v, %v", planIDs(plans), skips, err)
+	}
+}
+
+// unreadable: a record that cannot be decoded is never changed field by
+// field; where the backend hands out its bytes it can be restored over or
+// deleted after they are backed up, elsewhere every change refuses.
+func unreadable(t *testing.T, e *env) {
+	if e.h.Corrupt == nil {
+		t.Skip("backend cannot hold an unreadable record")
+	}
+	const id = "broken"
+	e.put(t, Record(id))
+	p, err := e.eng.PlanSetStatus(e.ctx, id, stores.StatusDestroyed, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Apply(e.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Corrupt(t, e.raw, id)
+	if _, err := e.eng.PlanSetStatus(e.ctx, id, stores.StatusActive, ""); !errors.Is(err, stores.ErrCorrupt) {
+		t.Errorf("set-status of an unreadable record: %v, want ErrCorrupt", err)
+	}
+	seen, err := e.eng.Observe(e.ctx, id)
+	if err != nil {
+		if !errors.Is(err, stores.ErrCorrupt) {
+			t.Fatalf("observe an unreadable record: %v", err)
+		}
+		if _, err := e.eng.PlanDelete(e.ctx, id, false); !errors.Is(err, stores.ErrCorrupt) {
+			t.Errorf("delete without its bytes to back up: %v, want ErrCorrupt", err)
+		}
+		if _, _, err := e.eng.PlanRestore(e.ctx, id, ""); !errors.Is(err, stores.ErrCorrupt) {
+			t.Errorf("restore without its bytes to back up: %v, want ErrCorrupt", err)
+		}
+		return
+	}
+	if seen.Corrupt == "" || seen.State != nil || len(seen.Raw) == 0 || seen.Editable() == nil {
+		t.Fatalf("observed unreadable record: %+v", seen)
+	}
+	rp, _, err := e.eng.PlanRestore(e.ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rp.Diff(), "unreadable") {
+		t.Errorf("restore diff does not say it replaces an unreadable record:\n%s", rp.Diff())
+	}
+	res, err := e.eng.Apply(e.ctx, rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.assertRecord(t, Record(id))
+	e.checkBackup(t, res.Backup, seen, repair.ActionRestore)
+
+	e.h.Corrupt(t, e.raw, id)
+	dp, err := e.eng.PlanDelete(e.ctx, id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Apply(e.ctx, dp); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := e.raw.List(e.ctx, stores.Filter{}); err != nil || len(entries) != 0 {
+		t.Errorf("after deleting the unreadable record: %+v, %v", entries, err)
 	}
 }
