@@ -328,6 +328,9 @@ func TestLockFindsItsOwnRetriedWrite(t *testing.T) {
 	if len(locks) != 1 || locks[0].Holder == nil || locks[0].Holder.Nonce != h.Nonce {
 		t.Errorf("inventory: %+v", locks)
 	}
+	if err := s.LockAs(c, "other", nil); err != nil {
+		t.Errorf("lock with no holder given: %v", err)
+	}
 }
 
 // Auth and network failures are reported as themselves, never as "locked",

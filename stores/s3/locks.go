@@ -19,12 +19,15 @@ func (s *Store) Lock(ctx context.Context, id string) error {
 	return s.LockAs(ctx, id, stores.NewHolder("lock"))
 }
 
-// LockAs takes the lock with If-None-Match: * and records the holder after
-// upstream's timestamp. Only a failed condition means "already locked";
-// auth and network failures are reported as themselves.
+// LockAs takes the lock with If-None-Match: * and records the holder (this
+// process when nil) after upstream's timestamp. Only a failed condition
+// means "already locked"; auth and network failures are reported as such.
 func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if h == nil {
+		h = stores.NewHolder("lock")
 	}
 	key := s.lockKey(id)
 	body := stores.EncodeLockBody(h)
