@@ -107,9 +107,10 @@ func (s *Store) read(ctx context.Context, obj *storage.ObjectHandle) ([]byte, in
 	return data, r.Attrs.Generation, nil
 }
 
-func (s *Store) fetch(ctx context.Context, key string) ([]byte, error) {
-	data, _, err := s.read(ctx, s.bucket.Object(key))
-	return data, err
+// readKey is read for objectstore: the generation is the version.
+func (s *Store) readKey(ctx context.Context, key string) ([]byte, string, error) {
+	data, gen, err := s.read(ctx, s.bucket.Object(key))
+	return data, strconv.FormatInt(gen, 10), err
 }
 
 // write stores data at key under cond (zero: unconditional) and returns
@@ -217,109 +218,61 @@ func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
 // unreadable record the error wraps stores.ErrCorrupt and Version and Raw
 // are still set, so a repair can replace it conditionally.
 func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
-	if err := ctx.Err(); err != nil {
-		return stores.Versioned{}, err
-	}
-	key := s.layout.RecordKey(id)
-	data, gen, err := s.read(ctx, s.bucket.Object(key))
+	v, err := s.layout.Get(ctx, id, s.readKey)
 	if err != nil {
-		return stores.Versioned{}, s.fail("get", id, err)
+		return v, s.fail("get", id, err)
 	}
-	v := stores.Versioned{Version: strconv.FormatInt(gen, 10), Raw: data}
-	if err := objectstore.CheckOwner(data, id); err != nil {
-		return stores.Versioned{}, s.fail("get", id, fmt.Errorf("%w: %v", stores.ErrNotFound, err))
-	}
-	st, err := stores.DecodeState(data)
-	if err != nil {
-		return v, s.fail("get", id, fmt.Errorf("%s: %w: %v", s.layout.Source(key), stores.ErrCorrupt, err))
-	}
-	v.State = st
 	return v, nil
 }
 
 // Save writes a record as the engine does (application/json), replacing
-// what is there. It refuses to overwrite another resource whose name
-// collides, and writes on the generation it checked so that refusal holds.
+// what is there, but never another resource's record whose name collides.
 func (s *Store) Save(ctx context.Context, st *stores.State) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.layout.Save(ctx, st, s.readKey, s.saveIf); err != nil {
+		return s.fail("save", objectstore.ID(st), err)
 	}
-	if st == nil || st.ResourceID == "" {
-		return fmt.Errorf("gcs: save: record has no resource_id")
-	}
-	key := s.layout.RecordKey(st.ResourceID)
-	// A concurrent writer between the check and the write costs a retry.
-	for attempt := 1; ; attempt++ {
-		data, gen, err := s.read(ctx, s.bucket.Object(key))
-		version := ""
-		switch {
-		case errors.Is(err, stores.ErrNotFound):
-		case err != nil:
-			return s.fail("save", st.ResourceID, err)
-		default:
-			if err := objectstore.CheckOwner(data, st.ResourceID); err != nil {
-				return s.fail("save", st.ResourceID, fmt.Errorf("refused: %s %w", s.layout.Source(key), err))
-			}
-			version = strconv.FormatInt(gen, 10)
-		}
-		err = s.SaveIf(ctx, st, version)
-		if !errors.Is(err, stores.ErrConflict) || attempt == 3 {
-			return err
-		}
-	}
+	return nil
 }
 
 // SaveIf writes the record only if its generation is still version, or,
 // for an empty version, only if it does not exist.
 func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := objectstore.CheckSave(ctx, st); err != nil {
+		return s.fail("save", objectstore.ID(st), err)
 	}
-	if st == nil || st.ResourceID == "" {
-		return fmt.Errorf("gcs: save: record has no resource_id")
-	}
-	cond := storage.Conditions{DoesNotExist: true}
-	if version != "" {
-		gen, err := strconv.ParseInt(version, 10, 64)
-		if err != nil || gen <= 0 {
-			return s.fail("save", st.ResourceID, fmt.Errorf("version %q is not a generation: %w", version, stores.ErrConflict))
-		}
-		cond = storage.Conditions{GenerationMatch: gen}
-	}
-	data, err := stores.EncodeState(st)
-	if err != nil {
-		return s.fail("save", st.ResourceID, err)
-	}
-	_, err = s.write(ctx, s.layout.RecordKey(st.ResourceID), data, "application/json", cond)
-	switch {
-	case isPrecondition(err):
-		return s.fail("save", st.ResourceID, fmt.Errorf("generation is no longer %q: %w", version, stores.ErrConflict))
-	case err != nil:
+	if err := s.saveIf(ctx, st, version); err != nil {
 		return s.fail("save", st.ResourceID, err)
 	}
 	return nil
 }
 
+func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) error {
+	cond := storage.Conditions{DoesNotExist: true}
+	if version != "" {
+		gen, err := strconv.ParseInt(version, 10, 64)
+		if err != nil || gen <= 0 {
+			return fmt.Errorf("version %q is not a generation: %w", version, stores.ErrConflict)
+		}
+		cond = storage.Conditions{GenerationMatch: gen}
+	}
+	data, err := stores.EncodeState(st)
+	if err != nil {
+		return err
+	}
+	_, err = s.write(ctx, s.layout.RecordKey(st.ResourceID), data, "application/json", cond)
+	if isPrecondition(err) {
+		return fmt.Errorf("generation is no longer %q: %w", version, stores.ErrConflict)
+	}
+	return err
+}
+
 // Delete removes the record, as the engine does, but not another
 // resource's record whose name collides.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.layout.Delete(ctx, id, s.readKey, s.deleteIf); err != nil {
+		return s.fail("delete", id, err)
 	}
-	key := s.layout.RecordKey(id)
-	for attempt := 1; ; attempt++ {
-		data, gen, err := s.read(ctx, s.bucket.Object(key))
-		if err != nil {
-			return s.fail("delete", id, err)
-		}
-		if err := objectstore.CheckOwner(data, id); err != nil {
-			return s.fail("delete", id, fmt.Errorf("%w: %v", stores.ErrNotFound, err))
-		}
-		err = s.DeleteIf(ctx, id, strconv.FormatInt(gen, 10))
-		if !errors.Is(err, stores.ErrConflict) || attempt == 3 {
-			return err
-		}
-	}
+	return nil
 }
 
 // DeleteIf deletes the record only if its generation is still version.
@@ -327,14 +280,21 @@ func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := s.deleteIf(ctx, id, version); err != nil {
+		return s.fail("delete", id, err)
+	}
+	return nil
+}
+
+func (s *Store) deleteIf(ctx context.Context, id, version string) error {
 	outcome, live, err := s.deleteGeneration(ctx, s.layout.RecordKey(id), version)
 	switch {
 	case err != nil:
-		return s.fail("delete", id, err)
+		return err
 	case outcome == missing:
-		return s.fail("delete", id, stores.ErrNotFound)
+		return stores.ErrNotFound
 	case outcome == changed:
-		return s.fail("delete", id, fmt.Errorf("generation is %d, not %q: %w", live, version, stores.ErrConflict))
+		return fmt.Errorf("generation is %d, not %q: %w", live, version, stores.ErrConflict)
 	}
 	return nil
 }
@@ -347,7 +307,7 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 // Stream delivers records in batches as they are fetched, s.parallel at a
 // time. Unreadable objects are corrupt entries.
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.parallel, s.fetch, f, yield); err != nil {
+	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.parallel, s.readKey, f, yield); err != nil {
 		return fmt.Errorf("gcs: list %s: %w", s.layout, err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"statescope/stores"
 	"statescope/stores/gcs"
+	"statescope/stores/gcs/objectstore/objectstoretest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -249,126 +250,27 @@ func TestLockFailuresNotConflated(t *testing.T) {
 
 func itoa(n int) string { return testserver.Itoa(n) }
 
-func TestPrefixAndListing(t *testing.T) {
-	tests := []struct {
-		path      string
-		recordKey string
-	}{
-		{"", "iac-state/db.json"},
-		{"/", "iac-state/db.json"},
-		{"/state", "statedb.json"},
-		{"/env/prod/", "env/prod/db.json"},
-	}
-	for _, tt := range tests {
-		t.Run("path="+tt.path, func(t *testing.T) {
-			f, c := newFixture(t, tt.path), ctx(t)
-			if err := f.store.Save(c, storetest.Record("db")); err != nil {
-				t.Fatal(err)
-			}
-			if !f.exists(t, tt.recordKey) {
-				t.Fatalf("record not at %s", tt.recordKey)
-			}
-			attrs, _ := f.raw.Object(tt.recordKey).Attrs(c)
-			if attrs.ContentType != "application/json" {
-				t.Errorf("content type %q", attrs.ContentType)
-			}
-			prefix := strings.TrimSuffix(tt.recordKey, "db.json")
-			// Listing is recursive, keeps only .json, and takes IDs from inside.
-			raw, _ := stores.EncodeState(storetest.Record("deep/one"))
-			f.put(t, prefix+"nested/dir/whatever.json", "application/json", string(raw))
-			f.put(t, prefix+"notes.txt", "text/plain", "not a record")
-			f.put(t, prefix+"db.lock", "text/plain", "locked")
-			f.put(t, "elsewhere/other.json", "application/json", string(raw))
-			entries, err := f.store.List(c, stores.Filter{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, e := range entries {
-				ids = append(ids, e.ID)
-			}
-			if strings.Join(ids, ",") != "db,deep/one" {
-				t.Errorf("listed %v, want [db deep/one]", ids)
-			}
-			if want := "gs://" + f.bucket + "/" + prefix + "nested/dir/whatever.json"; len(entries) == 2 && entries[1].Source != want {
-				t.Errorf("source %q, want %q", entries[1].Source, want)
-			}
-		})
-	}
-}
-
-func TestNameCollision(t *testing.T) {
-	f, c := newFixture(t, ""), ctx(t)
-	if err := f.store.Save(c, storetest.Record("a/b")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.Save(c, storetest.Record("a_b")); err == nil || !strings.Contains(err.Error(), "collide") {
-		t.Errorf("saving a colliding ID: %v, want a refusal", err)
-	}
-	if _, err := f.store.Get(c, "a_b"); !errors.Is(err, stores.ErrNotFound) {
-		t.Errorf("get a_b: %v, want ErrNotFound", err)
-	}
-	if err := f.store.Delete(c, "a_b"); !errors.Is(err, stores.ErrNotFound) {
-		t.Errorf("delete a_b: %v, want ErrNotFound", err)
-	}
-	if _, err := f.store.Get(c, "a/b"); err != nil {
-		t.Errorf("a/b was damaged: %v", err)
-	}
-}
-
-func TestConditional(t *testing.T) {
-	f, c := newFixture(t, ""), ctx(t)
-	var cs stores.ConditionalStore = f.store
-	rec := storetest.Record("db")
-	if err := cs.SaveIf(c, rec, ""); err != nil {
-		t.Fatalf("create-if-absent: %v", err)
-	}
-	if err := cs.SaveIf(c, rec, ""); !errors.Is(err, stores.ErrConflict) {
-		t.Errorf("create-if-absent over an existing record: %v, want ErrConflict", err)
-	}
-	v1, err := cs.GetVersioned(c, "db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := stores.EncodeState(rec)
-	if string(v1.Raw) != string(want) || v1.Version == "" || v1.State.ResourceID != "db" {
-		t.Fatalf("GetVersioned = %+v", v1)
-	}
-	rec.Status = stores.StatusDestroyed
-	if err := cs.SaveIf(c, rec, v1.Version); err != nil {
-		t.Fatalf("save on the current version: %v", err)
-	}
-	tests := []struct {
-		name string
-		op   func() error
-		want error
-	}{
-		{"save on a stale version", func() error { return cs.SaveIf(c, rec, v1.Version) }, stores.ErrConflict},
-		{"save on a garbage version", func() error { return cs.SaveIf(c, rec, "etag-ish") }, stores.ErrConflict},
-		{"delete on a stale version", func() error { return cs.DeleteIf(c, "db", v1.Version) }, stores.ErrConflict},
-		{"delete a missing record", func() error { return cs.DeleteIf(c, "nope", v1.Version) }, stores.ErrNotFound},
-	}
-	for _, tt := range tests {
-		if err := tt.op(); !errors.Is(err, tt.want) {
-			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+func TestObjectStore(t *testing.T) {
+	objectstoretest.Run(t, objectstoretest.Harness{Open: func(t *testing.T, path string) objectstoretest.Fixture {
+		f := newFixture(t, path)
+		return objectstoretest.Fixture{
+			Store: f.store,
+			Base:  "gs://" + f.bucket + "/",
+			Put: func(t *testing.T, key, contentType, body string) {
+				f.put(t, key, contentType, body)
+			},
+			ContentType: func(t *testing.T, key string) string {
+				attrs, err := f.raw.Object(key).Attrs(ctx(t))
+				if errors.Is(err, storage.ErrObjectNotExist) {
+					return ""
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return attrs.ContentType
+			},
 		}
-	}
-	if got, _ := f.store.Get(c, "db"); got == nil || got.Status != stores.StatusDestroyed {
-		t.Fatalf("a refused write changed the record: %+v", got)
-	}
-	v2, _ := cs.GetVersioned(c, "db")
-	if err := cs.DeleteIf(c, "db", v2.Version); err != nil {
-		t.Fatalf("delete on the current version: %v", err)
-	}
-	// A corrupt record still has a version, so it can be repaired in place.
-	f.put(t, "iac-state/broken.json", "application/json", "{oops")
-	bad, err := cs.GetVersioned(c, "broken")
-	if !errors.Is(err, stores.ErrCorrupt) || bad.Version == "" || string(bad.Raw) != "{oops" {
-		t.Fatalf("GetVersioned of a corrupt record: %+v, %v", bad, err)
-	}
-	if err := cs.SaveIf(c, storetest.Record("broken"), bad.Version); err != nil {
-		t.Errorf("repair on the corrupt record's version: %v", err)
-	}
+	}})
 }
 
 func TestTargets(t *testing.T) {

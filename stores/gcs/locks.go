@@ -101,7 +101,7 @@ func (s *Store) lockInfo(ctx context.Context, attrs *storage.ObjectAttrs) (store
 	if err != nil {
 		return stores.LockInfo{}, err
 	}
-	id, fromRecord := s.layout.LockID(ctx, attrs.Name, s.fetch)
+	id, fromRecord := s.layout.LockID(ctx, attrs.Name, s.readKey)
 	at, holder, note := stores.DecodeLockBody(body)
 	var why []string
 	if note != "" {

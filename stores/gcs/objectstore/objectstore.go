@@ -121,16 +121,16 @@ func (l Layout) name(key string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(key, recordExt), lockExt)
 }
 
-// Fetch reads one object; a missing object is an error wrapping
-// stores.ErrNotFound.
-type Fetch func(ctx context.Context, key string) ([]byte, error)
+// Read returns an object's bytes and its version (generation, ETag); a
+// missing object is an error wrapping stores.ErrNotFound.
+type Read func(ctx context.Context, key string) (data []byte, version string, err error)
 
 // Stream hands yield the records among the listed keys that pass f, fetched
 // up to parallel at once. pages yields the keys under the prefix a listing
 // page at a time, so the first records arrive before the listing ends.
 // Unreadable records are corrupt entries; a record deleted between listing
 // and fetching is left out.
-func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], parallel int, fetch Fetch, f stores.Filter, yield func([]stores.Entry) error) error {
+func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], parallel int, read Read, f stores.Filter, yield func([]stores.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], pa
 		}
 		return yield(kept)
 	}
-	fetchEntry := func(ctx context.Context, key string) stores.Entry { return l.entry(ctx, key, fetch) }
+	fetchEntry := func(ctx context.Context, key string) stores.Entry { return l.entry(ctx, key, read) }
 	for keys, err := range pages {
 		if err != nil {
 			return err
@@ -160,8 +160,8 @@ func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], pa
 }
 
 // entry fetches and decodes one record. The zero Entry means it vanished.
-func (l Layout) entry(ctx context.Context, key string, fetch Fetch) stores.Entry {
-	data, err := fetch(ctx, key)
+func (l Layout) entry(ctx context.Context, key string, read Read) stores.Entry {
+	data, _, err := read(ctx, key)
 	if errors.Is(err, stores.ErrNotFound) {
 		return stores.Entry{}
 	}
@@ -198,9 +198,9 @@ func List(stream func(yield func([]stores.Entry) error) error) ([]stores.Entry, 
 // LockID is the resource a lock key belongs to: the resource_id of the
 // record with the same name when it reads and maps back to that name (the
 // name rule is lossy), otherwise the name itself. fromRecord says which.
-func (l Layout) LockID(ctx context.Context, lockKey string, fetch Fetch) (id string, fromRecord bool) {
+func (l Layout) LockID(ctx context.Context, lockKey string, read Read) (id string, fromRecord bool) {
 	name := l.name(lockKey)
-	data, err := fetch(ctx, l.Prefix+name+recordExt)
+	data, _, err := read(ctx, l.Prefix+name+recordExt)
 	if err != nil {
 		return name, false
 	}
@@ -211,13 +211,109 @@ func (l Layout) LockID(ctx context.Context, lockKey string, fetch Fetch) (id str
 	return st.ResourceID, true
 }
 
-// CheckOwner refuses to overwrite or delete the object at id's record key
+// checkOwner refuses to overwrite or delete the object at id's record key
 // when it holds another resource whose name collides with id's ("a/b" and
 // "a_b"). Unreadable content is id's own record, corrupt, and may be replaced.
-func CheckOwner(data []byte, id string) error {
+func checkOwner(data []byte, id string) error {
 	st, err := stores.DecodeState(data)
 	if err != nil || st.ResourceID == id {
 		return nil
 	}
 	return fmt.Errorf("the object holds resource %q (their object names collide)", st.ResourceID)
+}
+
+// Get reads id's record with its version. For an unreadable record the
+// error wraps stores.ErrCorrupt and Version and Raw are still set, so a
+// repair can replace it conditionally.
+func (l Layout) Get(ctx context.Context, id string, read Read) (stores.Versioned, error) {
+	if err := ctx.Err(); err != nil {
+		return stores.Versioned{}, err
+	}
+	key := l.RecordKey(id)
+	data, version, err := read(ctx, key)
+	if err != nil {
+		return stores.Versioned{}, err
+	}
+	if err := checkOwner(data, id); err != nil {
+		return stores.Versioned{}, fmt.Errorf("%w: %v", stores.ErrNotFound, err)
+	}
+	v := stores.Versioned{Version: version, Raw: data}
+	st, err := stores.DecodeState(data)
+	if err != nil {
+		return v, fmt.Errorf("%s: %w: %v", l.Source(key), stores.ErrCorrupt, err)
+	}
+	v.State = st
+	return v, nil
+}
+
+// CheckSave is what every save checks before any request: the context is
+// live and the record has an ID, as upstream's SaveState requires.
+func CheckSave(ctx context.Context, st *stores.State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if st == nil || st.ResourceID == "" {
+		return errors.New("record has no resource_id")
+	}
+	return nil
+}
+
+// ID is st's resource ID for messages, empty for nil.
+func ID(st *stores.State) string {
+	if st == nil {
+		return ""
+	}
+	return st.ResourceID
+}
+
+// writeAttempts: a checked Save or Delete re-reads and retries when a
+// concurrent writer changed the object between its read and its write.
+const writeAttempts = 3
+
+// Save replaces st's record the way upstream does (last writer wins), but
+// not another resource's record whose name collides. It writes through
+// saveIf on the version it checked, so the refusal cannot be raced.
+func (l Layout) Save(ctx context.Context, st *stores.State, read Read, saveIf func(ctx context.Context, st *stores.State, version string) error) error {
+	if err := CheckSave(ctx, st); err != nil {
+		return err
+	}
+	key := l.RecordKey(st.ResourceID)
+	for attempt := 1; ; attempt++ {
+		data, version, err := read(ctx, key)
+		switch {
+		case errors.Is(err, stores.ErrNotFound):
+			version = ""
+		case err != nil:
+			return err
+		default:
+			if err := checkOwner(data, st.ResourceID); err != nil {
+				return fmt.Errorf("refused: %s: %w", l.Source(key), err)
+			}
+		}
+		err = saveIf(ctx, st, version)
+		if !errors.Is(err, stores.ErrConflict) || attempt == writeAttempts {
+			return err
+		}
+	}
+}
+
+// Delete removes id's record as upstream does, but not another resource's
+// record whose name collides; deleteIf deletes the version it checked.
+func (l Layout) Delete(ctx context.Context, id string, read Read, deleteIf func(ctx context.Context, id, version string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		data, version, err := read(ctx, l.RecordKey(id))
+		if err != nil {
+			return err
+		}
+		if err := checkOwner(data, id); err != nil {
+			return fmt.Errorf("%w: %v", stores.ErrNotFound, err)
+		}
+		err = deleteIf(ctx, id, version)
+		if !errors.Is(err, stores.ErrConflict) || attempt == writeAttempts {
+			return err
+		}
+	}
 }

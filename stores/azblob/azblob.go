@@ -1,0 +1,374 @@
+// Package azblob reads and writes workflow state in an Azure Blob Storage
+// container, in the layout upstream's azure_blob backend uses:
+// <prefix><name>.json records, and locks that are leases on
+// <prefix><name>.lock blobs.
+package azblob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
+)
+
+// Usage is the target form shown in errors and help.
+const Usage = "azblob://CONTAINER[/PREFIX]?account_url=https://ACCOUNT.blob.core.windows.net[&parallel=N]"
+
+func init() {
+	stores.Register("azblob", Usage, func(ctx context.Context, t stores.Target) (stores.Store, error) {
+		return Open(ctx, t)
+	})
+}
+
+// Config opens a store without reading the environment.
+type Config struct {
+	Container string
+	// Prefix is used verbatim; empty means objectstore.DefaultPrefix.
+	Prefix string
+	// AccountURL is the blob service, e.g. https://ACCOUNT.blob.core.windows.net.
+	AccountURL string
+	Auth       Auth
+	// Parallel is how many records are fetched at once (default 16).
+	Parallel int
+	// LeaseDuration is the lease statescope's locks take and renew, 15 to
+	// 60 s (default 60 s, upstream's).
+	LeaseDuration time.Duration
+}
+
+// DefaultLeaseDuration is upstream's lease length.
+const DefaultLeaseDuration = 60 * time.Second
+
+// Store is one container and prefix. It is safe for concurrent use.
+type Store struct {
+	container *container.Client
+	http      *http.Client
+	layout    objectstore.Layout
+	cfg       Config
+
+	mu sync.Mutex
+	// held are the leases this store took, by lock key, each renewed by
+	// its own goroutine until Unlock or Close.
+	held map[string]*heldLease
+}
+
+// Open opens the container an azblob:// target names, taking credentials
+// from the environment (see fromEnvironment).
+func Open(ctx context.Context, t stores.Target) (*Store, error) {
+	tgt, err := objectstore.ParseTarget(t, Usage, "account_url")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := fromEnvironment(Config{Container: tgt.Bucket, Prefix: tgt.Prefix, AccountURL: tgt.Query.Get("account_url"), Parallel: tgt.Parallel})
+	if err != nil {
+		return nil, fmt.Errorf("azblob: %s: %w", stores.RedactTarget(t.Raw), err)
+	}
+	return New(ctx, cfg)
+}
+
+// New builds a store from cfg. Nothing is sent until the first call.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if cfg.Container == "" {
+		return nil, errors.New("azblob: no container")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = objectstore.DefaultPrefix
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = stores.DefaultParallelism
+	}
+	if cfg.LeaseDuration == 0 {
+		cfg.LeaseDuration = DefaultLeaseDuration
+	}
+	if cfg.LeaseDuration < 15*time.Second || cfg.LeaseDuration > 60*time.Second {
+		return nil, fmt.Errorf("azblob: lease duration %s is outside Azure's 15–60 s", cfg.LeaseDuration)
+	}
+	accountURL, err := checkAccountURL(cfg.AccountURL)
+	if err != nil {
+		return nil, fmt.Errorf("azblob: %w", err)
+	}
+	cfg.AccountURL = accountURL
+	s := &Store{
+		layout: objectstore.Layout{Scheme: "azblob", Bucket: cfg.Container, Prefix: cfg.Prefix},
+		cfg:    cfg,
+		held:   map[string]*heldLease{},
+	}
+	// A private pool sized to the fetch parallelism: the SDK's shared one
+	// keeps 10 idle connections per host and would reopen the rest.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Parallel + 8
+	s.http = &http.Client{Transport: tr}
+	opts := &container.ClientOptions{ClientOptions: policy.ClientOptions{Transport: s.http}}
+	containerURL := accountURL + "/" + url.PathEscape(cfg.Container)
+	switch a := cfg.Auth; {
+	case a.Key != "":
+		cred, err := container.NewSharedKeyCredential(a.Account, a.Key)
+		if err != nil {
+			return nil, fmt.Errorf("azblob: shared key for account %s: %w", a.Account, s.sdkError(err))
+		}
+		s.container, err = container.NewClientWithSharedKeyCredential(containerURL, cred, opts)
+	case a.SAS != "":
+		s.container, err = container.NewClientWithNoCredential(containerURL+"?"+a.SAS, opts)
+	default:
+		var cred azcore.TokenCredential
+		if cred, err = azidentity.NewDefaultAzureCredential(nil); err == nil {
+			s.container, err = container.NewClient(containerURL, cred, opts)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azblob: %s: %w", s.Describe(), s.sdkError(err))
+	}
+	return s, nil
+}
+
+// Describe names the container, prefix, account and kind of credential;
+// never the credential itself.
+func (s *Store) Describe() string {
+	return fmt.Sprintf("azure blob %s at %s (%s)", s.layout, s.cfg.AccountURL, s.cfg.Auth)
+}
+
+// sdkError shortens an SDK error to one line without credentials, keeping
+// the original for errors.Is, errors.As and bloberror.HasCode.
+type sdkError struct {
+	err error
+	msg string
+}
+
+func (e *sdkError) Error() string { return e.msg }
+func (e *sdkError) Unwrap() error { return e.err }
+
+func (s *Store) sdkError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		msg := fmt.Sprintf("HTTP %d", re.StatusCode)
+		if re.ErrorCode != "" {
+			msg = re.ErrorCode + " (" + msg + ")"
+		}
+		return &sdkError{err: err, msg: msg}
+	}
+	return &sdkError{err: err, msg: s.cfg.Auth.redact(err.Error())}
+}
+
+func (s *Store) fail(op, id string, err error) error {
+	return fmt.Errorf("azblob: %s %q: %w", op, id, err)
+}
+
+// read returns a blob's bytes and ETag; a missing blob wraps
+// stores.ErrNotFound.
+func (s *Store) read(ctx context.Context, key string) ([]byte, string, error) {
+	resp, err := s.container.NewBlobClient(key).DownloadStream(ctx, nil)
+	if bloberror.HasCode(err, bloberror.BlobNotFound) {
+		return nil, "", fmt.Errorf("%s: %w", s.layout.Source(key), stores.ErrNotFound)
+	}
+	if err != nil {
+		return nil, "", s.sdkError(err)
+	}
+	defer resp.Body.Close()
+	data, err := objectstore.ReadAll(resp.Body)
+	if err != nil {
+		return nil, "", s.sdkError(err)
+	}
+	return data, etag(resp.ETag), nil
+}
+
+// etag is an ETag as the service sent it, quotes included, so it can go
+// back in If-Match.
+func etag(e *azcore.ETag) string {
+	if e == nil {
+		return ""
+	}
+	return string(*e)
+}
+
+// upload writes a whole blob under the given conditions.
+func (s *Store) upload(ctx context.Context, key string, data []byte, contentType string, cond *blob.AccessConditions) error {
+	_, err := s.container.NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+		HTTPHeaders:      &blob.HTTPHeaders{BlobContentType: &contentType},
+		AccessConditions: cond,
+	})
+	return s.sdkError(err)
+}
+
+// ifVersion is If-Match: version, or If-None-Match: * for "".
+func ifVersion(version string) *blob.AccessConditions {
+	mc := &blob.ModifiedAccessConditions{}
+	if version == "" {
+		mc.IfNoneMatch = new(azcore.ETagAny)
+	} else {
+		mc.IfMatch = new(azcore.ETag(version))
+	}
+	return &blob.AccessConditions{ModifiedAccessConditions: mc}
+}
+
+// isConflict reports a failed If-Match or If-None-Match. Azure and Azurite
+// answer If-None-Match: * on an existing blob with 409 BlobAlreadyExists,
+// and If-Match on a missing blob with 404.
+func isConflict(err error) bool {
+	return bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists, bloberror.BlobNotFound)
+}
+
+// Close stops the renewal of every lease this store holds, releases those
+// leases and drops idle connections.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	held := s.held
+	s.held = map[string]*heldLease{}
+	s.mu.Unlock()
+	var errs []error
+	for key, hl := range held {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.release(ctx, hl); err != nil {
+			errs = append(errs, fmt.Errorf("azblob: close: lock %s: %w", s.layout.Source(key), err))
+		}
+		cancel()
+	}
+	s.http.CloseIdleConnections()
+	return errors.Join(errs...)
+}
+
+// keyPages lists every key under the prefix, recursively, a page at a time.
+func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		pager := s.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix})
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				yield(nil, s.sdkError(err))
+				return
+			}
+			keys := make([]string, 0, len(page.Segment.BlobItems))
+			for _, item := range page.Segment.BlobItems {
+				keys = append(keys, *item.Name)
+			}
+			if !yield(keys, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Get reads one record.
+func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
+	v, err := s.GetVersioned(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.State, nil
+}
+
+// GetVersioned reads a record with its ETag as the version. For an
+// unreadable record the error wraps stores.ErrCorrupt and Version and Raw
+// are still set, so a repair can replace it conditionally.
+func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
+	v, err := s.layout.Get(ctx, id, s.read)
+	if err != nil {
+		return v, s.fail("get", id, err)
+	}
+	return v, nil
+}
+
+// Save writes a record as the plugin does (application/json), replacing
+// what is there, but never another resource's record whose name collides.
+func (s *Store) Save(ctx context.Context, st *stores.State) error {
+	if err := s.layout.Save(ctx, st, s.read, s.saveIf); err != nil {
+		return s.fail("save", objectstore.ID(st), err)
+	}
+	return nil
+}
+
+// SaveIf writes the record only if its ETag is still version, or, for an
+// empty version, only if it does not exist.
+func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
+	if err := objectstore.CheckSave(ctx, st); err != nil {
+		return s.fail("save", objectstore.ID(st), err)
+	}
+	if err := s.saveIf(ctx, st, version); err != nil {
+		return s.fail("save", st.ResourceID, err)
+	}
+	return nil
+}
+
+func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) error {
+	data, err := stores.EncodeState(st)
+	if err != nil {
+		return err
+	}
+	err = s.upload(ctx, s.layout.RecordKey(st.ResourceID), data, "application/json", ifVersion(version))
+	if isConflict(err) {
+		return fmt.Errorf("ETag is no longer %s: %w", version, stores.ErrConflict)
+	}
+	return err
+}
+
+// Delete removes the record, as upstream does, but not another resource's
+// record whose name collides.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.layout.Delete(ctx, id, s.read, s.deleteIf); err != nil {
+		return s.fail("delete", id, err)
+	}
+	return nil
+}
+
+// DeleteIf deletes the record only if its ETag is still version.
+func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.deleteIf(ctx, id, version); err != nil {
+		return s.fail("delete", id, err)
+	}
+	return nil
+}
+
+func (s *Store) deleteIf(ctx context.Context, id, version string) error {
+	mc := &blob.ModifiedAccessConditions{IfMatch: new(azcore.ETag(version))}
+	_, err := s.container.NewBlobClient(s.layout.RecordKey(id)).Delete(ctx, &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: mc}})
+	if bloberror.HasCode(err, bloberror.ConditionNotMet) {
+		// Azurite answers If-Match on a missing blob with 412, Azure with 404.
+		_, perr := s.container.NewBlobClient(s.layout.RecordKey(id)).GetProperties(ctx, nil)
+		if perr == nil {
+			return fmt.Errorf("ETag is no longer %s: %w", version, stores.ErrConflict)
+		}
+		err = perr
+	}
+	if bloberror.HasCode(err, bloberror.BlobNotFound) || httpStatus(err) == http.StatusNotFound {
+		return stores.ErrNotFound
+	}
+	return s.sdkError(err)
+}
+
+// List returns every record under the prefix that passes f, sorted by ID.
+func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	return objectstore.List(func(yield func([]stores.Entry) error) error { return s.Stream(ctx, f, yield) })
+}
+
+// Stream delivers records in batches as they are fetched, Parallel at a
+// time. Unreadable blobs are corrupt entries.
+func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
+	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.cfg.Parallel, s.read, f, yield); err != nil {
+		return fmt.Errorf("azblob: list %s: %w", s.layout, err)
+	}
+	return nil
+}

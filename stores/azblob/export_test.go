@@ -1,0 +1,35 @@
+package azblob
+
+import "time"
+
+// WaitRenewalEnd waits up to timeout for the renewal of id's lock to end
+// and returns whether it ended and why.
+func WaitRenewalEnd(s *Store, id string, timeout time.Duration) (bool, error) {
+	s.mu.Lock()
+	hl := s.held[s.layout.LockKey(id)]
+	s.mu.Unlock()
+	if hl == nil {
+		return true, nil
+	}
+	select {
+	case <-hl.done:
+		return true, hl.lostErr()
+	case <-time.After(timeout):
+		return false, nil
+	}
+}
+
+// Renewing counts the leases the store renews in the background.
+func Renewing(s *Store) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, hl := range s.held {
+		select {
+		case <-hl.done:
+		default:
+			n++
+		}
+	}
+	return n
+}

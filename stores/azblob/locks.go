@@ -1,0 +1,379 @@
+package azblob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+
+	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
+)
+
+// ErrLeaseLost: the lease behind a lock this store held was broken,
+// expired or taken over while held. Errors carrying it also wrap
+// stores.ErrNotLocked.
+var ErrLeaseLost = errors.New("the lease was lost while the lock was held")
+
+// heldLease is a lease this store took and keeps renewing.
+type heldLease struct {
+	client *lease.BlobClient
+	blob   *blob.Client
+	cancel context.CancelFunc
+	// done is closed when the renewing goroutine has returned.
+	done chan struct{}
+
+	mu   sync.Mutex
+	lost error
+}
+
+// stop ends renewal and waits for the goroutine.
+func (hl *heldLease) stop() {
+	hl.cancel()
+	<-hl.done
+}
+
+// setLost records why the lease is gone; the first reason stays.
+func (hl *heldLease) setLost(cause error) {
+	hl.mu.Lock()
+	defer hl.mu.Unlock()
+	if hl.lost == nil {
+		hl.lost = fmt.Errorf("%w (%v): %w", ErrLeaseLost, cause, stores.ErrNotLocked)
+	}
+}
+
+func (hl *heldLease) lostErr() error {
+	hl.mu.Lock()
+	defer hl.mu.Unlock()
+	return hl.lost
+}
+
+// leaseGone reports an answer that means the lease is no longer ours.
+func leaseGone(err error) bool {
+	return bloberror.HasCode(err,
+		bloberror.LeaseIsBrokenAndCannotBeRenewed, bloberror.LeaseIDMismatchWithLeaseOperation,
+		bloberror.LeaseNotPresentWithLeaseOperation, bloberror.LeaseIDMismatchWithBlobOperation,
+		bloberror.LeaseNotPresentWithBlobOperation, bloberror.LeaseLost, bloberror.LeaseAlreadyBroken,
+		bloberror.BlobNotFound)
+}
+
+func httpStatus(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// Lock takes a lease on <prefix><name>.lock, as upstream does, so
+// statescope and workflow exclude each other.
+func (s *Store) Lock(ctx context.Context, id string) error {
+	return s.LockAs(ctx, id, stores.NewHolder("lock"))
+}
+
+// LockAs takes the lease, records the holder in the lock blob's metadata
+// and renews the lease until Unlock or Close. Upstream's lease lasts 60 s
+// and is never renewed, so a long repair would lose it.
+func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.layout.LockKey(id)
+	// The plugin's empty placeholder, created only if absent: a lease
+	// needs a blob, and a clean container has none.
+	err := s.upload(ctx, key, nil, "application/octet-stream", ifVersion(""))
+	if err != nil && !isConflict(err) && !bloberror.HasCode(err, bloberror.LeaseIDMissing) {
+		return s.fail("lock", id, err)
+	}
+	bc := s.container.NewBlobClient(key)
+	lc, err := lease.NewBlobClient(bc, nil)
+	if err != nil {
+		return s.fail("lock", id, err)
+	}
+	_, err = lc.AcquireLease(ctx, int32(s.cfg.LeaseDuration/time.Second), nil)
+	switch {
+	case httpStatus(err) == http.StatusConflict:
+		return s.fail("lock", id, fmt.Errorf("%w (%s is leased: %v)", stores.ErrLocked, s.layout.Source(key), s.sdkError(err)))
+	case err != nil:
+		return s.fail("lock", id, s.sdkError(err))
+	}
+	leaseCond := &blob.AccessConditions{LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: lc.LeaseID()}}
+	// Writing the holder also changes the ETag, so every statescope lock
+	// instance has a token of its own.
+	if _, err := bc.SetMetadata(ctx, holderMetadata(h), &blob.SetMetadataOptions{AccessConditions: leaseCond}); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = lc.ReleaseLease(rctx, nil)
+		return s.fail("lock", id, fmt.Errorf("recording the holder: %w", s.sdkError(err)))
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	hl := &heldLease{client: lc, blob: bc, cancel: cancel, done: make(chan struct{})}
+	go s.renew(rctx, hl)
+	s.mu.Lock()
+	previous := s.held[key]
+	s.held[key] = hl
+	s.mu.Unlock()
+	if previous != nil {
+		previous.stop() // a lease this store had lost; the blob was free again
+	}
+	return nil
+}
+
+// renew keeps the lease alive, renewing three times per lease period. A
+// transient failure is retried while the lease still runs; an answer that
+// the lease is gone, or a lease that ran out, ends it as lost.
+func (s *Store) renew(ctx context.Context, hl *heldLease) {
+	defer close(hl.done)
+	every := s.cfg.LeaseDuration / 3
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		_, err := hl.client.RenewLease(rctx, nil)
+		cancel()
+		switch {
+		case err == nil:
+			renewed = time.Now()
+		case ctx.Err() != nil:
+			return
+		case leaseGone(err) || time.Since(renewed) >= s.cfg.LeaseDuration:
+			hl.setLost(s.sdkError(err))
+			return
+		}
+	}
+}
+
+// Unlock releases a lease this store holds. As upstream, any other
+// process gets stores.ErrNotLocked: only the holder knows the lease ID.
+// A lease lost while held gives ErrLeaseLost.
+func (s *Store) Unlock(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.layout.LockKey(id)
+	s.mu.Lock()
+	hl := s.held[key]
+	delete(s.held, key)
+	s.mu.Unlock()
+	if hl == nil {
+		return s.fail("unlock", id, fmt.Errorf("%w: this process holds no lease on %s (force unlock breaks another holder's lease)", stores.ErrNotLocked, s.layout.Source(key)))
+	}
+	if err := s.release(ctx, hl); err != nil {
+		return s.fail("unlock", id, err)
+	}
+	return nil
+}
+
+// release stops renewal, clears the holder and releases the lease.
+func (s *Store) release(ctx context.Context, hl *heldLease) error {
+	hl.stop()
+	if err := hl.lostErr(); err != nil {
+		return err
+	}
+	// Clearing the holder first leaves no stale holder for the next lease
+	// taker, and proves the lease is still ours: a broken lease can still
+	// be released with its old ID. The lock blob carries no other metadata.
+	leaseCond := &blob.AccessConditions{LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: hl.client.LeaseID()}}
+	_, err := hl.blob.SetMetadata(ctx, map[string]*string{}, &blob.SetMetadataOptions{AccessConditions: leaseCond})
+	if err == nil {
+		_, err = hl.client.ReleaseLease(ctx, nil)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case leaseGone(err):
+		hl.setLost(s.sdkError(err))
+		return hl.lostErr()
+	default:
+		return fmt.Errorf("%w; no longer renewed, the lease ends within %s", s.sdkError(err), s.cfg.LeaseDuration)
+	}
+}
+
+// token identifies one lease instance as far as a listing can: the lock
+// blob's ETag and lease state. statescope's locks change the ETag when
+// taken; two upstream leases on an untouched placeholder look the same.
+// Listings send ETags bare and property reads quoted, so the quotes go.
+func token(e *azcore.ETag, state lease.StateType) string {
+	return strings.Trim(etag(e), `"`) + "|" + string(state)
+}
+
+// Locks lists the lock blobs whose lease state is leased; a blob with no
+// lease is a placeholder, not a lock.
+func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pager := s.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix, Include: container.ListBlobsInclude{Metadata: true}})
+	var out []stores.LockInfo
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azblob: locks %s: %w", s.layout, s.sdkError(err))
+		}
+		for _, item := range page.Segment.BlobItems {
+			p := item.Properties
+			if !objectstore.IsLockKey(*item.Name) || p == nil || p.LeaseState == nil || *p.LeaseState != lease.StateTypeLeased {
+				continue
+			}
+			out = append(out, s.lockInfo(ctx, *item.Name, p, item.Metadata))
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) lockInfo(ctx context.Context, key string, p *container.BlobProperties, md map[string]*string) stores.LockInfo {
+	source := s.layout.Source(key)
+	id, fromRecord := s.layout.LockID(ctx, key, s.read)
+	info := stores.LockInfo{
+		ResourceID: id,
+		Token:      token(p.ETag, *p.LeaseState),
+		Source:     source,
+		Release:    fmt.Sprintf("break the lease on %s (ETag %s)", source, strings.Trim(etag(p.ETag), `"`)),
+	}
+	why := []string{fmt.Sprintf("lease %s", describeLease(p))}
+	if p.LastModified != nil {
+		why = append(why, "lock blob last modified "+p.LastModified.UTC().Format(time.RFC3339))
+	}
+	if h := holderFromMetadata(md); h != nil {
+		info.Holder, info.AcquiredAt = h, h.Since
+	} else if p.LeaseDuration != nil && *p.LeaseDuration == lease.DurationTypeInfinite {
+		why = append(why, "no holder recorded; an infinite lease never ends by itself")
+	} else {
+		why = append(why, "no holder recorded (workflow's 60 s lease, never renewed: it ends by itself within 60 s)")
+	}
+	if !fromRecord {
+		why = append(why, "no record with this name; ID taken from the blob name")
+	}
+	info.Evidence = strings.Join(why, "; ")
+	return info
+}
+
+func describeLease(p *container.BlobProperties) string {
+	parts := []string{string(*p.LeaseState)}
+	if p.LeaseStatus != nil {
+		parts = append(parts, string(*p.LeaseStatus))
+	}
+	if p.LeaseDuration != nil {
+		parts = append(parts, string(*p.LeaseDuration))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ForceUnlock breaks the lease at once, but only while the lock blob still
+// has the ETag and lease state token names (If-Match on the break).
+func (s *Store) ForceUnlock(ctx context.Context, id, tok string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.layout.LockKey(id)
+	bc := s.container.NewBlobClient(key)
+	props, err := bc.GetProperties(ctx, nil)
+	switch {
+	case bloberror.HasCode(err, bloberror.BlobNotFound) || httpStatus(err) == http.StatusNotFound:
+		return s.fail("force unlock", id, fmt.Errorf("%w (no %s)", stores.ErrNotLocked, s.layout.Source(key)))
+	case err != nil:
+		return s.fail("force unlock", id, s.sdkError(err))
+	case props.LeaseState == nil || *props.LeaseState != lease.StateTypeLeased:
+		return s.fail("force unlock", id, fmt.Errorf("%w (%s has no active lease)", stores.ErrNotLocked, s.layout.Source(key)))
+	}
+	if cur := token(props.ETag, *props.LeaseState); cur != tok {
+		return s.fail("force unlock", id, fmt.Errorf("token is now %s, not %s: %w", cur, tok, stores.ErrLockChanged))
+	}
+	lc, err := lease.NewBlobClient(bc, nil)
+	if err != nil {
+		return s.fail("force unlock", id, err)
+	}
+	_, err = lc.BreakLease(ctx, &lease.BlobBreakOptions{BreakPeriod: new(int32(0)), ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: props.ETag}})
+	switch {
+	case bloberror.HasCode(err, bloberror.ConditionNotMet):
+		return s.fail("force unlock", id, fmt.Errorf("the lock blob changed: %w", stores.ErrLockChanged))
+	case bloberror.HasCode(err, bloberror.LeaseNotPresentWithLeaseOperation, bloberror.BlobNotFound):
+		return s.fail("force unlock", id, fmt.Errorf("%w (released meanwhile)", stores.ErrNotLocked))
+	case err != nil:
+		return s.fail("force unlock", id, s.sdkError(err))
+	}
+	// If the broken lease was this store's own, its renewal is over.
+	s.mu.Lock()
+	hl := s.held[key]
+	s.mu.Unlock()
+	if hl != nil {
+		hl.stop()
+		hl.setLost(errors.New("broken by force unlock"))
+	}
+	return nil
+}
+
+// Holder metadata keys. Azure returns them canonicalised ("Statescope_pid"),
+// so reads compare case-insensitively.
+const (
+	metaTool      = "statescope_tool"
+	metaUser      = "statescope_user"
+	metaHost      = "statescope_host"
+	metaPID       = "statescope_pid"
+	metaOperation = "statescope_operation"
+	metaSince     = "statescope_since"
+	metaNonce     = "statescope_nonce"
+)
+
+// holderMetadata writes h as blob metadata. Values must be ASCII header
+// text, so anything else is Go-quoted.
+func holderMetadata(h *stores.Holder) map[string]*string {
+	md := map[string]*string{}
+	put := func(k, v string) {
+		if v != "" {
+			q := strconv.QuoteToASCII(v)
+			md[k] = new(q[1 : len(q)-1])
+		}
+	}
+	put(metaTool, h.Tool)
+	put(metaUser, h.User)
+	put(metaHost, h.Host)
+	if h.PID != 0 {
+		put(metaPID, strconv.Itoa(h.PID))
+	}
+	put(metaOperation, h.Operation)
+	if !h.Since.IsZero() {
+		put(metaSince, stores.FormatTime(h.Since))
+	}
+	put(metaNonce, h.Nonce)
+	return md
+}
+
+// holderFromMetadata reads what holderMetadata wrote, or nil when the
+// blob carries no holder (upstream's placeholder).
+func holderFromMetadata(md map[string]*string) *stores.Holder {
+	get := func(k string) string {
+		for mk, v := range md {
+			if strings.EqualFold(mk, k) && v != nil {
+				if s, err := strconv.Unquote(`"` + *v + `"`); err == nil {
+					return s
+				}
+				return *v
+			}
+		}
+		return ""
+	}
+	h := &stores.Holder{Tool: get(metaTool), User: get(metaUser), Host: get(metaHost), Operation: get(metaOperation), Nonce: get(metaNonce)}
+	h.PID, _ = strconv.Atoi(get(metaPID))
+	h.Since, _ = stores.ParseTime(get(metaSince))
+	if h.Tool == "" && h.PID == 0 && h.Since.IsZero() {
+		return nil
+	}
+	return h
+}

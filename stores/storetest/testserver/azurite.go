@@ -1,0 +1,72 @@
+package testserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// Azurite's well-known development account, published by Microsoft for
+// local emulators; it grants nothing outside them.
+const (
+	AzuriteAccount = "devstoreaccount1"
+	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// Azurite is a running azurite-blob.
+type Azurite struct {
+	// AccountURL is the blob endpoint of the development account.
+	AccountURL string
+}
+
+// ConnectionString is the connection string for the development account.
+func (a *Azurite) ConnectionString() string {
+	return "DefaultEndpointsProtocol=http;AccountName=" + AzuriteAccount + ";AccountKey=" + AzuriteKey + ";BlobEndpoint=" + a.AccountURL + ";"
+}
+
+var sharedAzurite Shared[*Azurite]
+
+// SharedAzurite returns the Azurite of this test binary, starting it on
+// first use; TestMain must call Main so it is stopped.
+func SharedAzurite(t testing.TB) *Azurite {
+	t.Helper()
+	return sharedAzurite.Get(t, "Azurite", StartAzurite)
+}
+
+// StartAzurite starts azurite-blob on a free loopback port, storing on disk
+// in a temp directory, and returns it with a function that stops it.
+func StartAzurite() (*Azurite, func(), error) {
+	bin, err := Find("azurite-blob", "azurite/node_modules/.bin/azurite-blob")
+	if err != nil {
+		return nil, nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "statescope-azurite-")
+	if err != nil {
+		return nil, nil, err
+	}
+	// --skipApiVersionCheck: the SDK sends a newer API version than Azurite
+	// knows. --disableTelemetry: otherwise it ignores SIGTERM.
+	args := []string{"--blobHost", "127.0.0.1", "--blobPort", Itoa(port), "--location", dir,
+		"--skipApiVersionCheck", "--disableTelemetry", "--silent"}
+	proc, err := Start(bin, args, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	stop := func() {
+		proc.Stop(5 * time.Second)
+		os.RemoveAll(dir)
+	}
+	addr := net.JoinHostPort("127.0.0.1", Itoa(port))
+	if err := WaitTCP(addr, 30*time.Second, proc); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("azurite-blob: %w", err)
+	}
+	return &Azurite{AccountURL: "http://" + addr + "/" + AzuriteAccount}, stop, nil
+}
