@@ -72,24 +72,38 @@ func openAs(t testing.TB, dsn string) *Store {
 	return s
 }
 
+// TestConformance runs the suite as the superuser and as an ordinary role
+// that owns its database, the usual way an application connects.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{
-		New: func(t *testing.T) stores.Store {
-			pg := testserver.Postgres(t)
-			s, err := Open(testCtx(t), pg.SuperuserDSN(pg.NewDatabase(t, "")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-		Corrupt: func(t *testing.T, s stores.Store, id string) {
-			if _, err := s.(*Store).pool.Exec(testCtx(t), `INSERT INTO iac_resources (name, outputs) VALUES ($1, '"garbage"')`, id); err != nil {
-				t.Fatal(err)
-			}
-		},
-		ServerTimestamps: true,
-		NoErrorField:     true,
-	})
+	for _, tt := range []struct {
+		name    string
+		asOwner bool
+	}{{"superuser", false}, {"database-owner", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.Run(t, storetest.Harness{
+				New: func(t *testing.T) stores.Store {
+					pg := testserver.Postgres(t)
+					user, owner := "postgres", ""
+					if tt.asOwner {
+						user = pg.NewRole(t)
+						owner = user
+					}
+					s, err := Open(testCtx(t), pg.DSN(user, pg.NewDatabase(t, owner)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				},
+				Corrupt: func(t *testing.T, s stores.Store, id string) {
+					if _, err := s.(*Store).pool.Exec(testCtx(t), `INSERT INTO iac_resources (name, outputs) VALUES ($1, '"garbage"')`, id); err != nil {
+						t.Fatal(err)
+					}
+				},
+				ServerTimestamps: true,
+				NoErrorField:     true,
+			})
+		})
+	}
 }
 
 func TestKey(t *testing.T) {
