@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"statescope/stores"
 	"statescope/stores/repair"
 	"statescope/stores/repair/editor"
 )
@@ -50,11 +51,30 @@ func (a *app) editCommand() *cobra.Command {
 			}
 			p, err := eng.PlanEdit(seen, edited)
 			if err != nil {
+				a.keepEdit(edited)
 				return a.repairFailure(err)
 			}
-			return a.applyPlan(ctx, eng, &m, p)
+			if err := a.applyPlan(ctx, eng, &m, p); err != nil || m.dryRun {
+				a.keepEdit(edited)
+				return err
+			}
+			return nil
 		},
 	}
 	m.register(cmd, true)
 	return cmd
+}
+
+// keepEdit saves an edited record that was not applied, so the user's
+// work is never lost.
+func (a *app) keepEdit(edited *stores.State) {
+	text, err := stores.EncodeState(edited)
+	if err == nil {
+		var path string
+		if path, err = editor.Keep("record-*.json", text); err == nil {
+			fmt.Fprintf(a.errOut, "your edited record was not applied; it is kept in %s\n", path)
+			return
+		}
+	}
+	fmt.Fprintf(a.errOut, "your edited record was not applied, and keeping it failed: %v\n", err)
 }

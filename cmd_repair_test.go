@@ -568,3 +568,44 @@ func TestUnreadableCLI(t *testing.T) {
 		t.Errorf("the unreadable bytes were not backed up:\n%s", out)
 	}
 }
+
+// TestEditConflictKeepsText: the record changes while the editor is open;
+// the edit is refused with the three-way difference and the user's text
+// is kept.
+func TestEditConflictKeepsText(t *testing.T) {
+	e := newRepairEnv(t)
+	orig := e.get(t, "prod/app")
+	mine := orig.Clone()
+	mine.ProviderID = "edited-by-me"
+	theirs := orig.Clone()
+	theirs.Status = stores.StatusProvisioning
+	theirsJSON := mustEncode(t, theirs)
+	// The editor saves the user's version, and meanwhile "workflow" writes.
+	dir := t.TempDir()
+	mineFile, theirsFile := filepath.Join(dir, "mine"), filepath.Join(dir, "theirs")
+	os.WriteFile(mineFile, []byte(mustEncode(t, mine)), 0o600)
+	os.WriteFile(theirsFile, []byte(theirsJSON), 0o600)
+	script := filepath.Join(dir, "ed.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\ncp "+mineFile+" \"$1\"\ncp "+theirsFile+" "+filepath.Join(e.dir, "prod_app.json")+"\n"), 0o700)
+	t.Setenv("EDITOR", script)
+	code, out, errOut := e.run(t, "", "edit", "prod/app", "--yes")
+	if code != 3 || !strings.Contains(errOut, "what is there now") || !strings.Contains(errOut, "what you wanted") {
+		t.Fatalf("edit over a concurrent change: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Count(errOut, "Someone else changed it") != 1 {
+		t.Errorf("the three-way difference is not printed exactly once:\n%s", errOut)
+	}
+	if got := e.get(t, "prod/app"); got.Status != stores.StatusProvisioning || got.ProviderID == "edited-by-me" {
+		t.Errorf("the concurrent change was overwritten: %+v", got)
+	}
+	_, kept, ok := strings.Cut(errOut, "it is kept in ")
+	if !ok {
+		t.Fatalf("the edited text was not kept:\n%s", errOut)
+	}
+	keptPath := strings.TrimSpace(strings.SplitN(kept, "\n", 2)[0])
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(keptPath)) })
+	data, err := os.ReadFile(keptPath)
+	if err != nil || !strings.Contains(string(data), "edited-by-me") {
+		t.Errorf("kept text: %q, %v", data, err)
+	}
+}

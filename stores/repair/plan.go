@@ -159,6 +159,9 @@ func (e *Engine) PlanRestore(ctx context.Context, id, path string) (*Plan, backu
 		return nil, b, fmt.Errorf("%s already matches backup %s: %w", id, chosen, ErrNoChange)
 	}
 	p := &Plan{Action: ActionRestore, ID: id, Seen: seen, Want: want}
+	if b.Meta.Target != e.Target {
+		p.Notes = append(p.Notes, "the backup was taken from another store, "+b.Meta.Target)
+	}
 	if !seen.Exists {
 		p.Notes = append(p.Notes, id+" does not exist now; the restore recreates it")
 	}

@@ -138,3 +138,21 @@ func StripComments(b []byte) []byte {
 	}
 	return out.Bytes()
 }
+
+// Keep saves text the user wrote that is not being applied to a new
+// private file (0600 in a 0700 directory) and returns its path.
+func Keep(pattern string, text []byte) (string, error) {
+	dir, err := os.MkdirTemp("", "statescope-edit-")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), err
+}
