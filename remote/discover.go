@@ -97,7 +97,7 @@ func findPlugin(t stores.Target, o *client.Options, dir string) (string, error) 
 	switch {
 	case t.URL.Host == "" && t.URL.Path != "":
 		if !filepath.IsAbs(t.URL.Path) {
-			return "", fmt.Errorf("plugin target %q: the binary path must be absolute", t.Raw)
+			return "", fmt.Errorf("plugin target %q: the binary path must be absolute", redact(t))
 		}
 		return t.URL.Path, nil
 	case t.URL.Host != "":
@@ -110,7 +110,7 @@ func findPlugin(t stores.Target, o *client.Options, dir string) (string, error) 
 		}
 		return p.binary, nil
 	case o.Backend == "":
-		return "", fmt.Errorf("plugin target %q names no plugin: use plugin://NAME, plugin:///abs/binary or plugin://?backend=B", t.Raw)
+		return "", fmt.Errorf("plugin target %q names no plugin: use plugin://NAME, plugin:///abs/binary or plugin://?backend=B", redact(t))
 	}
 	all, err := discover(dir)
 	if err != nil {
@@ -149,7 +149,7 @@ func openPlugin(ctx context.Context, t stores.Target) (stores.Store, error) {
 	cmd := exec.Command(binary, q["arg"]...)
 	// workflow runs a plugin in its own directory.
 	cmd.Dir = filepath.Dir(binary)
-	proc, err := plugin.Launch(ctx, plugin.Config{Cmd: cmd, Log: opt.Log})
+	proc, err := plugin.Launch(ctx, plugin.Config{Cmd: cmd, Log: opt.Log, DialOptions: client.DialOptions()})
 	if err != nil {
 		return nil, err
 	}

@@ -181,8 +181,10 @@ var (
 )
 
 // sshHost starts the shared sshd and points $HOME/.ssh/config at it, with
-// three aliases: "sshd" (host key known), "sshd-wrong" (known_hosts holds
-// another key) and "sshd-new" (an empty known_hosts of its own).
+// aliases: "sshd" (host key known), "sshd-wrong" (known_hosts holds another
+// key), "sshd-new" (an empty known_hosts of its own), "sshd-fast" (1 s
+// keepalives), "sshd-agent" (no key file: ssh-agent only) and "sshd-jump"
+// (through "sshd" with ProxyJump).
 func sshHost(t testing.TB) *testserver.SSHD {
 	t.Helper()
 	s := testserver.SharedSSHD(t)
@@ -201,11 +203,17 @@ func sshHost(t testing.TB) *testserver.SSHD {
 		}
 		wrong := fmt.Sprintf("[127.0.0.1]:%d %s\n", s.Port, other)
 		files := map[string]string{"known_hosts": s.KnownHostsLine + "\n", "known_hosts_wrong": wrong}
-		var conf string
-		for alias, kh := range map[string]string{"sshd": "known_hosts", "sshd-wrong": "known_hosts_wrong", "sshd-new": "known_hosts_new"} {
-			conf += fmt.Sprintf("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n  UserKnownHostsFile %s\n\n",
-				alias, s.Port, s.User, s.ClientKey, filepath.Join(dotSSH, kh))
+		host := func(alias, knownHosts, identity, extra string) string {
+			return fmt.Sprintf("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n  UserKnownHostsFile %s\n%s\n",
+				alias, s.Port, s.User, identity, filepath.Join(dotSSH, knownHosts), extra)
 		}
+		conf := host("sshd", "known_hosts", s.ClientKey, "") +
+			host("sshd-wrong", "known_hosts_wrong", s.ClientKey, "") +
+			host("sshd-new", "known_hosts_new", s.ClientKey, "") +
+			host("sshd-fast", "known_hosts", s.ClientKey, "  ServerAliveInterval 1\n") +
+			host("sshd-agent", "known_hosts", filepath.Join(dotSSH, "no_such_key"), "") +
+			// Jumping through the same server still checks both host keys.
+			host("sshd-jump", "known_hosts", s.ClientKey, "  ProxyJump sshd\n")
 		files["config"] = conf
 		for name, body := range files {
 			if err := os.WriteFile(filepath.Join(dotSSH, name), []byte(body), 0o600); err != nil {

@@ -113,20 +113,20 @@ func params(t stores.Target, extra ...string) (client.Options, url.Values, error
 	for k := range q {
 		if !slices.Contains(known, k) && !strings.HasPrefix(k, "cfg.") {
 			sort.Strings(known)
-			return o, nil, fmt.Errorf("%s: unknown parameter %q (accepted: %s, cfg.KEY)", stores.RedactTarget(t.Raw), k, strings.Join(known, ", "))
+			return o, nil, fmt.Errorf("%s: unknown parameter %q (accepted: %s, cfg.KEY)", redact(t), k, strings.Join(known, ", "))
 		}
 	}
 	o.Backend = q.Get("backend")
 	if v := q.Get("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return o, nil, fmt.Errorf("%s: timeout=%q is not a positive duration", stores.RedactTarget(t.Raw), v)
+			return o, nil, fmt.Errorf("%s: timeout=%q is not a positive duration", redact(t), v)
 		}
 		o.Timeout = d
 	}
 	if v := q.Get("config"); v != "" {
 		if err := json.Unmarshal([]byte(v), &o.Config); err != nil {
-			return o, nil, fmt.Errorf("%s: config= is not a JSON object: %v", stores.RedactTarget(t.Raw), err)
+			return o, nil, fmt.Errorf("%s: config= is not a JSON object: %v", redact(t), err)
 		}
 	}
 	for k, vs := range q {
@@ -140,16 +140,33 @@ func params(t stores.Target, extra ...string) (client.Options, url.Values, error
 	return o, q, nil
 }
 
+// redact hides credentials in a target for messages: what RedactTarget
+// hides, plus the configuration (config=, cfg.KEY), which may hold keys.
+func redact(t stores.Target) string {
+	if t.URL == nil {
+		return t.Raw
+	}
+	u := *t.URL
+	q := u.Query()
+	for k := range q {
+		if k == "config" || strings.HasPrefix(k, "cfg.") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return stores.RedactTarget(u.String())
+}
+
 // dialer opens the byte stream gRPC runs over.
 type dialer func(ctx context.Context) (net.Conn, error)
 
 // connect builds the client store over a dialer; closeTransport runs after
 // the gRPC connection is closed.
 func connect(ctx context.Context, o client.Options, dial dialer, closeTransport func() error) (*client.Store, error) {
-	cc, err := grpc.NewClient("passthrough:///statescope",
+	cc, err := grpc.NewClient("passthrough:///statescope", append(client.DialOptions(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return dial(ctx) }),
-	)
+	)...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +200,7 @@ func openGRPC(ctx context.Context, t stores.Target) (stores.Store, error) {
 		return nil, err
 	}
 	if t.URL.Host == "" || t.URL.Port() == "" {
-		return nil, fmt.Errorf("grpc target %q needs host:port", stores.RedactTarget(t.Raw))
+		return nil, fmt.Errorf("grpc target %q needs host:port", redact(t))
 	}
 	o.Transport = "grpc tcp://" + t.URL.Host
 	return connect(ctx, o, netDialer("tcp", t.URL.Host), nil)
@@ -195,7 +212,7 @@ func openUnix(ctx context.Context, t stores.Target) (stores.Store, error) {
 		return nil, err
 	}
 	if t.URL.Host != "" || !strings.HasPrefix(t.URL.Path, "/") {
-		return nil, fmt.Errorf("unix target %q must be unix:///absolute/path.sock", stores.RedactTarget(t.Raw))
+		return nil, fmt.Errorf("unix target %q must be unix:///absolute/path.sock", redact(t))
 	}
 	o.Transport = "grpc unix://" + t.URL.Path
 	return connect(ctx, o, netDialer("unix", t.URL.Path), nil)

@@ -431,3 +431,137 @@ func TestServeCommand(t *testing.T) {
 		t.Errorf("non-loopback listen: %v %s", err, out)
 	}
 }
+
+// stall makes reads on the recorded connections block (until closed), as
+// a peer that vanished without a FIN.
+type stall struct {
+	cutter
+	frozen chan struct{}
+}
+
+type stallConn struct {
+	net.Conn
+	s      *stall
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *stallConn) Read(p []byte) (int, error) {
+	select {
+	case <-c.s.frozen:
+		<-c.closed
+		return 0, net.ErrClosed
+	default:
+		return c.Conn.Read(p)
+	}
+}
+
+func (c *stallConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+func (s *stall) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := s.cutter.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &stallConn{Conn: conn, s: s, closed: make(chan struct{})}, nil
+}
+
+// A peer that stops answering is noticed by the keepalive, which closes
+// the connection: the call fails instead of waiting for its deadline.
+func TestKeepaliveClosesDeadConnection(t *testing.T) {
+	sshHost(t)
+	st := &stall{frozen: make(chan struct{})}
+	sshDial = st.dial
+	defer func() { sshDial = nil }()
+	sock := sockPath(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{}, "unix://"+sock)
+	s := open(t, "ssh://sshd-fast?socket="+url.QueryEscape(sock))
+	defer stores.Close(s)
+	close(st.frozen)
+	start := time.Now()
+	_, err := s.Get(ctxT(t), "x")
+	if !errors.Is(err, ErrUnreachable) {
+		t.Errorf("get over a silent connection: %v, want ErrUnreachable", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("noticed after %s", d)
+	}
+}
+
+// Cancelling a call ends it promptly and leaves the connection usable.
+func TestCancelMidCallOverSSH(t *testing.T) {
+	sshHost(t)
+	dir := t.TempDir()
+	bs := &blockingStore{Store: openFS(t, dir), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	sock := sockPath(t)
+	serveStore(t, bs, server.Options{}, "unix://"+sock)
+	s := open(t, "ssh://sshd?socket="+url.QueryEscape(sock))
+	defer stores.Close(s)
+	ctx, cancel := context.WithCancel(context.Background())
+	listed := make(chan error, 1)
+	go func() {
+		_, err := s.List(ctx, stores.Filter{})
+		listed <- err
+	}()
+	<-bs.entered
+	cancel()
+	select {
+	case err := <-listed:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled list: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelled list did not return")
+	}
+	if _, err := s.Get(ctxT(t), "missing"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("the connection is unusable after a cancel: %v", err)
+	}
+}
+
+func TestProxyJump(t *testing.T) {
+	sshHost(t)
+	sock := sockPath(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{}, "unix://"+sock)
+	s := open(t, "ssh://sshd-jump?socket="+url.QueryEscape(sock))
+	defer stores.Close(s)
+	if _, err := s.Get(ctxT(t), "missing"); !errors.Is(err, stores.ErrNotFound) {
+		t.Errorf("through a jump host: %v", err)
+	}
+}
+
+func TestSSHAgent(t *testing.T) {
+	srv := sshHost(t)
+	sock := sockPath(t)
+	serveStore(t, openFS(t, t.TempDir()), server.Options{}, "unix://"+sock)
+	target := "ssh://sshd-agent?socket=" + url.QueryEscape(sock)
+	if _, err := stores.Open(ctxT(t), target); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Fatalf("without an agent or key file: %v", err)
+	}
+	agentBin, err := testserver.Find("ssh-agent", "/usr/bin/ssh-agent")
+	if err != nil {
+		testserver.Unavailable(t, "ssh-agent", err)
+	}
+	agentSock := filepath.Join(filepath.Dir(sockPath(t)), "agent.sock")
+	agent, err := testserver.Start(agentBin, []string{"-D", "-a", agentSock}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Stop(time.Second)
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(agentSock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", srv.ClientKey)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+agentSock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v: %s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", agentSock)
+	s := open(t, target)
+	stores.Close(s)
+}

@@ -31,7 +31,7 @@ func openSSH(ctx context.Context, t stores.Target) (stores.Store, error) {
 		return nil, err
 	}
 	if _, hasPassword := t.URL.User.Password(); hasPassword {
-		return nil, fmt.Errorf("%s: passwords in SSH targets are not supported; use a key or ssh-agent", stores.RedactTarget(t.Raw))
+		return nil, fmt.Errorf("%s: passwords in SSH targets are not supported; use a key or ssh-agent", redact(t))
 	}
 	socket, tcp, bin := q.Get("socket"), q.Get("tcp"), q.Get("plugin")
 	n := 0
@@ -41,10 +41,10 @@ func openSSH(ctx context.Context, t stores.Target) (stores.Store, error) {
 		}
 	}
 	if n != 1 || t.URL.Hostname() == "" {
-		return nil, fmt.Errorf("%s: give a host and exactly one of socket=/remote.sock, tcp=HOST:PORT or plugin=/remote/binary", stores.RedactTarget(t.Raw))
+		return nil, fmt.Errorf("%s: give a host and exactly one of socket=/remote.sock, tcp=HOST:PORT or plugin=/remote/binary", redact(t))
 	}
 	if bin != "" && !path.IsAbs(bin) {
-		return nil, fmt.Errorf("%s: plugin= must be an absolute path on the remote host", stores.RedactTarget(t.Raw))
+		return nil, fmt.Errorf("%s: plugin= must be an absolute path on the remote host", redact(t))
 	}
 	opt := options()
 	c, err := sshx.Dial(ctx, sshx.Dest{User: t.URL.User.Username(), Host: t.URL.Hostname(), Port: t.URL.Port()}, sshx.Config{
@@ -62,7 +62,7 @@ func openSSH(ctx context.Context, t stores.Target) (stores.Store, error) {
 		return connect(ctx, o, func(ctx context.Context) (net.Conn, error) { return c.DialContext(ctx, "tcp", tcp) }, c.Close)
 	}
 	cmd := &exec.Cmd{Path: bin, Args: append([]string{bin}, q["arg"]...), Dir: path.Dir(bin)}
-	proc, err := plugin.Launch(ctx, plugin.Config{Cmd: cmd, Runner: plugin.SSH(c), Log: opt.Log})
+	proc, err := plugin.Launch(ctx, plugin.Config{Cmd: cmd, Runner: plugin.SSH(c), Log: opt.Log, DialOptions: client.DialOptions()})
 	if err != nil {
 		c.Close()
 		return nil, err

@@ -39,6 +39,16 @@ const (
 	PluginRecvLimit = 4 << 20
 )
 
+// DialOptions tune a connection for listings: windows large enough that
+// the server keeps encoding while the client decodes, instead of the two
+// taking turns at gRPC's 64 KiB default.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithInitialWindowSize(8 << 20),
+		grpc.WithInitialConnWindowSize(16 << 20),
+	}
+}
+
 // Options say which backend to use and how to configure it.
 type Options struct {
 	// Backend is the backend name; empty means the only one served.
@@ -433,7 +443,7 @@ func (s *Store) Unlock(ctx context.Context, id string) error {
 // Locks lists every lock through LockAdmin. Without it the inventory is
 // unavailable and the error says what a plain Unlock would do instead.
 func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
-	if s.admin == nil || !s.info.GetLockInventory() {
+	if s.admin == nil {
 		return nil, s.noAdmin("lock inventory")
 	}
 	var resp *lockadminpb.ListLocksResponse
@@ -454,7 +464,7 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 // ForceUnlock releases a lock only if it still has token: ErrLockChanged
 // when it does not, ErrNotLocked when nothing is locked.
 func (s *Store) ForceUnlock(ctx context.Context, id, token string) error {
-	if s.admin == nil || !s.info.GetForceUnlock() {
+	if s.admin == nil {
 		return s.noAdmin("force unlock")
 	}
 	return s.call(ctx, "force unlock", id, func(ctx context.Context) error {

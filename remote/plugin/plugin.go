@@ -67,6 +67,8 @@ type Config struct {
 	Runner func(cmd *exec.Cmd) (Runner, error)
 	// Log receives the plugin's stderr and lifecycle messages.
 	Log io.Writer
+	// DialOptions are added to the gRPC connection's options.
+	DialOptions []grpc.DialOption
 }
 
 // Runner is a go-plugin runner that can also reach the address its plugin
@@ -121,12 +123,12 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 			return r, err
 		},
 		// Replaces go-plugin's local dialer (later dial options win).
-		GRPCDialOptions: []grpc.DialOption{grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+		GRPCDialOptions: append(cfg.DialOptions, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			mu.Lock()
 			r := started
 			mu.Unlock()
 			return r.DialPlugin(ctx)
-		})},
+		})),
 		StartTimeout: timeout,
 		Stderr:       io.MultiWriter(stderr, log),
 		SyncStdout:   log,

@@ -53,10 +53,13 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 func (r *remote) command() string {
 	var b strings.Builder
+	// The pid first, so a failing cd or exec is reported on stderr, which
+	// go-plugin reads once Start returns.
+	b.WriteString("echo $$; ")
 	if r.cmd.Dir != "" {
 		fmt.Fprintf(&b, "cd %s || exit 1; ", shellQuote(r.cmd.Dir))
 	}
-	b.WriteString("echo $$; exec env")
+	b.WriteString("exec env")
 	// Later entries win, as in exec.Cmd.
 	vals := map[string]string{}
 	for _, kv := range r.cmd.Env {
