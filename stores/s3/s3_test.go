@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"statescope/stores"
+	"statescope/stores/gcs/objectstore/objectstoretest"
 	"statescope/stores/latencyproxy"
 	"statescope/stores/repair/repairtest"
 	"statescope/stores/storetest"
@@ -106,4 +108,43 @@ func TestRepairs(t *testing.T) {
 		Corrupt:    corrupt,
 		CorruptRaw: true,
 	})
+}
+
+// The checks every object-store backend shares, with the same layout
+// rules as GCS and Azure Blob.
+func TestObjectStore(t *testing.T) {
+	objectstoretest.Run(t, objectstoretest.Harness{Open: func(t *testing.T, path string) objectstoretest.Fixture {
+		gw := testserver.SharedVersityGW(t)
+		bucket := gw.NewBucket(t)
+		target, err := stores.ParseTarget("s3://" + bucket + path + "?endpoint=" + url.QueryEscape(gw.Endpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := ParseTarget(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Credentials = staticCreds(gw.AccessKey, gw.SecretKey)
+		s := openStore(t, cfg)
+		return objectstoretest.Fixture{
+			Store: s,
+			Base:  "s3://" + bucket + "/",
+			Put: func(t *testing.T, key, contentType, body string) {
+				_, err := s.client.PutObject(testCtx(t), &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String(contentType), Body: strings.NewReader(body)})
+				if err != nil {
+					t.Fatal(err)
+				}
+			},
+			ContentType: func(t *testing.T, key string) string {
+				out, err := s.client.HeadObject(testCtx(t), &awss3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+				if isNotFound(err) {
+					return ""
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return aws.ToString(out.ContentType)
+			},
+		}
+	}})
 }
