@@ -78,6 +78,11 @@ type Model struct {
 	status    string
 	statusErr bool
 	command   *commandBar
+
+	// helpLine caches the help bar of the view with id helpFor at helpWidth;
+	// it only changes when the top view or the width does.
+	helpLine           string
+	helpFor, helpWidth int
 }
 
 // New builds the UI on an opened session; ctx is the app context every
@@ -396,12 +401,17 @@ func (m *Model) crumbs() string {
 }
 
 func (m *Model) helpBar() string {
-	var bindings []key.Binding
-	if v := m.top(); v != nil {
-		bindings = append(bindings, v.Keys().ShortHelp()...)
+	v := m.top()
+	if v == nil {
+		return ""
 	}
-	bindings = append(bindings, m.env.keys.Global.ShortHelp()...)
-	return ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")
+	if m.helpFor == v.base().id && m.helpWidth == m.width {
+		return m.helpLine
+	}
+	bindings := append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)
+	m.helpLine = ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")
+	m.helpFor, m.helpWidth = v.base().id, m.width
+	return m.helpLine
 }
 
 // fit pads or cuts s to exactly h lines, each cut to w columns.

@@ -52,11 +52,11 @@ func keyPress(s string) tea.KeyPressMsg {
 // completion and its message is fed back, except spinner ticks (they only
 // animate) — so it suits stores that answer at once.
 type syncHarness struct {
-	t *testing.T
+	t testing.TB
 	m *Model
 }
 
-func newSyncHarness(t *testing.T, opts Options) *syncHarness {
+func newSyncHarness(t testing.TB, opts Options) *syncHarness {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = fixedNow

@@ -35,7 +35,7 @@ type locksView struct {
 }
 
 func newLocksView(e *env) *locksView {
-	st, now := e.styles, e.now
+	st, now := &e.styles, e.now
 	v := &locksView{env: e, keys: e.keys.Locks, filter: newTableFilter[stores.LockInfo]()}
 	v.grid = grid.New([]grid.Column[stores.LockInfo]{
 		{Title: "RESOURCE", MaxWidth: 32, Text: func(l stores.LockInfo) string { return l.ResourceID }},
@@ -43,7 +43,7 @@ func newLocksView(e *env) *locksView {
 			Compare: func(a, b stores.LockInfo) int { return a.AcquiredAt.Compare(b.AcquiredAt) }},
 		{Title: "HOLDER", MaxWidth: 32, Text: func(l stores.LockInfo) string { return dash(l.Holder.String()) }},
 		{Title: "VERDICT", MaxWidth: 10, Text: func(l stores.LockInfo) string { return string(l.Verdict) },
-			Style:   func(l stores.LockInfo) lipgloss.Style { return st.VerdictStyle(l.Verdict) },
+			Style:   func(l stores.LockInfo) *lipgloss.Style { return st.VerdictStyle(l.Verdict) },
 			Compare: func(a, b stores.LockInfo) int { return cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)) }},
 		{Title: "EVIDENCE", Flex: true, Text: func(l stores.LockInfo) string { return redact.Text(l.Evidence) }},
 	}, func(l stores.LockInfo) string { return l.ResourceID }, func(l stores.LockInfo) string {

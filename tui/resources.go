@@ -35,13 +35,15 @@ type resourcesView struct {
 
 	counts         map[string]int
 	corrupt, stuck int
+	// header caches the summary line; counting rows or locks clears it.
+	header string
 
 	filter tableFilter[stores.Entry]
 }
 
 func newResourcesView(e *env) *resourcesView {
 	v := &resourcesView{env: e, keys: e.keys.Resources, filter: newTableFilter[stores.Entry](), counts: map[string]int{}}
-	st := e.styles
+	st := &e.styles
 	now := e.now
 	stale := e.opts.StaleAfter
 	v.grid = grid.New([]grid.Column[stores.Entry]{
@@ -50,15 +52,15 @@ func newResourcesView(e *env) *resourcesView {
 		{Title: "PROVIDER", MaxWidth: 14, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.Provider }) }},
 		{Title: "STATUS", MaxWidth: 22,
 			Text: func(en stores.Entry) string { return statusText(en, now(), stale) },
-			Style: func(en stores.Entry) lipgloss.Style {
+			Style: func(en stores.Entry) *lipgloss.Style {
 				if en.Corrupt() || en.State.IsStuck(now(), stale) {
-					return st.Error
+					return &st.Error
 				}
 				return st.StatusStyle(en.State.Status)
 			}},
 		{Title: "LOCK", MaxWidth: 16,
 			Text:  func(en stores.Entry) string { return lockCell(v.locks, en.ID, now()) },
-			Style: func(en stores.Entry) lipgloss.Style { return st.VerdictStyle(v.locks[en.ID].Verdict) },
+			Style: func(en stores.Entry) *lipgloss.Style { return st.VerdictStyle(v.locks[en.ID].Verdict) },
 			Compare: func(a, b stores.Entry) int {
 				return cmp.Compare(lockRank(v.locks, a.ID), lockRank(v.locks, b.ID))
 			}},
@@ -207,6 +209,7 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 			v.locks[l.ResourceID] = l
 		}
 		v.grid.Remeasure()
+		v.header = ""
 	case grid.FilterMsg:
 		return v.tag(v.grid.Apply(msg))
 	case refreshTickMsg:
@@ -258,6 +261,7 @@ func (v *resourcesView) entries(msg entriesMsg) tea.Cmd {
 }
 
 func (v *resourcesView) count(entries []stores.Entry) {
+	v.header = ""
 	now := v.env.now()
 	for _, en := range entries {
 		switch {
@@ -375,7 +379,10 @@ var summaryOrder = []string{stores.StatusError, stores.StatusProvisioning, store
 func (v *resourcesView) Render() string {
 	st := v.env.styles
 	var b strings.Builder
-	b.WriteString(v.summary() + "\n")
+	if v.header == "" {
+		v.header = v.summary()
+	}
+	b.WriteString(v.header + "\n")
 	switch {
 	case v.err != nil:
 		b.WriteString(st.Error.Render("load failed: "+v.err.Error()) + st.Dim.Render("  — press r to retry") + "\n")

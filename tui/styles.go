@@ -11,7 +11,8 @@ import (
 
 // Styles is the palette; colours degrade with the terminal's profile.
 type Styles struct {
-	Crumb, CrumbSep, Title, Dim, Bold lipgloss.Style
+	Plain, Crumb, CrumbSep, Title     lipgloss.Style
+	Dim, Bold                         lipgloss.Style
 	Error, Warn, OK, Info             lipgloss.Style
 	Status, StatusErr                 lipgloss.Style
 	Key, KeyDisabled, Box, Selected   lipgloss.Style
@@ -56,32 +57,33 @@ func DefaultStyles() Styles {
 	}
 }
 
-// StatusStyle colours a lifecycle status.
-func (s Styles) StatusStyle(status string) lipgloss.Style {
+// StatusStyle colours a lifecycle status. It points into s, so tables
+// can cache what they rendered with it.
+func (s *Styles) StatusStyle(status string) *lipgloss.Style {
 	switch status {
 	case stores.StatusActive:
-		return s.OK
+		return &s.OK
 	case stores.StatusError:
-		return s.Error
+		return &s.Error
 	case stores.StatusProvisioning, stores.StatusDestroying:
-		return s.Warn
+		return &s.Warn
 	case stores.StatusPlanned:
-		return s.Info
+		return &s.Info
 	case stores.StatusDestroyed:
-		return s.Dim
+		return &s.Dim
 	}
-	return lipgloss.NewStyle()
+	return &s.Plain
 }
 
 // VerdictStyle colours a lock verdict.
-func (s Styles) VerdictStyle(v stores.Verdict) lipgloss.Style {
+func (s *Styles) VerdictStyle(v stores.Verdict) *lipgloss.Style {
 	switch v {
 	case stores.VerdictOrphaned:
-		return s.Error
+		return &s.Error
 	case stores.VerdictStale:
-		return s.Warn
+		return &s.Warn
 	case stores.VerdictHeld:
-		return s.OK
+		return &s.OK
 	}
-	return s.Dim
+	return &s.Dim
 }

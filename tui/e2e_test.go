@@ -1,0 +1,159 @@
+package tui_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmux drives one terminal on a private server socket.
+type tmux struct {
+	t      *testing.T
+	socket string
+}
+
+func (x *tmux) cmd(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", x.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (x *tmux) screen() string { return x.cmd("capture-pane", "-p", "-t", "e2e") }
+
+// send presses keys; an Escape gets a pause after it so the terminal
+// does not read it as the start of an Alt sequence.
+func (x *tmux) send(keys ...string) {
+	x.t.Helper()
+	for _, k := range keys {
+		x.cmd("send-keys", "-t", "e2e", k)
+		if k == "Escape" {
+			time.Sleep(150 * time.Millisecond)
+		}
+	}
+}
+
+func (x *tmux) typeText(s string) { x.cmd("send-keys", "-t", "e2e", "-l", s) }
+
+func (x *tmux) waitFor(want string) string {
+	x.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := x.screen()
+		if strings.Contains(s, want) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("screen never showed %q; last screen:\n%s", want, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func snapshotRecords(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no records in %s: %v", dir, err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = b
+	}
+	return out
+}
+
+// TestEndToEnd builds the real binary and drives `statescope demo` in tmux
+// through list → filter → detail → reveal → diff → locks → force release,
+// then checks on disk that only the released lock file changed.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and drives a terminal")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux is required on CI (make test installs it)")
+		}
+		t.Skip("tmux is not installed")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "bin", "statescope")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	state := filepath.Join(tmp, "state")
+	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-%d", os.Getpid())}
+	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
+		// An empty config home keeps the operator's own config out; the
+		// shell stays after an early exit so its error is on screen.
+		fmt.Sprintf("XDG_CONFIG_HOME=%s %s demo --dir %s; echo statescope exited $?; sleep 60", filepath.Join(tmp, "config"), bin, state))
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+
+	x.waitFor("58 records")
+	before := snapshotRecords(t, state)
+
+	x.send("/")
+	x.typeText("prod/db/users")
+	x.send("Enter")
+	x.waitFor("/prod/db/users")
+	x.send("Enter")
+	x.waitFor("secret-looking values masked")
+	if strings.Contains(x.screen(), "Xk9#mP2vL8qR") {
+		t.Fatal("the password is shown before x")
+	}
+	x.send("x")
+	x.waitFor("Xk9#mP2vL8qR")
+
+	x.send("d")
+	x.waitFor("compare prod/db/users with:")
+	x.typeText("staging/db/orders")
+	x.send("Enter")
+	x.waitFor("~ config.instance_class")
+	x.send("u")
+	x.waitFor("+++ staging/db/orders")
+
+	x.send("Escape", "Escape", "L")
+	x.waitFor("3 locks")
+	x.send("F")
+	x.waitFor("FORCE RELEASE LOCK")
+	screen := x.screen()
+	if !strings.Contains(screen, "delete lock file "+filepath.Join(state, "prod_db_orders.lock")) {
+		t.Fatalf("the dialog does not say what will happen:\n%s", screen)
+	}
+	x.typeText("prod/db/orders")
+	x.send("Enter")
+	x.waitFor("released the lock on prod/db/orders")
+	x.waitFor("2 locks")
+
+	if _, err := os.Stat(filepath.Join(state, "prod_db_orders.lock")); !os.IsNotExist(err) {
+		t.Fatalf("lock file still there: %v", err)
+	}
+	for _, other := range []string{"prod_k8s_main.lock", "staging_dns_api.lock"} {
+		if _, err := os.Stat(filepath.Join(state, other)); err != nil {
+			t.Errorf("%s: %v", other, err)
+		}
+	}
+	after := snapshotRecords(t, state)
+	if len(after) != len(before) {
+		t.Fatalf("%d record files before, %d after", len(before), len(after))
+	}
+	for name, b := range before {
+		if !bytes.Equal(after[name], b) {
+			t.Errorf("%s changed", name)
+		}
+	}
+	x.send("q")
+}

@@ -1,0 +1,144 @@
+package grid
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+type row struct {
+	id, kind string
+	n        int
+}
+
+func newTestGrid() *Model[row] {
+	g := New([]Column[row]{
+		{Title: "ID", Flex: true, Text: func(r row) string { return r.id }},
+		{Title: "KIND", Text: func(r row) string { return r.kind }},
+		{Title: "N", Text: func(r row) string { return fmt.Sprint(r.n) }, Compare: func(a, b row) int { return a.n - b.n }},
+	}, func(r row) string { return r.id }, func(r row) string { return r.id + " " + r.kind }, Styles{})
+	g.SetSize(40, 10)
+	return g
+}
+
+func visibleIDs(g *Model[row]) []string {
+	var out []string
+	for _, i := range g.visible {
+		out = append(out, g.items[i].id)
+	}
+	return out
+}
+
+func TestGrid(t *testing.T) {
+	rows := []row{{"c", "db", 3}, {"a", "vpc", 1}, {"b", "db", 2}}
+	tests := []struct {
+		name  string
+		steps func(g *Model[row])
+		want  []string
+	}{
+		{"insertion order", func(g *Model[row]) {}, []string{"c", "a", "b"}},
+		{"sort by first column", func(g *Model[row]) { g.CycleSort() }, []string{"a", "b", "c"}},
+		{"sort by custom compare, reversed", func(g *Model[row]) { g.CycleSort(); g.CycleSort(); g.CycleSort(); g.Reverse() }, []string{"c", "b", "a"}},
+		{"sort cycles back to insertion order", func(g *Model[row]) {
+			for range 4 {
+				g.CycleSort()
+			}
+		}, []string{"c", "a", "b"}},
+		{"filter", func(g *Model[row]) { g.SetQuery("db") }, []string{"c", "b"}},
+		{"filter narrows incrementally", func(g *Model[row]) { g.SetQuery("d"); g.SetQuery("db"); g.SetQuery("c db") }, []string{"c"}},
+		{"filter widens again", func(g *Model[row]) { g.SetQuery("c db"); g.SetQuery("c") }, []string{"c", "a"}},
+		{"filter keeps the sort order", func(g *Model[row]) { g.CycleSort(); g.SetQuery("db") }, []string{"b", "c"}},
+		{"appended rows merge into sort and filter", func(g *Model[row]) {
+			g.CycleSort()
+			g.SetQuery("db")
+			g.Append([]row{{"aa", "db", 9}, {"zz", "vpc", 0}})
+		}, []string{"aa", "b", "c"}},
+		{"reload keeps sort and filter", func(g *Model[row]) {
+			g.CycleSort()
+			g.SetQuery("db")
+			g.SetItems([]row{{"y", "db", 1}, {"x", "db", 2}, {"w", "vpc", 3}})
+		}, []string{"x", "y"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newTestGrid()
+			g.Append(rows)
+			tt.steps(g)
+			if got := visibleIDs(g); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("visible %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCursorFollowsItsRow(t *testing.T) {
+	g := newTestGrid()
+	g.Append([]row{{"c", "db", 3}, {"a", "vpc", 1}, {"b", "db", 2}})
+	g.Move(1) // "a"
+	g.CycleSort()
+	if r, _ := g.Selected(); r.id != "a" {
+		t.Fatalf("after sort the cursor is on %q", r.id)
+	}
+	g.SetItems([]row{{"a", "vpc", 1}, {"q", "db", 0}})
+	if r, _ := g.Selected(); r.id != "a" {
+		t.Fatalf("after reload the cursor is on %q", r.id)
+	}
+}
+
+// TestLargeFilterRunsOffUpdate: above SyncFilterLimit the filter is a
+// command; a stale result is dropped and a newer query wins.
+func TestLargeFilterRunsOffUpdate(t *testing.T) {
+	g := newTestGrid()
+	var rows []row
+	for i := range SyncFilterLimit + 10 {
+		kind := "vpc"
+		if i%(SyncFilterLimit/9) == 0 {
+			kind = "needle"
+		}
+		rows = append(rows, row{id: fmt.Sprintf("res-%05d", i), kind: kind})
+	}
+	g.Append(rows)
+	stale := g.SetQuery("needl")
+	fresh := g.SetQuery("needle")
+	if stale == nil || fresh == nil || !g.Filtering() {
+		t.Fatal("large filter did not run as a command")
+	}
+	if cmd := g.Apply(stale().(FilterMsg)); cmd != nil || !g.Filtering() {
+		t.Fatal("stale result applied")
+	}
+	g.Apply(fresh().(FilterMsg))
+	if g.Filtering() || g.Visible() != 10 {
+		t.Fatalf("visible %d, filtering %v", g.Visible(), g.Filtering())
+	}
+	// Rows streamed in while a filter ran make it run again.
+	g.SetQuery("")
+	cmd := g.SetQuery("needle")
+	g.Append([]row{{id: "extra", kind: "needle"}})
+	if again := g.Apply(cmd().(FilterMsg)); again == nil {
+		t.Fatal("a result that missed new rows was accepted")
+	} else {
+		g.Apply(again().(FilterMsg))
+	}
+	if g.Visible() != 11 {
+		t.Fatalf("visible %d, want 11", g.Visible())
+	}
+}
+
+func TestViewRendersOnlyVisibleRows(t *testing.T) {
+	g := newTestGrid()
+	for i := range 100 {
+		g.Append([]row{{id: fmt.Sprintf("r%03d", i), kind: "k", n: i}})
+	}
+	g.Move(50)
+	out := ansi.Strip(g.View())
+	lines := strings.Split(out, "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d lines, want 10 (header + 9 rows)", len(lines))
+	}
+	if !strings.Contains(out, "r050") || strings.Contains(out, "r000") {
+		t.Fatalf("window does not follow the cursor:\n%s", out)
+	}
+}
