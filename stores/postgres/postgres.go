@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -92,8 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		// pgx already masks the password in parse errors.
-		return nil, fmt.Errorf("postgres: invalid DSN: %w", err)
+		return nil, parseError(err)
 	}
 	target := describeTarget(dsn, cfg.ConnConfig)
 	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
@@ -110,6 +110,17 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return &Store{pool: pool, lockCfg: cfg.ConnConfig.Copy(), target: target, held: map[string]*heldLock{}}, nil
 }
 
+// parseError keeps pgx's reason but not the DSN it quotes: its masking
+// misses forms such as "password = x", and a DSN that does not parse cannot
+// be masked reliably at all.
+func parseError(err error) error {
+	reason := err.Error()
+	if i := strings.LastIndex(reason, "`: "); i >= 0 {
+		reason = reason[i+3:]
+	}
+	return fmt.Errorf("postgres: invalid DSN: %s", reason)
+}
+
 // describeTarget shows a URL DSN as written, password masked; a keyword
 // DSN (host=… password=…) is rebuilt from the parsed settings, which never
 // include the password.
@@ -117,7 +128,7 @@ func describeTarget(dsn string, cc *pgx.ConnConfig) string {
 	if strings.Contains(dsn, "://") {
 		return stores.RedactTarget(dsn)
 	}
-	u := url.URL{Scheme: "postgres", User: url.User(cc.User), Host: cc.Host + ":" + strconv.Itoa(int(cc.Port)), Path: "/" + cc.Database}
+	u := url.URL{Scheme: "postgres", User: url.User(cc.User), Host: net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), Path: "/" + cc.Database}
 	if strings.HasPrefix(cc.Host, "/") {
 		u.Host = ""
 		u.RawQuery = url.Values{"host": {cc.Host}}.Encode()

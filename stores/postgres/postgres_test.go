@@ -253,6 +253,17 @@ func TestCredentialsNeverShown(t *testing.T) {
 			t.Errorf("open of an unreachable server: %v", err)
 		}
 	}
+	for _, dsn := range []string{
+		"postgres://u:s3cret-pw@h:badport/db",
+		"host=h password = s3cret-pw port=x",
+		`host=h password='s3cret-pw\' x' sslmode=bogus`,
+		"host=h password=s3cret-pw bad",
+	} {
+		_, err := Open(ctx, dsn)
+		if err == nil || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "invalid DSN") {
+			t.Errorf("open of a malformed DSN: %v", err)
+		}
+	}
 	// A working store with a password in its DSN (trust ignores it).
 	db := pg.NewDatabase(t, "")
 	s := openAs(t, fmt.Sprintf("postgres://postgres:s3cret-pw@%s:%d/%s?sslmode=disable", pg.Host, pg.Port, db))
