@@ -297,8 +297,7 @@ func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
 		return err
 	}
 	if err := e.write(ctx, p, cur); err != nil {
-		var ce *ConflictError
-		if errors.As(err, &ce) || errors.Is(err, stores.ErrConflict) {
+		if errors.Is(err, stores.ErrConflict) {
 			return e.conflict(ctx, p)
 		}
 		return fmt.Errorf("%s %q: write failed: %w; %s", p.Action, p.ID, err, e.aftermath(ctx, p, cur, res.Backup))
