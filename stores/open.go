@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -58,6 +59,10 @@ func ParseTarget(raw string) (Target, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return Target{}, fmt.Errorf("empty store target; %s", acceptedHint())
+	}
+	if keywordDSN.MatchString(raw) {
+		// A libpq keyword DSN ("host=… dbname=…") is PostgreSQL, never a path.
+		return Target{Raw: raw, Scheme: "postgres"}, nil
 	}
 	if !strings.Contains(raw, "://") {
 		abs, err := filepath.Abs(raw)
@@ -119,12 +124,24 @@ func acceptedHint() string {
 // secretParams are query parameters whose values are credentials.
 var secretParams = []string{"secret", "password", "key", "token", "sig", "credential"}
 
+var (
+	keywordDSN      = regexp.MustCompile(`^\s*(host|hostaddr|dbname|user|port|sslmode|password|service)\s*=`)
+	dsnPassword     = regexp.MustCompile(`(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+	userInfoSecret  = regexp.MustCompile(`(://[^/:@\s]*:)[^@\s]*@`)
+	querySecretText = regexp.MustCompile(`(?i)([?&][^=&]*(?:secret|password|key|token|sig|credential)[^=&]*=)[^&\s]*`)
+)
+
 // RedactTarget removes credentials from a target for display: the password
-// of the user info and the values of secret-looking query parameters.
+// of the user info, keyword-DSN passwords and the values of secret-looking
+// query parameters. Targets that do not parse are redacted textually.
 func RedactTarget(raw string) string {
+	if keywordDSN.MatchString(raw) {
+		return dsnPassword.ReplaceAllString(raw, "${1}xxxxx")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
-		return raw
+		out := userInfoSecret.ReplaceAllString(raw, "${1}xxxxx@")
+		return querySecretText.ReplaceAllString(out, "${1}xxxxx")
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")

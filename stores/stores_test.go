@@ -194,6 +194,7 @@ func TestParseTargetAndOpen(t *testing.T) {
 		{"file://host/x", "", "", "no host"},
 		{"file://relative", "", "", "no host"},
 		{"S3://bucket/p", "s3", "", ""},
+		{"host=db dbname=state", "postgres", "", ""},
 		{"", "", "", "empty"},
 		{"%%%://x", "", "", "malformed"},
 	}
@@ -220,6 +221,10 @@ func TestRedactTarget(t *testing.T) {
 		{"postgres://app:hunter2@db:5432/x", "postgres://app:xxxxx@db:5432/x"},
 		{"s3://b/p?region=eu&secretKey=abc", "s3://b/p?region=eu&secretKey=xxxxx"},
 		{"/plain/path", "/plain/path"},
+		{"postgres://u:pw@h:badport/db", "postgres://u:xxxxx@h:badport/db"},
+		{"host=db user=app password='se cret' dbname=x", "host=db user=app password=xxxxx dbname=x"},
+		{"host=db password=hunter2", "host=db password=xxxxx"},
+		{"s3://b/%zz?secretKey=abc", "s3://b/%zz?secretKey=xxxxx"},
 	}
 	for _, tt := range tests {
 		if got := RedactTarget(tt.in); got != tt.want {
