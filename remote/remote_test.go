@@ -565,3 +565,52 @@ func TestSSHAgent(t *testing.T) {
 	s := open(t, target)
 	stores.Close(s)
 }
+
+// running reports whether a process whose command line contains marker exists.
+func running(marker string) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// Closing a store stops its remote plugin: Shutdown first, then the
+// process group is killed from a second session when something lingers
+// (here a wrapper that keeps running after the plugin exits).
+func TestRemotePluginStoppedOnClose(t *testing.T) {
+	sshHost(t)
+	dir := t.TempDir()
+	wrapper := filepath.Join(t.TempDir(), "lingering-plugin")
+	script := "#!/bin/sh\n" + statescopeBin + " serve --plugin --store " + dir + "\nsleep 313\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, "ssh://sshd?plugin="+url.QueryEscape(wrapper))
+	if err := s.Lock(ctxT(t), "x"); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := s.(stores.LockLister).Locks(ctxT(t))
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks: %v %v", locks, err)
+	}
+	pid := locks[0].Holder.PID
+	start := time.Now()
+	stores.Close(s)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("close took %s", d)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (stores.ProcessAlive(pid) || running("sleep 313")) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if stores.ProcessAlive(pid) {
+		t.Errorf("plugin pid %d still runs after close", pid)
+	}
+	if running("sleep 313") {
+		t.Error("the wrapper's child still runs after close")
+	}
+}

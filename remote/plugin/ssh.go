@@ -137,8 +137,8 @@ func (r *remote) Wait(context.Context) error {
 	return err
 }
 
-// Kill kills the pid from a second session, since the first one cannot
-// stop it, then drops the session.
+// Kill kills the plugin's process group from a second session, since the
+// first one cannot stop it, then drops the session.
 func (r *remote) Kill(context.Context) error {
 	r.mu.Lock()
 	exited := r.exited
@@ -155,7 +155,9 @@ func (r *remote) Kill(context.Context) error {
 		return fmt.Errorf("ssh %s: cannot kill plugin pid %d: %w", r.r, r.pid, err)
 	}
 	defer k.Close()
-	if out, err := k.CombinedOutput(fmt.Sprintf("kill -9 %d 2>&1 || true", r.pid)); err != nil {
+	// sshd makes the session's shell a process-group leader, and exec keeps
+	// its pid: killing the group also ends children a wrapper started.
+	if out, err := k.CombinedOutput(fmt.Sprintf("kill -9 -- -%d 2>/dev/null || kill -9 %d 2>/dev/null || true", r.pid, r.pid)); err != nil {
 		return fmt.Errorf("ssh %s: kill plugin pid %d: %v: %s", r.r, r.pid, err, out)
 	}
 	return nil
