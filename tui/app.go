@@ -269,6 +269,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.command = newCommandBar(m)
 		return nil
 	case key.Matches(msg, g.Locks):
+		if _, already := top.(*locksView); already {
+			return nil
+		}
 		return m.push(newLocksView(m.env))
 	case key.Matches(msg, g.Resource):
 		return m.replace(newResourcesView(m.env))

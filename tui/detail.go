@@ -231,7 +231,7 @@ func (d *detailView) render() {
 	case d.err != nil:
 		b.WriteString(st.Error.Render("load failed: "+d.err.Error()) + st.Dim.Render("  — press r to retry"))
 	case d.gone:
-		b.WriteString(st.Warn.Render("record " + d.entry.ID + " no longer exists in this store"))
+		b.WriteString(st.Warn.Render("there is no record " + d.entry.ID + " in this store"))
 	case d.entry.Corrupt():
 		row("resource", d.entry.ID)
 		row("source", d.entry.Source)

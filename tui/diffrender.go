@@ -124,17 +124,16 @@ func renderSideBySide(st Styles, aName, bName string, a, b []string, width int) 
 	if len(groups) == 0 {
 		return st.OK.Render("No differences")
 	}
-	col := (width - 3) / 2
-	cell := func(s string) string {
-		return padTo(ansi.Truncate(strings.TrimRight(s, "\n"), col, "…"), col)
+	col := (width-3)/2 - 2 // each side: a marker, a space, the line
+	cell := func(mark, s string) string {
+		return mark + " " + padTo(ansi.Truncate(strings.TrimRight(s, "\n"), col, "…"), col)
 	}
 	var out []string
-	out = append(out, st.Bold.Render(cell(aName))+" │ "+st.Bold.Render(cell(bName)))
+	out = append(out, st.Bold.Render(cell(" ", aName))+" │ "+st.Bold.Render(cell(" ", bName)))
 	for _, g := range groups {
 		out = append(out, st.Info.Render(fmt.Sprintf("@@ lines %d–%d │ %d–%d", g[0].I1+1, g[len(g)-1].I2, g[0].J1+1, g[len(g)-1].J2)))
 		for _, op := range g {
-			n := max(op.I2-op.I1, op.J2-op.J1)
-			for k := range n {
+			for k := range max(op.I2-op.I1, op.J2-op.J1) {
 				var left, right string
 				if op.I1+k < op.I2 {
 					left = a[op.I1+k]
@@ -142,14 +141,14 @@ func renderSideBySide(st Styles, aName, bName string, a, b []string, width int) 
 				if op.J1+k < op.J2 {
 					right = b[op.J1+k]
 				}
-				l, r := cell(left), cell(right)
-				switch op.Tag {
-				case 'r':
-					l, r = st.Removed.Render(l), st.Added.Render(r)
-				case 'd':
-					l = st.Removed.Render(l)
-				case 'i':
-					r = st.Added.Render(r)
+				l, r := cell(" ", left), cell(" ", right)
+				if op.Tag != 'e' {
+					if op.I1+k < op.I2 {
+						l = st.Removed.Render(cell("-", left))
+					}
+					if op.J1+k < op.J2 {
+						r = st.Added.Render(cell("+", right))
+					}
 				}
 				out = append(out, l+" │ "+r)
 			}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"statescope/stores"
@@ -26,6 +27,7 @@ func TestGolden(t *testing.T) {
 		name     string
 		readOnly bool
 		plain    bool
+		width    int // 120 unless set
 		steps    func(h *syncHarness)
 		want     string // a line the frame must contain, besides the golden file
 	}{
@@ -53,6 +55,12 @@ func TestGolden(t *testing.T) {
 			h.typeText("staging/db/orders")
 			h.keys("enter", "u")
 		}, want: "+++ staging/db/orders"},
+		{name: "diff_side_by_side_wide", width: 160, steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d")
+			h.typeText("staging/db/orders")
+			h.keys("enter", "u")
+		}, want: "│"},
 		{name: "diff_revealed", steps: func(h *syncHarness) {
 			openRecord("prod/db/users")(h)
 			h.keys("d")
@@ -80,6 +88,9 @@ func TestGolden(t *testing.T) {
 				s = stores.ReadOnly(s)
 			}
 			h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "demo", ReadOnly: tt.readOnly}})
+			if tt.width > 0 {
+				h.send(tea.WindowSizeMsg{Width: tt.width, Height: 40})
+			}
 			if tt.steps != nil {
 				tt.steps(h)
 			}

@@ -11,13 +11,13 @@ import (
 
 // Styles is the palette; colours degrade with the terminal's profile.
 type Styles struct {
-	Plain, Crumb, CrumbSep, Title     lipgloss.Style
-	Dim, Bold                         lipgloss.Style
-	Error, Warn, OK, Info             lipgloss.Style
-	Status, StatusErr                 lipgloss.Style
-	Key, KeyDisabled, Box, Selected   lipgloss.Style
-	Added, Removed, Changed           lipgloss.Style
-	Grid                              grid.Styles
+	Plain, Crumb, CrumbSep, Title   lipgloss.Style
+	Dim, Bold                       lipgloss.Style
+	Error, Warn, OK, Info           lipgloss.Style
+	Status, StatusErr               lipgloss.Style
+	Key, KeyDisabled, Box, Selected lipgloss.Style
+	Added, Removed, Changed         lipgloss.Style
+	Grid                            grid.Styles
 }
 
 var (
