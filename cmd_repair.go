@@ -101,9 +101,16 @@ func (a *app) confirm(m *mutation, question string) error {
 // applyPlan shows the plan, stops there for a dry run, asks, and applies.
 func (a *app) applyPlan(ctx context.Context, eng *repair.Engine, m *mutation, p *repair.Plan) error {
 	a.present(p)
+	blocked := eng.Blocked(ctx, p.ID)
 	if m.dryRun {
+		if blocked != nil {
+			fmt.Fprintln(a.out, "note: it would be refused now:", blocked)
+		}
 		fmt.Fprintln(a.out, "dry run: nothing was written")
 		return nil
+	}
+	if blocked != nil {
+		return a.repairFailure(blocked)
 	}
 	if err := a.confirm(m, fmt.Sprintf("Apply this %s to %s in %s?", p.Action, p.ID, eng.Target)); err != nil {
 		return err

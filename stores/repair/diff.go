@@ -17,8 +17,8 @@ import (
 func Diff(fromName, toName string, from, to *stores.State) string {
 	a, b := maskPair(from, to)
 	ud := difflib.UnifiedDiff{
-		A:        difflib.SplitLines(render(a)),
-		B:        difflib.SplitLines(render(b)),
+		A:        lines(a),
+		B:        lines(b),
 		FromFile: fromName,
 		ToFile:   toName,
 		Context:  3,
@@ -30,15 +30,16 @@ func Diff(fromName, toName string, from, to *stores.State) string {
 	return text
 }
 
-func render(s *stores.State) string {
+// lines is a record's upstream encoding as diff lines; no record, no lines.
+func lines(s *stores.State) []string {
 	if s == nil {
-		return ""
+		return nil
 	}
 	b, err := stores.EncodeState(s)
 	if err != nil {
-		return "(unencodable record: " + err.Error() + ")\n"
+		return []string{"(unencodable record: " + err.Error() + ")\n"}
 	}
-	return string(b) + "\n"
+	return difflib.SplitLines(string(b))
 }
 
 const changedMask = redact.Mask + " (changed)"

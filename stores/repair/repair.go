@@ -357,6 +357,16 @@ func (e *Engine) aftermath(ctx context.Context, p *Plan, cur Observed, backupPat
 	}
 }
 
+// Blocked reports a LockedError when the store's lock inventory shows id
+// locked, so a front end can say so before asking for confirmation. Apply
+// checks again by taking the lock; a store without an inventory gives nil.
+func (e *Engine) Blocked(ctx context.Context, id string) error {
+	if l := e.lockHolder(ctx, id); l != nil {
+		return &LockedError{ID: id, Lock: l, Err: stores.ErrLocked}
+	}
+	return nil
+}
+
 // lockHolder finds who holds id's lock in the inventory, nil when unknown.
 func (e *Engine) lockHolder(ctx context.Context, id string) *stores.LockInfo {
 	ll, ok := e.Store.(stores.LockLister)
