@@ -48,8 +48,8 @@ type Options struct {
 	KeyOverrides map[string][]string
 	// Now is the clock (tests pin it).
 	Now func() time.Time
-	// ReleaseTimeout bounds a force release.
-	ReleaseTimeout time.Duration
+	// OperationTimeout bounds a force release and opening a context.
+	OperationTimeout time.Duration
 }
 
 // env is what every view shares: the app context, the session, the keys,
@@ -94,8 +94,8 @@ func New(ctx context.Context, opts Options) (*Model, error) {
 	if opts.StaleAfter <= 0 {
 		opts.StaleAfter = stores.DefaultStaleAfter
 	}
-	if opts.ReleaseTimeout <= 0 {
-		opts.ReleaseTimeout = 30 * time.Second
+	if opts.OperationTimeout <= 0 {
+		opts.OperationTimeout = 30 * time.Second
 	}
 	keys, err := keymap.Load(opts.KeyOverrides, opts.Session.ReadOnly)
 	if err != nil {
@@ -318,7 +318,7 @@ func (m *Model) switchContext(name string) tea.Cmd {
 		m.setStatus("no config contexts to switch to", true)
 		return nil
 	}
-	ctx, timeout := m.env.ctx, m.env.opts.ReleaseTimeout
+	ctx, timeout := m.env.ctx, m.env.opts.OperationTimeout
 	m.setStatus("opening context "+name+"…", false)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)

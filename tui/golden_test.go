@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -28,6 +29,7 @@ func TestGolden(t *testing.T) {
 		readOnly bool
 		plain    bool
 		width    int // 120 unless set
+		opts     func(o *Options)
 		steps    func(h *syncHarness)
 		want     string // a line the frame must contain, besides the golden file
 	}{
@@ -40,6 +42,9 @@ func TestGolden(t *testing.T) {
 		{name: "detail_masked", steps: openRecord("prod/db/users"), want: "••••••••"},
 		{name: "detail_revealed", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("x") }, want: "Xk9#mP2vL8qR"},
 		{name: "detail_dependency_selected", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("tab") }, want: "▸ prod/vpc/aws"},
+		{name: "detail_limitations", opts: func(o *Options) {
+			o.Session.Limitations = []string{"this backend does not store the error field"}
+		}, steps: openRecord("prod/db/analytics"), want: "note: this backend does not store the error field"},
 		{name: "detail_corrupt", steps: openRecord("prod/cache/sessions"), want: "CORRUPT RECORD"},
 		{name: "detail_locked", steps: openRecord("prod/db/orders"), want: "orphaned  held 3d by deploy@ci-runner-7 pid 4242 (apply)"},
 		{name: "diff_picker", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("d"); h.typeText("staging/db/ord") }, want: "staging/db/orders"},
@@ -61,6 +66,21 @@ func TestGolden(t *testing.T) {
 			h.typeText("staging/db/orders")
 			h.keys("enter", "u")
 		}, want: "│"},
+		{name: "diff_file", steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d", "tab", "tab", "tab")
+			h.typeText("testdata/other_record.json")
+			h.keys("enter")
+		}, want: "↔  testdata/other_record.json"},
+		{name: "diff_context", opts: func(o *Options) {
+			o.Contexts = []string{"staging"}
+			o.OpenContext = func(context.Context, string) (Session, error) {
+				return Session{Store: newGoldenStore(t), Name: "staging"}, nil
+			}
+		}, steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d", "tab", "enter")
+		}, want: "No differences"},
 		{name: "diff_revealed", steps: func(h *syncHarness) {
 			openRecord("prod/db/users")(h)
 			h.keys("d")
@@ -87,7 +107,11 @@ func TestGolden(t *testing.T) {
 			if tt.readOnly {
 				s = stores.ReadOnly(s)
 			}
-			h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "demo", ReadOnly: tt.readOnly}})
+			opts := Options{Session: Session{Store: s, Name: "demo", ReadOnly: tt.readOnly}}
+			if tt.opts != nil {
+				tt.opts(&opts)
+			}
+			h := newSyncHarness(t, opts)
 			if tt.width > 0 {
 				h.send(tea.WindowSizeMsg{Width: tt.width, Height: 40})
 			}

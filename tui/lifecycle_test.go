@@ -291,3 +291,46 @@ func TestQuitLeavesEveryView(t *testing.T) {
 		t.Fatalf("%d views still open after quit", len(h.m.stack))
 	}
 }
+
+// closeRecorder notes that its store was closed.
+type closeRecorder struct {
+	*goldenStore
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
+
+func TestSwitchContext(t *testing.T) {
+	old := &closeRecorder{goldenStore: newGoldenStore(t)}
+	next := &closeRecorder{goldenStore: newGoldenStore(t)}
+	h := newSyncHarness(t, Options{
+		Session:  Session{Store: old, Name: "prod"},
+		Contexts: []string{"prod", "staging"},
+		OpenContext: func(_ context.Context, name string) (Session, error) {
+			if name != "staging" {
+				return Session{}, errors.New(`unknown context "` + name + `"`)
+			}
+			return Session{Store: next, Name: name, ReadOnly: true}, nil
+		},
+	})
+	first := h.m.top()
+	h.keys(":")
+	h.typeText("ctx nope")
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, `context nope: unknown context "nope"`) || h.m.top() != first || old.closed.Load() {
+		t.Fatalf("a failed switch changed the session:\n%s", s)
+	}
+	h.keys(":")
+	h.typeText("ctx st")
+	h.keys("tab", "enter")
+	s := h.screen()
+	if !strings.Contains(s, "statescope › staging › resources  [read-only]") || !strings.Contains(s, "switched to staging") {
+		t.Fatalf("not switched:\n%s", s)
+	}
+	if !old.closed.Load() || next.closed.Load() || !first.base().left {
+		t.Fatalf("old closed=%v new closed=%v old view left=%v", old.closed.Load(), next.closed.Load(), first.base().left)
+	}
+	if !h.m.env.keys.ReadOnly {
+		t.Fatal("the read-only context did not disable mutating keys")
+	}
+}

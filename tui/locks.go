@@ -186,7 +186,7 @@ func (v *locksView) release(l stores.LockInfo) tea.Cmd {
 	if !ok {
 		return nil
 	}
-	ctx, timeout := v.env.ctx, v.env.opts.ReleaseTimeout
+	ctx, timeout := v.env.ctx, v.env.opts.OperationTimeout
 	id, token := l.ResourceID, l.Token
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)

@@ -179,6 +179,11 @@ func (v *resourcesView) scheduleRefresh() tea.Cmd {
 func (v *resourcesView) load() tea.Cmd {
 	ctx, gen := v.begin()
 	v.listing, v.lockLoading, v.err, v.pending = true, true, nil, nil
+	if !v.loaded {
+		// The first load was cut short: start the table again.
+		v.grid.SetItems(nil)
+		v.recount(nil)
+	}
 	s := v.env.session.Store
 	return tea.Batch(
 		v.tag(streamEntries(ctx, gen, s)),
@@ -254,12 +259,18 @@ func (v *resourcesView) entries(msg entriesMsg) tea.Cmd {
 		return nil
 	}
 	cmd := v.grid.SetItems(v.pending)
-	v.counts, v.corrupt, v.stuck = map[string]int{}, 0, 0
-	v.count(v.pending)
+	v.recount(v.pending)
 	v.pending = nil
 	return v.tag(cmd)
 }
 
+// recount starts the counts over for a new set of rows.
+func (v *resourcesView) recount(entries []stores.Entry) {
+	v.counts, v.corrupt, v.stuck = map[string]int{}, 0, 0
+	v.count(entries)
+}
+
+// count adds rows to the status, corrupt and stuck counts.
 func (v *resourcesView) count(entries []stores.Entry) {
 	v.header = ""
 	now := v.env.now()

@@ -93,9 +93,6 @@ func (m *Model[T]) Query() string { return m.query }
 // Filtering reports a filter command still running.
 func (m *Model[T]) Filtering() bool { return m.pending }
 
-// Cursor is the selected row's position among the visible rows.
-func (m *Model[T]) Cursor() int { return m.cursor }
-
 // Selected returns the item under the cursor.
 func (m *Model[T]) Selected() (T, bool) {
 	var zero T
