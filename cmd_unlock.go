@@ -46,7 +46,7 @@ func (a *app) unlockCommand() *cobra.Command {
 			switch {
 			case token != "" && p.Lock.Token != token:
 				return refused("the lock on %s changed hands; nothing released.\nFound: token %s, verdict %s, holder %s. Inspect again with `statescope locks`.", id, p.Lock.Token, p.Lock.Verdict, dash(p.Lock.Holder.String()))
-			case token == "" && !a.isTerminal():
+			case token == "" && !a.isTerminal() && !m.dryRun:
 				// A script must name the exact lock instance it inspected.
 				return refused("not a terminal: refusing to release without a token; after checking the lock, run:\n  statescope unlock %s --token %s%s", shellQuote(id), p.Lock.Token, a.storeFlagHint())
 			case token == "":

@@ -61,7 +61,11 @@ func (e *Engine) PlanSetStatus(ctx context.Context, id, status, reason string) (
 		want.Error = reason
 	}
 	want.UpdatedAt = stores.FormatTime(e.Now())
-	return &Plan{Action: ActionSetStatus, ID: id, Seen: seen, Want: want}, nil
+	p := &Plan{Action: ActionSetStatus, ID: id, Seen: seen, Want: want}
+	if status != stores.StatusError && strings.TrimSpace(reason) != "" {
+		p.Notes = append(p.Notes, "the reason is not stored: only status error records one")
+	}
+	return p, nil
 }
 
 // PlanEdit plans replacing the record the user saw with their edited
