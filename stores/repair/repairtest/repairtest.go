@@ -20,6 +20,7 @@ import (
 	"statescope/stores/repair"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
+	"statescope/stores/repair/snapshot"
 	"statescope/stores/storetest"
 )
 
@@ -658,10 +659,32 @@ func forceRelease(t *testing.T, e *env) {
 func readOnly(t *testing.T, e *env) {
 	const id = "ro"
 	e.put(t, Record(id))
+	// A backup to restore from, written directly so nothing is audited.
+	raw, err := stores.EncodeState(Record(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Backups.Write(backup.Meta{Target: e.target, ResourceID: id, Kind: backup.KindRecord, Action: "set-status", Time: time.Now()}, raw); err != nil {
+		t.Fatal(err)
+	}
+	now := Record(id)
+	now.Status = stores.StatusDestroyed
+	e.put(t, now)
 	plans := plansFor(t, e, id)
+	rp, _, err := e.eng.PlanRestore(e.ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, _, err := e.eng.PlanImport(e.ctx, &snapshot.Document{Records: []snapshot.Record{{ResourceID: "ro-new", State: Record("ro-new")}}}, false)
+	if err != nil || len(ip) != 1 {
+		t.Fatalf("import plan: %v", err)
+	}
+	plans["restore"], plans["import"] = rp, ip[0]
 	if err := e.raw.Lock(e.ctx, "held"); err != nil {
 		t.Fatal(err)
 	}
+	backupsBefore := countFiles(t, filepath.Join(e.dir, "backups"))
+
 	ro := e.engineOn(stores.ReadOnly(e.store))
 	for name, p := range plans {
 		if _, err := ro.Apply(e.ctx, p); !errors.Is(err, stores.ErrReadOnly) {
@@ -671,15 +694,32 @@ func readOnly(t *testing.T, e *env) {
 	if _, err := ro.ApplyRelease(e.ctx, &repair.ReleasePlan{Lock: stores.LockInfo{ResourceID: "held", Token: "t"}}); !errors.Is(err, stores.ErrReadOnly) {
 		t.Errorf("force release on a read-only store: %v, want ErrReadOnly", err)
 	}
-	e.assertRecord(t, Record(id))
+	e.assertRecord(t, now)
+	e.assertAbsent(t, "ro-new")
 	if err := e.raw.Unlock(e.ctx, "held"); err != nil {
 		t.Errorf("read-only release touched the lock: %v", err)
 	}
-	for _, p := range []string{filepath.Join(e.dir, "backups"), filepath.Join(e.dir, "audit.log")} {
-		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("read-only attempts wrote %s (%v)", p, err)
-		}
+	if n := countFiles(t, filepath.Join(e.dir, "backups")); n != backupsBefore {
+		t.Errorf("read-only attempts wrote %d backup files", n-backupsBefore)
 	}
+	if _, err := os.Stat(e.eng.Audit.Path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("read-only attempts wrote the audit log (%v)", err)
+	}
+}
+
+func countFiles(t *testing.T, root string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // Secret values planted in a record; none may appear in any diff, message
