@@ -1,5 +1,3 @@
-// Package tui is statescope's terminal UI: a router over a stack of views
-// (resources, detail, diff, locks, help) with a k9s-style command bar.
 package tui
 
 import (
@@ -239,7 +237,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	g := m.env.keys.Global
 	if msg.String() == "ctrl+c" {
-		return m.quit()
+		return m.quit() // always, even while typing or with quit rebound
 	}
 	m.status = ""
 	if m.command != nil {
@@ -256,7 +254,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, g.Quit):
 		return m.quit()
 	case key.Matches(msg, g.Back):
-		if b, ok := top.(interface{ Back() bool }); ok && b.Back() {
+		if b, ok := top.(backer); ok && b.Back() {
 			return nil
 		}
 		return m.pop()
@@ -278,6 +276,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	return top.Update(msg)
 }
+
+// backer is a view that uses esc itself first (clearing a filter) and
+// reports whether it did.
+type backer interface{ Back() bool }
 
 func (m *Model) quit() tea.Cmd {
 	m.leaveAll()
@@ -339,17 +341,22 @@ func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 	keys, err := keymap.Load(m.env.opts.KeyOverrides, msg.session.ReadOnly)
 	if err != nil {
 		m.setStatus(err.Error(), true)
-		stores.Close(msg.session.Store)
-		return nil
+		return closeStore(msg.session.Store)
 	}
 	m.leaveAll()
 	old := m.env.session.Store
 	m.env.session, m.env.keys = msg.session, keys
 	m.setStatus("switched to "+msg.session.Name, false)
-	return tea.Batch(m.push(newResourcesView(m.env)), func() tea.Msg {
-		stores.Close(old)
+	return tea.Batch(m.push(newResourcesView(m.env)), closeStore(old))
+}
+
+// closeStore closes a store off the Update path: closing may talk to
+// the network.
+func closeStore(s stores.Store) tea.Cmd {
+	return func() tea.Msg {
+		stores.Close(s)
 		return nil
-	})
+	}
 }
 
 // View lays out breadcrumbs, the top view, the status line and the help bar.

@@ -124,7 +124,7 @@ type otherMsg struct {
 // compare loads the other record under this view's context.
 func (d *diffView) compare(kind source, what string) tea.Cmd {
 	ctx, gen := d.begin()
-	d.picking, d.loading, d.err, d.listing = false, true, nil, false
+	d.picking, d.kind, d.loading, d.err, d.listing = false, kind, true, nil, false
 	id, store, opts := d.this.ResourceID, d.env.session.Store, d.env.opts
 	load := func() (*stores.State, string, error) {
 		switch kind {

@@ -1,0 +1,17 @@
+// Package tui is statescope's terminal UI: a router over a stack of views
+// (resources, detail, diff, locks, help) with a k9s-style command bar.
+//
+// Lifecycle. The root Model is the only place a view is entered or left
+// (push, pop, replace). Each view embeds a scope: a context derived from the
+// app's, cancelled when the view is left, and a load generation. A load
+// calls scope.begin (cancelling the load before it), runs the store call in
+// a command that closes over the context, the store and the generation,
+// and addresses its reply with scope.tag. The router drops replies for
+// views no longer on the stack; the view drops replies of an older
+// generation. Mutations (force release) run under the app context with a
+// timeout and report to the router, which refreshes every open view.
+//
+// Adding a view. Implement View (embed scope), give it a key set in the
+// keymap package, and push it from wherever it is reached: for example a
+// repair action opened from the detail view with env.router.push(…).
+package tui
