@@ -312,29 +312,6 @@ func TestExportImportCLI(t *testing.T) {
 	}
 }
 
-// editorScript writes an editor that saves each text in turn, one per
-// run, and records that it ran.
-func editorScript(t *testing.T, saves ...string) (cmd, ranMarker string) {
-	t.Helper()
-	dir := t.TempDir()
-	ranMarker = filepath.Join(dir, "ran")
-	script := "#!/bin/sh\nn=$(cat " + dir + "/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + dir + "/n\n" +
-		"cat \"$1\" >> " + ranMarker + "\n"
-	for i, s := range saves {
-		p := filepath.Join(dir, "save"+string(rune('1'+i)))
-		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		script += "[ $n = " + string(rune('1'+i)) + " ] && cp " + p + " \"$1\"\n"
-	}
-	script += "exit 0\n"
-	cmd = filepath.Join(dir, "editor.sh")
-	if err := os.WriteFile(cmd, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, ranMarker
-}
-
 func TestEditCLI(t *testing.T) {
 	e := newRepairEnv(t)
 	orig := e.get(t, "prod/db")
@@ -343,7 +320,7 @@ func TestEditCLI(t *testing.T) {
 	valid.Outputs["password"] = cliSecrets[3]
 	validJSON, _ := stores.EncodeState(valid)
 	invalid := strings.Replace(string(validJSON), `"status": "destroyed"`, `"status": "gone"`, 1)
-	cmd, shown := editorScript(t, invalid, "# the user's note\n"+string(validJSON))
+	cmd, shown := repairtest.EditorScript(t, invalid, "# the user's note\n"+string(validJSON))
 	t.Setenv("VISUAL", "")
 	t.Setenv("EDITOR", cmd)
 	code, out, errOut := e.run(t, "", "edit", "prod/db", "--yes")
@@ -369,7 +346,7 @@ func TestEditCLI(t *testing.T) {
 
 	// An unchanged save cancels and writes nothing.
 	before := e.files(t)
-	cmd, _ = editorScript(t)
+	cmd, _ = repairtest.EditorScript(t)
 	t.Setenv("EDITOR", cmd)
 	if code, out, _ := e.run(t, "", "edit", "prod/db", "--yes"); code != 0 || !strings.Contains(out, "cancelled") {
 		t.Errorf("unchanged edit: exit %d %s", code, out)
@@ -388,7 +365,7 @@ func TestReadOnlyRefusesEveryMutation(t *testing.T) {
 	if code, _, _ := e.run(t, "", "export", "-o", snap); code != 0 {
 		t.Fatal("export failed")
 	}
-	cmd, ran := editorScript(t, "{}")
+	cmd, ran := repairtest.EditorScript(t, "{}")
 	t.Setenv("EDITOR", cmd)
 	before := e.files(t)
 	for _, args := range [][]string{
@@ -473,7 +450,7 @@ func TestAuditCLI(t *testing.T) {
 func TestSecretsStayOut(t *testing.T) {
 	e := newRepairEnv(t)
 	snap := filepath.Join(t.TempDir(), "snap.json")
-	cmd, _ := editorScript(t, strings.Replace(mustEncode(t, e.get(t, "prod/db")), cliSecrets[0], cliSecrets[3], 1))
+	cmd, _ := repairtest.EditorScript(t, strings.Replace(mustEncode(t, e.get(t, "prod/db")), cliSecrets[0], cliSecrets[3], 1))
 	t.Setenv("EDITOR", cmd)
 	var said strings.Builder
 	for _, args := range [][]string{
@@ -546,7 +523,7 @@ func TestUnreadableCLI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.dir, "prod_db.json"), garbage, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd, ran := editorScript(t, "{}")
+	cmd, ran := repairtest.EditorScript(t, "{}")
 	t.Setenv("EDITOR", cmd)
 	for _, args := range [][]string{{"set-status", "prod/db", "active", "--yes"}, {"edit", "prod/db", "--yes"}} {
 		if code, _, errOut := e.run(t, "", args...); code != 1 || !strings.Contains(errOut, "unreadable") {

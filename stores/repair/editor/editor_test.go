@@ -4,38 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"statescope/stores/repair/editor"
+	"statescope/stores/repair/repairtest"
 )
-
-// script writes an editor that replaces the file with each of saves in
-// turn (one per run) and logs what it was shown to shown.
-func script(t *testing.T, saves ...string) (cmd, shown string) {
-	t.Helper()
-	dir := t.TempDir()
-	shown = filepath.Join(dir, "shown")
-	var b strings.Builder
-	fmt.Fprintf(&b, "#!/bin/sh\nn=$(cat %s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s/n\n", dir, dir)
-	fmt.Fprintf(&b, "cat \"$1\" >> %s; echo '=====' >> %s\n", shown, shown)
-	for i, s := range saves {
-		p := filepath.Join(dir, fmt.Sprintf("save%d", i+1))
-		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "[ $n = %d ] && cp %s \"$1\"\n", i+1, p)
-	}
-	b.WriteString("exit 0\n")
-	cmd = filepath.Join(dir, "ed.sh")
-	if err := os.WriteFile(cmd, []byte(b.String()), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, shown
-}
 
 func mustNotBeValid(b []byte) error {
 	if !bytes.Contains(b, []byte("valid")) {
@@ -64,7 +40,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd, shownPath := script(t, tt.saves...)
+			cmd, shownPath := repairtest.EditorScript(t, tt.saves...)
 			if tt.saves == nil {
 				cmd = "false"
 			}
