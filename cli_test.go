@@ -186,6 +186,7 @@ func TestUnlockConfirmOnTerminal(t *testing.T) {
 	dir := demoDir(t)
 	var out, errOut bytes.Buffer
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	a := &app{in: strings.NewReader("wrong\n"), out: &out, errOut: &errOut, now: time.Now, isTerminal: func() bool { return true }}
 	root := a.rootCommand()
 	root.SetArgs([]string{"--store", dir, "unlock", "prod/db/orders"})

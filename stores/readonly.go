@@ -59,3 +59,19 @@ func (r readOnly) Describe() string { return Describe(r.inner) + " (read-only)" 
 
 // Close closes the wrapped store.
 func (r readOnly) Close() error { return Close(r.inner) }
+
+// Unwrap returns the wrapped store, for read paths that need an optional
+// capability the wrapper hides (ConditionalStore.GetVersioned to export an
+// unreadable record's bytes). Never use it to write.
+func (r readOnly) Unwrap() Store { return r.inner }
+
+// Unwrap returns the store behind any wrappers that have an Unwrap method.
+func Unwrap(s Store) Store {
+	for {
+		u, ok := s.(interface{ Unwrap() Store })
+		if !ok {
+			return s
+		}
+		s = u.Unwrap()
+	}
+}

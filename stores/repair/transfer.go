@@ -51,7 +51,7 @@ func (e *Engine) Export(ctx context.Context, tool string) (*snapshot.Document, e
 // versioned read where it returns them, or from the file a filesystem
 // store listed (also behind wrappers with Unwrap). Otherwise it says why they are missing.
 func (e *Engine) rawOf(ctx context.Context, en stores.Entry) ([]byte, string) {
-	if cs, ok := e.Store.(stores.ConditionalStore); ok {
+	if cs, ok := stores.Unwrap(e.Store).(stores.ConditionalStore); ok {
 		if v, _ := cs.GetVersioned(ctx, en.ID); len(v.Raw) > 0 {
 			return v.Raw, ""
 		}
