@@ -37,6 +37,7 @@ func TestGolden(t *testing.T) {
 		{name: "resources_filtered", steps: func(h *syncHarness) { h.keys("/"); h.typeText("staging/db"); h.keys("enter") }, want: "/staging/db"},
 		{name: "resources_filter_typing", steps: func(h *syncHarness) { h.keys("/"); h.typeText("error") }, want: "/error█"},
 		{name: "resources_sorted_by_status_desc", steps: func(h *syncHarness) { h.keys("s", "s", "s", "s", "S") }, want: "STATUS↓"},
+		{name: "resources_narrow", width: 80, want: "dev/bucket/terraform-migra…"},
 		{name: "resources_no_inventory", plain: true, want: "no lock inventory"},
 		{name: "detail_error", steps: openRecord("prod/db/analytics"), want: "Quota 'SSD_TOTAL_GB' exceeded"},
 		{name: "detail_masked", steps: openRecord("prod/db/users"), want: "••••••••"},

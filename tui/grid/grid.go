@@ -405,12 +405,16 @@ func isASCII(s string) bool {
 }
 
 // layout gives every column its width: natural (capped), the flex column
-// takes what is left.
+// takes what is left. On a narrow terminal the other columns give way,
+// last first and down to their titles, so the flex column (the names)
+// keeps a useful share.
 func (m *Model[T]) layout() []int {
 	w := make([]int, len(m.cols))
+	minW := make([]int, len(m.cols))
 	used, flex := 0, -1
 	for i, c := range m.cols {
-		w[i] = max(m.widths[i], ansi.StringWidth(c.Title)+2)
+		minW[i] = ansi.StringWidth(c.Title) + 1
+		w[i] = max(m.widths[i], minW[i]+1)
 		if c.MaxWidth > 0 {
 			w[i] = min(w[i], c.MaxWidth)
 		}
@@ -420,10 +424,20 @@ func (m *Model[T]) layout() []int {
 		}
 		used += w[i]
 	}
-	gaps := 2 * (len(m.cols) - 1)
-	if flex >= 0 {
-		w[flex] = max(m.width-used-gaps-1, ansi.StringWidth(m.cols[flex].Title)+2)
+	if flex < 0 {
+		return w
 	}
+	avail := m.width - 2*(len(m.cols)-1) - 1
+	want := min(max(m.widths[flex], minW[flex]), avail*2/5)
+	for i := len(w) - 1; i >= 0 && avail-used < want; i-- {
+		if i == flex {
+			continue
+		}
+		give := min(w[i]-minW[i], want-(avail-used))
+		w[i] -= give
+		used -= give
+	}
+	w[flex] = max(avail-used, minW[flex])
 	return w
 }
 
