@@ -38,7 +38,7 @@ func seededBucket(b *testing.B, gw *testserver.VersityGW, n int) string {
 			for i := range keys {
 				rec := storetest.Record(fmt.Sprintf("bench-%05d", i))
 				data, _ := stores.EncodeState(rec)
-				_, err := s.client.PutObject(c, &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(s.recordKey(rec.ResourceID)), Body: bytes.NewReader(data)})
+				_, err := s.client.PutObject(c, &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(s.layout.RecordKey(rec.ResourceID)), Body: bytes.NewReader(data)})
 				if err != nil {
 					select {
 					case errs <- err:

@@ -192,7 +192,7 @@ func TestNameCollision(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.Save(c, storetest.Record("a_b"))
-	if err == nil || !strings.Contains(err.Error(), `already holds resource "a/b"`) {
+	if err == nil || !strings.Contains(err.Error(), `holds resource "a/b" (their object names collide)`) {
 		t.Fatalf("saving a colliding record: %v", err)
 	}
 	if _, err := s.Get(c, "a_b"); !errors.Is(err, stores.ErrNotFound) {
@@ -289,7 +289,7 @@ func TestConditionalStore(t *testing.T) {
 // stale ETag even when the lock was retaken after the caller's check.
 func TestStaleETagLeavesLiveLock(t *testing.T) {
 	s, c := newStore(t, DefaultPrefix), testCtx(t)
-	key := s.lockKey("db")
+	key := s.layout.LockKey("db")
 	if err := s.Lock(c, "db"); err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestStaleETagLeavesLiveLock(t *testing.T) {
 func TestLockFindsItsOwnRetriedWrite(t *testing.T) {
 	s, c := newStore(t, DefaultPrefix), testCtx(t)
 	h := stores.NewHolder("apply")
-	putRaw(t, s, s.lockKey("db"), stores.EncodeLockBody(h))
+	putRaw(t, s, s.layout.LockKey("db"), stores.EncodeLockBody(h))
 	if err := s.LockAs(c, "db", h); err != nil {
 		t.Errorf("lock already holding our own body: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
 )
 
 // The conditional operations act on a record's own key, the one the engine
@@ -15,10 +16,7 @@ import (
 // record is an ErrCorrupt error returned together with its Version and Raw,
 // so a repair can replace it conditionally.
 func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
-	if err := ctx.Err(); err != nil {
-		return stores.Versioned{}, err
-	}
-	v, err := s.readRecord(ctx, id)
+	v, err := s.layout.Get(ctx, id, s.readKey)
 	if err != nil {
 		return v, s.errorf("get", id, err)
 	}
@@ -28,37 +26,54 @@ func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, 
 // SaveIf writes the record only if its object's ETag is still version, or,
 // with version "", only if the object does not exist.
 func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.saveIf(ctx, st, version); err != nil {
+		return s.errorf("save", objectstore.ID(st), err)
 	}
-	if st == nil || st.ResourceID == "" {
-		return fmt.Errorf("%s: save: record has no resource_id", s.cfg.Scheme)
+	return nil
+}
+
+func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) error {
+	if err := objectstore.CheckSave(ctx, st); err != nil {
+		return err
 	}
 	data, err := stores.EncodeState(st)
 	if err != nil {
-		return s.errorf("save", st.ResourceID, err)
+		return err
 	}
-	if err := s.putRecord(ctx, s.recordKey(st.ResourceID), data, version); err != nil {
-		return s.errorf("save", st.ResourceID, err)
+	key := s.layout.RecordKey(st.ResourceID)
+	err = s.put(ctx, key, data, "application/json", version)
+	switch {
+	case err == nil:
+		return nil
+	case isPrecondition(err) && version == "":
+		return fmt.Errorf("%s was created meanwhile: %w", s.layout.Source(key), stores.ErrConflict)
+	case isPrecondition(err):
+		return fmt.Errorf("%s no longer has ETag %s: %w", s.layout.Source(key), version, stores.ErrConflict)
+	case isNotFound(err):
+		return fmt.Errorf("%s was deleted meanwhile: %w", s.layout.Source(key), stores.ErrConflict)
 	}
-	return nil
+	return err
 }
 
 // DeleteIf deletes the record only if its object's ETag is still version.
 // A record deleted meanwhile is both ErrConflict and ErrNotFound.
 func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
+	if err := s.deleteRecordIf(ctx, id, version); err != nil {
+		return s.errorf("delete", id, err)
+	}
+	return nil
+}
+
+func (s *Store) deleteRecordIf(ctx context.Context, id, version string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key := s.recordKey(id)
-	err := s.deleteIf(ctx, key, version)
+	err := s.deleteIf(ctx, s.layout.RecordKey(id), version)
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, errGone):
-		err = fmt.Errorf("%w; %w: %v", stores.ErrConflict, stores.ErrNotFound, err)
+		return fmt.Errorf("%w; %w: %v", stores.ErrConflict, stores.ErrNotFound, err)
 	case errors.Is(err, errChanged):
-		err = fmt.Errorf("%w: %v", stores.ErrConflict, err)
+		return fmt.Errorf("%w: %v", stores.ErrConflict, err)
 	}
-	return s.errorf("delete", id, err)
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
 )
 
 // Lock creates <prefix><name>.lock if it does not exist, as upstream does,
@@ -29,7 +30,7 @@ func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 	if h == nil {
 		h = stores.NewHolder("lock")
 	}
-	key := s.lockKey(id)
+	key := s.layout.LockKey(id)
 	body := stores.EncodeLockBody(h)
 	err := s.put(ctx, key, body, "", "")
 	if isPrecondition(err) {
@@ -38,7 +39,7 @@ func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 		if cur, rerr := s.read(ctx, key); rerr == nil && bytes.Equal(cur.body, body) {
 			return nil
 		}
-		return s.errorf("lock", id, fmt.Errorf("%w (%s exists)", stores.ErrLocked, s.source(key)))
+		return s.errorf("lock", id, fmt.Errorf("%w (%s exists)", stores.ErrLocked, s.layout.Source(key)))
 	}
 	if err != nil {
 		return s.errorf("lock", id, err)
@@ -52,7 +53,7 @@ func (s *Store) Unlock(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key := s.lockKey(id)
+	key := s.layout.LockKey(id)
 	if _, err := s.headETag(ctx, key); err != nil {
 		return s.errorf("unlock", id, lockError(err))
 	}
@@ -68,7 +69,7 @@ func (s *Store) ForceUnlock(ctx context.Context, id, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.deleteIf(ctx, s.lockKey(id), token); err != nil {
+	if err := s.deleteIf(ctx, s.layout.LockKey(id), token); err != nil {
 		return s.errorf("force unlock", id, lockError(err))
 	}
 	return nil
@@ -92,20 +93,16 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 		return nil, err
 	}
 	var lockKeys []string
-	records := map[string]bool{}
 	err := s.listObjects(ctx, func(objs []types.Object) error {
 		for _, o := range objs {
-			switch k := aws.ToString(o.Key); {
-			case strings.HasSuffix(k, lockExt):
+			if k := aws.ToString(o.Key); objectstore.IsLockKey(k) {
 				lockKeys = append(lockKeys, k)
-			case strings.HasSuffix(k, recordExt):
-				records[k] = true
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: locks: %w", s.cfg.Scheme, err)
+		return nil, fmt.Errorf("%s: locks %s: %w", s.cfg.Scheme, s.layout, err)
 	}
 	// Locks are few (workflow itself never takes one), so one at a time.
 	var out []stores.LockInfo
@@ -113,8 +110,7 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		info, ok := s.inspectLock(ctx, key, records)
-		if ok {
+		if info, ok := s.inspectLock(ctx, key); ok {
 			out = append(out, info)
 		}
 	}
@@ -122,26 +118,26 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 }
 
 // inspectLock reads one lock object; false when it was released meanwhile.
-func (s *Store) inspectLock(ctx context.Context, key string, records map[string]bool) (stores.LockInfo, bool) {
+func (s *Store) inspectLock(ctx context.Context, key string) (stores.LockInfo, bool) {
 	obj, err := s.read(ctx, key)
 	if errors.Is(err, stores.ErrNotFound) {
 		return stores.LockInfo{}, false
 	}
 	var why []string
-	id, note := s.lockOwner(ctx, key, records)
-	if note != "" {
-		why = append(why, note)
+	id, fromRecord := s.layout.LockID(ctx, key, s.readKey)
+	if !fromRecord {
+		why = append(why, "no readable record with this name; ID taken from the key")
 	}
-	info := stores.LockInfo{ResourceID: id, Source: s.source(key)}
+	info := stores.LockInfo{ResourceID: id, Source: s.layout.Source(key)}
 	if err != nil {
 		info.Evidence = strings.Join(append(why, "lock object unreadable: "+err.Error()), "; ")
 		return info, true
 	}
 	info.Token, info.Raw = obj.etag, obj.body
 	info.Release = fmt.Sprintf("delete object %s if its ETag is still %s", info.Source, obj.etag)
-	at, holder, bodyNote := stores.DecodeLockBody(obj.body)
-	if bodyNote != "" {
-		why = append(why, bodyNote)
+	at, holder, note := stores.DecodeLockBody(obj.body)
+	if note != "" {
+		why = append(why, note)
 	}
 	if at.IsZero() {
 		at = obj.modified
@@ -152,23 +148,4 @@ func (s *Store) inspectLock(ctx context.Context, key string, records map[string]
 	}
 	info.AcquiredAt, info.Holder, info.Evidence = at, holder, strings.Join(why, "; ")
 	return info, true
-}
-
-// lockOwner is the resource ID a lock key stands for, with a note when it
-// had to be guessed from the key.
-func (s *Store) lockOwner(ctx context.Context, lockKey string, records map[string]bool) (string, string) {
-	guess := s.nameOf(lockKey, lockExt)
-	recordKey := strings.TrimSuffix(lockKey, lockExt) + recordExt
-	if !records[recordKey] {
-		return guess, "no record with this name; ID taken from the key"
-	}
-	obj, err := s.read(ctx, recordKey)
-	if err != nil {
-		return guess, "record " + s.source(recordKey) + " unreadable; ID taken from the key"
-	}
-	st, err := stores.DecodeState(obj.body)
-	if err != nil {
-		return guess, "record " + s.source(recordKey) + " is corrupt; ID taken from the key"
-	}
-	return st.ResourceID, ""
 }

@@ -11,9 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
 )
 
 func init() {
@@ -35,20 +36,10 @@ func init() {
 		}
 		return Open(ctx, c)
 	}
-	stores.Register("s3", "s3://bucket/prefix?region=R&endpoint=URL&parallel=N", open)
-	stores.Register("spaces", "spaces://bucket/prefix?region=nyc3", open)
+	for scheme, form := range usage {
+		stores.Register(scheme, form, open)
+	}
 }
-
-const (
-	recordExt = ".json"
-	lockExt   = ".lock"
-	// maxObjectBytes bounds what one read holds in memory; a state record
-	// is kilobytes, so anything near this is not one.
-	maxObjectBytes = 256 << 20
-	// saveAttempts: Save re-reads and retries when a concurrent writer
-	// changed the object between its read and its conditional write.
-	saveAttempts = 3
-)
 
 // The capabilities statescope looks for.
 var (
@@ -65,6 +56,7 @@ var (
 // Store is one bucket and prefix.
 type Store struct {
 	cfg    Config
+	layout objectstore.Layout
 	client *awss3.Client
 	http   aws.HTTPClient
 	// pageSize is ListObjectsV2's MaxKeys; 0 leaves it to the server (1000).
@@ -113,7 +105,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	s := &Store{cfg: c, client: client, http: httpClient}
+	s := &Store{cfg: c, layout: objectstore.Layout{Scheme: c.Scheme, Bucket: c.Bucket, Prefix: c.Prefix}, client: client, http: httpClient}
 	// A one-key listing, not HeadBucket: a HEAD reply has no body, so a
 	// missing bucket and an unknown access key both read "404 NotFound".
 	probe := &awss3.ListObjectsV2Input{Bucket: aws.String(c.Bucket), Prefix: aws.String(c.Prefix), MaxKeys: aws.Int32(1)}
@@ -129,7 +121,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 
 // Describe names the bucket, prefix and endpoint; never credentials.
 func (s *Store) Describe() string {
-	d := fmt.Sprintf("%s://%s/%s", s.cfg.Scheme, s.cfg.Bucket, s.cfg.Prefix)
+	d := s.layout.String()
 	var at []string
 	if s.cfg.Region != "" {
 		at = append(at, "region "+s.cfg.Region)
@@ -151,23 +143,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) recordKey(id string) string { return s.cfg.Prefix + stores.ObjectName(id) + recordExt }
-func (s *Store) lockKey(id string) string   { return s.cfg.Prefix + stores.ObjectName(id) + lockExt }
-
-// source is how entries, locks and errors name an object.
-func (s *Store) source(key string) string { return s.cfg.Scheme + "://" + s.cfg.Bucket + "/" + key }
-
-// keyOf inverts source.
-func (s *Store) keyOf(source string) string {
-	return strings.TrimPrefix(source, s.cfg.Scheme+"://"+s.cfg.Bucket+"/")
-}
-
-// nameOf is a key without the prefix and extension: the best guess at an ID
-// when the object cannot be read.
-func (s *Store) nameOf(key, ext string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(key, s.cfg.Prefix), ext)
-}
-
 func (s *Store) errorf(op, id string, err error) error {
 	return fmt.Errorf("%s: %s %q: %w", s.cfg.Scheme, op, id, err)
 }
@@ -184,19 +159,22 @@ func (s *Store) read(ctx context.Context, key string) (object, error) {
 	out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {
-			return object{}, fmt.Errorf("no object %s: %w", s.source(key), stores.ErrNotFound)
+			return object{}, fmt.Errorf("no object %s: %w", s.layout.Source(key), stores.ErrNotFound)
 		}
 		return object{}, err
 	}
 	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, maxObjectBytes+1))
+	body, err := objectstore.ReadAll(out.Body)
 	if err != nil {
-		return object{}, fmt.Errorf("reading %s: %w", s.source(key), err)
-	}
-	if len(body) > maxObjectBytes {
-		return object{}, fmt.Errorf("%s is more than the %d bytes a record may have", s.source(key), maxObjectBytes)
+		return object{}, fmt.Errorf("reading %s: %w", s.layout.Source(key), err)
 	}
 	return object{body: body, etag: aws.ToString(out.ETag), modified: aws.ToTime(out.LastModified)}, nil
+}
+
+// readKey is read for objectstore: the ETag is the version.
+func (s *Store) readKey(ctx context.Context, key string) ([]byte, string, error) {
+	o, err := s.read(ctx, key)
+	return o.body, o.etag, err
 }
 
 // put writes an object only if its ETag is still version, or, with version
@@ -230,7 +208,7 @@ func (s *Store) headETag(ctx context.Context, key string) (string, error) {
 	case isNotFound(err):
 		obj, rerr := s.read(ctx, key)
 		if errors.Is(rerr, stores.ErrNotFound) {
-			return "", fmt.Errorf("no %s: %w", s.source(key), errGone)
+			return "", fmt.Errorf("no %s: %w", s.layout.Source(key), errGone)
 		}
 		return obj.etag, rerr
 	case err != nil:
@@ -249,14 +227,14 @@ func (s *Store) deleteIf(ctx context.Context, key, etag string) error {
 		return err
 	}
 	if cur != etag {
-		return fmt.Errorf("%s has ETag %s, not %s: %w", s.source(key), cur, etag, errChanged)
+		return fmt.Errorf("%s has ETag %s, not %s: %w", s.layout.Source(key), cur, etag, errChanged)
 	}
 	_, err = s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key), IfMatch: aws.String(etag)})
 	switch {
 	case isPrecondition(err):
-		return fmt.Errorf("%s changed while deleting: %w", s.source(key), errChanged)
+		return fmt.Errorf("%s changed while deleting: %w", s.layout.Source(key), errChanged)
 	case isNotFound(err):
-		return fmt.Errorf("%s was deleted meanwhile: %w", s.source(key), errGone)
+		return fmt.Errorf("%s was deleted meanwhile: %w", s.layout.Source(key), errGone)
 	}
 	return err
 }
@@ -266,48 +244,33 @@ func (s *Store) deleteObject(ctx context.Context, key string) error {
 	return err
 }
 
-// readRecord reads the record under id's own key. A key holding another
-// resource's record (the names collide) is ErrNotFound for id; an
-// unreadable one is ErrCorrupt, returned with its version and bytes.
-func (s *Store) readRecord(ctx context.Context, id string) (stores.Versioned, error) {
-	key := s.recordKey(id)
-	obj, err := s.read(ctx, key)
+// Get reads one record: under its own key, or, because a listing shows
+// records wherever they sit under the prefix, wherever a scan finds it.
+func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v, err := s.layout.Get(ctx, id, s.readKey)
+	if errors.Is(err, stores.ErrNotFound) {
+		_, v.State, err = s.find(ctx, id)
+	}
 	if err != nil {
-		return stores.Versioned{}, err
+		return nil, s.errorf("get", id, err)
 	}
-	v := stores.Versioned{Version: obj.etag, Raw: obj.body}
-	st, err := stores.DecodeState(obj.body)
-	if err != nil {
-		return v, fmt.Errorf("%s: %w: %v", s.source(key), stores.ErrCorrupt, err)
-	}
-	if st.ResourceID != id {
-		return stores.Versioned{}, fmt.Errorf("%s holds resource %q: %w", s.source(key), st.ResourceID, stores.ErrNotFound)
-	}
-	v.State = st
-	return v, nil
+	return v.State, nil
 }
 
-// locate finds the key of id's record: its own key first, then, because a
-// listing shows records wherever they sit under the prefix, a scan. The
-// scan costs a full listing, but only when the record is not where the
-// engine puts it, which is rare or a genuine miss.
-func (s *Store) locate(ctx context.Context, id string) (string, *stores.State, error) {
-	v, err := s.readRecord(ctx, id)
-	switch {
-	case err == nil:
-		return s.recordKey(id), v.State, nil
-	case errors.Is(err, stores.ErrCorrupt):
-		return s.recordKey(id), nil, err
-	case !errors.Is(err, stores.ErrNotFound):
-		return "", nil, err
-	}
+// find scans the listing for id's record outside its own key. It costs a
+// full listing, but only when the record is not where the engine puts it,
+// which is rare, or missing.
+func (s *Store) find(ctx context.Context, id string) (string, *stores.State, error) {
 	var key string
 	var found *stores.State
 	errFound := errors.New("found")
-	err = s.Stream(ctx, stores.Filter{}, func(batch []stores.Entry) error {
+	err := s.Stream(ctx, stores.Filter{}, func(batch []stores.Entry) error {
 		for _, e := range batch {
 			if e.State != nil && e.State.ResourceID == id {
-				key, found = s.keyOf(e.Source), e.State
+				key, found = strings.TrimPrefix(e.Source, s.layout.Source("")), e.State
 				return errFound
 			}
 		}
@@ -319,179 +282,87 @@ func (s *Store) locate(ctx context.Context, id string) (string, *stores.State, e
 	case err != nil:
 		return "", nil, err
 	}
-	return "", nil, fmt.Errorf("no record under %s: %w", s.source(s.cfg.Prefix), stores.ErrNotFound)
+	return "", nil, fmt.Errorf("no record under %s: %w", s.layout, stores.ErrNotFound)
 }
 
-// Get reads one record.
-func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	_, st, err := s.locate(ctx, id)
-	if err != nil {
-		return nil, s.errorf("get", id, err)
-	}
-	return st, nil
-}
-
-// Save writes the record under its own key, as the engine does. It refuses
-// to overwrite another resource's record whose key collides, and writes
-// conditionally on what it read so a concurrent change is not lost.
+// Save writes the record under its own key, as the engine does, but not
+// over another resource's record whose key collides (objectstore.Save).
 func (s *Store) Save(ctx context.Context, st *stores.State) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.layout.Save(ctx, st, s.readKey, s.saveIf); err != nil {
+		return s.errorf("save", objectstore.ID(st), err)
 	}
-	if st == nil || st.ResourceID == "" {
-		return fmt.Errorf("%s: save: record has no resource_id", s.cfg.Scheme)
-	}
-	id := st.ResourceID
-	data, err := stores.EncodeState(st)
-	if err != nil {
-		return s.errorf("save", id, err)
-	}
-	key := s.recordKey(id)
-	for attempt := 1; ; attempt++ {
-		version, err := s.replaceable(ctx, key, id)
-		if err != nil {
-			return s.errorf("save", id, err)
-		}
-		err = s.putRecord(ctx, key, data, version)
-		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, stores.ErrConflict) || attempt == saveAttempts:
-			return s.errorf("save", id, err)
-		}
-	}
+	return nil
 }
 
-// replaceable is the version Save replaces under key: "" when nothing is
-// there, the ETag of id's record or of an unreadable one (a repair).
-func (s *Store) replaceable(ctx context.Context, key, id string) (string, error) {
-	obj, err := s.read(ctx, key)
-	switch {
-	case errors.Is(err, stores.ErrNotFound):
-		return "", nil
-	case err != nil:
-		return "", err
-	}
-	if other, derr := stores.DecodeState(obj.body); derr == nil && other.ResourceID != id {
-		return "", fmt.Errorf("%s already holds resource %q (their object names collide)", s.source(key), other.ResourceID)
-	}
-	return obj.etag, nil
-}
-
-// putRecord writes record bytes conditionally; a failed condition is ErrConflict.
-func (s *Store) putRecord(ctx context.Context, key string, data []byte, version string) error {
-	err := s.put(ctx, key, data, "application/json", version)
-	switch {
-	case err == nil:
-		return nil
-	case isPrecondition(err) && version == "":
-		return fmt.Errorf("%s was created meanwhile: %w", s.source(key), stores.ErrConflict)
-	case isPrecondition(err):
-		return fmt.Errorf("%s no longer has ETag %s: %w", s.source(key), version, stores.ErrConflict)
-	case isNotFound(err):
-		return fmt.Errorf("%s was deleted meanwhile: %w", s.source(key), stores.ErrConflict)
-	}
-	return err
-}
-
-// Delete removes the object holding the record, or an unreadable object
-// under the record's own key.
+// Delete removes the record under its own key (an unreadable one too), or
+// the object a scan finds it in.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	err := s.layout.Delete(ctx, id, s.readKey, s.deleteRecordIf)
+	if errors.Is(err, stores.ErrNotFound) {
+		var key string
+		if key, _, err = s.find(ctx, id); err == nil {
+			err = s.deleteObject(ctx, key)
+		}
 	}
-	key, _, err := s.locate(ctx, id)
-	if err != nil && !errors.Is(err, stores.ErrCorrupt) {
-		return s.errorf("delete", id, err)
-	}
-	if err := s.deleteObject(ctx, key); err != nil {
+	if err != nil {
 		return s.errorf("delete", id, err)
 	}
 	return nil
 }
 
-// List reads every record under the prefix; unreadable ones come back as
-// corrupt entries. Entries are sorted by ID.
+// List reads every record under the prefix, sorted by ID; unreadable ones
+// come back as corrupt entries.
 func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
-	var out []stores.Entry
-	err := s.Stream(ctx, f, func(batch []stores.Entry) error {
-		out = append(out, batch...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].ID != out[j].ID {
-			return out[i].ID < out[j].ID
-		}
-		return out[i].Source < out[j].Source
-	})
-	return out, nil
+	return objectstore.List(func(yield func([]stores.Entry) error) error { return s.Stream(ctx, f, yield) })
 }
 
-// Stream lists keys page by page, as upstream does (recursive, no
-// delimiter, every *.json key), and fetches each page's records in
-// parallel while the next page is listed, yielding batches as they arrive.
+// Stream lists keys as upstream does (recursive, no delimiter, every
+// *.json key) and fetches each page's records in parallel, yielding
+// batches as they arrive.
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.cfg.Parallel, s.readKey, f, yield); err != nil {
+		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.layout, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pages := make(chan []string, 1)
-	listed := make(chan error, 1)
-	go func() {
-		defer close(pages)
-		listed <- s.listObjects(ctx, func(objs []types.Object) error {
-			var keys []string
-			for _, o := range objs {
-				if k := aws.ToString(o.Key); strings.HasSuffix(k, recordExt) {
-					keys = append(keys, k)
+	return nil
+}
+
+// keyPages lists every key under the prefix a page at a time. The next
+// page is requested while the caller fetches this one's records.
+func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		type page struct {
+			keys []string
+			err  error
+		}
+		// The lister's sends never block for good: the deferred drain
+		// reads until it ends, which cancel makes prompt.
+		pages := make(chan page, 1)
+		go func() {
+			defer close(pages)
+			err := s.listObjects(ctx, func(objs []types.Object) error {
+				keys := make([]string, len(objs))
+				for i, o := range objs {
+					keys[i] = aws.ToString(o.Key)
 				}
-			}
-			if len(keys) == 0 {
-				return nil
-			}
-			select {
-			case pages <- keys:
-				return nil
-			case <-ctx.Done():
+				pages <- page{keys: keys}
 				return ctx.Err()
+			})
+			if err != nil {
+				pages <- page{err: err}
 			}
-		})
-	}()
-	deliver := func(batch []stores.Entry) error {
-		kept := batch[:0]
-		for _, e := range batch {
-			if !gone(e) && f.Match(e) {
-				kept = append(kept, e)
-			}
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		return yield(kept)
-	}
-	var err error
-	for keys := range pages {
-		if err = stores.FetchParallel(ctx, keys, s.cfg.Parallel, s.fetchEntry, deliver); err != nil {
+		}()
+		defer func() {
 			cancel()
 			for range pages {
 			}
-			break
+		}()
+		for p := range pages {
+			if !yield(p.keys, p.err) || p.err != nil {
+				return
+			}
 		}
 	}
-	if lerr := <-listed; err == nil && lerr != nil {
-		err = lerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.source(s.cfg.Prefix), err)
-	}
-	return nil
 }
 
 // listObjects pages through every object under the prefix.
@@ -512,27 +383,3 @@ func (s *Store) listObjects(ctx context.Context, page func([]types.Object) error
 	}
 	return nil
 }
-
-// fetchEntry reads one listed record. An object deleted since the listing,
-// or a fetch abandoned because the listing ended, gives a gone entry.
-func (s *Store) fetchEntry(ctx context.Context, key string) stores.Entry {
-	obj, err := s.read(ctx, key)
-	if ctx.Err() != nil || errors.Is(err, stores.ErrNotFound) {
-		return stores.Entry{}
-	}
-	e := stores.Entry{ID: s.nameOf(key, recordExt), Source: s.source(key)}
-	if err != nil {
-		e.Problem = "unreadable: " + err.Error()
-		return e
-	}
-	st, err := stores.DecodeState(obj.body)
-	if err != nil {
-		e.Problem = err.Error()
-		return e
-	}
-	e.State, e.ID = st, st.ResourceID
-	return e
-}
-
-// gone marks fetchEntry's "nothing there" result, which has no source.
-func gone(e stores.Entry) bool { return e.Source == "" }

@@ -86,7 +86,7 @@ func putRaw(t testing.TB, s *Store, key string, body []byte) {
 // corrupt plants garbage where the record of id would be.
 func corrupt(t *testing.T, s stores.Store, id string) {
 	st := s.(*Store)
-	putRaw(t, st, st.cfg.Prefix+id+recordExt, []byte("\x00garbage{"))
+	putRaw(t, st, st.cfg.Prefix+id+".json", []byte("\x00garbage{"))
 }
 
 func TestConformance(t *testing.T) {

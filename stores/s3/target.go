@@ -3,21 +3,22 @@ package s3
 import (
 	"fmt"
 	"net/url"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"statescope/stores"
+	"statescope/stores/gcs/objectstore"
 )
 
 // DefaultPrefix is the key prefix upstream uses when none is configured.
-const DefaultPrefix = "iac-state/"
+const DefaultPrefix = objectstore.DefaultPrefix
 
-// maxParallel caps parallel=N: far past it a server only queues requests.
-const maxParallel = 256
+// usage is each scheme's form, for the registry and for errors.
+var usage = map[string]string{
+	"s3":     "s3://bucket/prefix?region=R&endpoint=URL&parallel=N",
+	"spaces": "spaces://bucket/prefix?region=nyc3&endpoint=URL&parallel=N",
+}
 
 // Config says which bucket and prefix to read and how to reach them.
 type Config struct {
@@ -46,62 +47,41 @@ func (c Config) SigningRegion() string {
 	return "us-east-1"
 }
 
-var knownParams = []string{"endpoint", "parallel", "region"}
-
 // ParseTarget reads s3://bucket/prefix?region=R&endpoint=URL&parallel=N or
-// spaces://bucket/prefix?region=nyc3. The path after the bucket is the
-// prefix, verbatim; an empty one gets the default, as upstream defaults an
-// empty prefix. Errors never repeat a credential the target might carry.
+// spaces://bucket/prefix?region=nyc3. The bucket, prefix and parallelism
+// follow the rules every object store shares (objectstore.ParseTarget);
+// region or endpoint is required, and Spaces derives its endpoint from the
+// region. Errors never repeat a credential the target might carry.
 func ParseTarget(t stores.Target) (Config, error) {
-	shown := redactTarget(t.Raw)
+	form, ok := usage[t.Scheme]
+	if !ok || t.URL == nil {
+		return Config{}, fmt.Errorf("%q is not an s3:// or spaces:// target", stores.RedactTarget(t.Raw))
+	}
 	bad := func(format string, args ...any) (Config, error) {
-		return Config{}, fmt.Errorf("%s target %q: %s", t.Scheme, shown, fmt.Sprintf(format, args...))
+		return Config{}, fmt.Errorf("%s target %q: %s; use %s", t.Scheme, redactTarget(t.Raw), fmt.Sprintf(format, args...), form)
 	}
-	u := t.URL
-	if u == nil || (t.Scheme != "s3" && t.Scheme != "spaces") {
-		return bad("not an s3:// or spaces:// target")
+	// Checked first: the shared parser's errors would show the endpoint whole.
+	endpoint := t.URL.Query().Get("endpoint")
+	if e, err := url.Parse(endpoint); err != nil || e.User != nil {
+		return bad("endpoint must be a URL without credentials")
 	}
-	if u.User != nil || u.Port() != "" || u.Hostname() == "" {
-		return bad("want %s://bucket/prefix: the bucket name goes where the host is", t.Scheme)
+	if t.URL.Port() != "" {
+		return bad("a bucket name has no port; the server goes in endpoint=")
 	}
-	c := Config{Scheme: t.Scheme, Bucket: u.Hostname(), Prefix: strings.TrimPrefix(u.Path, "/"), Parallel: stores.DefaultParallelism}
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
+	tgt, err := objectstore.ParseTarget(t, form, "region", "endpoint")
+	if err != nil {
+		return Config{}, err
 	}
-	q := u.Query()
-	var unknown []string
-	for k, vals := range q {
-		if !slices.Contains(knownParams, k) {
-			unknown = append(unknown, k)
-		} else if len(vals) > 1 {
-			return bad("%s is given %d times", k, len(vals))
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return bad("unknown parameter %s (accepted: %s; credentials come from the environment, never the target)",
-			strings.Join(unknown, ", "), strings.Join(knownParams, ", "))
-	}
-	c.Region = q.Get("region")
-	if p := q.Get("parallel"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > maxParallel {
-			return bad("parallel=%s: want a whole number from 1 to %d", p, maxParallel)
-		}
-		c.Parallel = n
-	}
-	if e := q.Get("endpoint"); e != "" {
-		eu, err := url.Parse(e)
-		if err != nil || (eu.Scheme != "http" && eu.Scheme != "https") || eu.Host == "" {
+	c := Config{Scheme: t.Scheme, Bucket: tgt.Bucket, Prefix: tgt.Prefix, Parallel: tgt.Parallel, Region: tgt.Query.Get("region")}
+	if endpoint != "" {
+		e, _ := url.Parse(endpoint)
+		if (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
 			return bad("endpoint must be an http:// or https:// URL")
 		}
-		if eu.User != nil {
-			return bad("endpoint must not carry credentials")
-		}
-		c.Endpoint = strings.TrimSuffix(eu.String(), "/")
+		c.Endpoint = strings.TrimRight(e.String(), "/")
 	}
 	if c.Region == "" && c.Endpoint == "" {
-		return bad("region or endpoint is required, e.g. ?region=%s", map[string]string{"s3": "us-east-1", "spaces": "nyc3"}[c.Scheme])
+		return bad("region or endpoint is required")
 	}
 	if c.Scheme == "spaces" && c.Endpoint == "" {
 		c.Endpoint = "https://" + c.Region + ".digitaloceanspaces.com"

@@ -54,18 +54,19 @@ func TestParseTargetErrors(t *testing.T) {
 		raw, wantMsg string
 	}{
 		{"s3://bucket", "region or endpoint is required"},
-		{"spaces://bucket/prefix", "region or endpoint is required, e.g. ?region=nyc3"},
+		{"spaces://bucket/prefix", "region or endpoint is required; use spaces://bucket/prefix?region=nyc3"},
 		{"s3://bucket?region=r&parallel=0", "parallel=0"},
 		{"s3://bucket?region=r&parallel=lots", "parallel=lots"},
 		{"s3://bucket?region=r&parallel=100000", "from 1 to 256"},
-		{"s3://bucket?regoin=r", "unknown parameter regoin"},
-		{"s3://bucket?region=a&region=b", "region is given 2 times"},
-		{"s3://bucket?region=r&secretKey=" + secret, "unknown parameter secretKey"},
+		{"s3://bucket?regoin=r", `unknown option "regoin"`},
+		{"s3://bucket?region=a&region=b", `option "region" is given 2 times`},
+		{"s3://bucket?region=r&secretKey=" + secret, `unknown option "secretKey"`},
 		{"s3://bucket?region=r&endpoint=ftp://host", "http:// or https://"},
-		{"s3://bucket?region=r&endpoint=https://user:" + secret + "@host", "must not carry credentials"},
-		{"s3://key:" + secret + "@bucket?region=r", "bucket name goes where the host is"},
-		{"s3://bucket:9000?region=r", "bucket name goes where the host is"},
-		{"s3:///prefix?region=r", "bucket name goes where the host is"},
+		{"s3://bucket?region=r&endpoint=https://user:" + secret + "@host", "endpoint must be a URL without credentials"},
+		{"s3://bucket?region=r&endpoint=https://user:" + secret + "@host&regoin=x", "endpoint must be a URL without credentials"},
+		{"s3://key:" + secret + "@bucket?region=r", "credentials are not accepted in the target"},
+		{"s3://bucket:9000?region=r", "a bucket name has no port"},
+		{"s3:///prefix?region=r", "names no bucket"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantMsg, func(t *testing.T) {
