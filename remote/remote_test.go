@@ -537,7 +537,7 @@ func TestSSHAgent(t *testing.T) {
 	sock := sockPath(t)
 	serveStore(t, openFS(t, t.TempDir()), server.Options{}, "unix://"+sock)
 	target := "ssh://sshd-agent?socket=" + url.QueryEscape(sock)
-	if _, err := stores.Open(ctxT(t), target); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+	if _, err := stores.Open(ctxT(t), target); err == nil || !strings.Contains(err.Error(), "no key to log in with") {
 		t.Fatalf("without an agent or key file: %v", err)
 	}
 	agentBin, err := testserver.Find("ssh-agent", "/usr/bin/ssh-agent")

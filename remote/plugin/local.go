@@ -24,6 +24,7 @@ type local struct {
 // Local is the Runner for a plugin on this host.
 func Local(cmd *exec.Cmd) (Runner, error) {
 	cmd.Stdin = nil
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -149,9 +149,15 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 	select {
 	case r = <-done:
 	case <-ctx.Done():
-		c.Kill()
-		<-done
-		return nil, fmt.Errorf("starting plugin %s: %w", name(cfg.Cmd), ctx.Err())
+		// Kill is a no-op until go-plugin has started the runner: repeat it.
+		for {
+			c.Kill()
+			select {
+			case <-done:
+				return nil, fmt.Errorf("starting plugin %s: %w", name(cfg.Cmd), ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 	}
 	if r.err != nil {
 		c.Kill()
@@ -176,9 +182,6 @@ func startError(cmd *exec.Cmd, err error, stderr string) error {
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
-
-// Exited reports whether the plugin process has ended.
-func (p *Process) Exited() bool { return p.client.Exited() }
 
 // Close asks the plugin to shut down (controller Shutdown), waits two
 // seconds, then kills it.

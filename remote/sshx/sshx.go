@@ -93,15 +93,21 @@ func Dial(ctx context.Context, d Dest, cfg Config) (*Client, error) {
 		c.closeJumps()
 		return nil, fmt.Errorf("ssh %s: %w", c.name, err)
 	}
-	auth, closeAgent := authMethods(s, log)
+	signers, closeAgent := loadSigners(s, log)
 	defer closeAgent()
+	if len(signers) == 0 {
+		conn.Close()
+		c.closeJumps()
+		return nil, fmt.Errorf("ssh %s: no key to log in with: no ssh-agent keys (SSH_AUTH_SOCK) and no readable identity file among %s",
+			c.name, strings.Join(s.identities, ", "))
+	}
 	keys := hostKeys{files: s.knownHosts, accept: cfg.HostKeyPrompt}
 	if cfg.AcceptNewHostKey {
 		keys.accept = func(string, string) bool { return true }
 	}
 	clientCfg := &ssh.ClientConfig{
 		User:              s.user,
-		Auth:              auth,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(signers...)},
 		HostKeyCallback:   keys.callback,
 		HostKeyAlgorithms: keys.algorithms(s.addr()),
 	}
@@ -134,9 +140,9 @@ func Dial(ctx context.Context, d Dest, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// authMethods offers the agent's keys, then the identity files'. Encrypted
-// files are skipped: there is no terminal to ask for a passphrase.
-func authMethods(s settings, log io.Writer) ([]ssh.AuthMethod, func()) {
+// loadSigners returns the agent's keys, then the identity files'. Encrypted files
+// are skipped: there is no terminal to ask for a passphrase.
+func loadSigners(s settings, log io.Writer) ([]ssh.Signer, func()) {
 	var signers []ssh.Signer
 	closeAgent := func() {}
 	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
@@ -167,7 +173,7 @@ func authMethods(s settings, log io.Writer) ([]ssh.AuthMethod, func()) {
 			signers = append(signers, signer)
 		}
 	}
-	return []ssh.AuthMethod{ssh.PublicKeys(signers...)}, closeAgent
+	return signers, closeAgent
 }
 
 // watch records why the connection ended.
@@ -238,9 +244,6 @@ func (c *Client) Err() error {
 		return nil
 	}
 }
-
-// Done is closed when the connection ends.
-func (c *Client) Done() <-chan struct{} { return c.done }
 
 // DialContext opens a direct-tcpip ("tcp") or direct-streamlocal ("unix")
 // channel; after the connection is gone it says why.
