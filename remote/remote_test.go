@@ -446,13 +446,15 @@ type stallConn struct {
 	once   sync.Once
 }
 
+// Read drops whatever arrives once frozen, including a read in progress.
 func (c *stallConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
 	select {
 	case <-c.s.frozen:
 		<-c.closed
 		return 0, net.ErrClosed
 	default:
-		return c.Conn.Read(p)
+		return n, err
 	}
 }
 
