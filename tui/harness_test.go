@@ -232,7 +232,13 @@ type asyncHarness struct {
 
 func newAsyncHarness(t *testing.T, s stores.Store) *asyncHarness {
 	t.Helper()
-	m, err := New(context.Background(), Options{Session: Session{Store: s, Name: "blocking"}, Now: fixedNow})
+	return newAsyncHarnessWith(t, Options{Session: Session{Store: s, Name: "blocking"}})
+}
+
+func newAsyncHarnessWith(t *testing.T, opts Options) *asyncHarness {
+	t.Helper()
+	opts.Now = fixedNow
+	m, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

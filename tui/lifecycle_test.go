@@ -334,3 +334,46 @@ func TestSwitchContext(t *testing.T) {
 		t.Fatal("the read-only context did not disable mutating keys")
 	}
 }
+
+// countingStore counts lists.
+type countingStore struct {
+	*goldenStore
+	lists atomic.Int32
+}
+
+func (c *countingStore) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	c.lists.Add(1)
+	return c.goldenStore.List(ctx, f)
+}
+
+// TestAutoRefresh reloads on the interval, keeps the rows on screen while
+// it does, and stops ticking once the view is left.
+func TestAutoRefresh(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cs := &countingStore{goldenStore: newGoldenStore(t)}
+	h := newAsyncHarnessWith(t, Options{Session: Session{Store: cs, Name: "demo"}, Refresh: 5 * time.Millisecond})
+	defer h.close()
+	v := h.m.top().(*resourcesView)
+	for cs.lists.Load() < 3 {
+		h.send(h.next(time.Second))
+		if v.loaded && v.grid.Len() != 58 {
+			t.Fatalf("%d rows on screen during a refresh, want 58", v.grid.Len())
+		}
+	}
+	h.keys(":", "l", "o", "c", "k", "s", "enter")
+	// Deliver what is in flight; nothing may schedule a further list.
+	deadline := time.After(50 * time.Millisecond)
+	for done := false; !done; {
+		select {
+		case msg := <-h.msgs:
+			h.send(msg)
+		case <-deadline:
+			done = true
+		}
+	}
+	n := cs.lists.Load()
+	time.Sleep(30 * time.Millisecond)
+	if cs.lists.Load() != n {
+		t.Fatal("the left view kept refreshing")
+	}
+}
