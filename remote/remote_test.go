@@ -616,3 +616,21 @@ func TestRemotePluginStoppedOnClose(t *testing.T) {
 		t.Error("the wrapper's child still runs after close")
 	}
 }
+
+// Closing a plugin store leaves no goroutine behind, locally or over SSH.
+func TestPluginCloseLeaksNothing(t *testing.T) {
+	sshHost(t)
+	ignore := goleak.IgnoreCurrent()
+	dir := t.TempDir()
+	q := pluginArgs(dir)
+	local := open(t, "plugin://"+statescopeBin+"?"+q.Encode())
+	q.Set("plugin", statescopeBin)
+	remote := open(t, "ssh://sshd?"+q.Encode())
+	for _, s := range []stores.Store{local, remote} {
+		if err := s.Save(ctxT(t), storetest.Record("r")); err != nil {
+			t.Error(err)
+		}
+		stores.Close(s)
+	}
+	goleak.VerifyNone(t, ignore)
+}
