@@ -213,8 +213,8 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 		for _, l := range msg.locks {
 			v.locks[l.ResourceID] = l
 		}
-		v.grid.Remeasure()
 		v.header = ""
+		return v.tag(v.grid.Recompute())
 	case grid.FilterMsg:
 		return v.tag(v.grid.Apply(msg))
 	case refreshTickMsg:

@@ -202,15 +202,16 @@ func (m *Model[T]) SetItems(items []T) tea.Cmd {
 	return cmd
 }
 
-// Remeasure recomputes column widths, for columns whose text depends on
-// data that arrived after the rows (the lock inventory).
-func (m *Model[T]) Remeasure() {
+// Recompute re-measures and re-sorts the rows, for columns whose text
+// depends on data that arrived after them (the lock inventory).
+func (m *Model[T]) Recompute() tea.Cmd {
 	m.widths = make([]int, len(m.cols))
 	for _, it := range m.items {
 		for c, col := range m.cols {
 			m.widths[c] = max(m.widths[c], ansi.StringWidth(col.Text(it)))
 		}
 	}
+	return m.resort()
 }
 
 // SelectKey puts the cursor on the item with that key, if visible.
