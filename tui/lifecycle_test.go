@@ -377,3 +377,13 @@ func TestAutoRefresh(t *testing.T) {
 		t.Fatal("the left view kept refreshing")
 	}
 }
+
+func TestMouseWheelScrolls(t *testing.T) {
+	h := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}})
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	if en, _ := h.m.top().(*resourcesView).grid.Selected(); en.ID != "dev/bucket/terraform-migration" {
+		t.Fatalf("wheel left the cursor on %s, want the fourth row", en.ID)
+	}
+}
