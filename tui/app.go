@@ -211,6 +211,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if v := m.top(); v != nil {
 			return v.Update(msg)
 		}
+	case tea.PasteMsg:
+		if m.command != nil {
+			m.command.in.Paste(msg.Content)
+			return nil
+		}
+		if p, ok := m.top().(paster); ok && m.top().Capturing() {
+			return p.Paste(msg.Content)
+		}
 	case tagged:
 		if v := m.find(msg.to); v != nil {
 			return v.Update(msg.msg)
@@ -276,6 +284,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	return top.Update(msg)
 }
+
+// paster is a view with a text field that takes pasted text.
+type paster interface{ Paste(text string) tea.Cmd }
 
 // backer is a view that uses esc itself first (clearing a filter) and
 // reports whether it did.

@@ -215,6 +215,15 @@ func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// Paste goes to the picker's text field (a target or file path).
+func (d *diffView) Paste(text string) tea.Cmd {
+	d.in.Paste(text)
+	if d.kind == fromResource || d.kind == fromContext {
+		return d.tag(d.choices.SetQuery(d.in.Value()))
+	}
+	return nil
+}
+
 func (d *diffView) pickKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := d.keys
 	switch {

@@ -46,6 +46,12 @@ func (f *tableFilter[T]) key(msg tea.KeyPressMsg, g *grid.Model[T]) tea.Cmd {
 	return nil
 }
 
+// paste adds pasted text to the filter being typed.
+func (f *tableFilter[T]) paste(text string, g *grid.Model[T]) tea.Cmd {
+	f.in.Paste(text)
+	return g.SetQuery(f.in.Value())
+}
+
 // clear drops a filter in force; it reports whether there was one.
 func (f *tableFilter[T]) clear(g *grid.Model[T]) bool {
 	if g.Query() == "" {

@@ -73,6 +73,12 @@ func TestGolden(t *testing.T) {
 			h.typeText("testdata/other_record.json")
 			h.keys("enter")
 		}, want: "↔  testdata/other_record.json"},
+		{name: "diff_file_pasted", steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d", "tab", "tab", "tab")
+			h.send(tea.PasteMsg{Content: "testdata/other_record.json\n"})
+			h.keys("enter")
+		}, want: "↔  testdata/other_record.json"},
 		{name: "diff_context", opts: func(o *Options) {
 			o.Contexts = []string{"staging"}
 			o.OpenContext = func(context.Context, string) (Session, error) {

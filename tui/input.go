@@ -51,3 +51,9 @@ func (in *input) Update(msg tea.KeyPressMsg) bool {
 func (in *input) View(promptStyle lipgloss.Style) string {
 	return promptStyle.Render(in.prompt) + string(in.value) + "█"
 }
+
+// Paste appends pasted text, on one line.
+func (in *input) Paste(s string) {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	in.value = append(in.value, []rune(s)...)
+}

@@ -77,6 +77,16 @@ func (v *locksView) load() tea.Cmd {
 	return v.tag(loadLocks(ctx, gen, v.env.session.Store, v.env.now(), v.env.opts.StaleAfter))
 }
 
+// Paste goes to the confirmation or the filter being typed.
+func (v *locksView) Paste(text string) tea.Cmd {
+	if v.confirm != nil {
+		v.confirm.in.Paste(text)
+		v.confirm.mismatch = false
+		return nil
+	}
+	return v.tag(v.filter.paste(text, v.grid))
+}
+
 // Back clears the filter before esc leaves the view.
 func (v *locksView) Back() bool { return v.filter.clear(v.grid) }
 

@@ -196,6 +196,9 @@ func (v *resourcesView) SetSize(w, h int) {
 	v.grid.SetSize(w, max(h-2, 2))
 }
 
+// Paste goes to the filter being typed.
+func (v *resourcesView) Paste(text string) tea.Cmd { return v.tag(v.filter.paste(text, v.grid)) }
+
 // Back clears an active filter before esc leaves anything.
 func (v *resourcesView) Back() bool { return v.filter.clear(v.grid) }
 
