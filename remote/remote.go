@@ -17,6 +17,17 @@
 // backend= picks the backend (optional when exactly one is served).
 // config={"bucket":"b"} and cfg.bucket=b give the configuration sent with
 // Configure when the plugin asks for it. timeout=30s bounds each call.
+// Plugin targets also take arg= (repeatable): the plugin's arguments, e.g.
+// arg=serve&arg=--plugin&arg=--store&arg=/dir for statescope itself;
+// workflow starts plugins without arguments, so a wrapper script does too.
+//
+// The plugin directory (Options.PluginDir, else $WFCTL_PLUGIN_DIR, else
+// ./data/plugins) has workflow's layout: <dir>/<name>/<name> next to
+// <dir>/<name>/plugin.json, whose iacStateBackends (top level or under
+// capabilities) lists the backends the plugin serves.
+//
+// SSH follows ~/.ssh/config and known_hosts strictly; ?socket= needs
+// AllowStreamLocalForwarding on the server, ?tcp= AllowTcpForwarding.
 package remote
 
 import (

@@ -175,10 +175,11 @@ func name(cmd *exec.Cmd) string { return cmd.Path }
 
 func startError(cmd *exec.Cmd, err error, stderr string) error {
 	stderr = strings.TrimSpace(stderr)
+	msg := strings.Join(strings.Fields(err.Error()), " ")
 	if stderr == "" {
-		return fmt.Errorf("plugin %s failed to start: %w (it wrote nothing to stderr)", name(cmd), err)
+		return fmt.Errorf("plugin %s did not complete the handshake (%s); it wrote nothing to stderr", name(cmd), msg)
 	}
-	return fmt.Errorf("plugin %s failed to start: %w; its stderr:\n%s", name(cmd), err, indent(stderr))
+	return fmt.Errorf("plugin %s did not complete the handshake (%s); its stderr:\n%s", name(cmd), msg, indent(stderr))
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
