@@ -66,7 +66,7 @@ type diffView struct {
 func newDiffView(e *env, this *stores.State) *diffView {
 	d := &diffView{env: e, keys: e.keys.Diff, this: this, vp: viewport.New(), picking: true, in: input{prompt: "> "}}
 	d.choices = grid.New([]grid.Column[string]{{Title: "RESOURCE", Flex: true, Text: func(s string) string { return s }}},
-		func(s string) string { return s }, func(s string) string { return s }, e.styles.Grid)
+		func(s string) string { return s }, func(s string) []string { return []string{s} }, e.styles.Grid)
 	return d
 }
 

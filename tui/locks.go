@@ -46,8 +46,8 @@ func newLocksView(e *env) *locksView {
 			Style:   func(l stores.LockInfo) *lipgloss.Style { return st.VerdictStyle(l.Verdict) },
 			Compare: func(a, b stores.LockInfo) int { return cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)) }},
 		{Title: "EVIDENCE", Flex: true, Text: func(l stores.LockInfo) string { return redact.Text(l.Evidence) }},
-	}, func(l stores.LockInfo) string { return l.ResourceID }, func(l stores.LockInfo) string {
-		return l.ResourceID + " " + string(l.Verdict) + " " + l.Holder.String()
+	}, func(l stores.LockInfo) string { return l.ResourceID }, func(l stores.LockInfo) []string {
+		return []string{l.ResourceID, string(l.Verdict), l.Holder.String()}
 	}, st.Grid)
 	return v
 }

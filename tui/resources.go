@@ -69,7 +69,7 @@ func newResourcesView(e *env) *resourcesView {
 				return field(en, func(s *stores.State) string { return stores.RelativeAge(s.UpdatedAt, now()) })
 			},
 			Compare: func(a, b stores.Entry) int { return updatedAt(b).Compare(updatedAt(a)) }},
-	}, func(en stores.Entry) string { return en.ID }, searchText, st.Grid)
+	}, func(en stores.Entry) string { return en.ID }, searchFields, st.Grid)
 	return v
 }
 
@@ -95,12 +95,13 @@ func statusText(en stores.Entry, now time.Time, stale time.Duration) string {
 	return en.State.Status
 }
 
-func searchText(en stores.Entry) string {
+// searchFields are what the filter matches: ID, type, provider, status.
+func searchFields(en stores.Entry) []string {
 	if en.State == nil {
-		return en.ID + " corrupt"
+		return []string{en.ID, "corrupt"}
 	}
 	s := en.State
-	return en.ID + " " + s.ResourceType + " " + s.Provider + " " + s.Status
+	return []string{en.ID, s.ResourceType, s.Provider, s.Status}
 }
 
 func updatedAt(en stores.Entry) time.Time {

@@ -2,8 +2,8 @@
 // rows on screen, sorts by any column, keeps rows appended by a streaming
 // load in order, and fuzzy-filters incrementally (narrowing the previous
 // matches when the query grows, and off the Update path for big sets).
-// The filter is a plain in-order character match rather than a scored
-// one: rows keep the table's sort order, and 100,000 rows match in
+// The filter is an in-order character match per field rather than a
+// scored one: rows keep the table's sort order, and 100,000 rows match in
 // milliseconds.
 package grid
 
@@ -44,14 +44,14 @@ type Styles struct {
 type Model[T any] struct {
 	cols   []Column[T]
 	key    func(T) string
-	search func(T) string
+	search func(T) []string
 	styles Styles
 	// wraps caches each cell style's opening and closing sequences, so a
 	// frame does not run the full style renderer for every cell.
 	wraps map[*lipgloss.Style][2]string
 
 	items    []T
-	haystack []string // search text per item
+	haystack []string // lower-cased search fields per item, NUL-separated
 	widths   []int    // widest text per column, tracked on insert
 	order    []int    // item indexes in sort order
 	visible  []int    // the filtered subsequence of order
@@ -69,8 +69,8 @@ type Model[T any] struct {
 }
 
 // New builds a grid. key identifies an item across reloads (the cursor
-// follows it); search is the text the fuzzy filter matches.
-func New[T any](cols []Column[T], key, search func(T) string, styles Styles) *Model[T] {
+// follows it); search gives the fields the fuzzy filter matches.
+func New[T any](cols []Column[T], key func(T) string, search func(T) []string, styles Styles) *Model[T] {
 	return &Model[T]{cols: cols, key: key, search: search, styles: styles, sortCol: -1, widths: make([]int, len(cols)), wraps: map[*lipgloss.Style][2]string{}}
 }
 
@@ -166,7 +166,7 @@ func (m *Model[T]) Append(batch []T) {
 	added := make([]int, len(batch))
 	for i, it := range batch {
 		m.items = append(m.items, it)
-		m.haystack = append(m.haystack, strings.ToLower(m.search(it)))
+		m.haystack = append(m.haystack, strings.ToLower(strings.Join(m.search(it), "\x00")))
 		for c, col := range m.cols {
 			m.widths[c] = max(m.widths[c], ansi.StringWidth(col.Text(it)))
 		}
@@ -357,43 +357,63 @@ func (m *Model[T]) setVisible(q string, rows []int) {
 	m.clamp()
 }
 
-// matchAll returns the rows whose search text fuzzy-matches q — the
-// query's characters appear in order, case-insensitively — in the order
-// given (the sort order).
+// matchAll returns the rows that match every space-separated term of q,
+// in the order given (the sort order). A term matches when its characters
+// appear in order, case-insensitively, within one field: "aws err" finds
+// the AWS records in error, without "ord" matching across unrelated fields.
 func matchAll(q string, haystack []string, rows []int) []int {
-	if q == "" {
+	terms := strings.Fields(strings.ToLower(q))
+	if len(terms) == 0 {
 		return rows
 	}
-	q = strings.ToLower(q)
 	out := make([]int, 0, len(rows)/4)
 	for _, r := range rows {
-		if subsequence(q, haystack[r]) {
+		if matchTerms(terms, haystack[r]) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// subsequence reports whether q's characters occur in s in order; s is
-// already lower-cased. Bytes suffice for an ASCII query; others go by rune.
-func subsequence(q, s string) bool {
-	if isASCII(q) {
+func matchTerms(terms []string, fields string) bool {
+	for _, t := range terms {
+		if !inOneField(t, fields) {
+			return false
+		}
+	}
+	return true
+}
+
+// inOneField reports whether t's characters occur in order inside one of
+// the NUL-separated fields. Bytes suffice for an ASCII term; others go by rune.
+func inOneField(t, fields string) bool {
+	if isASCII(t) {
 		j := 0
-		for i := 0; i < len(s) && j < len(q); i++ {
-			if s[i] == q[j] {
-				j++
+		for i := 0; i < len(fields); i++ {
+			switch c := fields[i]; {
+			case c == 0:
+				j = 0
+			case c == t[j]:
+				if j++; j == len(t) {
+					return true
+				}
 			}
 		}
-		return j == len(q)
+		return false
 	}
-	want := []rune(q)
+	want := []rune(t)
 	j := 0
-	for _, r := range s {
-		if j < len(want) && r == want[j] {
-			j++
+	for _, r := range fields {
+		switch {
+		case r == 0:
+			j = 0
+		case r == want[j]:
+			if j++; j == len(want) {
+				return true
+			}
 		}
 	}
-	return j == len(want)
+	return false
 }
 
 func isASCII(s string) bool {

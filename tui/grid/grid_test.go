@@ -19,7 +19,7 @@ func newTestGrid() *Model[row] {
 		{Title: "ID", Flex: true, Text: func(r row) string { return r.id }},
 		{Title: "KIND", Text: func(r row) string { return r.kind }},
 		{Title: "N", Text: func(r row) string { return fmt.Sprint(r.n) }, Compare: func(a, b row) int { return a.n - b.n }},
-	}, func(r row) string { return r.id }, func(r row) string { return r.id + " " + r.kind }, Styles{})
+	}, func(r row) string { return r.id }, func(r row) []string { return []string{r.id, r.kind} }, Styles{})
 	g.SetSize(40, 10)
 	return g
 }
@@ -48,8 +48,10 @@ func TestGrid(t *testing.T) {
 			}
 		}, []string{"c", "a", "b"}},
 		{"filter", func(g *Model[row]) { g.SetQuery("db") }, []string{"c", "b"}},
-		{"filter narrows incrementally", func(g *Model[row]) { g.SetQuery("d"); g.SetQuery("db"); g.SetQuery("c db") }, []string{"c"}},
-		{"filter widens again", func(g *Model[row]) { g.SetQuery("c db"); g.SetQuery("c") }, []string{"c", "a"}},
+		{"filter narrows incrementally", func(g *Model[row]) { g.SetQuery("d"); g.SetQuery("db"); g.SetQuery("db c") }, []string{"c"}},
+		{"a term matches within one field", func(g *Model[row]) { g.SetQuery("cd") }, nil},
+		{"terms combine across fields", func(g *Model[row]) { g.SetQuery("VP a") }, []string{"a"}},
+		{"filter widens again", func(g *Model[row]) { g.SetQuery("db c"); g.SetQuery("c") }, []string{"c", "a"}},
 		{"filter keeps the sort order", func(g *Model[row]) { g.CycleSort(); g.SetQuery("db") }, []string{"b", "c"}},
 		{"appended rows merge into sort and filter", func(g *Model[row]) {
 			g.CycleSort()
