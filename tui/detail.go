@@ -150,13 +150,16 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		d.vp.PageDown()
 	case key.Matches(msg, k.NextDep), key.Matches(msg, k.PrevDep):
 		if n := len(d.deps()); n > 0 {
-			step := 1
-			if key.Matches(msg, k.PrevDep) {
-				step = n - 1
-			}
-			d.dep = (max(d.dep, -1) + step + n) % n
-			if d.dep < 0 {
+			back := key.Matches(msg, k.PrevDep)
+			switch {
+			case d.dep < 0 && back:
+				d.dep = n - 1
+			case d.dep < 0:
 				d.dep = 0
+			case back:
+				d.dep = (d.dep + n - 1) % n
+			default:
+				d.dep = (d.dep + 1) % n
 			}
 			d.render()
 		}
