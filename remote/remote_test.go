@@ -634,3 +634,34 @@ func TestPluginCloseLeaksNothing(t *testing.T) {
 	}
 	goleak.VerifyNone(t, ignore)
 }
+
+// A remote plugin does not outlive its SSH connection: the session's end
+// triggers its watcher.
+func TestRemotePluginEndsWithConnection(t *testing.T) {
+	sshHost(t)
+	cut := &cutter{}
+	sshDial = cut.dial
+	defer func() { sshDial = nil }()
+	q := pluginArgs(t.TempDir())
+	q.Set("plugin", statescopeBin)
+	s := open(t, "ssh://sshd?"+q.Encode())
+	defer stores.Close(s)
+	if err := s.Lock(ctxT(t), "x"); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := s.(stores.LockLister).Locks(ctxT(t))
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks: %v %v", locks, err)
+	}
+	pid := locks[0].Holder.PID
+	cut.cutAll()
+	start := time.Now()
+	defer func() { t.Logf("plugin gone %s after the cut", time.Since(start)) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for stores.ProcessAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if stores.ProcessAlive(pid) {
+		t.Errorf("plugin pid %d still runs after its connection dropped", pid)
+	}
+}

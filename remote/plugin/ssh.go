@@ -35,6 +35,7 @@ type remote struct {
 	r      Remote
 	cmd    *exec.Cmd
 	sess   *ssh.Session
+	stdin  io.WriteCloser
 	stdout io.ReadCloser
 	stderr io.ReadCloser
 	pid    int
@@ -51,6 +52,11 @@ var forwardEnv = []string{Handshake.MagicCookieKey, "PLUGIN_PROTOCOL_VERSIONS"}
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// command is the remote shell script. It prints the shell's pid (the
+// session's process-group leader), runs the plugin with stdin from
+// /dev/null, and keeps a watcher on the session's stdin: when that ends,
+// because statescope closed it or the connection dropped, the watcher
+// kills the group, so no plugin outlives its connection.
 func (r *remote) command() string {
 	var b strings.Builder
 	// The pid first, so a failing cd or exec is reported on stderr, which
@@ -59,7 +65,7 @@ func (r *remote) command() string {
 	if r.cmd.Dir != "" {
 		fmt.Fprintf(&b, "cd %s || exit 1; ", shellQuote(r.cmd.Dir))
 	}
-	b.WriteString("exec env")
+	b.WriteString("exec 3<&0; env")
 	// Later entries win, as in exec.Cmd.
 	vals := map[string]string{}
 	for _, kv := range r.cmd.Env {
@@ -75,6 +81,9 @@ func (r *remote) command() string {
 	for _, a := range r.cmd.Args {
 		b.WriteString(" " + shellQuote(a))
 	}
+	b.WriteString(" 3<&- </dev/null & p=$!; ")
+	b.WriteString("(read _ <&3; kill -9 -- -$$ 2>/dev/null || kill -9 $p) >/dev/null 2>&1 & ")
+	b.WriteString("exec 3<&-; wait $p")
 	return b.String()
 }
 
@@ -82,6 +91,12 @@ func (r *remote) Start(ctx context.Context) error {
 	sess, err := r.r.NewSession()
 	if err != nil {
 		return fmt.Errorf("ssh %s: new session: %w", r.r, err)
+	}
+	// Held open until Kill: its end is the watcher's signal.
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return err
 	}
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
@@ -97,7 +112,7 @@ func (r *remote) Start(ctx context.Context) error {
 		sess.Close()
 		return fmt.Errorf("ssh %s: start %s: %w", r.r, r.cmd.Path, err)
 	}
-	r.sess, r.stderr = sess, io.NopCloser(stderr)
+	r.sess, r.stdin, r.stderr = sess, stdin, io.NopCloser(stderr)
 	out := bufio.NewReader(stdout)
 	got := make(chan error, 1)
 	go func() {
@@ -147,6 +162,7 @@ func (r *remote) Kill(context.Context) error {
 		return nil
 	}
 	defer r.sess.Close()
+	r.stdin.Close()
 	if r.pid <= 0 {
 		return nil
 	}
