@@ -39,7 +39,7 @@ type Detail struct {
 // Diff compares two records.
 type Diff struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Mode, Reveal, Source, Choose            key.Binding
+	Mode, Reveal, Source                    key.Binding
 }
 
 // Locks is the lock inventory.
@@ -47,6 +47,12 @@ type Locks struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
 	Filter, Sort, Reverse, Refresh, Open    key.Binding
 	ForceUnlock                             key.Binding
+}
+
+// Input applies while typing (filter, command bar, confirmations, the diff
+// picker): letters are text, so only these keys act.
+type Input struct {
+	Accept, Cancel, Complete, Up, Down key.Binding
 }
 
 // Help is the help screen.
@@ -62,6 +68,7 @@ type Keymap struct {
 	Diff      Diff
 	Locks     Locks
 	Help      Help
+	Input     Input
 	// ReadOnly is set when mutating bindings are disabled.
 	ReadOnly bool
 }
@@ -114,7 +121,6 @@ func Default() *Keymap {
 			Mode:   bind("u", "structural/text", "u"),
 			Reveal: bind("x", "reveal/mask secrets", "x"),
 			Source: bind("tab", "compare with…", "tab"),
-			Choose: bind("enter", "choose", "enter"),
 		},
 		Locks: Locks{
 			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
@@ -126,6 +132,13 @@ func Default() *Keymap {
 			ForceUnlock: bind("F", "force release", "F"),
 		},
 		Help: Help{Up: up(), Down: down()},
+		Input: Input{
+			Accept:   bind("enter", "accept", "enter"),
+			Cancel:   bind("esc", "cancel/clear", "esc"),
+			Complete: bind("tab", "complete/next source", "tab"),
+			Up:       bind("↑", "previous row", "up"),
+			Down:     bind("↓", "next row", "down"),
+		},
 	}
 }
 
@@ -149,7 +162,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 
 		"diff.up": &k.Diff.Up, "diff.down": &k.Diff.Down, "diff.top": &k.Diff.Top, "diff.bottom": &k.Diff.Bottom,
 		"diff.page_up": &k.Diff.PageUp, "diff.page_down": &k.Diff.PageDown, "diff.mode": &k.Diff.Mode,
-		"diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source, "diff.choose": &k.Diff.Choose,
+		"diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
 
 		"locks.up": &k.Locks.Up, "locks.down": &k.Locks.Down, "locks.top": &k.Locks.Top, "locks.bottom": &k.Locks.Bottom,
 		"locks.page_up": &k.Locks.PageUp, "locks.page_down": &k.Locks.PageDown, "locks.filter": &k.Locks.Filter,
@@ -157,6 +170,9 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"locks.open": &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock,
 
 		"help.up": &k.Help.Up, "help.down": &k.Help.Down,
+
+		"input.accept": &k.Input.Accept, "input.cancel": &k.Input.Cancel, "input.complete": &k.Input.Complete,
+		"input.up": &k.Input.Up, "input.down": &k.Input.Down,
 	}
 }
 
@@ -255,14 +271,14 @@ func (d Detail) FullHelp() [][]key.Binding {
 
 // ShortHelp of the diff view.
 func (d Diff) ShortHelp() []key.Binding {
-	return []key.Binding{d.Source, d.Choose, d.Mode, d.Reveal}
+	return []key.Binding{d.Source, d.Mode, d.Reveal}
 }
 
 // FullHelp of the diff view.
 func (d Diff) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		motion(d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown),
-		{d.Source, d.Choose, d.Mode, d.Reveal},
+		{d.Source, d.Mode, d.Reveal},
 	}
 }
 
@@ -284,3 +300,11 @@ func (h Help) ShortHelp() []key.Binding { return []key.Binding{h.Up, h.Down} }
 
 // FullHelp of the help screen.
 func (h Help) FullHelp() [][]key.Binding { return [][]key.Binding{{h.Up, h.Down}} }
+
+// ShortHelp while typing.
+func (i Input) ShortHelp() []key.Binding { return []key.Binding{i.Accept, i.Cancel, i.Complete} }
+
+// FullHelp while typing.
+func (i Input) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{i.Accept, i.Cancel, i.Complete, i.Up, i.Down}}
+}

@@ -61,7 +61,7 @@ func TestLoad(t *testing.T) {
 // TestEverySetIsAHelpKeyMap with help text on every binding it shows.
 func TestEverySetIsAHelpKeyMap(t *testing.T) {
 	k := Default()
-	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help}
+	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help, "input": k.Input}
 	for name, set := range sets {
 		if len(set.ShortHelp()) == 0 || len(set.FullHelp()) == 0 {
 			t.Errorf("%s has no help", name)

@@ -77,10 +77,11 @@ type Model struct {
 	statusErr bool
 	command   *commandBar
 
-	// helpLine caches the help bar of the view with id helpFor at helpWidth;
-	// it only changes when the top view or the width does.
+	// helpLine caches the help bar of the view with id helpFor at helpWidth,
+	// typing or not; it only changes when one of those does.
 	helpLine           string
 	helpFor, helpWidth int
+	helpTyping         bool
 }
 
 // New builds the UI on an opened session; ctx is the app context every
@@ -426,12 +427,18 @@ func (m *Model) helpBar() string {
 	if v == nil {
 		return ""
 	}
-	if m.helpFor == v.base().id && m.helpWidth == m.width {
+	typing := v.Capturing() || m.command != nil
+	if m.helpFor == v.base().id && m.helpWidth == m.width && m.helpTyping == typing {
 		return m.helpLine
 	}
-	bindings := append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)
+	var bindings []key.Binding
+	if typing {
+		bindings = m.env.keys.Input.ShortHelp()
+	} else {
+		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)
+	}
 	m.helpLine = ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")
-	m.helpFor, m.helpWidth = v.base().id, m.width
+	m.helpFor, m.helpWidth, m.helpTyping = v.base().id, m.width, typing
 	return m.helpLine
 }
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -36,14 +37,15 @@ func canonical(word string) string {
 }
 
 func (c *commandBar) update(msg tea.KeyPressMsg) tea.Cmd {
-	switch msg.String() {
-	case "esc":
+	k := c.m.env.keys.Input
+	switch {
+	case key.Matches(msg, k.Cancel):
 		c.m.command = nil
 		return nil
-	case "enter":
+	case key.Matches(msg, k.Accept):
 		c.m.command = nil
 		return c.run(strings.Fields(c.in.Value()))
-	case "tab":
+	case key.Matches(msg, k.Complete):
 		c.in.SetValue(c.complete(c.in.Value()))
 		return nil
 	}

@@ -225,17 +225,17 @@ func (d *diffView) Paste(text string) tea.Cmd {
 }
 
 func (d *diffView) pickKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := d.keys
+	k := d.env.keys.Input
 	switch {
-	case msg.String() == "esc":
+	case key.Matches(msg, k.Cancel):
 		if d.other != nil || d.err != nil {
 			d.picking = false // back to the comparison on screen
 			return nil
 		}
 		return d.env.router.pop()
-	case key.Matches(msg, k.Source):
+	case key.Matches(msg, k.Complete):
 		return d.pick((d.kind + 1) % source(len(sourceNames)))
-	case key.Matches(msg, k.Choose):
+	case key.Matches(msg, k.Accept):
 		switch d.kind {
 		case fromResource, fromContext:
 			if choice, ok := d.choices.Selected(); ok {
@@ -247,8 +247,11 @@ func (d *diffView) pickKey(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		}
 		return nil
-	case msg.String() == "up", msg.String() == "down":
-		d.choices.Move(map[string]int{"up": -1, "down": 1}[msg.String()])
+	case key.Matches(msg, k.Up):
+		d.choices.Move(-1)
+		return nil
+	case key.Matches(msg, k.Down):
+		d.choices.Move(1)
 		return nil
 	}
 	if d.in.Update(msg) && (d.kind == fromResource || d.kind == fromContext) {

@@ -3,7 +3,10 @@ package tui
 import (
 	"fmt"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"statescope/keymap"
 
 	"statescope/tui/grid"
 )
@@ -24,19 +27,19 @@ func (f *tableFilter[T]) start(g *grid.Model[T]) {
 }
 
 // key handles a key while typing; the command is the grid's filter work.
-func (f *tableFilter[T]) key(msg tea.KeyPressMsg, g *grid.Model[T]) tea.Cmd {
-	switch msg.String() {
-	case "enter":
+func (f *tableFilter[T]) key(msg tea.KeyPressMsg, k keymap.Input, g *grid.Model[T]) tea.Cmd {
+	switch {
+	case key.Matches(msg, k.Accept):
 		f.typing = false
 		return nil
-	case "esc":
+	case key.Matches(msg, k.Cancel):
 		f.typing = false
 		f.in.SetValue("")
 		return g.SetQuery("")
-	case "up":
+	case key.Matches(msg, k.Up):
 		g.Move(-1)
 		return nil
-	case "down":
+	case key.Matches(msg, k.Down):
 		g.Move(1)
 		return nil
 	}

@@ -76,6 +76,7 @@ func (h *helpView) render() {
 		b.WriteString("\n")
 	}
 	section(h.of.Title(), h.of.Keys())
+	section("while typing (filter, command bar, confirmations, pickers)", h.env.keys.Input)
 	section("global", h.env.keys.Global)
 	h.vp.SetContent(strings.TrimRight(b.String(), "\n"))
 }

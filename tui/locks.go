@@ -118,7 +118,7 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 		case v.confirm != nil:
 			return v.confirmKey(msg)
 		case v.filter.typing:
-			return v.tag(v.filter.key(msg, v.grid))
+			return v.tag(v.filter.key(msg, v.env.keys.Input, v.grid))
 		}
 		return v.key(msg)
 	}
@@ -170,12 +170,12 @@ func (v *locksView) startRelease() tea.Cmd {
 }
 
 func (v *locksView) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	c := v.confirm
-	switch msg.String() {
-	case "esc":
+	c, k := v.confirm, v.env.keys.Input
+	switch {
+	case key.Matches(msg, k.Cancel):
 		v.confirm = nil
 		return func() tea.Msg { return statusMsg{text: "release cancelled; nothing changed"} }
-	case "enter":
+	case key.Matches(msg, k.Accept):
 		if c.in.Value() != c.lock.ResourceID {
 			c.mismatch = true
 			return nil

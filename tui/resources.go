@@ -233,7 +233,7 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 		v.grid.Move(wheelDelta(msg))
 	case tea.KeyPressMsg:
 		if v.filter.typing {
-			return v.tag(v.filter.key(msg, v.grid))
+			return v.tag(v.filter.key(msg, v.env.keys.Input, v.grid))
 		}
 		return v.key(msg)
 	}
