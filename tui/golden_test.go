@@ -96,6 +96,7 @@ func TestGolden(t *testing.T) {
 		}, want: "st4g1ng-Pw!"},
 		{name: "locks", steps: func(h *syncHarness) { h.keys("L") }, want: "orphaned"},
 		{name: "locks_confirm", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/ord") }, want: "delete lock file /state/prod_db_orders.lock"},
+		{name: "locks_confirm_held", steps: func(h *syncHarness) { h.keys("L", "G", "F") }, want: "Not known to be abandoned"},
 		{name: "locks_confirm_mismatch", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/ord"); h.keys("enter") }, want: "does not match"},
 		{name: "locks_released", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/orders"); h.keys("enter") }, want: "released the lock on prod/db/orders"},
 		{name: "locks_readonly_refused", readOnly: true, steps: func(h *syncHarness) { h.keys("L", "F") }, want: "force release is disabled"},

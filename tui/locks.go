@@ -262,6 +262,9 @@ func (c *confirmRelease) view(st Styles, now time.Time, width int) string {
 	row("verdict", st.VerdictStyle(l.Verdict).Render(string(l.Verdict)))
 	row("evidence", wrap(redact.Text(l.Evidence), width-20))
 	row("source", dash(l.Source))
+	if l.Verdict == stores.VerdictHeld {
+		b.WriteString("\n" + st.Error.Render("Not known to be abandoned: its operation may still be running, and releasing lets a second writer in.") + "\n")
+	}
 	b.WriteString("\nOnly this exact lock (token " + dash(l.Token) + ") is released; if it changed meanwhile, nothing happens.\n")
 	b.WriteString("Records are not touched.\n\n")
 	b.WriteString(c.in.View(st.Key) + "\n")
