@@ -665,3 +665,29 @@ func TestRemotePluginEndsWithConnection(t *testing.T) {
 		t.Errorf("plugin pid %d still runs after its connection dropped", pid)
 	}
 }
+
+// A plugin that no longer answers (stopped) is killed by Close instead of
+// blocking it on the Shutdown RPC.
+func TestHungPluginKilledOnClose(t *testing.T) {
+	s := open(t, "plugin://"+statescopeBin+"?"+pluginArgs(t.TempDir()).Encode())
+	if err := s.Lock(ctxT(t), "x"); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := s.(stores.LockLister).Locks(ctxT(t))
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks: %v %v", locks, err)
+	}
+	pid := locks[0].Holder.PID
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	stores.Close(s)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("close of a hung plugin took %s", d)
+	}
+	if stores.ProcessAlive(pid) {
+		t.Errorf("hung plugin pid %d survived close", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}

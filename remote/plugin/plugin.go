@@ -82,6 +82,7 @@ type Runner interface {
 type Process struct {
 	Conn   *grpc.ClientConn
 	client *goplugin.Client
+	runner Runner
 	once   sync.Once
 }
 
@@ -168,7 +169,9 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 		c.Kill()
 		return nil, fmt.Errorf("plugin %s did not negotiate gRPC", name(cfg.Cmd))
 	}
-	return &Process{Conn: gc.Conn, client: c}, nil
+	mu.Lock()
+	defer mu.Unlock()
+	return &Process{Conn: gc.Conn, client: c, runner: started}, nil
 }
 
 func name(cmd *exec.Cmd) string { return cmd.Path }
@@ -184,10 +187,27 @@ func startError(cmd *exec.Cmd, err error, stderr string) error {
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
 
+// hungAfter is how long Close lets go-plugin's graceful Shutdown take:
+// that RPC has no deadline, so a hung plugin would block it for ever.
+const hungAfter = 5 * time.Second
+
 // Close asks the plugin to shut down (controller Shutdown), waits two
-// seconds, then kills it.
+// seconds, then kills it; a plugin that does not even answer Shutdown is
+// killed after hungAfter.
 func (p *Process) Close() error {
-	p.once.Do(p.client.Kill)
+	p.once.Do(func() {
+		done := make(chan struct{})
+		go func() {
+			p.client.Kill()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(hungAfter):
+			_ = p.runner.Kill(context.Background())
+			<-done
+		}
+	})
 	return nil
 }
 
