@@ -184,6 +184,11 @@ type statusMsg struct {
 	isErr bool
 }
 
+// showStatus is a command that sets the status line.
+func showStatus(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return statusMsg{text: text, isErr: isErr} }
+}
+
 // storeChangedMsg tells every open view the store was modified.
 type storeChangedMsg struct{}
 

@@ -186,9 +186,7 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 
 // copyCmd copies text to the clipboard with OSC 52 and says so.
 func copyCmd(text, what string) tea.Cmd {
-	return tea.Batch(tea.SetClipboard(text), func() tea.Msg {
-		return statusMsg{text: "copied " + what + " to the clipboard (OSC 52)"}
-	})
+	return tea.Batch(tea.SetClipboard(text), showStatus("copied "+what+" to the clipboard (OSC 52)", false))
 }
 
 func maskedNote(masked bool) string {

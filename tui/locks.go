@@ -149,21 +149,17 @@ func (v *locksView) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (v *locksView) status(text string) tea.Cmd {
-	return func() tea.Msg { return statusMsg{text: text, isErr: true} }
-}
-
 // startRelease opens the confirmation, or says why it cannot.
 func (v *locksView) startRelease() tea.Cmd {
 	l, ok := v.grid.Selected()
 	switch {
 	case v.env.session.ReadOnly || !v.keys.ForceUnlock.Enabled():
-		return v.status("force release is disabled: the store is opened read-only")
+		return showStatus("force release is disabled: the store is opened read-only", true)
 	case !ok:
 		return nil
 	}
 	if _, can := v.env.session.Store.(stores.ForceUnlocker); !can {
-		return v.status("this store cannot force-release locks")
+		return showStatus("this store cannot force-release locks", true)
 	}
 	v.confirm = &confirmRelease{lock: l, in: input{prompt: "type the resource ID to confirm: "}}
 	return nil
@@ -174,7 +170,7 @@ func (v *locksView) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Cancel):
 		v.confirm = nil
-		return func() tea.Msg { return statusMsg{text: "release cancelled; nothing changed"} }
+		return showStatus("release cancelled; nothing changed", false)
 	case key.Matches(msg, k.Accept):
 		if c.in.Value() != c.lock.ResourceID {
 			c.mismatch = true
