@@ -114,6 +114,7 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (*Store
 	case err != nil:
 		return nil, s.mapErr(ctx, "probe lock admin", "", err)
 	case info.GetBackendName() == s.backend:
+		// LockAdmin speaks for one backend: use it only for that one.
 		s.admin, s.info = admin, info
 	}
 	return s, nil
