@@ -75,3 +75,11 @@ func Unwrap(s Store) Store {
 		s = u.Unwrap()
 	}
 }
+
+// Limitations passes through the wrapped store's notes.
+func (r readOnly) Limitations() []string {
+	if l, ok := r.inner.(Limiter); ok {
+		return l.Limitations()
+	}
+	return nil
+}
