@@ -546,6 +546,10 @@ func TestSSHAgent(t *testing.T) {
 	if err != nil {
 		testserver.Unavailable(t, "ssh-agent", err)
 	}
+	addBin, err := testserver.Find("ssh-add", "/usr/bin/ssh-add")
+	if err != nil {
+		testserver.Unavailable(t, "ssh-add", err)
+	}
 	agentSock := filepath.Join(filepath.Dir(sockPath(t)), "agent.sock")
 	agent, err := testserver.Start(agentBin, []string{"-D", "-a", agentSock}, nil)
 	if err != nil {
@@ -558,7 +562,7 @@ func TestSSHAgent(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	add := exec.Command("ssh-add", srv.ClientKey)
+	add := exec.Command(addBin, srv.ClientKey)
 	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+agentSock)
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("ssh-add: %v: %s", err, out)
