@@ -248,10 +248,16 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
+// listPageSize is how many keys a listing asks for at a time, instead of
+// the service's 5,000: a large page answers disproportionately slowly
+// (Azurite: 9× the time for 5× the keys), and each page is fetched while
+// the next is listed, so small pages bring the first records sooner.
+const listPageSize = 1000
+
 // keyPages lists every key under the prefix, recursively, a page at a time.
 func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
-		pager := s.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix})
+		pager := s.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix, MaxResults: new(int32(listPageSize))})
 		for pager.More() {
 			page, err := pager.NextPage(ctx)
 			if err != nil {

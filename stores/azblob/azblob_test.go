@@ -338,9 +338,10 @@ func TestForceUnlockStaleToken(t *testing.T) {
 	}
 }
 
+// Open sends nothing, so these need no server.
 func TestTargets(t *testing.T) {
-	srv := testserver.SharedAzurite(t)
-	connString := "DefaultEndpointsProtocol=http;AccountName=" + testserver.AzuriteAccount + ";AccountKey=" + testserver.AzuriteKey + ";BlobEndpoint=" + srv.AccountURL + ";"
+	const blobEndpoint = "http://127.0.0.1:10000/devstoreaccount1"
+	connString := "DefaultEndpointsProtocol=http;AccountName=" + testserver.AzuriteAccount + ";AccountKey=" + testserver.AzuriteKey + ";BlobEndpoint=" + blobEndpoint + ";"
 	sas := "SharedAccessSignature=sv=2024-01-01&ss=b&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D;BlobEndpoint=http://127.0.0.1:1/dev"
 	tests := []struct {
 		name     string
@@ -350,7 +351,7 @@ func TestTargets(t *testing.T) {
 		wantErr  string
 	}{
 		{"connection string", map[string]string{"AZURE_STORAGE_CONNECTION_STRING": connString}, "azblob://c",
-			"azure blob azblob://c/iac-state/ at " + srv.AccountURL + " (shared key, account devstoreaccount1)", ""},
+			"azure blob azblob://c/iac-state/ at " + blobEndpoint + " (shared key, account devstoreaccount1)", ""},
 		{"account and key with account_url", map[string]string{"AZURE_STORAGE_ACCOUNT": "acct", "AZURE_STORAGE_KEY": testserver.AzuriteKey},
 			"azblob://c/state?account_url=https://acct.blob.core.windows.net/&parallel=4",
 			"azure blob azblob://c/state at https://acct.blob.core.windows.net (shared key, account acct)", ""},

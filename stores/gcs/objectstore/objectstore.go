@@ -127,9 +127,9 @@ type Read func(ctx context.Context, key string) (data []byte, version string, er
 
 // Stream hands yield the records among the listed keys that pass f, fetched
 // up to parallel at once. pages yields the keys under the prefix a listing
-// page at a time, so the first records arrive before the listing ends.
-// Unreadable records are corrupt entries; a record deleted between listing
-// and fetching is left out.
+// page at a time; the next page is listed while this one is fetched, so
+// the first records arrive before the listing ends. Unreadable records are
+// corrupt entries; a record deleted between listing and fetching is left out.
 func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], parallel int, read Read, f stores.Filter, yield func([]stores.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -147,16 +147,38 @@ func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], pa
 		return yield(kept)
 	}
 	fetchEntry := func(ctx context.Context, key string) stores.Entry { return l.entry(ctx, key, read) }
-	for keys, err := range pages {
-		if err != nil {
-			return err
+	type page struct {
+		keys []string
+		err  error
+	}
+	listCtx, cancel := context.WithCancel(ctx)
+	next := make(chan page, 1)
+	go func() {
+		defer close(next)
+		for keys, err := range pages {
+			select {
+			case next <- page{keys, err}:
+			case <-listCtx.Done():
+				return
+			}
 		}
-		records := slices.DeleteFunc(keys, func(k string) bool { return !IsRecordKey(k) })
+	}()
+	// Stop the lister and wait for it, so no goroutine outlives the call.
+	defer func() {
+		cancel()
+		for range next {
+		}
+	}()
+	for p := range next {
+		if p.err != nil {
+			return p.err
+		}
+		records := slices.DeleteFunc(p.keys, func(k string) bool { return !IsRecordKey(k) })
 		if err := stores.FetchParallel(ctx, records, parallel, fetchEntry, keep); err != nil {
 			return err
 		}
 	}
-	return nil
+	return ctx.Err()
 }
 
 // entry fetches and decodes one record. The zero Entry means it vanished.

@@ -17,6 +17,8 @@ const (
 
 // Azurite is a running azurite-blob.
 type Azurite struct {
+	// Addr is the server's host:port.
+	Addr string
 	// AccountURL is the blob endpoint of the development account.
 	AccountURL string
 }
@@ -68,5 +70,5 @@ func StartAzurite() (*Azurite, func(), error) {
 		stop()
 		return nil, nil, fmt.Errorf("azurite-blob: %w", err)
 	}
-	return &Azurite{AccountURL: "http://" + addr + "/" + AzuriteAccount}, stop, nil
+	return &Azurite{Addr: addr, AccountURL: "http://" + addr + "/" + AzuriteAccount}, stop, nil
 }
