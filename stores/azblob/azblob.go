@@ -65,7 +65,8 @@ type Store struct {
 	mu sync.Mutex
 	// held are the leases this store took, by lock key, each renewed by
 	// its own goroutine until Unlock or Close.
-	held map[string]*heldLease
+	held   map[string]*heldLease
+	closed bool
 }
 
 // Open opens the container an azblob:// target names, taking credentials
@@ -121,8 +122,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	containerURL := accountURL + "/" + url.PathEscape(cfg.Container)
 	switch a := cfg.Auth; {
 	case a.Key != "":
-		cred, err := container.NewSharedKeyCredential(a.Account, a.Key)
-		if err != nil {
+		var cred *container.SharedKeyCredential
+		if cred, err = container.NewSharedKeyCredential(a.Account, a.Key); err != nil {
 			return nil, fmt.Errorf("azblob: shared key for account %s: %w", a.Account, s.sdkError(err))
 		}
 		s.container, err = container.NewClientWithSharedKeyCredential(containerURL, cred, opts)
@@ -224,7 +225,7 @@ func ifVersion(version string) *blob.AccessConditions {
 
 // isConflict reports a failed If-Match or If-None-Match. Azure and Azurite
 // answer If-None-Match: * on an existing blob with 409 BlobAlreadyExists,
-// and If-Match on a missing blob with 404.
+// and If-Match on a missing blob with 404 (Azure) or 412 (Azurite).
 func isConflict(err error) bool {
 	return bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists, bloberror.BlobNotFound)
 }
@@ -234,11 +235,11 @@ func isConflict(err error) bool {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	held := s.held
-	s.held = map[string]*heldLease{}
+	s.held, s.closed = map[string]*heldLease{}, true
 	s.mu.Unlock()
 	var errs []error
 	for key, hl := range held {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := cleanupContext(context.Background())
 		if err := s.release(ctx, hl); err != nil {
 			errs = append(errs, fmt.Errorf("azblob: close: lock %s: %w", s.layout.Source(key), err))
 		}
@@ -373,7 +374,7 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 // Stream delivers records in batches as they are fetched, Parallel at a
 // time. Unreadable blobs are corrupt entries.
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.cfg.Parallel, s.read, f, yield); err != nil {
+	if err := s.layout.Stream(ctx, s.keyPages, s.cfg.Parallel, s.read, f, yield); err != nil {
 		return fmt.Errorf("azblob: list %s: %w", s.layout, err)
 	}
 	return nil

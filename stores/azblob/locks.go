@@ -111,22 +111,39 @@ func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 	// Writing the holder also changes the ETag, so every statescope lock
 	// instance has a token of its own.
 	if _, err := bc.SetMetadata(ctx, holderMetadata(h), &blob.SetMetadataOptions{AccessConditions: leaseCond}); err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
-		_, _ = lc.ReleaseLease(rctx, nil)
+		_, _ = lc.ReleaseLease(cctx, nil)
 		return s.fail("lock", id, fmt.Errorf("recording the holder: %w", s.sdkError(err)))
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	hl := &heldLease{client: lc, blob: bc, cancel: cancel, done: make(chan struct{})}
 	go s.renew(rctx, hl)
 	s.mu.Lock()
-	previous := s.held[key]
-	s.held[key] = hl
+	closed, previous := s.closed, s.held[key]
+	if !closed {
+		s.held[key] = hl
+	}
 	s.mu.Unlock()
+	if closed {
+		// Close ran meanwhile and would never release this lease.
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if err := s.release(cctx, hl); err != nil {
+			return s.fail("lock", id, fmt.Errorf("the store was closed; releasing: %w", err))
+		}
+		return s.fail("lock", id, errors.New("the store was closed"))
+	}
 	if previous != nil {
 		previous.stop() // a lease this store had lost; the blob was free again
 	}
 	return nil
+}
+
+// cleanupContext bounds giving back a lease after a failure, even when the
+// caller's context is what failed.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // renew keeps the lease alive, renewing three times per lease period. A

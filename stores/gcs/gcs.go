@@ -148,17 +148,18 @@ const (
 )
 
 // deleteGeneration deletes key only if its live generation is token. It
-// deletes that exact generation rather than sending a generation
-// precondition: emulators ignore preconditions on delete, and on a bucket
-// without versioning the two are the same.
+// names that exact generation, which emulators honour though they ignore
+// preconditions on delete, and also sends the generation precondition,
+// without which a versioned bucket would delete a noncurrent version and
+// leave a newer live object in place.
 func (s *Store) deleteGeneration(ctx context.Context, key, token string) (deleteOutcome, int64, error) {
 	obj := s.bucket.Object(key)
 	if gen, err := strconv.ParseInt(token, 10, 64); err == nil && gen > 0 {
-		err := obj.Generation(gen).Delete(ctx)
+		err := obj.Generation(gen).If(storage.Conditions{GenerationMatch: gen}).Delete(ctx)
 		if err == nil {
 			return deleted, 0, nil
 		}
-		if !errors.Is(err, storage.ErrObjectNotExist) {
+		if !errors.Is(err, storage.ErrObjectNotExist) && !isPrecondition(err) {
 			return 0, 0, err
 		}
 	}
@@ -307,7 +308,7 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 // Stream delivers records in batches as they are fetched, s.parallel at a
 // time. Unreadable objects are corrupt entries.
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.parallel, s.readKey, f, yield); err != nil {
+	if err := s.layout.Stream(ctx, s.keyPages, s.parallel, s.readKey, f, yield); err != nil {
 		return fmt.Errorf("gcs: list %s: %w", s.layout, err)
 	}
 	return nil

@@ -1,7 +1,9 @@
 // Package objectstore is the part of statescope's object-store backends
 // (GCS, Azure Blob) that does not depend on a cloud SDK: where records and
-// locks live under a prefix, the target's options, turning listed keys into
-// entries, and telling which resource a lock belongs to.
+// locks live under a prefix, the target's options, streaming listed keys
+// into entries, saves and deletes checked against colliding names, and
+// telling which resource a lock belongs to. A backend supplies reads,
+// conditional writes and key listing.
 package objectstore
 
 import (
@@ -126,11 +128,12 @@ func (l Layout) name(key string) string {
 type Read func(ctx context.Context, key string) (data []byte, version string, err error)
 
 // Stream hands yield the records among the listed keys that pass f, fetched
-// up to parallel at once. pages yields the keys under the prefix a listing
-// page at a time; the next page is listed while this one is fetched, so
+// up to parallel at once. pages lists the keys under the prefix a page at
+// a time, until its context ends; the next page is listed while this one
+// is fetched, so
 // the first records arrive before the listing ends. Unreadable records are
 // corrupt entries; a record deleted between listing and fetching is left out.
-func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], parallel int, read Read, f stores.Filter, yield func([]stores.Entry) error) error {
+func (l Layout) Stream(ctx context.Context, pages func(context.Context) iter.Seq2[[]string, error], parallel int, read Read, f stores.Filter, yield func([]stores.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -155,7 +158,7 @@ func (l Layout) Stream(ctx context.Context, pages iter.Seq2[[]string, error], pa
 	next := make(chan page, 1)
 	go func() {
 		defer close(next)
-		for keys, err := range pages {
+		for keys, err := range pages(listCtx) {
 			select {
 			case next <- page{keys, err}:
 			case <-listCtx.Done():
