@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -35,23 +36,7 @@ func TestOrphanedLockAfterPluginCrash(t *testing.T) {
 	sshHost(t)
 	ctx := ctxT(t)
 	dir := t.TempDir()
-	first := open(t, "plugin://"+statescopeBin+"?"+pluginArgs(dir).Encode())
-	if err := first.Save(ctx, storetest.Record("db/main")); err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Lock(ctx, "db/main"); err != nil {
-		t.Fatal(err)
-	}
-	locks, err := first.(stores.LockLister).Locks(ctx)
-	if err != nil || len(locks) != 1 || locks[0].Holder == nil {
-		t.Fatalf("locks before the crash: %+v, %v", locks, err)
-	}
-	pid := locks[0].Holder.PID
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("killing plugin pid %d: %v", pid, err)
-	}
-	stores.Close(first) // reaps the process, which a zombie would keep "alive"
-
+	crashHoldingLock(t, dir, "db/main")
 	q := pluginArgs(dir)
 	q.Set("plugin", statescopeBin)
 	second := open(t, "ssh://sshd?"+q.Encode())
@@ -59,7 +44,7 @@ func TestOrphanedLockAfterPluginCrash(t *testing.T) {
 	if d := stores.Describe(second); !strings.Contains(d, "ssh ") || !strings.Contains(d, "plugin "+statescopeBin) {
 		t.Errorf("describe = %q", d)
 	}
-	locks, err = second.(stores.LockLister).Locks(ctx)
+	locks, err := second.(stores.LockLister).Locks(ctx)
 	if err != nil || len(locks) != 1 {
 		t.Fatalf("locks after the crash: %+v, %v", locks, err)
 	}
@@ -86,6 +71,73 @@ func TestOrphanedLockAfterPluginCrash(t *testing.T) {
 	}
 	if err := fu.ForceUnlock(ctx, "db/main", orphan.Token); !errors.Is(err, stores.ErrNotLocked) {
 		t.Errorf("no lock: %v, want ErrNotLocked", err)
+	}
+}
+
+// crashHoldingLock has a plugin over dir lock id, then SIGKILLs it.
+func crashHoldingLock(t *testing.T, dir, id string) {
+	t.Helper()
+	ctx := ctxT(t)
+	first := open(t, "plugin://"+statescopeBin+"?"+pluginArgs(dir).Encode())
+	if err := first.Save(ctx, storetest.Record(id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Lock(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := first.(stores.LockLister).Locks(ctx)
+	if err != nil || len(locks) != 1 || locks[0].Holder == nil {
+		t.Fatalf("locks before the crash: %+v, %v", locks, err)
+	}
+	pid := locks[0].Holder.PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing plugin pid %d: %v", pid, err)
+	}
+	stores.Close(first) // reaps the process, which a zombie would keep "alive"
+}
+
+// The crash story through the CLI: `statescope locks` over SSH shows the
+// orphan, `unlock --token` releases it, the stale token is refused (exit 3).
+func TestOrphanedLockCLI(t *testing.T) {
+	sshHost(t)
+	dir := t.TempDir()
+	crashHoldingLock(t, dir, "db/main")
+	q := pluginArgs(dir)
+	q.Set("plugin", statescopeBin)
+	target := "ssh://sshd?" + q.Encode()
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(statescopeBin, append(args, "--store", target)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		out = append(out, stderr.String()...)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := run("locks", "-o", "json")
+	var locks []struct {
+		ResourceID string `json:"resource_id"`
+		Token      string `json:"token"`
+		Verdict    string `json:"verdict"`
+		Evidence   string `json:"evidence"`
+	}
+	if code != 0 || json.NewDecoder(strings.NewReader(out)).Decode(&locks) != nil || len(locks) != 1 {
+		t.Fatalf("statescope locks: exit %d: %s", code, out)
+	}
+	if locks[0].Verdict != "orphaned" {
+		t.Errorf("verdict %s (%s)", locks[0].Verdict, locks[0].Evidence)
+	}
+	if out, code := run("unlock", "db/main", "--token", locks[0].Token); code != 0 || !strings.Contains(out, "released lock on db/main") {
+		t.Errorf("unlock with the token: exit %d: %s", code, out)
+	}
+	if out, code := run("unlock", "db/main", "--token", locks[0].Token); code != 3 {
+		t.Errorf("unlock with a stale token: exit %d, want 3: %s", code, out)
 	}
 }
 

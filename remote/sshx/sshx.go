@@ -127,7 +127,6 @@ func Dial(ctx context.Context, d Dest, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("ssh %s: %w", c.name, err)
 	}
 	c.Client = ssh.NewClient(sc, chans, reqs)
-	fmt.Fprintf(log, "ssh: connected to %s\n", c.name)
 	go c.watch(log)
 	interval := s.keepalive
 	if interval == 0 {
@@ -183,8 +182,13 @@ func (c *Client) watch(log io.Writer) {
 		err = errors.New("closed by the server")
 	}
 	c.fail(err)
-	fmt.Fprintf(log, "ssh: connection to %s ended: %v\n", c.name, c.Err())
+	if lost := c.Err(); !errors.Is(lost, errClosed) {
+		fmt.Fprintf(log, "ssh: connection to %s lost: %v\n", c.name, lost)
+	}
 }
+
+// errClosed is why a connection closed by Close ended.
+var errClosed = errors.New("closed")
 
 func (c *Client) fail(err error) {
 	c.errOnce.Do(func() {
@@ -263,6 +267,6 @@ func (c *Client) DialContext(ctx context.Context, network, addr string) (net.Con
 
 // Close closes the connection and any jump hosts.
 func (c *Client) Close() error {
-	c.fail(errors.New("closed"))
+	c.fail(errClosed)
 	return nil
 }
