@@ -1,8 +1,14 @@
 package objectstore
 
 import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"statescope/stores"
 )
@@ -58,4 +64,109 @@ func TestLayout(t *testing.T) {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
+}
+
+// fakeBucket serves Stream from memory: listed pages, and object bodies
+// ("" for one deleted after the listing).
+type fakeBucket struct {
+	pages   [][]string
+	listErr error
+	objects map[string]string
+}
+
+func (fb fakeBucket) list(ctx context.Context) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		for _, p := range fb.pages {
+			if ctx.Err() != nil || !yield(slices.Clone(p), nil) {
+				return
+			}
+		}
+		if fb.listErr != nil {
+			yield(nil, fb.listErr)
+		}
+	}
+}
+
+func (fb fakeBucket) read(_ context.Context, key string) ([]byte, string, error) {
+	body, ok := fb.objects[key]
+	if !ok || body == "" {
+		return nil, "", stores.ErrNotFound
+	}
+	return []byte(body), "v1", nil
+}
+
+func TestStream(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	l := Layout{Scheme: "gs", Bucket: "b", Prefix: "p/"}
+	rec := func(id, provider string) string {
+		data, _ := stores.EncodeState(&stores.State{ResourceID: id, Provider: provider, Status: "active"})
+		return string(data)
+	}
+	bucket := fakeBucket{
+		pages: [][]string{{"p/a.json", "p/b.lock", "p/team_db.json"}, {"p/gone.json", "p/bad.json", "p/notes.txt", "p/sub/c.json"}},
+		objects: map[string]string{
+			"p/a.json": rec("a", "aws"), "p/team_db.json": rec("team/db", "gcp"),
+			"p/gone.json": "", "p/bad.json": "{", "p/sub/c.json": rec("c", "aws"),
+		},
+	}
+	stop := errors.New("stop")
+	tests := []struct {
+		name    string
+		bucket  fakeBucket
+		filter  stores.Filter
+		stopAt  int // yield fails on this call (1-based); 0: never
+		want    []string
+		wantErr error
+	}{
+		{"everything", bucket, stores.Filter{}, 0, []string{"a", "bad!", "c", "team/db"}, nil},
+		{"filtered, corrupt kept", bucket, stores.Filter{Provider: "aws"}, 0, []string{"a", "bad!", "c"}, nil},
+		{"listing fails", fakeBucket{pages: bucket.pages[:1], objects: bucket.objects, listErr: errors.New("boom")}, stores.Filter{}, 0, nil, errors.New("boom")},
+		{"caller stops", bucket, stores.Filter{}, 1, nil, stop},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			calls := 0
+			err := l.Stream(context.Background(), tt.bucket.list, 2, tt.bucket.read, tt.filter, func(batch []stores.Entry) error {
+				calls++
+				if calls == tt.stopAt {
+					return stop
+				}
+				for _, e := range batch {
+					if e.Corrupt() {
+						got = append(got, e.ID+"!")
+						if e.Source != "gs://b/p/"+e.ID+".json" {
+							t.Errorf("corrupt entry source %q", e.Source)
+						}
+						continue
+					}
+					got = append(got, e.ID)
+				}
+				return nil
+			})
+			if tt.wantErr != nil {
+				if err == nil || err.Error() != tt.wantErr.Error() {
+					t.Fatalf("error %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		err := l.Stream(ctx, bucket.list, 1, bucket.read, stores.Filter{}, func([]stores.Entry) error {
+			cancel()
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error %v, want context.Canceled", err)
+		}
+	})
 }
