@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"statescope/stores"
+	"statescope/stores/repair"
 	"statescope/tui"
 )
 
@@ -41,6 +42,9 @@ func (a *app) runTUI(ctx context.Context) error {
 	if refresh == 0 {
 		refresh = a.cfg.Refresh.Duration
 	}
+	// Without a state directory the UI still browses; repairs say why
+	// they are off.
+	stateDir, _ := repair.DefaultStateDir()
 	m, err := tui.New(ctx, tui.Options{
 		Session:      sess,
 		Contexts:     a.cfg.Names(),
@@ -51,6 +55,7 @@ func (a *app) runTUI(ctx context.Context) error {
 		StaleAfter:   a.staleAfter,
 		KeyOverrides: a.cfg.Keys,
 		Now:          a.now,
+		StateDir:     stateDir,
 	})
 	if err != nil {
 		stores.Close(sess.Store)
@@ -71,7 +76,7 @@ func openSession(ctx context.Context, target, name string, readOnly bool) (tui.S
 	if err != nil {
 		return tui.Session{}, err
 	}
-	sess := tui.Session{Store: s, Name: name, ReadOnly: readOnly}
+	sess := tui.Session{Store: s, Name: name, Target: repair.TargetName(target), ReadOnly: readOnly}
 	if l, ok := s.(stores.Limiter); ok {
 		sess.Limitations = l.Limitations()
 	}

@@ -25,7 +25,7 @@ type Global struct {
 type Resources struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
 	Open, Diff, Filter, Sort, Reverse       key.Binding
-	Refresh                                 key.Binding
+	Refresh, Delete                         key.Binding
 }
 
 // Detail is one record.
@@ -34,6 +34,7 @@ type Detail struct {
 	NextDep, PrevDep, Jump                  key.Binding
 	Reveal, CopyID, CopyValues, Diff        key.Binding
 	Refresh                                 key.Binding
+	SetStatus, Edit, Delete, Backups        key.Binding
 }
 
 // Diff compares two records.
@@ -47,6 +48,23 @@ type Locks struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
 	Filter, Sort, Reverse, Refresh, Open    key.Binding
 	ForceUnlock                             key.Binding
+}
+
+// Backups lists one record's backups.
+type Backups struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Restore, Filter, Refresh                key.Binding
+}
+
+// Audit is the audit log table.
+type Audit struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Filter, Sort, Reverse, Refresh          key.Binding
+}
+
+// Confirm is the dialog that shows a planned repair's diff.
+type Confirm struct {
+	Up, Down, Apply, Cancel, Reveal, Force key.Binding
 }
 
 // Input applies while typing (filter, command bar, confirmations, the diff
@@ -67,6 +85,9 @@ type Keymap struct {
 	Detail    Detail
 	Diff      Diff
 	Locks     Locks
+	Backups   Backups
+	Audit     Audit
+	Confirm   Confirm
 	Help      Help
 	Input     Input
 	// ReadOnly is set when mutating bindings are disabled.
@@ -104,6 +125,7 @@ func Default() *Keymap {
 			Sort:    bind("s", "sort column", "s"),
 			Reverse: bind("S", "reverse sort", "S"),
 			Refresh: bind("r", "refresh", "r", "ctrl+r"),
+			Delete:  bind("ctrl+d", "delete", "ctrl+d"),
 		},
 		Detail: Detail{
 			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
@@ -115,6 +137,10 @@ func Default() *Keymap {
 			CopyValues: bind("c", "copy outputs+config", "c"),
 			Diff:       bind("d", "diff", "d"),
 			Refresh:    bind("r", "reload", "r", "ctrl+r"),
+			SetStatus:  bind("S", "set status", "S"),
+			Edit:       bind("e", "edit", "e"),
+			Delete:     bind("ctrl+d", "delete", "ctrl+d"),
+			Backups:    bind("b", "backups", "b"),
 		},
 		Diff: Diff{
 			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
@@ -130,6 +156,26 @@ func Default() *Keymap {
 			Refresh:     bind("r", "refresh", "r", "ctrl+r"),
 			Open:        bind("enter", "resource detail", "enter"),
 			ForceUnlock: bind("F", "force release", "F"),
+		},
+		Backups: Backups{
+			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Restore: bind("enter", "restore this backup", "enter"),
+			Filter:  bind("/", "filter", "/"),
+			Refresh: bind("r", "refresh", "r", "ctrl+r"),
+		},
+		Audit: Audit{
+			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Filter:  bind("/", "filter", "/"),
+			Sort:    bind("s", "sort column", "s"),
+			Reverse: bind("S", "reverse sort", "S"),
+			Refresh: bind("r", "refresh", "r", "ctrl+r"),
+		},
+		Confirm: Confirm{
+			Up: up(), Down: down(),
+			Apply:  bind("enter/y", "apply", "enter", "y"),
+			Cancel: bind("esc", "cancel", "esc"),
+			Reveal: bind("x", "reveal/mask secrets", "x"),
+			Force:  bind("f", "delete anyway…", "f"),
 		},
 		Help: Help{Up: up(), Down: down()},
 		Input: Input{
@@ -153,12 +199,15 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"resources.bottom": &k.Resources.Bottom, "resources.page_up": &k.Resources.PageUp, "resources.page_down": &k.Resources.PageDown,
 		"resources.open": &k.Resources.Open, "resources.diff": &k.Resources.Diff, "resources.filter": &k.Resources.Filter,
 		"resources.sort": &k.Resources.Sort, "resources.reverse": &k.Resources.Reverse, "resources.refresh": &k.Resources.Refresh,
+		"resources.delete": &k.Resources.Delete,
 
 		"detail.up": &k.Detail.Up, "detail.down": &k.Detail.Down, "detail.top": &k.Detail.Top,
 		"detail.bottom": &k.Detail.Bottom, "detail.page_up": &k.Detail.PageUp, "detail.page_down": &k.Detail.PageDown,
 		"detail.next_dependency": &k.Detail.NextDep, "detail.previous_dependency": &k.Detail.PrevDep,
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
 		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
+		"detail.set_status": &k.Detail.SetStatus, "detail.edit": &k.Detail.Edit, "detail.delete": &k.Detail.Delete,
+		"detail.backups": &k.Detail.Backups,
 
 		"diff.up": &k.Diff.Up, "diff.down": &k.Diff.Down, "diff.top": &k.Diff.Top, "diff.bottom": &k.Diff.Bottom,
 		"diff.page_up": &k.Diff.PageUp, "diff.page_down": &k.Diff.PageDown, "diff.mode": &k.Diff.Mode,
@@ -168,6 +217,17 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"locks.page_up": &k.Locks.PageUp, "locks.page_down": &k.Locks.PageDown, "locks.filter": &k.Locks.Filter,
 		"locks.sort": &k.Locks.Sort, "locks.reverse": &k.Locks.Reverse, "locks.refresh": &k.Locks.Refresh,
 		"locks.open": &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock,
+
+		"backups.up": &k.Backups.Up, "backups.down": &k.Backups.Down, "backups.top": &k.Backups.Top,
+		"backups.bottom": &k.Backups.Bottom, "backups.page_up": &k.Backups.PageUp, "backups.page_down": &k.Backups.PageDown,
+		"backups.restore": &k.Backups.Restore, "backups.filter": &k.Backups.Filter, "backups.refresh": &k.Backups.Refresh,
+
+		"audit.up": &k.Audit.Up, "audit.down": &k.Audit.Down, "audit.top": &k.Audit.Top, "audit.bottom": &k.Audit.Bottom,
+		"audit.page_up": &k.Audit.PageUp, "audit.page_down": &k.Audit.PageDown, "audit.filter": &k.Audit.Filter,
+		"audit.sort": &k.Audit.Sort, "audit.reverse": &k.Audit.Reverse, "audit.refresh": &k.Audit.Refresh,
+
+		"confirm.up": &k.Confirm.Up, "confirm.down": &k.Confirm.Down, "confirm.apply": &k.Confirm.Apply,
+		"confirm.cancel": &k.Confirm.Cancel, "confirm.reveal": &k.Confirm.Reveal, "confirm.force": &k.Confirm.Force,
 
 		"help.up": &k.Help.Up, "help.down": &k.Help.Down,
 
@@ -212,9 +272,20 @@ func Load(overrides map[string][]string, readOnly bool) (*Keymap, error) {
 	}
 	if readOnly {
 		k.ReadOnly = true
-		k.Locks.ForceUnlock.SetEnabled(false)
+		for _, b := range k.mutating() {
+			b.SetEnabled(false)
+		}
 	}
 	return k, nil
+}
+
+// mutating are the bindings that change the store; read-only mode
+// disables them and the views refuse them with one message.
+func (k *Keymap) mutating() []*key.Binding {
+	return []*key.Binding{
+		&k.Resources.Delete, &k.Detail.SetStatus, &k.Detail.Edit, &k.Detail.Delete,
+		&k.Backups.Restore, &k.Locks.ForceUnlock, &k.Confirm.Apply, &k.Confirm.Force,
+	}
 }
 
 // Pressed reports whether msg names one of b's keys even when b is
@@ -245,7 +316,7 @@ func motion(up, down, top, bottom, pgUp, pgDown key.Binding) []key.Binding {
 
 // ShortHelp of the resources table.
 func (r Resources) ShortHelp() []key.Binding {
-	return []key.Binding{r.Open, r.Filter, r.Diff, r.Sort, r.Refresh}
+	return []key.Binding{r.Open, r.Filter, r.Diff, r.Sort, r.Refresh, r.Delete}
 }
 
 // FullHelp of the resources table.
@@ -253,12 +324,13 @@ func (r Resources) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		motion(r.Up, r.Down, r.Top, r.Bottom, r.PageUp, r.PageDown),
 		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh},
+		{r.Delete},
 	}
 }
 
 // ShortHelp of the detail view.
 func (d Detail) ShortHelp() []key.Binding {
-	return []key.Binding{d.NextDep, d.Jump, d.Reveal, d.Diff, d.CopyValues}
+	return []key.Binding{d.NextDep, d.Reveal, d.Diff, d.SetStatus, d.Edit, d.Backups, d.Delete}
 }
 
 // FullHelp of the detail view.
@@ -266,6 +338,7 @@ func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		motion(d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown),
 		{d.NextDep, d.PrevDep, d.Jump, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
+		{d.SetStatus, d.Edit, d.Backups, d.Delete},
 	}
 }
 
@@ -293,6 +366,36 @@ func (l Locks) FullHelp() [][]key.Binding {
 		motion(l.Up, l.Down, l.Top, l.Bottom, l.PageUp, l.PageDown),
 		{l.ForceUnlock, l.Open, l.Filter, l.Sort, l.Reverse, l.Refresh},
 	}
+}
+
+// ShortHelp of a record's backups.
+func (b Backups) ShortHelp() []key.Binding { return []key.Binding{b.Restore, b.Filter, b.Refresh} }
+
+// FullHelp of a record's backups.
+func (b Backups) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		motion(b.Up, b.Down, b.Top, b.Bottom, b.PageUp, b.PageDown),
+		{b.Restore, b.Filter, b.Refresh},
+	}
+}
+
+// ShortHelp of the audit log.
+func (a Audit) ShortHelp() []key.Binding { return []key.Binding{a.Filter, a.Sort, a.Refresh} }
+
+// FullHelp of the audit log.
+func (a Audit) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		motion(a.Up, a.Down, a.Top, a.Bottom, a.PageUp, a.PageDown),
+		{a.Filter, a.Sort, a.Reverse, a.Refresh},
+	}
+}
+
+// ShortHelp of the repair confirmation.
+func (c Confirm) ShortHelp() []key.Binding { return []key.Binding{c.Apply, c.Cancel, c.Reveal} }
+
+// FullHelp of the repair confirmation.
+func (c Confirm) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{c.Up, c.Down}, {c.Apply, c.Cancel, c.Reveal, c.Force}}
 }
 
 // ShortHelp of the help screen.

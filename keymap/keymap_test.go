@@ -30,9 +30,14 @@ func TestLoad(t *testing.T) {
 				t.Errorf("help %q", k.Resources.Refresh.Help().Key)
 			}
 		}},
-		{name: "read-only disables force release", readOnly: true, check: func(t *testing.T, k *Keymap) {
-			if k.Locks.ForceUnlock.Enabled() || !k.ReadOnly {
-				t.Error("force release still enabled")
+		{name: "read-only disables every repair", readOnly: true, check: func(t *testing.T, k *Keymap) {
+			for _, b := range []key.Binding{k.Locks.ForceUnlock, k.Resources.Delete, k.Detail.SetStatus, k.Detail.Edit, k.Detail.Delete, k.Backups.Restore, k.Confirm.Apply} {
+				if b.Enabled() {
+					t.Errorf("%s still enabled", b.Help().Desc)
+				}
+			}
+			if !k.ReadOnly || !k.Detail.Backups.Enabled() {
+				t.Error("read-only must keep the backups list (it only reads)")
 			}
 			if !Pressed(tea.KeyPressMsg{Code: 'F', Text: "F"}, k.Locks.ForceUnlock) {
 				t.Error("Pressed must still recognise the disabled key")
@@ -61,7 +66,8 @@ func TestLoad(t *testing.T) {
 // TestEverySetIsAHelpKeyMap with help text on every binding it shows.
 func TestEverySetIsAHelpKeyMap(t *testing.T) {
 	k := Default()
-	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help, "input": k.Input}
+	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help, "input": k.Input,
+		"backups": k.Backups, "audit": k.Audit, "confirm": k.Confirm}
 	for name, set := range sets {
 		if len(set.ShortHelp()) == 0 || len(set.FullHelp()) == 0 {
 			t.Errorf("%s has no help", name)

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"statescope/keymap"
 	"statescope/stores"
+	"statescope/stores/repair"
 )
 
 // Session is one opened store.
@@ -21,6 +21,9 @@ type Session struct {
 	Store stores.Store
 	// Name is the context name or the target with credentials removed.
 	Name string
+	// Target names the store in backups and the audit log
+	// (repair.TargetName); Name when empty.
+	Target string
 	// ReadOnly: every mutation is disabled (the store is wrapped too).
 	ReadOnly bool
 	// Limitations are the backend's stores.Limiter notes, taken before any
@@ -46,8 +49,11 @@ type Options struct {
 	KeyOverrides map[string][]string
 	// Now is the clock (tests pin it).
 	Now func() time.Time
-	// OperationTimeout bounds a force release and opening a context.
+	// OperationTimeout bounds a repair and opening a context.
 	OperationTimeout time.Duration
+	// StateDir keeps the repairs' backups and audit log
+	// (repair.DefaultStateDir); "" turns repairs off.
+	StateDir string
 }
 
 // env is what every view shares: the app context, the session, the keys,
@@ -60,6 +66,10 @@ type env struct {
 	styles  Styles
 	now     func() time.Time
 	router  *Model
+	// repair is the session's safety engine; every mutation goes through it.
+	repair *repair.Engine
+	// exec suspends the UI to run a command (tea.Exec; tests run it inline).
+	exec func(tea.ExecCommand, tea.ExecCallback) tea.Cmd
 }
 
 // Model is the root: it owns the view stack and is the only place views
@@ -101,7 +111,8 @@ func New(ctx context.Context, opts Options) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot)), width: 80, height: 24}
-	m.env = &env{ctx: ctx, opts: opts, session: opts.Session, keys: keys, styles: DefaultStyles(), now: opts.Now, router: m}
+	m.env = &env{ctx: ctx, opts: opts, session: opts.Session, keys: keys, styles: DefaultStyles(), now: opts.Now, router: m, exec: tea.Exec}
+	m.env.repair = m.env.newEngine(opts.Session)
 	return m, nil
 }
 
@@ -240,8 +251,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	case statusMsg:
 		m.setStatus(msg.text, msg.isErr)
-	case releasedMsg:
-		return m.released(msg)
+	case repairedMsg:
+		return m.repaired(msg)
 	case sessionMsg:
 		return m.switchSession(msg)
 	}
@@ -303,28 +314,6 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
-// releasedMsg is the outcome of a force release.
-type releasedMsg struct {
-	id  string
-	err error
-}
-
-func (m *Model) released(msg releasedMsg) tea.Cmd {
-	switch {
-	case msg.err == nil:
-		m.setStatus(fmt.Sprintf("released the lock on %s", msg.id), false)
-	case errors.Is(msg.err, stores.ErrLockChanged), errors.Is(msg.err, stores.ErrNotLocked):
-		m.setStatus(fmt.Sprintf("nothing released: the lock on %s changed or is gone since it was shown (%v); list refreshed", msg.id, msg.err), true)
-	default:
-		m.setStatus(fmt.Sprintf("release of %s failed: %v", msg.id, msg.err), true)
-	}
-	var cmds []tea.Cmd
-	for _, v := range m.stack {
-		cmds = append(cmds, v.Update(storeChangedMsg{}))
-	}
-	return tea.Batch(cmds...)
-}
-
 // sessionMsg is a context opened by :ctx.
 type sessionMsg struct {
 	session Session
@@ -362,7 +351,7 @@ func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 	}
 	m.leaveAll()
 	old := m.env.session.Store
-	m.env.session, m.env.keys = msg.session, keys
+	m.env.session, m.env.keys, m.env.repair = msg.session, keys, m.env.newEngine(msg.session)
 	m.setStatus("switched to "+msg.session.Name, false)
 	return tea.Batch(m.push(newResourcesView(m.env)), closeStore(old))
 }

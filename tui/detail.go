@@ -116,6 +116,10 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 		d.render()
 	case storeChangedMsg:
 		return d.load()
+	case observedMsg:
+		return d.openEditor(msg)
+	case editedMsg:
+		return d.edited(msg)
 	case tea.MouseWheelMsg:
 		var cmd tea.Cmd
 		d.vp, cmd = d.vp.Update(msg)
@@ -180,8 +184,27 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return d.env.router.openDiff(d.entry)
 	case key.Matches(msg, k.Refresh):
 		return d.load()
+	case key.Matches(msg, k.Backups):
+		return d.env.router.push(newBackupsView(d.env, d.entry.ID))
+	case keymap.Pressed(msg, k.SetStatus):
+		return d.setStatus()
+	case keymap.Pressed(msg, k.Edit):
+		return d.startEdit()
+	case keymap.Pressed(msg, k.Delete):
+		return d.env.openDelete(d.entry.ID, k.Delete)
 	}
 	return nil
+}
+
+// setStatus opens the status picker on a readable record.
+func (d *detailView) setStatus() tea.Cmd {
+	if refused := d.env.refuse("set status", d.keys.SetStatus); refused != nil {
+		return refused
+	}
+	if d.state == nil || d.entry.Corrupt() {
+		return showStatus(d.entry.ID+" is not readable: restore a backup (b) or delete it", true)
+	}
+	return d.env.router.push(newStatusView(d.env, d.state))
 }
 
 // copyCmd copies text to the clipboard with OSC 52 and says so.

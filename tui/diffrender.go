@@ -101,6 +101,11 @@ func renderUnified(st Styles, aName, bName string, a, b []string) string {
 	if text == "" {
 		return st.OK.Render("No differences")
 	}
+	return colorUnified(st, text)
+}
+
+// colorUnified colours a unified diff's lines by kind.
+func colorUnified(st Styles, text string) string {
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	for i, l := range lines {
 		switch {

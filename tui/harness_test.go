@@ -61,6 +61,9 @@ func newSyncHarness(t testing.TB, opts Options) *syncHarness {
 	if opts.Now == nil {
 		opts.Now = fixedNow
 	}
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
+	}
 	m, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -242,7 +242,7 @@ func TestReleaseOutlivesTheLocksView(t *testing.T) {
 	h.keys("esc") // leave the locks view while the release is in flight
 	close(gs.gate)
 	msg := <-done
-	if r, ok := msg.(releasedMsg); !ok || r.err != nil {
+	if r, ok := msg.(repairedMsg); !ok || r.err != nil {
 		t.Fatalf("release outcome %#v", msg)
 	}
 	h.send(msg)

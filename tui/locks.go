@@ -2,7 +2,6 @@ package tui
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -80,8 +79,7 @@ func (v *locksView) load() tea.Cmd {
 // Paste goes to the confirmation or the filter being typed.
 func (v *locksView) Paste(text string) tea.Cmd {
 	if v.confirm != nil {
-		v.confirm.in.Paste(text)
-		v.confirm.mismatch = false
+		v.confirm.typed.paste(text)
 		return nil
 	}
 	return v.tag(v.filter.paste(text, v.grid))
@@ -151,54 +149,33 @@ func (v *locksView) key(msg tea.KeyPressMsg) tea.Cmd {
 
 // startRelease opens the confirmation, or says why it cannot.
 func (v *locksView) startRelease() tea.Cmd {
+	if refused := v.env.refuse("force release", v.keys.ForceUnlock); refused != nil {
+		return refused
+	}
 	l, ok := v.grid.Selected()
-	switch {
-	case v.env.session.ReadOnly || !v.keys.ForceUnlock.Enabled():
-		return showStatus("force release is disabled: the store is opened read-only", true)
-	case !ok:
+	if !ok {
 		return nil
 	}
 	if _, can := v.env.session.Store.(stores.ForceUnlocker); !can {
 		return showStatus("this store cannot force-release locks", true)
 	}
-	v.confirm = &confirmRelease{lock: l, in: input{prompt: "type the resource ID to confirm: "}}
+	v.confirm = &confirmRelease{lock: l, typed: newTypedConfirm(l.ResourceID)}
 	return nil
 }
 
 func (v *locksView) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	c, k := v.confirm, v.env.keys.Input
-	switch {
-	case key.Matches(msg, k.Cancel):
+	l := v.confirm.lock
+	switch accepted, cancelled := v.confirm.typed.key(msg, v.env.keys.Input); {
+	case cancelled:
 		v.confirm = nil
 		return showStatus("release cancelled; nothing changed", false)
-	case key.Matches(msg, k.Accept):
-		if c.in.Value() != c.lock.ResourceID {
-			c.mismatch = true
-			return nil
-		}
+	case accepted:
 		v.confirm = nil
-		return v.release(c.lock)
+		// The outcome goes to the router, which reports it and refreshes
+		// every open view.
+		return v.env.releaseLock(l)
 	}
-	c.in.Update(msg)
-	c.mismatch = false
 	return nil
-}
-
-// release runs under the app's context with a timeout, not the view's:
-// leaving the view must not abort a release halfway. The outcome goes to
-// the router, which reports it and refreshes every open view.
-func (v *locksView) release(l stores.LockInfo) tea.Cmd {
-	fu, ok := v.env.session.Store.(stores.ForceUnlocker)
-	if !ok {
-		return nil
-	}
-	ctx, timeout := v.env.ctx, v.env.opts.OperationTimeout
-	id, token := l.ResourceID, l.Token
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		return releasedMsg{id: id, err: fu.ForceUnlock(ctx, id, token)}
-	}
 }
 
 func (v *locksView) Render() string {
@@ -238,9 +215,8 @@ func (v *locksView) summary() string {
 // confirmRelease is the force-release dialog: it states exactly what will
 // happen and needs the resource ID typed back.
 type confirmRelease struct {
-	lock     stores.LockInfo
-	in       input
-	mismatch bool
+	lock  stores.LockInfo
+	typed *typedConfirm
 }
 
 func (c *confirmRelease) view(st Styles, now time.Time, width int) string {
@@ -262,11 +238,8 @@ func (c *confirmRelease) view(st Styles, now time.Time, width int) string {
 		b.WriteString("\n" + st.Error.Render("Not known to be abandoned: its operation may still be running, and releasing lets a second writer in.") + "\n")
 	}
 	b.WriteString("\nOnly this exact lock (token " + dash(l.Token) + ") is released; if it changed meanwhile, nothing happens.\n")
-	b.WriteString("Records are not touched.\n\n")
-	b.WriteString(c.in.View(st.Key) + "\n")
-	if c.mismatch {
-		b.WriteString(st.Error.Render("the typed ID does not match "+l.ResourceID) + "\n")
-	}
+	b.WriteString("Records are not touched; the lock is backed up and the release audited.\n\n")
+	b.WriteString(c.typed.view(st))
 	b.WriteString(st.Dim.Render("enter releases · esc cancels"))
 	return st.Box.Width(min(width, 100)).Render(b.String())
 }

@@ -313,6 +313,10 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 		if en, ok := v.grid.Selected(); ok {
 			return v.env.router.openDiff(en)
 		}
+	case keymap.Pressed(msg, k.Delete):
+		if en, ok := v.grid.Selected(); ok {
+			return v.env.openDelete(en.ID, k.Delete)
+		}
 	}
 	return nil
 }

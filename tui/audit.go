@@ -1,0 +1,153 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"statescope/keymap"
+	"statescope/stores/repair"
+	"statescope/stores/repair/audit"
+	"statescope/tui/grid"
+)
+
+// auditView is the audit log of every mutation statescope attempted,
+// from every store, newest first.
+type auditView struct {
+	scope
+	env  *env
+	keys keymap.Audit
+	log  audit.Log
+	table[audit.Entry]
+
+	loading, loaded bool
+	err             error
+}
+
+func newAuditView(e *env) *auditView {
+	st := &e.styles
+	g := grid.New([]grid.Column[audit.Entry]{
+		{Title: "TIME", MaxWidth: 22, Text: func(a audit.Entry) string { return a.Time.UTC().Format(backupTime) },
+			Compare: func(a, b audit.Entry) int { return b.Time.Compare(a.Time) }},
+		{Title: "USER@HOST", MaxWidth: 28, Text: func(a audit.Entry) string { return a.Actor }},
+		{Title: "ACTION", MaxWidth: 14, Text: func(a audit.Entry) string { return a.Action }},
+		{Title: "RESOURCE", MaxWidth: 32, Text: func(a audit.Entry) string { return a.Resource }},
+		{Title: "RESULT", MaxWidth: 8, Text: func(a audit.Entry) string { return a.Result },
+			Style: func(a audit.Entry) *lipgloss.Style { return resultStyle(st, a.Result) }},
+		{Title: "STORE · ERROR", Flex: true, Text: storeAndError},
+	}, func(a audit.Entry) string { return a.Time.String() + a.Resource + a.Action }, func(a audit.Entry) []string {
+		return []string{a.Resource, a.Action, a.Result, a.Actor, a.Target}
+	}, st.Grid)
+	v := &auditView{env: e, keys: e.keys.Audit, table: newTable(g)}
+	if e.opts.StateDir != "" {
+		v.log = repair.AuditLog(e.opts.StateDir)
+	}
+	return v
+}
+
+func storeAndError(a audit.Entry) string {
+	if a.Error == "" {
+		return a.Target
+	}
+	return a.Target + " · " + a.Error
+}
+
+func resultStyle(st *Styles, result string) *lipgloss.Style {
+	switch result {
+	case audit.ResultApplied:
+		return &st.OK
+	case audit.ResultRefused:
+		return &st.Warn
+	}
+	return &st.Error
+}
+
+func (v *auditView) Title() string     { return "audit" }
+func (v *auditView) Keys() help.KeyMap { return v.keys }
+func (v *auditView) Capturing() bool   { return v.filter.typing }
+func (v *auditView) Busy() bool        { return v.loading }
+func (v *auditView) Leave()            {}
+func (v *auditView) Enter() tea.Cmd    { return v.load() }
+
+func (v *auditView) SetSize(w, h int) {
+	v.scope.SetSize(w, h)
+	v.grid.SetSize(w, max(h-2, 2))
+}
+
+// auditMsg is the log as read.
+type auditMsg struct {
+	gen     int
+	entries []audit.Entry
+	err     error
+}
+
+func (v *auditView) load() tea.Cmd {
+	if v.log.Path == "" {
+		v.loaded, v.err = true, fmt.Errorf("no state directory is set, so there is no audit log")
+		return nil
+	}
+	ctx, gen := v.begin()
+	v.loading = true
+	log := v.log
+	return v.tag(func() tea.Msg {
+		entries, err := log.Read()
+		if ctx.Err() != nil {
+			return nil
+		}
+		slices.Reverse(entries) // the log is appended to: newest last
+		return auditMsg{gen: gen, entries: entries, err: err}
+	})
+}
+
+// Paste goes to the filter being typed.
+func (v *auditView) Paste(text string) tea.Cmd { return v.tag(v.filter.paste(text, v.grid)) }
+
+// Back clears the filter before esc leaves the view.
+func (v *auditView) Back() bool { return v.filter.clear(v.grid) }
+
+func (v *auditView) Update(msg tea.Msg) tea.Cmd {
+	k := v.keys
+	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Up: k.Up, Down: k.Down, Top: k.Top, Bottom: k.Bottom,
+		PageUp: k.PageUp, PageDown: k.PageDown, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
+		return v.tag(cmd)
+	}
+	switch msg := msg.(type) {
+	case auditMsg:
+		if !v.current(msg.gen) {
+			return nil
+		}
+		// A bad line stops the read; what came before it is still shown.
+		v.loading, v.loaded, v.err = false, true, msg.err
+		return v.tag(v.grid.SetItems(msg.entries))
+	case storeChangedMsg:
+		return v.load()
+	case tea.KeyPressMsg:
+		if key.Matches(msg, k.Refresh) {
+			return v.load()
+		}
+	}
+	return nil
+}
+
+func (v *auditView) Render() string {
+	st := v.env.styles
+	var b strings.Builder
+	b.WriteString(st.Bold.Render(fmt.Sprintf("%d audit entries", v.grid.Len())) + st.Dim.Render("  newest first · every mutation statescope attempted, on any store") + "\n")
+	if v.err != nil {
+		b.WriteString(st.Error.Render(v.err.Error()) + "\n")
+	}
+	switch {
+	case !v.loaded:
+		b.WriteString(st.Dim.Render("reading the audit log…"))
+	case v.grid.Len() == 0 && v.err == nil:
+		b.WriteString(st.Dim.Render("no entries yet: every repair, refused or not, is logged here"))
+	case v.grid.Len() > 0:
+		b.WriteString(v.grid.View())
+	}
+	return fit(b.String(), v.width, v.height-1) + "\n" + v.footer(st)
+}

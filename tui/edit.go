@@ -1,0 +1,91 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	tea "charm.land/bubbletea/v2"
+
+	"statescope/stores"
+	"statescope/stores/repair"
+	"statescope/stores/repair/editor"
+)
+
+// editRun is the engine's editor loop as a command the program runs with
+// the terminal handed over (tea.Exec): invalid saves reopen the editor
+// with the error on top, and the loop ends with a valid record or none.
+type editRun struct {
+	ctx         context.Context
+	editor      string
+	rec         *stores.State
+	in          io.Reader
+	out, errOut io.Writer
+	edited      *stores.State
+}
+
+func (r *editRun) SetStdin(in io.Reader)   { r.in = in }
+func (r *editRun) SetStdout(out io.Writer) { r.out = out }
+func (r *editRun) SetStderr(w io.Writer)   { r.errOut = w }
+
+func (r *editRun) Run() error {
+	var err error
+	r.edited, err = repair.EditRecord(r.ctx, r.editor, r.in, r.out, r.errOut, r.rec)
+	return err
+}
+
+// observedMsg is the record as read just before it is edited.
+type observedMsg struct {
+	seen repair.Observed
+	err  error
+}
+
+// editedMsg is what the editor loop returned.
+type editedMsg struct {
+	seen   repair.Observed
+	edited *stores.State
+	err    error
+}
+
+// startEdit reads the record afresh with its version: that read is what
+// the edit is checked against when it is applied.
+func (d *detailView) startEdit() tea.Cmd {
+	if refused := d.env.refuse("edit", d.keys.Edit); refused != nil {
+		return refused
+	}
+	ctx, eng, id := d.ctx, d.env.repair, d.entry.ID
+	return d.tag(func() tea.Msg {
+		seen, err := eng.Observe(ctx, id)
+		if err == nil {
+			err = seen.Editable()
+		}
+		return observedMsg{seen: seen, err: err}
+	})
+}
+
+// openEditor suspends the UI and runs the editor on the record.
+func (d *detailView) openEditor(msg observedMsg) tea.Cmd {
+	if msg.err != nil {
+		return showStatus("cannot edit: "+msg.err.Error(), true)
+	}
+	run := &editRun{ctx: d.env.ctx, editor: editor.FromEnv(), rec: msg.seen.State}
+	to := d.id
+	return d.env.exec(run, func(err error) tea.Msg {
+		return tagged{to: to, msg: editedMsg{seen: msg.seen, edited: run.edited, err: err}}
+	})
+}
+
+// edited opens the confirmation of the edit, or says why there is none.
+func (d *detailView) edited(msg editedMsg) tea.Cmd {
+	switch {
+	case errors.Is(msg.err, editor.ErrCancelled):
+		return showStatus("edit cancelled; nothing was changed", false)
+	case msg.err != nil:
+		return showStatus("edit: "+msg.err.Error(), true)
+	}
+	pv := newPlanView(d.env, repair.ActionEdit, msg.seen.ID, func(_ context.Context, eng *repair.Engine, _ bool) (*repair.Plan, error) {
+		return eng.PlanEdit(msg.seen, msg.edited)
+	})
+	pv.kept, _ = stores.EncodeState(msg.edited)
+	return d.env.router.push(pv)
+}

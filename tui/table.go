@@ -1,0 +1,60 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"statescope/keymap"
+	"statescope/tui/grid"
+)
+
+// table is a grid with the "/" filter, the part every newer table view
+// (backups, audit) shares: filtering, moving, sorting, pasting.
+type table[T any] struct {
+	grid   *grid.Model[T]
+	filter tableFilter[T]
+}
+
+func newTable[T any](g *grid.Model[T]) table[T] {
+	return table[T]{grid: g, filter: newTableFilter[T]()}
+}
+
+// tableKeys are a table view's bindings for the shared handling; an unset
+// binding (a view without sorting) never matches.
+type tableKeys struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Filter, Sort, Reverse                   key.Binding
+}
+
+// update handles what every table does: grid filter replies, the wheel,
+// the filter being typed, motion, filter, sort and reverse. It reports
+// whether msg was one of those; the command needs the view's tag.
+func (t *table[T]) update(msg tea.Msg, in keymap.Input, k tableKeys) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case grid.FilterMsg:
+		return t.grid.Apply(msg), true
+	case tea.MouseWheelMsg:
+		t.grid.Move(wheelDelta(msg))
+		return nil, true
+	case tea.KeyPressMsg:
+		if t.filter.typing {
+			return t.filter.key(msg, in, t.grid), true
+		}
+		if moveGrid(msg, t.grid, k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown) {
+			return nil, true
+		}
+		switch {
+		case key.Matches(msg, k.Filter):
+			t.filter.start(t.grid)
+			return nil, true
+		case key.Matches(msg, k.Sort):
+			return t.grid.CycleSort(), true
+		case key.Matches(msg, k.Reverse):
+			return t.grid.Reverse(), true
+		}
+	}
+	return nil, false
+}
+
+// footer is the filter line under the table.
+func (t *table[T]) footer(st Styles) string { return t.filter.line(st, t.grid) }
