@@ -320,47 +320,29 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 // *.json key) and fetches each page's records in parallel, yielding
 // batches as they arrive.
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages(ctx), s.cfg.Parallel, s.readKey, f, yield); err != nil {
+	if err := s.layout.Stream(ctx, s.keyPages, s.cfg.Parallel, s.readKey, f, yield); err != nil {
 		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.layout, err)
 	}
 	return nil
 }
 
-// keyPages lists every key under the prefix a page at a time. The next
-// page is requested while the caller fetches this one's records.
+// keyPages lists every key under the prefix a page at a time, until ctx
+// ends (objectstore.Stream lists the next page while it fetches this one).
 func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
-		ctx, cancel := context.WithCancel(ctx)
-		type page struct {
-			keys []string
-			err  error
-		}
-		// The lister's sends never block for good: the deferred drain
-		// reads until it ends, which cancel makes prompt.
-		pages := make(chan page, 1)
-		go func() {
-			defer close(pages)
-			err := s.listObjects(ctx, func(objs []types.Object) error {
-				keys := make([]string, len(objs))
-				for i, o := range objs {
-					keys[i] = aws.ToString(o.Key)
-				}
-				pages <- page{keys: keys}
-				return ctx.Err()
-			})
-			if err != nil {
-				pages <- page{err: err}
+		errStop := errors.New("stop")
+		err := s.listObjects(ctx, func(objs []types.Object) error {
+			keys := make([]string, len(objs))
+			for i, o := range objs {
+				keys[i] = aws.ToString(o.Key)
 			}
-		}()
-		defer func() {
-			cancel()
-			for range pages {
+			if !yield(keys, nil) {
+				return errStop
 			}
-		}()
-		for p := range pages {
-			if !yield(p.keys, p.err) || p.err != nil {
-				return
-			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(nil, err)
 		}
 	}
 }
