@@ -126,8 +126,10 @@ func (v *planView) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.err, v.explain = msg.err, explanation(msg.err)
-		v.env.router.setStatus(keepEdit(v.kept, msg.err.Error()), true)
-		v.kept = nil
+		if v.kept != nil {
+			v.env.router.setStatus(keepEdit(v.kept, v.env.router.status), true)
+			v.kept = nil
+		}
 		v.render()
 	case tea.MouseWheelMsg:
 		var cmd tea.Cmd
