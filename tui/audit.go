@@ -36,10 +36,10 @@ func newAuditView(e *env) *auditView {
 			Compare: func(a, b audit.Entry) int { return b.Time.Compare(a.Time) }},
 		{Title: "USER@HOST", MaxWidth: 28, Text: func(a audit.Entry) string { return a.Actor }},
 		{Title: "ACTION", MaxWidth: 14, Text: func(a audit.Entry) string { return a.Action }},
-		{Title: "RESOURCE", MaxWidth: 32, Text: func(a audit.Entry) string { return a.Resource }},
+		{Title: "RESOURCE", Flex: true, Text: func(a audit.Entry) string { return a.Resource }},
 		{Title: "RESULT", MaxWidth: 8, Text: func(a audit.Entry) string { return a.Result },
 			Style: func(a audit.Entry) *lipgloss.Style { return resultStyle(st, a.Result) }},
-		{Title: "STORE · ERROR", Flex: true, Text: storeAndError},
+		{Title: "STORE · ERROR", MaxWidth: 72, Text: storeAndError},
 	}, func(a audit.Entry) string { return a.Time.String() + a.Resource + a.Action }, func(a audit.Entry) []string {
 		return []string{a.Resource, a.Action, a.Result, a.Actor, a.Target}
 	}, st.Grid)

@@ -95,11 +95,19 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	state := filepath.Join(tmp, "state")
+	xdgState := filepath.Join(tmp, "xdg-state")
+	// The editor an operator would use, as a script: it marks the stuck
+	// record active.
+	editor := filepath.Join(tmp, "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\nsed -i 's/\"status\": \"provisioning\"/\"status\": \"active\"/' \"$1\"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-%d", os.Getpid())}
 	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
 		// An empty config home keeps the operator's own config out; the
 		// shell stays after an early exit so its error is on screen.
-		fmt.Sprintf("XDG_CONFIG_HOME=%s %s demo --dir %s; echo statescope exited $?; sleep 60", filepath.Join(tmp, "config"), bin, state))
+		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s VISUAL= EDITOR=%s %s demo --dir %s; echo statescope exited $?; sleep 60",
+			filepath.Join(tmp, "config"), xdgState, editor, bin, state))
 	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
 
 	x.waitFor("58 records")
@@ -155,5 +163,99 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s changed", name)
 		}
 	}
+
+	repairStuckRecord(t, x, filepath.Join(state, "prod_db_orders.json"), filepath.Join(xdgState, "statescope"))
 	x.send("q")
+}
+
+// repairStuckRecord edits the stuck record in the editor, sets its status,
+// then undoes that from its backup, checking the file and the backups on
+// disk and the audit view after each step.
+func repairStuckRecord(t *testing.T, x *tmux, record, stateDir string) {
+	status := func(want string) {
+		t.Helper()
+		b, err := os.ReadFile(record)
+		if err != nil || !strings.Contains(string(b), `"status": "`+want+`"`) {
+			t.Fatalf("%s: want status %s: %v\n%s", record, want, err, b)
+		}
+	}
+	x.send(":")
+	x.typeText("res")
+	x.send("Enter", "/")
+	x.typeText("prod/db/orders")
+	x.send("Enter", "Enter")
+	x.waitFor("stuck: provisioning")
+
+	x.send("e")
+	x.waitFor("EDIT prod/db/orders")
+	x.waitFor(`+  "status": "active",`)
+	status("provisioning") // nothing is written before the confirmation
+	x.send("y")
+	x.waitFor("edit prod/db/orders: done")
+	status("active")
+	if n := privateBackups(t, stateDir); n != 2 { // the lock released earlier, then the record
+		t.Fatalf("%d backups, want 2", n)
+	}
+	x.send(":")
+	x.typeText("audit")
+	x.send("Enter")
+	x.waitFor("2 audit entries")
+	if !lineWith(x.screen(), "edit", "prod/db/orders", "applied") {
+		t.Fatalf("the audit view lacks the edit:\n%s", x.screen())
+	}
+
+	x.send("Escape", "S", "Down", "Down", "Enter")
+	x.waitFor("SET-STATUS prod/db/orders")
+	x.send("y")
+	x.waitFor("set-status prod/db/orders: done")
+	status("destroyed")
+
+	x.send("b")
+	x.waitFor("backups of prod/db/orders")
+	x.send("Enter") // the newest: taken before the status change
+	x.waitFor("from the backup taken before set-status")
+	x.send("y")
+	x.waitFor("restore prod/db/orders: done")
+	status("active")
+	if n := privateBackups(t, stateDir); n != 4 {
+		t.Fatalf("%d backups, want 4", n)
+	}
+}
+
+// privateBackups counts the backup files, failing on any not mode 0600.
+func privateBackups(t *testing.T, stateDir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(stateDir, "backups"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".meta.json") {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("backup %s has mode %v", path, fi.Mode().Perm())
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// lineWith reports whether one line of the screen holds every word.
+func lineWith(screen string, words ...string) bool {
+	for _, line := range strings.Split(screen, "\n") {
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

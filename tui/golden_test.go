@@ -11,6 +11,14 @@ import (
 	"statescope/stores"
 )
 
+// auditIn gives the UI a state directory holding a fixed audit log.
+func auditIn(t *testing.T) func(o *Options) {
+	return func(o *Options) {
+		o.StateDir = t.TempDir()
+		writeAudit(t, o.StateDir)
+	}
+}
+
 // plainStore hides every optional capability (no lock inventory).
 type plainStore struct{ stores.Store }
 
@@ -103,6 +111,49 @@ func TestGolden(t *testing.T) {
 		{name: "locks_no_inventory", plain: true, steps: func(h *syncHarness) { h.keys("L") }, want: "this store has no lock inventory"},
 		{name: "help_locks", steps: func(h *syncHarness) { h.keys("L", "?") }, want: "force release"},
 		{name: "help_locks_readonly", readOnly: true, steps: func(h *syncHarness) { h.keys("L", "?") }, want: "disabled: read-only"},
+		{name: "status_picker", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down"); h.typeText("manual fix") }, want: "▸ destroying"},
+		{name: "status_reason_missing", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "up", "up", "up", "enter") }, want: "setting error needs a reason"},
+		{name: "plan_set_status", steps: func(h *syncHarness) {
+			openRecord("staging/db/orders")(h)
+			h.keys("S", "up", "up", "up")
+			h.typeText("disk full")
+			h.keys("enter")
+		}, want: `+  "error": "disk full"`},
+		{name: "plan_set_status_revealed", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down", "enter", "x") }, want: "secrets REVEALED"},
+		{name: "plan_blocked_by_lock", steps: func(h *syncHarness) { openRecord("prod/db/orders")(h); h.keys("S", "down", "enter") }, want: "release the lock first"},
+		{name: "plan_conflict", steps: func(h *syncHarness) {
+			openRecord("staging/db/orders")(h)
+			h.keys("S", "down", "enter")
+			s := h.m.env.session.Store
+			rec, _ := s.Get(context.Background(), "staging/db/orders")
+			rec.Status = stores.StatusPlanned
+			s.Save(context.Background(), rec)
+			h.keys("y")
+		}, want: "Someone else changed it"},
+		{name: "plan_delete_dependents", steps: func(h *syncHarness) { openRecord("prod/vpc/aws")(h); h.keys("ctrl+d") }, want: "delete refused"},
+		{name: "plan_delete_force_typing", steps: func(h *syncHarness) {
+			openRecord("prod/vpc/aws")(h)
+			h.keys("ctrl+d", "f")
+			h.typeText("prod/vpc/aw")
+		}, want: "type the resource ID to confirm: prod/vpc/aw█"},
+		{name: "plan_delete_forced", steps: func(h *syncHarness) {
+			openRecord("prod/vpc/aws")(h)
+			h.keys("ctrl+d", "f")
+			h.typeText("prod/vpc/aws")
+			h.keys("enter")
+		}, want: "note: forced:"},
+		{name: "backups", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down", "enter", "y", "b") }, want: "set-status"},
+		{name: "plan_restore", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down", "enter", "y", "b", "enter") }, want: "from the backup taken before set-status"},
+		{name: "detail_readonly_refused", readOnly: true, steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("e") }, want: "edit is disabled: the store is opened read-only"},
+		{name: "help_detail", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("?") }, want: "set status"},
+		{name: "help_detail_readonly", readOnly: true, steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("?") }, want: "disabled: read-only"},
+		{name: "audit", opts: auditIn(t), steps: func(h *syncHarness) { h.keys(":"); h.typeText("audit"); h.keys("enter") }, want: "4 audit entries"},
+		{name: "audit_filtered", opts: auditIn(t), steps: func(h *syncHarness) {
+			h.keys(":")
+			h.typeText("audit")
+			h.keys("enter", "/")
+			h.typeText("refused")
+		}, want: "/refused█"},
 		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
 	}
