@@ -18,6 +18,7 @@ import (
 	"statescope/stores"
 	"statescope/stores/azblob"
 	"statescope/stores/gcs/objectstore/objectstoretest"
+	"statescope/stores/latencyproxy"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -286,6 +287,7 @@ func TestLeaseRenewal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("holds a lock for 20 s")
 	}
+	t.Parallel()
 	const period = 15 * time.Second
 	f, c := newFixture(t, "", period), ctx(t)
 	other := newStore(t, f.cfg)
@@ -313,6 +315,39 @@ func TestLeaseRenewal(t *testing.T) {
 	}
 	if err := other.Lock(c, "db"); err != nil {
 		t.Errorf("lock after the break: %v", err)
+	}
+}
+
+// A holder cut off from the service keeps retrying until its lease has
+// run out, then reports the lock lost; it does not hang or panic.
+func TestLeaseRenewalUnreachable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a 15 s lease")
+	}
+	t.Parallel()
+	const period = 15 * time.Second
+	f, c := newFixture(t, "", period), ctx(t)
+	proxy, err := latencyproxy.Start(testserver.SharedAzurite(t).Addr, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.cfg
+	cfg.AccountURL = "http://" + proxy.Addr() + "/" + testserver.AzuriteAccount
+	cut := newStore(t, cfg)
+	if err := cut.Lock(c, "db"); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Close()
+	ended, lost := azblob.WaitRenewalEnd(cut, "db", 3*period)
+	if !ended || !errors.Is(lost, azblob.ErrLeaseLost) {
+		t.Fatalf("renewal while unreachable: ended %v, %v; want ErrLeaseLost", ended, lost)
+	}
+	if err := cut.Unlock(c, "db"); !errors.Is(err, azblob.ErrLeaseLost) {
+		t.Errorf("unlock of a lock lost while unreachable: %v", err)
+	}
+	// Unrenewed, the lease has ended on the service too.
+	if err := f.store.Lock(c, "db"); err != nil {
+		t.Errorf("lock after the cut-off holder's lease ran out: %v", err)
 	}
 }
 

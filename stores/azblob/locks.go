@@ -263,7 +263,7 @@ func (s *Store) lockInfo(ctx context.Context, key string, p *container.BlobPrope
 		Source:     source,
 		Release:    fmt.Sprintf("break the lease on %s (ETag %s)", source, strings.Trim(etag(p.ETag), `"`)),
 	}
-	why := []string{fmt.Sprintf("lease %s", describeLease(p))}
+	why := []string{describeLease(p)}
 	if p.LastModified != nil {
 		why = append(why, "lock blob last modified "+p.LastModified.UTC().Format(time.RFC3339))
 	}
@@ -282,12 +282,12 @@ func (s *Store) lockInfo(ctx context.Context, key string, p *container.BlobPrope
 }
 
 func describeLease(p *container.BlobProperties) string {
-	parts := []string{string(*p.LeaseState)}
+	parts := []string{"lease state " + string(*p.LeaseState)}
 	if p.LeaseStatus != nil {
-		parts = append(parts, string(*p.LeaseStatus))
+		parts = append(parts, "status "+string(*p.LeaseStatus))
 	}
 	if p.LeaseDuration != nil {
-		parts = append(parts, string(*p.LeaseDuration))
+		parts = append(parts, "duration "+string(*p.LeaseDuration))
 	}
 	return strings.Join(parts, ", ")
 }
