@@ -43,6 +43,11 @@ func TestLoad(t *testing.T) {
 				t.Error("Pressed must still recognise the disabled key")
 			}
 		}},
+		{name: "repair bindings are overridable", overrides: map[string][]string{"detail.edit": {"E"}, "confirm.apply": {"enter"}}, check: func(t *testing.T, k *Keymap) {
+			if !key.Matches(tea.KeyPressMsg{Code: 'E', Text: "E"}, k.Detail.Edit) || key.Matches(tea.KeyPressMsg{Code: 'y', Text: "y"}, k.Confirm.Apply) {
+				t.Error("overrides not applied")
+			}
+		}},
 		{name: "unknown name", overrides: map[string][]string{"resources.explode": {"x"}}, wantErr: `unknown binding "resources.explode"; known bindings: `},
 		{name: "empty keys", overrides: map[string][]string{"global.quit": {}}, wantErr: `binding "global.quit" has no keys`},
 	}

@@ -69,7 +69,6 @@ func resultStyle(st *Styles, result string) *lipgloss.Style {
 
 func (v *auditView) Title() string     { return "audit" }
 func (v *auditView) Keys() help.KeyMap { return v.keys }
-func (v *auditView) Capturing() bool   { return v.filter.typing }
 func (v *auditView) Busy() bool        { return v.loading }
 func (v *auditView) Leave()            {}
 func (v *auditView) Enter() tea.Cmd    { return v.load() }
@@ -106,9 +105,6 @@ func (v *auditView) load() tea.Cmd {
 
 // Paste goes to the filter being typed.
 func (v *auditView) Paste(text string) tea.Cmd { return v.tag(v.filter.paste(text, v.grid)) }
-
-// Back clears the filter before esc leaves the view.
-func (v *auditView) Back() bool { return v.filter.clear(v.grid) }
 
 func (v *auditView) Update(msg tea.Msg) tea.Cmd {
 	k := v.keys

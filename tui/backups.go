@@ -46,7 +46,6 @@ func shortHash(h string) string { return h[:min(len(h), 12)] }
 
 func (v *backupsView) Title() string     { return "backups" }
 func (v *backupsView) Keys() help.KeyMap { return v.keys }
-func (v *backupsView) Capturing() bool   { return v.filter.typing }
 func (v *backupsView) Busy() bool        { return v.loading }
 func (v *backupsView) Leave()            {}
 func (v *backupsView) Enter() tea.Cmd    { return v.load() }
@@ -81,9 +80,6 @@ func (v *backupsView) load() tea.Cmd {
 
 // Paste goes to the filter being typed.
 func (v *backupsView) Paste(text string) tea.Cmd { return v.tag(v.filter.paste(text, v.grid)) }
-
-// Back clears the filter before esc leaves the view.
-func (v *backupsView) Back() bool { return v.filter.clear(v.grid) }
 
 func (v *backupsView) Update(msg tea.Msg) tea.Cmd {
 	k := v.keys

@@ -8,8 +8,16 @@
 // a command that closes over the context, the store and the generation,
 // and addresses its reply with scope.tag. The router drops replies for
 // views no longer on the stack; the view drops replies of an older
-// generation. Mutations (force release) run under the app context with a
-// timeout and report to the router, which refreshes every open view.
+// generation. Mutations run under the app context with a timeout and
+// report to the router, which refreshes every open view.
+//
+// Repairs. Every change goes through the repair engine (env.repair): a
+// view plans it, planView shows the plan's diff and applies it on enter/y;
+// the engine re-reads and compares with what was shown, backs up, locks,
+// writes with compare-and-swap, unlocks and audits. Set status (status.go)
+// and restore (backups.go) open a planView; edit (edit.go) first hands the
+// terminal to the engine's editor loop with tea.Exec. Read-only sessions
+// disable the bindings and env.refuse explains why when one is pressed.
 //
 // Adding a view. Implement View (embed scope), give it a key set in the
 // keymap package, and push it from wherever it is reached: for example a

@@ -111,7 +111,11 @@ func TestGolden(t *testing.T) {
 		{name: "locks_no_inventory", plain: true, steps: func(h *syncHarness) { h.keys("L") }, want: "this store has no lock inventory"},
 		{name: "help_locks", steps: func(h *syncHarness) { h.keys("L", "?") }, want: "force release"},
 		{name: "help_locks_readonly", readOnly: true, steps: func(h *syncHarness) { h.keys("L", "?") }, want: "disabled: read-only"},
-		{name: "status_picker", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down"); h.typeText("manual fix") }, want: "▸ destroying"},
+		{name: "status_picker", steps: func(h *syncHarness) {
+			openRecord("staging/db/orders")(h)
+			h.keys("S", "down")
+			h.typeText("manual fix")
+		}, want: "▸ destroying"},
 		{name: "status_reason_missing", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "up", "up", "up", "enter") }, want: "setting error needs a reason"},
 		{name: "plan_set_status", steps: func(h *syncHarness) {
 			openRecord("staging/db/orders")(h)
@@ -143,7 +147,10 @@ func TestGolden(t *testing.T) {
 			h.keys("enter")
 		}, want: "note: forced:"},
 		{name: "backups", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down", "enter", "y", "b") }, want: "set-status"},
-		{name: "plan_restore", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("S", "down", "enter", "y", "b", "enter") }, want: "from the backup taken before set-status"},
+		{name: "plan_restore", steps: func(h *syncHarness) {
+			openRecord("staging/db/orders")(h)
+			h.keys("S", "down", "enter", "y", "b", "enter")
+		}, want: "from the backup taken before set-status"},
 		{name: "detail_readonly_refused", readOnly: true, steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("e") }, want: "edit is disabled: the store is opened read-only"},
 		{name: "help_detail", steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("?") }, want: "set status"},
 		{name: "help_detail_readonly", readOnly: true, steps: func(h *syncHarness) { openRecord("staging/db/orders")(h); h.keys("?") }, want: "disabled: read-only"},

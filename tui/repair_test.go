@@ -78,6 +78,13 @@ func (h *repairHarness) get(id string) *stores.State {
 	return s
 }
 
+func (h *repairHarness) gone(id string) {
+	h.t.Helper()
+	if _, err := h.store.Get(context.Background(), id); !errors.Is(err, stores.ErrNotFound) {
+		h.t.Fatalf("%s is still there: %v", id, err)
+	}
+}
+
 func (h *repairHarness) expectScreen(want ...string) {
 	h.t.Helper()
 	s := h.screen()
@@ -169,7 +176,12 @@ func TestCancelChangesNothing(t *testing.T) {
 		{"set status", func(h *repairHarness) { h.open("staging/db/orders"); h.keys("S", "down", "enter") }},
 		{"status picker", func(h *repairHarness) { h.open("staging/db/orders"); h.keys("S", "down") }},
 		{"delete", func(h *repairHarness) { h.open("staging/db/orders"); h.keys("ctrl+d") }},
-		{"delete anyway", func(h *repairHarness) { h.open("prod/vpc/aws"); h.keys("ctrl+d", "f"); h.typeText("prod/vpc/aws"); h.keys("enter") }},
+		{"delete anyway", func(h *repairHarness) {
+			h.open("prod/vpc/aws")
+			h.keys("ctrl+d", "f")
+			h.typeText("prod/vpc/aws")
+			h.keys("enter")
+		}},
 		{"force release", func(h *repairHarness) { h.keys("L", "F") }},
 	}
 	for _, b := range backends {
@@ -305,9 +317,7 @@ func TestDelete(t *testing.T) {
 			h.expectScreen("DELETE staging/db/orders", "+++ deleted")
 			h.keys("enter")
 			h.expectScreen("delete staging/db/orders: done")
-			if _, err := h.store.Get(context.Background(), "staging/db/orders"); !errors.Is(err, stores.ErrNotFound) {
-				t.Fatalf("still there: %v", err)
-			}
+			h.gone("staging/db/orders")
 		})
 	}
 }
@@ -330,9 +340,7 @@ func TestDeleteWithDependents(t *testing.T) {
 	h.expectScreen("note: forced: ", "+++ deleted")
 	h.get("prod/vpc/aws")
 	h.keys("y")
-	if _, err := h.store.Get(context.Background(), "prod/vpc/aws"); !errors.Is(err, stores.ErrNotFound) {
-		t.Fatalf("still there: %v", err)
-	}
+	h.gone("prod/vpc/aws")
 }
 
 // TestRestoreUndoes: a status change is undone from the backups list.

@@ -56,5 +56,11 @@ func (t *table[T]) update(msg tea.Msg, in keymap.Input, k tableKeys) (tea.Cmd, b
 	return nil, false
 }
 
+// Capturing reports the filter being typed.
+func (t *table[T]) Capturing() bool { return t.filter.typing }
+
+// Back clears the filter before esc leaves the view.
+func (t *table[T]) Back() bool { return t.filter.clear(t.grid) }
+
 // footer is the filter line under the table.
 func (t *table[T]) footer(st Styles) string { return t.filter.line(st, t.grid) }
