@@ -147,31 +147,31 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // renew keeps the lease alive, renewing three times per lease period. A
-// transient failure is retried while the lease still runs; an answer that
-// the lease is gone, or a lease that ran out, ends it as lost.
+// failed renewal is retried every second while the lease still runs; an
+// answer that the lease is gone, or a lease that ran out, ends it as lost.
 func (s *Store) renew(ctx context.Context, hl *heldLease) {
 	defer close(hl.done)
 	every := s.cfg.LeaseDuration / 3
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	renewed := time.Now()
+	renewed, wait := time.Now(), every
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(wait):
 		}
 		rctx, cancel := context.WithTimeout(ctx, every)
 		_, err := hl.client.RenewLease(rctx, nil)
 		cancel()
 		switch {
 		case err == nil:
-			renewed = time.Now()
+			renewed, wait = time.Now(), every
 		case ctx.Err() != nil:
 			return
 		case leaseGone(err) || time.Since(renewed) >= s.cfg.LeaseDuration:
 			hl.setLost(s.sdkError(err))
 			return
+		default:
+			wait = time.Second
 		}
 	}
 }
