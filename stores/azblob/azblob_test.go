@@ -99,8 +99,8 @@ func (f fixture) props(t testing.TB, key string) (blob.GetPropertiesResponse, bo
 	return p, true
 }
 
-// prefixPath turns a Config prefix into the target path the objectstore
-// suite speaks in: "" is the default, anything else is used verbatim.
+// prefixOf turns the objectstore suite's target path into a Config
+// prefix: "" and "/" are the default, anything else is used verbatim.
 func prefixOf(path string) string { return strings.TrimPrefix(path, "/") }
 
 func TestConformance(t *testing.T) {

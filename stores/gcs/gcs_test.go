@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -222,7 +223,7 @@ func TestLockFailuresNotConflated(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(tt.status)
-				io.WriteString(w, `{"error":{"code":`+itoa(tt.status)+`,"message":"`+http.StatusText(tt.status)+`"}}`)
+				io.WriteString(w, `{"error":{"code":`+strconv.Itoa(tt.status)+`,"message":"`+http.StatusText(tt.status)+`"}}`)
 			}))
 			defer srv.Close()
 			s := openAt(t, srv.URL+"/storage/v1/", "gs://b")
@@ -247,8 +248,6 @@ func TestLockFailuresNotConflated(t *testing.T) {
 		}
 	})
 }
-
-func itoa(n int) string { return testserver.Itoa(n) }
 
 func TestObjectStore(t *testing.T) {
 	objectstoretest.Run(t, objectstoretest.Harness{Open: func(t *testing.T, path string) objectstoretest.Fixture {
