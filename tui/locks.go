@@ -22,21 +22,19 @@ type locksView struct {
 	scope
 	env  *env
 	keys keymap.Locks
-	grid *grid.Model[stores.LockInfo]
+	table[stores.LockInfo]
 
 	loading     bool
 	loaded      bool
 	unsupported bool
 	err         error
 
-	filter  tableFilter[stores.LockInfo]
 	confirm *confirmRelease
 }
 
 func newLocksView(e *env) *locksView {
 	st, now := &e.styles, e.now
-	v := &locksView{env: e, keys: e.keys.Locks, filter: newTableFilter[stores.LockInfo]()}
-	v.grid = grid.New([]grid.Column[stores.LockInfo]{
+	g := grid.New([]grid.Column[stores.LockInfo]{
 		{Title: "RESOURCE", MaxWidth: 32, Text: func(l stores.LockInfo) string { return l.ResourceID }},
 		{Title: "AGE", MaxWidth: 8, Text: func(l stores.LockInfo) string { return lockAge(l, now()) },
 			Compare: func(a, b stores.LockInfo) int { return a.AcquiredAt.Compare(b.AcquiredAt) }},
@@ -48,7 +46,7 @@ func newLocksView(e *env) *locksView {
 	}, func(l stores.LockInfo) string { return l.ResourceID }, func(l stores.LockInfo) []string {
 		return []string{l.ResourceID, string(l.Verdict), l.Holder.String()}
 	}, st.Grid)
-	return v
+	return &locksView{env: e, keys: e.keys.Locks, table: newTable(g)}
 }
 
 func (v *locksView) Title() string     { return "locks" }
@@ -85,10 +83,15 @@ func (v *locksView) Paste(text string) tea.Cmd {
 	return v.tag(v.filter.paste(text, v.grid))
 }
 
-// Back clears the filter before esc leaves the view.
-func (v *locksView) Back() bool { return v.filter.clear(v.grid) }
-
 func (v *locksView) Update(msg tea.Msg) tea.Cmd {
+	if press, ok := msg.(tea.KeyPressMsg); ok && v.confirm != nil {
+		return v.confirmKey(press)
+	}
+	k := v.keys
+	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Up: k.Up, Down: k.Down, Top: k.Top, Bottom: k.Bottom,
+		PageUp: k.PageUp, PageDown: k.PageDown, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
+		return v.tag(cmd)
+	}
 	switch msg := msg.(type) {
 	case locksMsg:
 		if !v.current(msg.gen) {
@@ -99,8 +102,6 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 		if v.err == nil {
 			return v.tag(v.grid.SetItems(msg.locks))
 		}
-	case grid.FilterMsg:
-		return v.tag(v.grid.Apply(msg))
 	case refreshTickMsg:
 		var cmd tea.Cmd
 		if !v.loading && v.confirm == nil {
@@ -109,40 +110,17 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmd, v.scheduleRefresh())
 	case storeChangedMsg:
 		return v.load()
-	case tea.MouseWheelMsg:
-		v.grid.Move(wheelDelta(msg))
 	case tea.KeyPressMsg:
 		switch {
-		case v.confirm != nil:
-			return v.confirmKey(msg)
-		case v.filter.typing:
-			return v.tag(v.filter.key(msg, v.env.keys.Input, v.grid))
+		case key.Matches(msg, k.Refresh):
+			return v.load()
+		case key.Matches(msg, k.Open):
+			if l, ok := v.grid.Selected(); ok {
+				return v.env.router.push(newDetailView(v.env, stores.Entry{ID: l.ResourceID}))
+			}
+		case keymap.Pressed(msg, k.ForceUnlock):
+			return v.startRelease()
 		}
-		return v.key(msg)
-	}
-	return nil
-}
-
-func (v *locksView) key(msg tea.KeyPressMsg) tea.Cmd {
-	k := v.keys
-	if moveGrid(msg, v.grid, k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown) {
-		return nil
-	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		v.filter.start(v.grid)
-	case key.Matches(msg, k.Sort):
-		return v.tag(v.grid.CycleSort())
-	case key.Matches(msg, k.Reverse):
-		return v.tag(v.grid.Reverse())
-	case key.Matches(msg, k.Refresh):
-		return v.load()
-	case key.Matches(msg, k.Open):
-		if l, ok := v.grid.Selected(); ok {
-			return v.env.router.push(newDetailView(v.env, stores.Entry{ID: l.ResourceID}))
-		}
-	case keymap.Pressed(msg, k.ForceUnlock):
-		return v.startRelease()
 	}
 	return nil
 }
@@ -195,7 +173,7 @@ func (v *locksView) Render() string {
 	default:
 		b.WriteString(v.summary() + "\n" + v.grid.View())
 	}
-	return fit(b.String(), v.width, v.height-1) + "\n" + v.filter.line(st, v.grid)
+	return fit(b.String(), v.width, v.height-1) + "\n" + v.footer(st)
 }
 
 func (v *locksView) summary() string {

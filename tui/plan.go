@@ -299,7 +299,10 @@ func (v *planView) writePlan(b *strings.Builder) {
 		b.WriteString(st.Warn.Render("secret-looking values masked — x reveals") + "\n")
 	}
 	b.WriteString("\n")
-	if v.revealed {
+	if v.revealed && secrets > 0 {
+		if p.Seen.Corrupt != "" {
+			b.WriteString(st.Warn.Render(wrap("the current record is unreadable; its bytes are backed up before it is replaced: "+p.Seen.Corrupt, v.width)) + "\n")
+		}
 		b.WriteString(renderUnified(st, "current "+p.ID, "after "+string(p.Action), recordLines(p.Seen.State), recordLines(p.Want)))
 	} else {
 		b.WriteString(colorUnified(st, p.Diff()))

@@ -28,17 +28,21 @@ var backends = []struct {
 	open func(t *testing.T) stores.Store
 }{
 	{"memory", func(t *testing.T) stores.Store { return newGoldenStore(t) }},
-	{"filesystem", func(t *testing.T) stores.Store {
-		dir := t.TempDir()
-		if err := demo.Materialize(os.DirFS(filepath.Join("..", "testdata", "demo")), dir, clock); err != nil {
-			t.Fatal(err)
-		}
-		s, err := filesystem.Open(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}},
+	{"filesystem", func(t *testing.T) stores.Store { return demoDir(t) }},
+}
+
+// demoDir is the demo state in a filesystem store, lock files included.
+func demoDir(t *testing.T) *filesystem.Store {
+	t.Helper()
+	dir := t.TempDir()
+	if err := demo.Materialize(os.DirFS(filepath.Join("..", "testdata", "demo")), dir, clock); err != nil {
+		t.Fatal(err)
+	}
+	s, err := filesystem.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // repairHarness is a UI on s whose backups and audit log go to a fresh
@@ -365,6 +369,39 @@ func TestRestoreUndoes(t *testing.T) {
 				t.Fatal("the restore did not back up what it replaced")
 			}
 		})
+	}
+}
+
+// TestRestoreRecreatesADeletedRecord: the detail of a deleted record still
+// lists its backups, and restoring one brings it back.
+func TestRestoreRecreatesADeletedRecord(t *testing.T) {
+	h := newRepairHarness(t, newGoldenStore(t), false)
+	orig := h.get("staging/db/orders")
+	h.open("staging/db/orders")
+	h.keys("ctrl+d", "y")
+	h.gone("staging/db/orders")
+	h.expectScreen("there is no record staging/db/orders")
+	h.keys("b", "enter")
+	h.expectScreen("note: staging/db/orders does not exist now; the restore recreates it")
+	h.keys("y")
+	if got := h.get("staging/db/orders"); !reflect.DeepEqual(got, orig) {
+		t.Fatalf("restored %+v, want %+v", got, orig)
+	}
+}
+
+// TestDeleteUnreadable: a corrupt record can be deleted where the engine
+// can read its bytes (the filesystem); they are backed up first.
+func TestDeleteUnreadable(t *testing.T) {
+	h := newRepairHarness(t, demoDir(t), false)
+	h.open("prod/cache/sessions")
+	h.keys("ctrl+d")
+	h.expectScreen("The current record is unreadable")
+	h.keys("x") // nothing to reveal: the note stays
+	h.expectScreen("The current record is unreadable")
+	h.keys("y")
+	h.gone("prod/cache/sessions")
+	if len(h.backups()) != 1 {
+		t.Fatal("the unreadable bytes were not backed up")
 	}
 }
 
