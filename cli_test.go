@@ -251,3 +251,17 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+func TestInfraConfig(t *testing.T) {
+	dir := demoDir(t)
+	cfg := filepath.Join(t.TempDir(), "infra.yaml")
+	t.Setenv("STATE_DIR", dir)
+	os.WriteFile(cfg, []byte("modules:\n  - name: state\n    type: iac.state\n    config:\n      backend: filesystem\n      directory: ${STATE_DIR}\n"), 0o600)
+	code, out, errOut := cli(t, "", "--infra", cfg, "list", "--status", "error")
+	if code != 0 || !strings.Contains(out, "prod/db/analytics") {
+		t.Errorf("--infra: exit %d, %s", code, errOut)
+	}
+	if code, _, _ := cli(t, "", "--infra", cfg, "--store", dir, "list"); code != 2 {
+		t.Errorf("--infra with --store: exit %d, want 2", code)
+	}
+}

@@ -59,8 +59,11 @@ type app struct {
 	isTerminal func() bool
 	now        func() time.Time
 
-	cfg *config.Config
-	tui tuiFlags
+	cfg     *config.Config
+	tui     tuiFlags
+	backend backendFlags
+	// closers are closed when the command ends (the application log).
+	closers []io.Closer
 }
 
 // commands holds the constructors of the subcommands; each cmd_*.go file
@@ -82,6 +85,9 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetOut(out)
 	root.SetErr(errOut)
 	err := root.ExecuteContext(ctx)
+	for _, c := range a.closers {
+		c.Close()
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -116,6 +122,7 @@ func (a *app) rootCommand() *cobra.Command {
 			if !cmd.Flags().Changed("stale-after") {
 				a.staleAfter = cfg.StaleThreshold(stores.DefaultStaleAfter)
 			}
+			a.configureRemote()
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runTUI(cmd.Context()) },
@@ -126,6 +133,9 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.configPath, "config", "", "config file (default "+config.DefaultPath()+")")
 	pf.BoolVar(&a.readOnly, "readonly", false, "refuse every mutation, including lock release")
 	pf.DurationVar(&a.staleAfter, "stale-after", stores.DefaultStaleAfter, "age after which a lock or a half-done record is suspect")
+	pf.StringVar(&a.backend.infraPath, "infra", "", "open the store of the first iac.state module in this workflow config")
+	pf.StringVar(&a.backend.pluginDir, "plugin-dir", "", "workflow plugin directory for plugin:// targets (default $WFCTL_PLUGIN_DIR, then ./data/plugins)")
+	pf.BoolVar(&a.backend.acceptNewHostKey, "accept-new-host-key", false, "trust an SSH host key missing from known_hosts and record it")
 	a.addTUIFlags(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range commands {
@@ -138,10 +148,23 @@ func (a *app) rootCommand() *cobra.Command {
 // a target string and whether it must be opened read-only.
 func (a *app) target() (target, name string, readOnly bool, err error) {
 	readOnly = a.readOnly || a.cfg.ReadOnly
-	if a.storeTarget != "" {
-		if a.contextName != "" {
-			return "", "", false, usageError{errors.New("give --store or --context, not both")}
+	given := 0
+	for _, v := range []string{a.storeTarget, a.contextName, a.backend.infraPath} {
+		if v != "" {
+			given++
 		}
+	}
+	if given > 1 {
+		return "", "", false, usageError{errors.New("give one of --store, --context and --infra")}
+	}
+	if a.backend.infraPath != "" {
+		t, err := a.infraTarget()
+		if err != nil {
+			return "", "", false, err
+		}
+		return t, stores.RedactTarget(t), readOnly, nil
+	}
+	if a.storeTarget != "" {
 		return a.storeTarget, stores.RedactTarget(a.storeTarget), readOnly, nil
 	}
 	name, ctx, err := a.cfg.Context(a.contextName)

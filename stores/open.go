@@ -148,12 +148,21 @@ func RedactTarget(raw string) string {
 	}
 	q := u.Query()
 	changed := false
-	for k := range q {
+	for k, vals := range q {
 		lk := strings.ToLower(k)
 		for _, s := range secretParams {
 			if strings.Contains(lk, s) {
 				q.Set(k, "xxxxx")
 				changed = true
+			}
+		}
+		// A URL-valued parameter (endpoint=https://u:p@host) can carry a password.
+		for i, v := range vals {
+			if strings.Contains(v, "://") && !strings.Contains(lk, "secret") {
+				if r := RedactTarget(v); r != v {
+					q[k][i] = r
+					changed = true
+				}
 			}
 		}
 	}
