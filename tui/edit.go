@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -81,11 +82,21 @@ func (d *detailView) edited(msg editedMsg) tea.Cmd {
 	case errors.Is(msg.err, editor.ErrCancelled):
 		return showStatus("edit cancelled; nothing was changed", false)
 	case msg.err != nil:
-		return showStatus("edit: "+msg.err.Error(), true)
+		return showStatus(editFailure(msg.err), true)
 	}
 	pv := newPlanView(d.env, repair.ActionEdit, msg.seen.ID, func(_ context.Context, eng *repair.Engine, _ bool) (*repair.Plan, error) {
 		return eng.PlanEdit(msg.seen, msg.edited)
 	})
 	pv.kept, _ = stores.EncodeState(msg.edited)
 	return d.env.router.push(pv)
+}
+
+// editFailure puts the file that keeps the user's text first, so a long
+// reason cut off at the screen's edge never hides where the text is.
+func editFailure(err error) string {
+	reason, path, kept := strings.Cut(err.Error(), "; your text is kept in ")
+	if !kept {
+		return "edit: " + err.Error()
+	}
+	return "your text is kept in " + path + " — " + reason
 }

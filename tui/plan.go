@@ -229,7 +229,8 @@ func (v *planView) Back() bool {
 }
 
 // keepEdit saves an edited record that is not being applied to a private
-// file and adds its path to the message.
+// file and puts its path before the message, where the screen's edge
+// cannot cut it off.
 func keepEdit(kept []byte, msg string) string {
 	if kept == nil {
 		return msg
@@ -238,7 +239,7 @@ func keepEdit(kept []byte, msg string) string {
 	if err != nil {
 		return msg + "; keeping your edited record failed: " + err.Error()
 	}
-	return msg + "; your edited record is kept in " + path
+	return "your edited record is kept in " + path + " — " + msg
 }
 
 func (v *planView) render() {

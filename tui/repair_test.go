@@ -294,21 +294,36 @@ func TestEditNotAppliedIsKept(t *testing.T) {
 	h.keys("e")
 	h.expectScreen("edit cancelled; nothing was changed")
 
+	t.Setenv("VISUAL", `sed -i 's/"active"/"bogus"/'`) // invalid, and saved so again
+	h.keys("e")
+	h.expectScreen("your text is kept in /")
+	cleanKept(t, h.screen())
+
 	t.Setenv("VISUAL", `sed -i 's/"active"/"planned"/'`)
 	h.keys("e", "esc")
-	screen := h.screen()
-	_, path, ok := strings.Cut(screen, "your edited record is kept in ")
-	if !ok {
-		t.Fatalf("no kept file named:\n%s", screen)
-	}
-	path = strings.Fields(path)[0]
-	defer os.RemoveAll(filepath.Dir(path))
-	if text, err := os.ReadFile(path); err != nil || !strings.Contains(string(text), `"status": "planned"`) {
-		t.Fatalf("kept file %s: %v\n%s", path, err, text)
+	if text := cleanKept(t, h.screen()); !strings.Contains(text, `"status": "planned"`) {
+		t.Fatalf("kept file:\n%s", text)
 	}
 	if !reflect.DeepEqual(records(t, h.store), before) {
 		t.Fatal("the store changed")
 	}
+}
+
+// cleanKept reads the file the screen says keeps the user's text, then
+// removes it.
+func cleanKept(t *testing.T, screen string) string {
+	t.Helper()
+	_, path, ok := strings.Cut(screen, " is kept in ")
+	if !ok {
+		t.Fatalf("no kept file named:\n%s", screen)
+	}
+	path = strings.Fields(path)[0]
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Dir(path))
+	return string(text)
 }
 
 func TestDelete(t *testing.T) {
