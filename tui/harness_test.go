@@ -241,6 +241,7 @@ func newAsyncHarness(t *testing.T, s stores.Store) *asyncHarness {
 func newAsyncHarnessWith(t *testing.T, opts Options) *asyncHarness {
 	t.Helper()
 	opts.Now = fixedNow
+	opts.StateDir = t.TempDir()
 	m, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -309,6 +309,28 @@ func TestEditNotAppliedIsKept(t *testing.T) {
 	}
 }
 
+// TestEditConflictKeepsText: an edit refused because the record changed
+// meanwhile keeps the edited text and shows the three-way explanation.
+func TestEditConflictKeepsText(t *testing.T) {
+	h := newRepairHarness(t, newGoldenStore(t), false)
+	t.Setenv("VISUAL", `sed -i 's/"active"/"planned"/'`)
+	h.open("staging/db/orders")
+	h.keys("e")
+	other := h.get("staging/db/orders")
+	other.Config["instance_class"] = "db.r6g.2xlarge"
+	if err := h.store.Save(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("y")
+	h.expectScreen("Someone else changed it", "edit staging/db/orders refused")
+	if text := cleanKept(t, h.screen()); !strings.Contains(text, `"status": "planned"`) {
+		t.Fatalf("kept file:\n%s", text)
+	}
+	if got := h.get("staging/db/orders"); got.Status != stores.StatusActive {
+		t.Fatal("the refused edit was written")
+	}
+}
+
 // cleanKept reads the file the screen says keeps the user's text, then
 // removes it.
 func cleanKept(t *testing.T, screen string) string {
