@@ -390,8 +390,9 @@ func (a Audit) FullHelp() [][]key.Binding {
 	}
 }
 
-// ShortHelp of the repair confirmation.
-func (c Confirm) ShortHelp() []key.Binding { return []key.Binding{c.Apply, c.Cancel, c.Reveal} }
+// ShortHelp of the repair confirmation; cancelling is the global esc
+// (back) shown beside it.
+func (c Confirm) ShortHelp() []key.Binding { return []key.Binding{c.Apply, c.Reveal} }
 
 // FullHelp of the repair confirmation.
 func (c Confirm) FullHelp() [][]key.Binding {
