@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -36,6 +37,18 @@ func init() {
 		return Open(ctx, t)
 	})
 }
+
+// The optional capabilities statescope looks for, checked at compile time.
+var (
+	_ stores.Store            = (*Store)(nil)
+	_ stores.LockLister       = (*Store)(nil)
+	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.HolderLocker     = (*Store)(nil)
+	_ stores.Streamer         = (*Store)(nil)
+	_ stores.Describer        = (*Store)(nil)
+	_ stores.ConditionalStore = (*Store)(nil)
+	_ io.Closer               = (*Store)(nil)
+)
 
 // Config opens a store without reading the environment.
 type Config struct {

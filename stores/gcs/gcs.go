@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"os"
@@ -32,6 +33,18 @@ func init() {
 		return Open(ctx, t)
 	})
 }
+
+// The optional capabilities statescope looks for, checked at compile time.
+var (
+	_ stores.Store            = (*Store)(nil)
+	_ stores.LockLister       = (*Store)(nil)
+	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.HolderLocker     = (*Store)(nil)
+	_ stores.Streamer         = (*Store)(nil)
+	_ stores.Describer        = (*Store)(nil)
+	_ stores.ConditionalStore = (*Store)(nil)
+	_ io.Closer               = (*Store)(nil)
+)
 
 // Store is one bucket and prefix. It is safe for concurrent use.
 type Store struct {

@@ -1,5 +1,5 @@
 // Package objectstore is the part of statescope's object-store backends
-// (GCS, Azure Blob) that does not depend on a cloud SDK: where records and
+// (S3, GCS, Azure Blob) that does not depend on a cloud SDK: where records and
 // locks live under a prefix, the target's options, streaming listed keys
 // into entries, saves and deletes checked against colliding names, and
 // telling which resource a lock belongs to. A backend supplies reads,
