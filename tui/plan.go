@@ -71,7 +71,6 @@ func (v *planView) Title() string     { return string(v.action) }
 func (v *planView) Keys() help.KeyMap { return v.keys }
 func (v *planView) Capturing() bool   { return v.force != nil }
 func (v *planView) Busy() bool        { return v.planning || v.applying }
-func (v *planView) Leave()            {}
 func (v *planView) Enter() tea.Cmd    { return v.replan() }
 
 func (v *planView) SetSize(w, h int) {
@@ -126,10 +125,7 @@ func (v *planView) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.err, v.explain = msg.err, explanation(msg.err)
-		if v.kept != nil {
-			v.env.router.setStatus(keepEdit(v.kept, v.env.router.status), true)
-			v.kept = nil
-		}
+		v.keepText()
 		v.render()
 	case tea.MouseWheelMsg:
 		var cmd tea.Cmd
@@ -222,24 +218,29 @@ func (v *planView) Paste(text string) tea.Cmd {
 // Back reports the cancellation; the router then leaves the view.
 func (v *planView) Back() bool {
 	if !v.applying {
-		v.env.router.setStatus(keepEdit(v.kept, string(v.action)+" cancelled; nothing changed"), false)
-		v.kept = nil
+		v.env.router.setStatus(string(v.action)+" cancelled; nothing changed", false)
 	}
 	return false
 }
 
-// keepEdit saves an edited record that is not being applied to a private
-// file and puts its path before the message, where the screen's edge
-// cannot cut it off.
-func keepEdit(kept []byte, msg string) string {
-	if kept == nil {
-		return msg
+// Leave keeps an edit that was not applied, however the view is left.
+func (v *planView) Leave() { v.keepText() }
+
+// keepText saves the user's edited record, if it was not applied, to a
+// private file, once, and puts the path before the status line's message
+// where the screen's edge cannot cut it off.
+func (v *planView) keepText() {
+	if v.kept == nil {
+		return
 	}
-	path, err := editor.Keep("record-*.json", kept)
+	r := v.env.router
+	path, err := editor.Keep("record-*.json", v.kept)
+	v.kept = nil
 	if err != nil {
-		return msg + "; keeping your edited record failed: " + err.Error()
+		r.setStatus(r.status+"; keeping your edited record failed: "+err.Error(), true)
+		return
 	}
-	return "your edited record is kept in " + path + " — " + msg
+	r.setStatus("your edited record is kept in "+path+" — "+r.status, r.statusErr)
 }
 
 func (v *planView) render() {

@@ -304,6 +304,9 @@ func TestEditNotAppliedIsKept(t *testing.T) {
 	if text := cleanKept(t, h.screen()); !strings.Contains(text, `"status": "planned"`) {
 		t.Fatalf("kept file:\n%s", text)
 	}
+
+	h.keys("e", "R") // leaving by another way keeps it too
+	cleanKept(t, h.screen())
 	if !reflect.DeepEqual(records(t, h.store), before) {
 		t.Fatal("the store changed")
 	}
