@@ -104,8 +104,8 @@ func (l Layout) RecordKey(id string) string { return l.Prefix + stores.ObjectNam
 // LockKey is where the lock of id lives.
 func (l Layout) LockKey(id string) string { return l.Prefix + stores.ObjectName(id) + lockExt }
 
-// IsRecordKey reports whether a listed key is a record.
-func IsRecordKey(key string) bool { return strings.HasSuffix(key, recordExt) }
+// isRecordKey reports whether a listed key is a record.
+func isRecordKey(key string) bool { return strings.HasSuffix(key, recordExt) }
 
 // IsLockKey reports whether a listed key is a lock.
 func IsLockKey(key string) bool { return strings.HasSuffix(key, lockExt) }
@@ -176,7 +176,7 @@ func (l Layout) Stream(ctx context.Context, pages func(context.Context) iter.Seq
 		if p.err != nil {
 			return p.err
 		}
-		records := slices.DeleteFunc(p.keys, func(k string) bool { return !IsRecordKey(k) })
+		records := slices.DeleteFunc(p.keys, func(k string) bool { return !isRecordKey(k) })
 		if err := stores.FetchParallel(ctx, records, parallel, fetchEntry, keep); err != nil {
 			return err
 		}
