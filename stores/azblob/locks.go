@@ -48,7 +48,7 @@ func (hl *heldLease) setLost(cause error) {
 	hl.mu.Lock()
 	defer hl.mu.Unlock()
 	if hl.lost == nil {
-		hl.lost = fmt.Errorf("%w (%v): %w", ErrLeaseLost, cause, stores.ErrNotLocked)
+		hl.lost = fmt.Errorf("%w (%w): %w", ErrLeaseLost, cause, stores.ErrNotLocked)
 	}
 }
 
