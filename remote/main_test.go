@@ -118,6 +118,17 @@ func open(t testing.TB, target string) stores.Store {
 	return s
 }
 
+// openErr opens a target expected to fail; a store opened anyway is
+// closed, so a failing test leaves no connection behind.
+func openErr(t testing.TB, target string) error {
+	t.Helper()
+	s, err := stores.Open(ctxT(t), target)
+	if err == nil {
+		stores.Close(s)
+	}
+	return err
+}
+
 // pluginArgs is the query that launches statescope as a plugin over dir.
 func pluginArgs(dir string, extra ...string) url.Values {
 	q := url.Values{}

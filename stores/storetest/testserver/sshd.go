@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -123,5 +125,45 @@ func StartSSHD() (*SSHD, func(), error) {
 		p.Stop(time.Second)
 		return fail(err)
 	}
-	return s, func() { p.Stop(3 * time.Second); os.RemoveAll(dir) }, nil
+	stop := func() {
+		// Connection processes start their own sessions, so stopping
+		// sshd's group misses them, and one left running would hold the
+		// output pipe open and block Stop's wait for ever.
+		killDescendants(p.Cmd.Process.Pid)
+		p.Stop(3 * time.Second)
+		os.RemoveAll(dir)
+	}
+	return s, stop, nil
+}
+
+// killDescendants SIGKILLs every process below pid, deepest first.
+func killDescendants(pid int) {
+	children := map[int][]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// The command may contain spaces and parentheses: fields start
+		// after the last ')'. They are: state, ppid, …
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) < 2 {
+			continue
+		}
+		child, err1 := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+		parent, err2 := strconv.Atoi(f[1])
+		if err1 == nil && err2 == nil {
+			children[parent] = append(children[parent], child)
+		}
+	}
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children[p] {
+			walk(c)
+			_ = syscall.Kill(c, syscall.SIGKILL)
+		}
+	}
+	walk(pid)
 }
