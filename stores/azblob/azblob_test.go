@@ -17,8 +17,8 @@ import (
 
 	"statescope/stores"
 	"statescope/stores/azblob"
-	"statescope/stores/gcs/objectstore/objectstoretest"
 	"statescope/stores/latencyproxy"
+	"statescope/stores/objectstore/objectstoretest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )

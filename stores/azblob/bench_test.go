@@ -5,7 +5,7 @@ import (
 
 	"statescope/stores"
 	"statescope/stores/azblob"
-	"statescope/stores/gcs/objectstore/objectstoretest"
+	"statescope/stores/objectstore/objectstoretest"
 	"statescope/stores/storetest/testserver"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore"
+	"statescope/stores/objectstore"
 )
 
 // ErrLeaseLost: the lease behind a lock this store held was broken,

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/api/option"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore"
+	"statescope/stores/objectstore"
 )
 
 // Usage is the target form shown in errors and help.

@@ -17,7 +17,7 @@ import (
 
 	"statescope/stores"
 	"statescope/stores/gcs"
-	"statescope/stores/gcs/objectstore/objectstoretest"
+	"statescope/stores/objectstore/objectstoretest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )

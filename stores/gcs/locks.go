@@ -12,7 +12,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore"
+	"statescope/stores/objectstore"
 )
 
 // Lock creates <prefix><name>.lock only if it does not exist, as the engine

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore/objectstoretest"
+	"statescope/stores/objectstore/objectstoretest"
 	"statescope/stores/storetest/testserver"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore"
+	"statescope/stores/objectstore"
 )
 
 // The conditional operations act on a record's own key, the one the engine

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore"
+	"statescope/stores/objectstore"
 )
 
 // Lock creates <prefix><name>.lock if it does not exist, as upstream does,

@@ -14,8 +14,8 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"statescope/stores"
-	"statescope/stores/gcs/objectstore/objectstoretest"
 	"statescope/stores/latencyproxy"
+	"statescope/stores/objectstore/objectstoretest"
 	"statescope/stores/repair/repairtest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
