@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"statescope/remote/client"
 	"statescope/remote/proto/iacpb"
@@ -474,6 +475,15 @@ func TestServeCommand(t *testing.T) {
 		t.Error(err)
 	}
 	stores.Close(s)
+	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	health, err := healthpb.NewHealthClient(cc).Check(ctxT(t), &healthpb.HealthCheckRequest{Service: "plugin"})
+	if err != nil || health.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health of service plugin: %v %v", health, err)
+	}
+	cc.Close()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("serve after SIGTERM: %v; output %s", err, out.String())
