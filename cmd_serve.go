@@ -7,8 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	// Registers the remote targets (grpc, unix, plugin, ssh) for --store.
-	_ "statescope/remote"
 	"statescope/remote/plugin"
 	"statescope/remote/server"
 	"statescope/stores"
