@@ -1,9 +1,6 @@
 package testserver
 
 import (
-	"fmt"
-	"net"
-	"os"
 	"testing"
 	"time"
 )
@@ -40,35 +37,17 @@ func SharedAzurite(t testing.TB) *Azurite {
 // StartAzurite starts azurite-blob on a free loopback port, storing on disk
 // in a temp directory, and returns it with a function that stops it.
 func StartAzurite() (*Azurite, func(), error) {
-	bin, err := Find("azurite-blob", "azurite/node_modules/.bin/azurite-blob")
+	addr, stop, err := Launch(Daemon{
+		Name: "azurite-blob", Candidates: []string{"azurite/node_modules/.bin/azurite-blob"}, Ready: 30 * time.Second,
+		// --skipApiVersionCheck: the SDK sends a newer API version than Azurite
+		// knows. --disableTelemetry: otherwise it ignores SIGTERM.
+		Args: func(_ string, port int, dir string) []string {
+			return []string{"--blobHost", "127.0.0.1", "--blobPort", Itoa(port), "--location", dir,
+				"--skipApiVersionCheck", "--disableTelemetry", "--silent"}
+		},
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "statescope-azurite-")
-	if err != nil {
-		return nil, nil, err
-	}
-	// --skipApiVersionCheck: the SDK sends a newer API version than Azurite
-	// knows. --disableTelemetry: otherwise it ignores SIGTERM.
-	args := []string{"--blobHost", "127.0.0.1", "--blobPort", Itoa(port), "--location", dir,
-		"--skipApiVersionCheck", "--disableTelemetry", "--silent"}
-	proc, err := Start(bin, args, nil)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	stop := func() {
-		proc.Stop(5 * time.Second)
-		os.RemoveAll(dir)
-	}
-	addr := net.JoinHostPort("127.0.0.1", Itoa(port))
-	if err := WaitTCP(addr, 30*time.Second, proc); err != nil {
-		stop()
-		return nil, nil, fmt.Errorf("azurite-blob: %w", err)
 	}
 	return &Azurite{Addr: addr, AccountURL: "http://" + addr + "/" + AzuriteAccount}, stop, nil
 }

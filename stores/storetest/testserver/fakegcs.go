@@ -3,11 +3,8 @@ package testserver
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,35 +33,17 @@ func SharedFakeGCS(t testing.TB) *FakeGCS {
 // StartFakeGCS starts a fake-gcs-server on a free loopback port and returns
 // it with a function that stops it and removes its data.
 func StartFakeGCS() (*FakeGCS, func(), error) {
-	bin, err := Find("fake-gcs-server", "bin/fake-gcs-server")
+	addr, stop, err := Launch(Daemon{
+		Name: "fake-gcs-server", Candidates: []string{"bin/fake-gcs-server"}, Ready: 15 * time.Second,
+		// -public-host must be the address clients use, or reads miss objects.
+		Args: func(addr string, port int, dir string) []string {
+			return []string{"-scheme", "http", "-host", "127.0.0.1", "-port", Itoa(port),
+				"-public-host", addr, "-external-url", "http://" + addr,
+				"-backend", "filesystem", "-filesystem-root", dir, "-log-level", "error"}
+		},
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "statescope-fakegcs-")
-	if err != nil {
-		return nil, nil, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", Itoa(port))
-	// -public-host must be the address clients use, or reads miss objects.
-	args := []string{"-scheme", "http", "-host", "127.0.0.1", "-port", Itoa(port),
-		"-public-host", addr, "-external-url", "http://" + addr,
-		"-backend", "filesystem", "-filesystem-root", dir, "-log-level", "error"}
-	proc, err := Start(bin, args, nil)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	stop := func() {
-		proc.Stop(5 * time.Second)
-		os.RemoveAll(dir)
-	}
-	if err := WaitTCP(addr, 15*time.Second, proc); err != nil {
-		stop()
-		return nil, nil, fmt.Errorf("fake-gcs-server: %w", err)
 	}
 	return &FakeGCS{Addr: addr, Endpoint: "http://" + addr + "/storage/v1/"}, stop, nil
 }

@@ -214,3 +214,49 @@ func Ctx(d time.Duration) (context.Context, context.CancelFunc) {
 
 // Itoa is strconv.Itoa, for building argument lists.
 func Itoa(n int) string { return strconv.Itoa(n) }
+
+// Daemon is a server binary started on a free loopback port over a fresh
+// data directory (the shape of versitygw, fake-gcs-server and Azurite).
+type Daemon struct {
+	// Name is the binary's name in PATH; Candidates are further places to
+	// look (relative ones under ToolsDir).
+	Name       string
+	Candidates []string
+	// Args builds the command line for the address and data directory.
+	Args func(addr string, port int, dir string) []string
+	Env  []string
+	// Ready bounds the wait for the port to accept connections.
+	Ready time.Duration
+}
+
+// Launch starts the daemon and waits until it listens. stop ends it and
+// removes its data directory.
+func Launch(d Daemon) (addr string, stop func(), err error) {
+	bin, err := Find(d.Name, d.Candidates...)
+	if err != nil {
+		return "", nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "statescope-"+d.Name+"-")
+	if err != nil {
+		return "", nil, err
+	}
+	addr = net.JoinHostPort("127.0.0.1", Itoa(port))
+	proc, err := Start(bin, d.Args(addr, port, dir), d.Env)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	stop = func() {
+		proc.Stop(5 * time.Second)
+		os.RemoveAll(dir)
+	}
+	if err := WaitTCP(addr, d.Ready, proc); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("%s: %w", d.Name, err)
+	}
+	return addr, stop, nil
+}

@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,38 +44,20 @@ func SharedVersityGW(t testing.TB) *VersityGW {
 // StartVersityGW starts versitygw on a free loopback port over a fresh
 // directory and returns it with a function that stops it and removes the data.
 func StartVersityGW() (*VersityGW, func(), error) {
-	bin, err := Find("versitygw", "bin/versitygw")
-	if err != nil {
-		return nil, nil, err
-	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "statescope-versitygw-")
-	if err != nil {
-		return nil, nil, err
-	}
 	gw := &VersityGW{AccessKey: "statescope-" + stores.RandomHex(4), SecretKey: stores.RandomHex(20), Region: "us-east-1"}
-	addr := net.JoinHostPort("127.0.0.1", Itoa(port))
-	gw.Endpoint = "http://" + addr
-	// Without --keep-alive every request opens a connection and parallel
-	// GETs run 2.5× slower.
-	args := []string{"--port", addr, "--keep-alive", "--quiet", "posix", dir}
-	env := []string{"ROOT_ACCESS_KEY_ID=" + gw.AccessKey, "ROOT_SECRET_ACCESS_KEY=" + gw.SecretKey}
-	proc, err := Start(bin, args, env)
+	addr, stop, err := Launch(Daemon{
+		Name: "versitygw", Candidates: []string{"bin/versitygw"}, Ready: 15 * time.Second,
+		Env: []string{"ROOT_ACCESS_KEY_ID=" + gw.AccessKey, "ROOT_SECRET_ACCESS_KEY=" + gw.SecretKey},
+		// Without --keep-alive every request opens a connection and parallel
+		// GETs run 2.5× slower.
+		Args: func(addr string, _ int, dir string) []string {
+			return []string{"--port", addr, "--keep-alive", "--quiet", "posix", dir}
+		},
+	})
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	stop := func() {
-		proc.Stop(5 * time.Second)
-		os.RemoveAll(dir)
-	}
-	if err := WaitTCP(addr, 15*time.Second, proc); err != nil {
-		stop()
-		return nil, nil, fmt.Errorf("versitygw: %w", err)
-	}
+	gw.Endpoint = "http://" + addr
 	return gw, stop, nil
 }
 
