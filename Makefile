@@ -42,6 +42,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTarget$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLockBody$$' -fuzztime $(FUZZTIME) ./stores
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMap$$' -fuzztime $(FUZZTIME) ./remote/wire
+
+# Regenerates the gRPC code from remote/proto/*/*.proto (Debian's protoc).
+proto:
+	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
+	@command -v protoc-gen-go >/dev/null || GOBIN=$(TOOLS)/bin $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	@command -v protoc-gen-go-grpc >/dev/null || GOBIN=$(TOOLS)/bin $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+	remote/proto/generate.sh
 
 clean:
 	rm -rf bin bench.txt

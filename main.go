@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"statescope/remote"
 	"statescope/stores"
 	"statescope/stores/config"
 	_ "statescope/stores/filesystem"
@@ -97,7 +98,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.As(err, &re), errors.Is(err, stores.ErrReadOnly), errors.Is(err, stores.ErrLockChanged):
+	case errors.As(err, &re), errors.Is(err, stores.ErrReadOnly), errors.Is(err, stores.ErrLockChanged),
+		errors.Is(err, remote.ErrHostKeyMismatch), errors.Is(err, remote.ErrHostKeyUnknown):
 		return exitRefused
 	default:
 		return exitError

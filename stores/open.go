@@ -121,14 +121,15 @@ func acceptedHint() string {
 	return "accepted forms: " + strings.Join(forms, ", ")
 }
 
-// secretParams are query parameters whose values are credentials.
-var secretParams = []string{"secret", "password", "key", "token", "sig", "credential"}
+// secretParams are query parameters whose values are (or may carry)
+// credentials; config= and cfg.KEY= carry a plugin's configuration.
+var secretParams = []string{"secret", "password", "key", "token", "sig", "credential", "config", "cfg."}
 
 var (
 	keywordDSN      = regexp.MustCompile(`^\s*(host|hostaddr|dbname|user|port|sslmode|password|service)\s*=`)
 	dsnPassword     = regexp.MustCompile(`(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 	userInfoSecret  = regexp.MustCompile(`(://[^/:@\s]*:)[^@\s]*@`)
-	querySecretText = regexp.MustCompile(`(?i)([?&][^=&]*(?:secret|password|key|token|sig|credential)[^=&]*=)[^&\s]*`)
+	querySecretText = regexp.MustCompile(`(?i)([?&][^=&]*(?:secret|password|key|token|sig|credential|config|cfg\.)[^=&]*=)[^&\s]*`)
 )
 
 // RedactTarget removes credentials from a target for display: the password
