@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"statescope/stores"
+	"statescope/stores/storetest"
+	"statescope/stores/storetest/testserver"
+)
+
+func TestMain(m *testing.M) { testserver.Main(m) }
+
+// backendTargets starts (or reuses) each real server and returns a fresh,
+// empty target on it, with the environment its credentials come from.
+var backendTargets = []struct {
+	name string
+	open func(t *testing.T) string
+}{
+	{"postgres", func(t *testing.T) string {
+		pg := testserver.Postgres(t)
+		return pg.SuperuserDSN(pg.NewDatabase(t, "postgres"))
+	}},
+	{"s3", func(t *testing.T) string {
+		gw := testserver.SharedVersityGW(t)
+		t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
+		return "s3://" + gw.NewBucket(t) + "/iac-state/?region=" + gw.Region + "&endpoint=" + gw.Endpoint
+	}},
+	{"gcs", func(t *testing.T) string {
+		g := testserver.SharedFakeGCS(t)
+		t.Setenv("STORAGE_EMULATOR_HOST", g.Addr)
+		return "gs://" + g.NewBucket(t)
+	}},
+	{"azblob", func(t *testing.T) string {
+		az := testserver.SharedAzurite(t)
+		name := "t-" + stores.RandomHex(6)
+		cred, err := container.NewSharedKeyCredential(testserver.AzuriteAccount, testserver.AzuriteKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := container.NewClientWithSharedKeyCredential(az.AccountURL+"/"+name, cred, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Create(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AZURE_STORAGE_ACCOUNT", testserver.AzuriteAccount)
+		t.Setenv("AZURE_STORAGE_KEY", testserver.AzuriteKey)
+		return "azblob://" + name + "?account_url=" + az.AccountURL
+	}},
+}
+
+// TestCLIOnEveryBackend drives list, show, locks and unlock --token against
+// each real server: the operator's path after a crash left a lock behind.
+func TestCLIOnEveryBackend(t *testing.T) {
+	for _, b := range backendTargets {
+		t.Run(b.name, func(t *testing.T) {
+			target := b.open(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			s, err := stores.Open(ctx, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stores.Close(s)
+			secret := storetest.Record("team/db")
+			secret.Outputs["password"] = "hunter2-on-" + b.name
+			stuck := storetest.Record("team/cache")
+			stuck.Status, stuck.UpdatedAt = stores.StatusProvisioning, "2026-01-01T00:00:00Z"
+			for _, r := range []*stores.State{secret, stuck} {
+				if err := s.Save(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// This store instance plays the crashed holder.
+			if err := s.Lock(ctx, "team/db"); err != nil {
+				t.Fatal(err)
+			}
+
+			code, out, errOut := cli(t, "", "--store", target, "list")
+			if code != 0 || !strings.Contains(out, "team/db") || !strings.Contains(out, "team/cache") {
+				t.Fatalf("list: exit %d\n%s%s", code, out, errOut)
+			}
+			if b.name != "postgres" && !strings.Contains(out, "(stuck)") {
+				t.Errorf("stuck record not flagged:\n%s", out)
+			}
+			code, out, _ = cli(t, "", "--store", target, "show", "team/db", "-o", "json")
+			if code != 0 || strings.Contains(out, "hunter2") || !strings.Contains(out, `"endpoint"`) {
+				t.Errorf("show: exit %d, secret shown or record missing:\n%s", code, out)
+			}
+
+			code, out, errOut = cli(t, "", "--store", target, "locks", "-o", "json")
+			if code != 0 {
+				t.Fatalf("locks: exit %d: %s", code, errOut)
+			}
+			var locks []struct {
+				ResourceID string `json:"resource_id"`
+				Token      string `json:"token"`
+			}
+			if err := json.Unmarshal([]byte(out), &locks); err != nil || len(locks) != 1 || locks[0].ResourceID != "team/db" {
+				t.Fatalf("locks: %v\n%s", err, out)
+			}
+			if code, _, errOut := cli(t, "", "--store", target, "unlock", "team/db", "--token", "stale-token"); code != 3 {
+				t.Errorf("unlock with a stale token: exit %d, %s", code, errOut)
+			}
+			if code, out, errOut := cli(t, "", "--store", target, "unlock", "team/db", "--token", locks[0].Token); code != 0 {
+				t.Fatalf("unlock: exit %d, %s%s", code, out, errOut)
+			}
+			code, out, _ = cli(t, "", "--store", target, "locks", "-o", "json")
+			if code != 0 || strings.TrimSpace(out) != "[]" {
+				t.Errorf("lock still listed after unlock: %s", out)
+			}
+			if strings.Contains(errOut, "hunter2") {
+				t.Error("a secret reached stderr")
+			}
+		})
+	}
+}
