@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,13 +22,17 @@ func (a *app) serveCommand() *cobra.Command {
 		asPlugin, mustConf  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "serve --store TARGET (--listen ADDR | --plugin)",
+		Use:   "serve [--store TARGET] (--listen ADDR | --plugin)",
 		Short: "Serve a store as workflow's IaCStateBackend gRPC service",
 		Long: "Serves the store --store names as workflow's IaCStateBackend (with gRPC health and\n" +
 			"statescope's LockAdmin service), so statescope can reach it remotely, e.g. over SSH.\n" +
 			"  --listen unix:///path.sock or tcp://127.0.0.1:PORT (loopback only)\n" +
 			"  --plugin   run as a workflow plugin under the go-plugin handshake (a host starts it\n" +
-			"             with WORKFLOW_PLUGIN set; run by hand it says so and exits 1).\n" +
+			"             with WORKFLOW_PLUGIN set; run by hand it says so and exits 1). Without\n" +
+			"             --store, --context or --infra the host's Configure names the store: the\n" +
+			"             iac.state config's \"store\" (a statescope target) or \"directory\", and the\n" +
+			"             backend is called \"" + server.HostBackendName + "\". A host starting statescope without\n" +
+			"             arguments gets this mode too.\n" +
 			"The backend name defaults to the store's kind (statescope-filesystem, statescope-memory,\n" +
 			"statescope-postgres for the names workflow reserves).",
 		Args: usageArgs(cobra.NoArgs),
@@ -34,17 +40,15 @@ func (a *app) serveCommand() *cobra.Command {
 			if asPlugin == (listen != "") {
 				return usageError{errors.New("give exactly one of --listen and --plugin")}
 			}
+			if asPlugin {
+				return a.servePlugin(cmd.Context(), backendName, mustConf)
+			}
 			s, name, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer stores.Close(s)
 			srv := server.New(s, server.Options{BackendName: backendName, RequireConfigure: mustConf, Log: a.errOut})
-			if asPlugin {
-				// Handshake on stdout; go-plugin then redirects stdio.
-				plugin.Serve(srv.Register, a.errOut)
-				return nil
-			}
 			l, err := server.Listen(listen)
 			if err != nil {
 				return usageError{err}
@@ -59,4 +63,45 @@ func (a *app) serveCommand() *cobra.Command {
 	f.StringVar(&backendName, "backend-name", "", "backend name reported by ListBackendNames (default: the store's kind)")
 	f.BoolVar(&mustConf, "require-configure", false, "answer FailedPrecondition until a client calls Configure, like a fresh workflow plugin")
 	return cmd
+}
+
+// servePluginFromEnv serves as a workflow plugin when a host started
+// statescope without a command: workflow runs plugin binaries without
+// arguments, with its handshake cookie set. handled is false otherwise.
+func (a *app) servePluginFromEnv(ctx context.Context) (handled bool, err error) {
+	if os.Getenv(plugin.Handshake.MagicCookieKey) != plugin.Handshake.MagicCookieValue {
+		return false, nil
+	}
+	return true, a.servePlugin(ctx, "", true)
+}
+
+// servePlugin runs the go-plugin server until the host shuts it down, over
+// the store the flags name or, without one, the store the host's Configure
+// names.
+func (a *app) servePlugin(ctx context.Context, backendName string, mustConf bool) error {
+	opts := server.Options{BackendName: backendName, RequireConfigure: mustConf, Log: a.errOut}
+	var srv *server.Server
+	if a.storeTarget != "" || a.contextName != "" || a.backend.infraPath != "" {
+		s, _, err := a.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer stores.Close(s)
+		srv = server.New(s, opts)
+	} else {
+		srv = server.NewConfigured(a.openHostStore, opts)
+	}
+	// Handshake on stdout; go-plugin then redirects stdio.
+	plugin.Serve(srv.RegisterPlugin, a.errOut)
+	return srv.Close()
+}
+
+// openHostStore opens the store a host's Configure names, read-only under
+// --readonly or a read-only config.
+func (a *app) openHostStore(ctx context.Context, target string) (stores.Store, error) {
+	s, err := stores.Open(ctx, target)
+	if err != nil || !(a.readOnly || a.cfg.ReadOnly) {
+		return s, err
+	}
+	return stores.ReadOnly(s), nil
 }

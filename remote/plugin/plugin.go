@@ -35,7 +35,7 @@ const setName = "iac"
 // services registers gRPC services on the plugin's server.
 type services struct {
 	goplugin.NetRPCUnsupportedPlugin
-	register func(grpc.ServiceRegistrar)
+	register func(*grpc.Server)
 }
 
 func (p services) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
@@ -50,7 +50,7 @@ func (p services) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.Client
 // Serve runs this process as a workflow plugin: handshake line on stdout,
 // unix socket, health service "plugin", controller Shutdown. It returns
 // when the host shuts the plugin down; without the cookie it exits 1.
-func Serve(register func(grpc.ServiceRegistrar), log io.Writer) {
+func Serve(register func(*grpc.Server), log io.Writer) {
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{setName: services{register: register}},

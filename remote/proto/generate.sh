@@ -8,4 +8,4 @@ PATH="${STATESCOPE_TOOLS:-$HOME/.cache/statescope}/bin:$PATH"
 protoc -I . -I /usr/include \
   --go_out=. --go_opt=paths=source_relative \
   --go-grpc_out=. --go-grpc_opt=paths=source_relative \
-  iacpb/iac.proto lockadminpb/lockadmin.proto
+  iacpb/iac.proto lockadminpb/lockadmin.proto pluginpb/plugin.proto

@@ -24,22 +24,40 @@ type admin struct {
 	s *Server
 }
 
+// Describe reports the current store, or New's before Configure. Clients
+// probe it before they configure, so without any store yet it still
+// answers, with what is known.
 func (a *admin) Describe(context.Context, *lockadminpb.DescribeRequest) (*lockadminpb.DescribeResponse, error) {
 	host, _ := os.Hostname()
-	_, lists := a.s.store.(stores.LockLister)
-	_, forces := a.s.store.(stores.ForceUnlocker)
-	return &lockadminpb.DescribeResponse{
-		BackendName: a.s.name, Kind: a.s.kind, Store: stores.Describe(a.s.store),
-		Host: host, Pid: int64(os.Getpid()), LockInventory: lists, ForceUnlock: forces && !stores.IsReadOnly(a.s.store),
-	}, nil
+	resp := &lockadminpb.DescribeResponse{BackendName: a.s.name, Host: host, Pid: int64(os.Getpid())}
+	a.s.mu.Lock()
+	b := a.s.cur
+	if b == nil {
+		b = a.s.fixed
+	}
+	a.s.mu.Unlock()
+	if b == nil {
+		resp.Store = "none until Configure names one"
+		return resp, nil
+	}
+	_, lists := b.store.(stores.LockLister)
+	_, forces := b.store.(stores.ForceUnlocker)
+	resp.Kind, resp.Store = b.kind, stores.Describe(b.store)
+	resp.LockInventory, resp.ForceUnlock = lists, forces && !stores.IsReadOnly(b.store)
+	return resp, nil
 }
 
 // ListLocks returns the inventory. Holders on this host are checked here,
 // where their pids mean something: a client on another host cannot.
 func (a *admin) ListLocks(ctx context.Context, _ *lockadminpb.ListLocksRequest) (*lockadminpb.ListLocksResponse, error) {
-	ll, ok := a.s.store.(stores.LockLister)
+	b, done, err := a.s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	ll, ok := b.store.(stores.LockLister)
 	if !ok {
-		return nil, status.Errorf(codes.Unimplemented, "%s has no lock inventory", stores.Describe(a.s.store))
+		return nil, status.Errorf(codes.Unimplemented, "%s has no lock inventory", stores.Describe(b.store))
 	}
 	locks, err := ll.Locks(ctx)
 	if err != nil {
@@ -85,11 +103,16 @@ func checkHolder(l *stores.LockInfo, host string) {
 // ForceUnlock maps the store's compare-and-swap outcomes to distinct codes:
 // Aborted for a changed lock, NotFound for no lock.
 func (a *admin) ForceUnlock(ctx context.Context, req *lockadminpb.ForceUnlockRequest) (*lockadminpb.ForceUnlockResponse, error) {
-	fu, ok := a.s.store.(stores.ForceUnlocker)
-	if !ok {
-		return nil, status.Errorf(codes.Unimplemented, "%s cannot force-release locks", stores.Describe(a.s.store))
+	b, done, err := a.s.use()
+	if err != nil {
+		return nil, err
 	}
-	err := fu.ForceUnlock(ctx, req.GetResourceId(), req.GetToken())
+	defer done()
+	fu, ok := b.store.(stores.ForceUnlocker)
+	if !ok {
+		return nil, status.Errorf(codes.Unimplemented, "%s cannot force-release locks", stores.Describe(b.store))
+	}
+	err = fu.ForceUnlock(ctx, req.GetResourceId(), req.GetToken())
 	switch {
 	case err == nil:
 		a.s.log.Printf("ForceUnlock %q: released lock with token %s", req.GetResourceId(), req.GetToken())
@@ -111,9 +134,11 @@ const (
 // StreamEntries sends every entry, unreadable ones included, in batches.
 func (a *admin) StreamEntries(req *lockadminpb.StreamEntriesRequest, stream grpc.ServerStreamingServer[lockadminpb.EntryBatch]) error {
 	ctx := stream.Context()
-	if err := a.s.ready(); err != nil {
+	b, done, err := a.s.use()
+	if err != nil {
 		return err
 	}
+	defer done()
 	batch, size := &lockadminpb.EntryBatch{}, 0
 	flush := func() error {
 		if len(batch.Entries) == 0 {
@@ -123,7 +148,7 @@ func (a *admin) StreamEntries(req *lockadminpb.StreamEntriesRequest, stream grpc
 		batch, size = &lockadminpb.EntryBatch{}, 0
 		return err
 	}
-	err := stores.Stream(ctx, a.s.store, stores.FilterFromMap(req.GetFilter()), func(entries []stores.Entry) error {
+	err = stores.Stream(ctx, b.store, stores.FilterFromMap(req.GetFilter()), func(entries []stores.Entry) error {
 		for _, e := range entries {
 			pe := wire.EntryToProto(e)
 			batch.Entries = append(batch.Entries, pe)

@@ -5,12 +5,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,7 +27,8 @@ import (
 // Options tune how a store is served.
 type Options struct {
 	// BackendName is the name ListBackendNames reports and Configure
-	// expects; empty means DefaultBackendName(kind).
+	// expects; empty means DefaultBackendName(kind), or HostBackendName
+	// for a server whose store comes from Configure.
 	BackendName string
 	// RequireConfigure makes state RPCs fail with FailedPrecondition until
 	// a client calls Configure, as a freshly started workflow plugin does.
@@ -46,6 +49,11 @@ func DefaultBackendName(kind string) string {
 	return kind
 }
 
+// HostBackendName is what a server whose store comes from Configure
+// answers to: the name must be known before any store is, because the host
+// checks it against plugin.json's iacStateBackends first.
+const HostBackendName = "statescope"
+
 // Kind is the store's type as its description names it (filesystem, memory,
 // s3…): what decides how a plain Unlock behaves.
 func Kind(s stores.Store) string {
@@ -56,28 +64,68 @@ func Kind(s stores.Store) string {
 	return strings.ToLower(strings.TrimSuffix(f[0], ":"))
 }
 
-// Server implements IaCStateBackend over one store.
+// Opener opens the store a statescope target names.
+type Opener func(ctx context.Context, target string) (stores.Store, error)
+
+// Server implements IaCStateBackend over one store at a time.
 type Server struct {
 	iacpb.UnimplementedIaCStateBackendServer
-	store            stores.Store
-	name, kind       string
-	requireConfigure bool
-	configured       atomic.Bool
-	log              *log.Logger
+	name string
+	// fixed is the store given to New; open is set instead when the store
+	// comes from Configure.
+	fixed *backend
+	open  Opener
+	log   *log.Logger
+
+	// configuring serializes Configure, so concurrent ones naming the same
+	// store open it once.
+	configuring sync.Mutex
+	mu          sync.Mutex
+	cur         *backend // nil until usable
 }
 
-// New serves s.
+// backend is one opened store; calls counts the RPCs using it so a store
+// replaced by a later Configure is closed only after they end.
+type backend struct {
+	store  stores.Store
+	kind   string
+	target string // what Configure named; empty for New's store
+	calls  sync.WaitGroup
+}
+
+// New serves s, which stays the caller's to close.
 func New(s stores.Store, opts Options) *Server {
-	kind := Kind(s)
+	b := &backend{store: s, kind: Kind(s)}
 	name := opts.BackendName
 	if name == "" {
-		name = DefaultBackendName(kind)
+		name = DefaultBackendName(b.kind)
 	}
-	w := opts.Log
+	srv := newServer(name, opts.Log)
+	srv.fixed = b
+	if !opts.RequireConfigure {
+		srv.cur = b
+	}
+	return srv
+}
+
+// NewConfigured serves no store until a client's Configure names one in its
+// config_json: "store" (a statescope target) or "directory" (workflow's
+// filesystem key). A later Configure naming another store replaces it.
+func NewConfigured(open Opener, opts Options) *Server {
+	name := opts.BackendName
+	if name == "" {
+		name = HostBackendName
+	}
+	srv := newServer(name, opts.Log)
+	srv.open = open
+	return srv
+}
+
+func newServer(name string, w io.Writer) *Server {
 	if w == nil {
 		w = io.Discard
 	}
-	return &Server{store: s, name: name, kind: kind, requireConfigure: opts.RequireConfigure, log: log.New(w, "statescope serve: ", log.LstdFlags)}
+	return &Server{name: name, log: log.New(w, "statescope serve: ", log.LstdFlags)}
 }
 
 // BackendName is the name this server answers to.
@@ -87,6 +135,19 @@ func (s *Server) BackendName() string { return s.name }
 func (s *Server) Register(r grpc.ServiceRegistrar) {
 	iacpb.RegisterIaCStateBackendServer(r, s)
 	lockadminpb.RegisterLockAdminServer(r, &admin{s: s})
+}
+
+// Close closes the store a Configure opened; New's store is left alone.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	b := s.cur
+	s.cur = nil
+	s.mu.Unlock()
+	if b == nil || b == s.fixed {
+		return nil
+	}
+	b.calls.Wait()
+	return stores.Close(b.store)
 }
 
 // fail turns a store error into upstream's status: Unknown with the
@@ -117,24 +178,112 @@ func (s *Server) fail(op, id string, err error) error {
 	return status.Error(codes.Unknown, prefix+err.Error())
 }
 
-func (s *Server) ready() error {
-	if s.requireConfigure && !s.configured.Load() {
-		return status.Errorf(codes.FailedPrecondition, "iac %s state backend is not configured", s.name)
+// use returns the backend for one call; the caller runs done when the call
+// ends. Before Configure it answers upstream's FailedPrecondition.
+func (s *Server) use() (b *backend, done func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil, nil, status.Errorf(codes.FailedPrecondition, "iac %s state backend is not configured", s.name)
 	}
-	return nil
+	s.cur.calls.Add(1)
+	return s.cur, s.cur.calls.Done, nil
 }
 
-// Configure accepts the served backend's own name; the store is already
-// open, so the configuration is checked for being JSON and otherwise unused.
-func (s *Server) Configure(_ context.Context, req *iacpb.ConfigureRequest) (*iacpb.ConfigureResponse, error) {
+// Configure accepts the served backend's own name. With New's store the
+// configuration is only checked for being JSON; otherwise it names the
+// store to open.
+func (s *Server) Configure(ctx context.Context, req *iacpb.ConfigureRequest) (*iacpb.ConfigureResponse, error) {
 	if req.GetBackendName() != s.name {
 		return nil, status.Errorf(codes.InvalidArgument, "backend %q is not served here; this server serves %q", req.GetBackendName(), s.name)
 	}
-	if _, err := wire.DecodeMap(req.GetConfigJson()); err != nil {
+	if s.open == nil {
+		if _, err := wire.DecodeMap(req.GetConfigJson()); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "backend %q: config_json: %v", s.name, err)
+		}
+		s.replace(s.fixed)
+		return &iacpb.ConfigureResponse{}, nil
+	}
+	target, err := hostTarget(req.GetConfigJson())
+	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "backend %q: config_json: %v", s.name, err)
 	}
-	s.configured.Store(true)
+	s.configuring.Lock()
+	defer s.configuring.Unlock()
+	s.mu.Lock()
+	same := s.cur != nil && s.cur.target == target
+	s.mu.Unlock()
+	if same {
+		// Every iac.state module using this backend configures it; reopening
+		// would drop locks the store holds in this process.
+		return &iacpb.ConfigureResponse{}, nil
+	}
+	// The store may keep its open context for its whole life, which
+	// outlasts this call.
+	st, err := s.open(context.WithoutCancel(ctx), target)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "backend %q: opening %s: %v", s.name, stores.RedactTarget(target), err)
+	}
+	s.log.Printf("backend %q now serves %s", s.name, stores.Describe(st))
+	s.replace(&backend{store: st, kind: Kind(st), target: target})
 	return &iacpb.ConfigureResponse{}, nil
+}
+
+// replace makes b current; a store Configure opened before is closed once
+// its calls end.
+func (s *Server) replace(b *backend) {
+	s.mu.Lock()
+	old := s.cur
+	s.cur = b
+	s.mu.Unlock()
+	if old == nil || old == b || old == s.fixed {
+		return
+	}
+	go func() {
+		old.calls.Wait()
+		if err := stores.Close(old.store); err != nil {
+			s.log.Printf("closing replaced store %s: %v", stores.Describe(old.store), err)
+		}
+	}()
+}
+
+// hostConfig holds the keys Configure reads from an iac.state module's
+// config; encoding/json matches them case-insensitively and skips the rest
+// (backend, …), as upstream plugins decode theirs.
+type hostConfig struct {
+	Store     string `json:"store"`
+	Directory string `json:"directory"`
+}
+
+// hostTarget picks the store target out of config_json. Paths must be
+// absolute: a host runs the plugin in the plugin's own directory.
+func hostTarget(configJSON []byte) (string, error) {
+	var c hostConfig
+	if len(configJSON) > 0 {
+		if err := json.Unmarshal(configJSON, &c); err != nil {
+			return "", err
+		}
+	}
+	c.Store, c.Directory = strings.TrimSpace(c.Store), strings.TrimSpace(c.Directory)
+	switch {
+	case c.Store != "" && c.Directory != "":
+		return "", errors.New(`give "store" or "directory", not both`)
+	case c.Directory != "":
+		if !filepath.IsAbs(c.Directory) {
+			return "", fmt.Errorf("directory %q is not an absolute path", c.Directory)
+		}
+		return c.Directory, nil
+	case c.Store == "":
+		return "", errors.New(`no store: set "store" to a statescope target or "directory" to a state directory`)
+	}
+	t, err := stores.ParseTarget(c.Store)
+	if err != nil {
+		return "", err
+	}
+	if t.Scheme == "file" && t.URL == nil && !filepath.IsAbs(c.Store) {
+		return "", fmt.Errorf("store %q is not an absolute path", c.Store)
+	}
+	return c.Store, nil
 }
 
 // ListBackendNames reports the one backend this server serves.
@@ -144,10 +293,12 @@ func (s *Server) ListBackendNames(context.Context, *iacpb.ListBackendNamesReques
 
 // GetState answers exists=false for a missing record, as upstream does.
 func (s *Server) GetState(ctx context.Context, req *iacpb.GetStateRequest) (*iacpb.GetStateResponse, error) {
-	if err := s.ready(); err != nil {
+	b, done, err := s.use()
+	if err != nil {
 		return nil, err
 	}
-	st, err := s.store.Get(ctx, req.GetResourceId())
+	defer done()
+	st, err := b.store.Get(ctx, req.GetResourceId())
 	if errors.Is(err, stores.ErrNotFound) {
 		return &iacpb.GetStateResponse{}, nil
 	}
@@ -163,9 +314,11 @@ func (s *Server) GetState(ctx context.Context, req *iacpb.GetStateRequest) (*iac
 
 // SaveState replaces the record.
 func (s *Server) SaveState(ctx context.Context, req *iacpb.SaveStateRequest) (*iacpb.SaveStateResponse, error) {
-	if err := s.ready(); err != nil {
+	b, done, err := s.use()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if req.GetState() == nil || req.GetState().GetResourceId() == "" {
 		return nil, status.Errorf(codes.InvalidArgument, "iac %s state: SaveState: state with a resource_id is required", s.name)
 	}
@@ -173,7 +326,7 @@ func (s *Server) SaveState(ctx context.Context, req *iacpb.SaveStateRequest) (*i
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "iac %s state: SaveState %q: %v", s.name, req.GetState().GetResourceId(), err)
 	}
-	if err := s.store.Save(ctx, st); err != nil {
+	if err := b.store.Save(ctx, st); err != nil {
 		return nil, s.fail("SaveState", st.ResourceID, err)
 	}
 	return &iacpb.SaveStateResponse{}, nil
@@ -182,10 +335,12 @@ func (s *Server) SaveState(ctx context.Context, req *iacpb.SaveStateRequest) (*i
 // ListStates returns the readable records, skipping unreadable ones as
 // upstream backends do; LockAdmin.StreamEntries reports those.
 func (s *Server) ListStates(ctx context.Context, req *iacpb.ListStatesRequest) (*iacpb.ListStatesResponse, error) {
-	if err := s.ready(); err != nil {
+	b, done, err := s.use()
+	if err != nil {
 		return nil, err
 	}
-	entries, err := s.store.List(ctx, stores.FilterFromMap(req.GetFilter()))
+	defer done()
+	entries, err := b.store.List(ctx, stores.FilterFromMap(req.GetFilter()))
 	if err != nil {
 		return nil, s.fail("ListStates", "", err)
 	}
@@ -207,10 +362,12 @@ func (s *Server) ListStates(ctx context.Context, req *iacpb.ListStatesRequest) (
 
 // DeleteState removes a record; a missing one is "not found".
 func (s *Server) DeleteState(ctx context.Context, req *iacpb.DeleteStateRequest) (*iacpb.DeleteStateResponse, error) {
-	if err := s.ready(); err != nil {
+	b, done, err := s.use()
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Delete(ctx, req.GetResourceId()); err != nil {
+	defer done()
+	if err := b.store.Delete(ctx, req.GetResourceId()); err != nil {
 		return nil, s.fail("DeleteState", req.GetResourceId(), err)
 	}
 	return &iacpb.DeleteStateResponse{}, nil
@@ -219,10 +376,12 @@ func (s *Server) DeleteState(ctx context.Context, req *iacpb.DeleteStateRequest)
 // Lock takes the lock recording this serving process as the holder, so an
 // inventory can tell later whether it is still alive.
 func (s *Server) Lock(ctx context.Context, req *iacpb.LockRequest) (*iacpb.LockResponse, error) {
-	if err := s.ready(); err != nil {
+	b, done, err := s.use()
+	if err != nil {
 		return nil, err
 	}
-	if err := stores.LockFor(ctx, s.store, req.GetResourceId(), "lock via "+s.name+" gRPC backend"); err != nil {
+	defer done()
+	if err := stores.LockFor(ctx, b.store, req.GetResourceId(), "lock via "+s.name+" gRPC backend"); err != nil {
 		return nil, s.fail("Lock", req.GetResourceId(), err)
 	}
 	return &iacpb.LockResponse{}, nil
@@ -230,10 +389,12 @@ func (s *Server) Lock(ctx context.Context, req *iacpb.LockRequest) (*iacpb.LockR
 
 // Unlock releases with the store's own Unlock semantics.
 func (s *Server) Unlock(ctx context.Context, req *iacpb.UnlockRequest) (*iacpb.UnlockResponse, error) {
-	if err := s.ready(); err != nil {
+	b, done, err := s.use()
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Unlock(ctx, req.GetResourceId()); err != nil {
+	defer done()
+	if err := b.store.Unlock(ctx, req.GetResourceId()); err != nil {
 		return nil, s.fail("Unlock", req.GetResourceId(), err)
 	}
 	return &iacpb.UnlockResponse{}, nil

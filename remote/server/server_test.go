@@ -23,9 +23,17 @@ import (
 // dial serves st and returns raw clients, as a workflow host would see it.
 func dial(t *testing.T, st stores.Store, opts server.Options) (iacpb.IaCStateBackendClient, lockadminpb.LockAdminClient) {
 	t.Helper()
+	srv := server.New(st, opts)
+	cc := connect(t, func(g *grpc.Server) { srv.Register(g) })
+	return iacpb.NewIaCStateBackendClient(cc), lockadminpb.NewLockAdminClient(cc)
+}
+
+// connect serves what register adds and connects to it.
+func connect(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
+	t.Helper()
 	l := bufconn.Listen(1 << 20)
 	g := grpc.NewServer()
-	server.New(st, opts).Register(g)
+	register(g)
 	go g.Serve(l)
 	t.Cleanup(g.Stop)
 	cc, err := grpc.NewClient("passthrough:///bufconn", grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -34,7 +42,7 @@ func dial(t *testing.T, st stores.Store, opts server.Options) (iacpb.IaCStateBac
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cc.Close() })
-	return iacpb.NewIaCStateBackendClient(cc), lockadminpb.NewLockAdminClient(cc)
+	return cc
 }
 
 func ctx(t *testing.T) context.Context {
