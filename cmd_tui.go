@@ -34,10 +34,6 @@ func (a *app) runTUI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := openSession(ctx, target, name, ro)
-	if err != nil {
-		return err
-	}
 	refresh := a.tui.refresh
 	if refresh == 0 {
 		refresh = a.cfg.Refresh.Duration
@@ -45,8 +41,11 @@ func (a *app) runTUI(ctx context.Context) error {
 	// Without a state directory the UI still browses; repairs say why
 	// they are off.
 	stateDir, _ := repair.DefaultStateDir()
+	// The UI opens the store itself, once it is up to ask about an unknown
+	// SSH host key.
+	hostKeys := tui.NewHostKeys()
 	m, err := tui.New(ctx, tui.Options{
-		Session:      sess,
+		Session:      tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Open: reopen(target, name, ro)},
 		Contexts:     a.cfg.Names(),
 		OpenContext:  a.openContext,
 		OpenTarget:   openForReading,
@@ -56,13 +55,16 @@ func (a *app) runTUI(ctx context.Context) error {
 		KeyOverrides: a.cfg.Keys,
 		Now:          a.now,
 		StateDir:     stateDir,
+		HostKeys:     hostKeys,
 	})
 	if err != nil {
-		stores.Close(sess.Store)
 		return usageError{fmt.Errorf("config %s: %w", a.cfg.Path, err)}
 	}
 	defer m.Close()
-	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.in), tea.WithOutput(a.out)).Run()
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.in), tea.WithOutput(a.out))
+	hostKeys.Attach(p.Send)
+	defer routeHostKeys(hostKeys)()
+	_, err = p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // interrupted by a signal: a normal way out
 	}
@@ -76,7 +78,7 @@ func openSession(ctx context.Context, target, name string, readOnly bool) (tui.S
 	if err != nil {
 		return tui.Session{}, err
 	}
-	sess := tui.Session{Store: s, Name: name, Target: repair.TargetName(target), ReadOnly: readOnly}
+	sess := tui.Session{Store: s, Name: name, Target: repair.TargetName(target), ReadOnly: readOnly, Open: reopen(target, name, readOnly)}
 	if l, ok := s.(stores.Limiter); ok {
 		sess.Limitations = l.Limitations()
 	}
@@ -84,6 +86,12 @@ func openSession(ctx context.Context, target, name string, readOnly bool) (tui.S
 		sess.Store = stores.ReadOnly(s)
 	}
 	return sess, nil
+}
+
+// reopen opens the same target again: the UI's first connection, and its
+// reconnection after the connection was lost.
+func reopen(target, name string, readOnly bool) func(context.Context) (tui.Session, error) {
+	return func(ctx context.Context) (tui.Session, error) { return openSession(ctx, target, name, readOnly) }
 }
 
 // openContext opens a config context for :ctx and diffs.

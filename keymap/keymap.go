@@ -48,6 +48,14 @@ type Locks struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
 	Filter, Sort, Reverse, Refresh, Open    key.Binding
 	ForceUnlock                             key.Binding
+	// Unlock is the backend's plain Unlock of a typed resource ID, for
+	// remote backends without the lock inventory.
+	Unlock key.Binding
+}
+
+// Connect is the screen shown while a store is opened (or reopened).
+type Connect struct {
+	Retry key.Binding
 }
 
 // Backups lists one record's backups.
@@ -88,6 +96,7 @@ type Keymap struct {
 	Backups   Backups
 	Audit     Audit
 	Confirm   Confirm
+	Connect   Connect
 	Help      Help
 	Input     Input
 	// ReadOnly is set when mutating bindings are disabled.
@@ -156,6 +165,7 @@ func Default() *Keymap {
 			Refresh:     bind("r", "refresh", "r", "ctrl+r"),
 			Open:        bind("enter", "resource detail", "enter"),
 			ForceUnlock: bind("F", "force release", "F"),
+			Unlock:      bind("U", "unlock by ID", "U"),
 		},
 		Backups: Backups{
 			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
@@ -177,7 +187,8 @@ func Default() *Keymap {
 			Reveal: bind("x", "reveal/mask secrets", "x"),
 			Force:  bind("f", "delete anyway…", "f"),
 		},
-		Help: Help{Up: up(), Down: down()},
+		Connect: Connect{Retry: bind("r", "try again", "r", "ctrl+r")},
+		Help:    Help{Up: up(), Down: down()},
 		Input: Input{
 			Accept:   bind("enter", "accept", "enter"),
 			Cancel:   bind("esc", "cancel/clear", "esc"),
@@ -216,7 +227,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"locks.up": &k.Locks.Up, "locks.down": &k.Locks.Down, "locks.top": &k.Locks.Top, "locks.bottom": &k.Locks.Bottom,
 		"locks.page_up": &k.Locks.PageUp, "locks.page_down": &k.Locks.PageDown, "locks.filter": &k.Locks.Filter,
 		"locks.sort": &k.Locks.Sort, "locks.reverse": &k.Locks.Reverse, "locks.refresh": &k.Locks.Refresh,
-		"locks.open": &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock,
+		"locks.open": &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock, "locks.unlock": &k.Locks.Unlock,
 
 		"backups.up": &k.Backups.Up, "backups.down": &k.Backups.Down, "backups.top": &k.Backups.Top,
 		"backups.bottom": &k.Backups.Bottom, "backups.page_up": &k.Backups.PageUp, "backups.page_down": &k.Backups.PageDown,
@@ -228,6 +239,8 @@ func (k *Keymap) named() map[string]*key.Binding {
 
 		"confirm.up": &k.Confirm.Up, "confirm.down": &k.Confirm.Down, "confirm.apply": &k.Confirm.Apply,
 		"confirm.cancel": &k.Confirm.Cancel, "confirm.reveal": &k.Confirm.Reveal, "confirm.force": &k.Confirm.Force,
+
+		"connect.retry": &k.Connect.Retry,
 
 		"help.up": &k.Help.Up, "help.down": &k.Help.Down,
 
@@ -284,7 +297,7 @@ func Load(overrides map[string][]string, readOnly bool) (*Keymap, error) {
 func (k *Keymap) mutating() []*key.Binding {
 	return []*key.Binding{
 		&k.Resources.Delete, &k.Detail.SetStatus, &k.Detail.Edit, &k.Detail.Delete,
-		&k.Backups.Restore, &k.Locks.ForceUnlock, &k.Confirm.Apply, &k.Confirm.Force,
+		&k.Backups.Restore, &k.Locks.ForceUnlock, &k.Locks.Unlock, &k.Confirm.Apply, &k.Confirm.Force,
 	}
 }
 
@@ -364,9 +377,15 @@ func (l Locks) ShortHelp() []key.Binding {
 func (l Locks) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		motion(l.Up, l.Down, l.Top, l.Bottom, l.PageUp, l.PageDown),
-		{l.ForceUnlock, l.Open, l.Filter, l.Sort, l.Reverse, l.Refresh},
+		{l.ForceUnlock, l.Unlock, l.Open, l.Filter, l.Sort, l.Reverse, l.Refresh},
 	}
 }
+
+// ShortHelp of the connect screen.
+func (c Connect) ShortHelp() []key.Binding { return []key.Binding{c.Retry} }
+
+// FullHelp of the connect screen.
+func (c Connect) FullHelp() [][]key.Binding { return [][]key.Binding{{c.Retry}} }
 
 // ShortHelp of a record's backups.
 func (b Backups) ShortHelp() []key.Binding { return []key.Binding{b.Restore, b.Filter, b.Refresh} }

@@ -31,7 +31,7 @@ func TestLoad(t *testing.T) {
 			}
 		}},
 		{name: "read-only disables every repair", readOnly: true, check: func(t *testing.T, k *Keymap) {
-			for _, b := range []key.Binding{k.Locks.ForceUnlock, k.Resources.Delete, k.Detail.SetStatus, k.Detail.Edit, k.Detail.Delete, k.Backups.Restore, k.Confirm.Apply} {
+			for _, b := range []key.Binding{k.Locks.ForceUnlock, k.Locks.Unlock, k.Resources.Delete, k.Detail.SetStatus, k.Detail.Edit, k.Detail.Delete, k.Backups.Restore, k.Confirm.Apply} {
 				if b.Enabled() {
 					t.Errorf("%s still enabled", b.Help().Desc)
 				}
@@ -72,7 +72,7 @@ func TestLoad(t *testing.T) {
 func TestEverySetIsAHelpKeyMap(t *testing.T) {
 	k := Default()
 	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help, "input": k.Input,
-		"backups": k.Backups, "audit": k.Audit, "confirm": k.Confirm}
+		"backups": k.Backups, "audit": k.Audit, "confirm": k.Confirm, "connect": k.Connect}
 	for name, set := range sets {
 		if len(set.ShortHelp()) == 0 || len(set.FullHelp()) == 0 {
 			t.Errorf("%s has no help", name)

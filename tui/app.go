@@ -29,6 +29,9 @@ type Session struct {
 	// Limitations are the backend's stores.Limiter notes, taken before any
 	// read-only wrapper hid them.
 	Limitations []string
+	// Open opens the same target again: the UI connects with it when Store
+	// is nil, and reconnects with it when the connection is lost.
+	Open func(ctx context.Context) (Session, error)
 }
 
 // Options configure the UI.
@@ -54,6 +57,9 @@ type Options struct {
 	// StateDir keeps the repairs' backups and audit log
 	// (repair.DefaultStateDir); "" turns repairs off.
 	StateDir string
+	// HostKeys asks about unknown SSH host keys in the UI; every store the
+	// UI opens goes through it. Nil: opens run as they are.
+	HostKeys *HostKeys
 }
 
 // env is what every view shares: the app context, the session, the keys,
@@ -86,6 +92,8 @@ type Model struct {
 	status    string
 	statusErr bool
 	command   *commandBar
+	// dialog is a modal box over the body (host key question, alert).
+	dialog dialog
 
 	// helpLine caches the help bar of the view with id helpFor at helpWidth,
 	// typing or not; it only changes when one of those does.
@@ -116,8 +124,14 @@ func New(ctx context.Context, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// Init opens the home view.
-func (m *Model) Init() tea.Cmd { return m.push(newResourcesView(m.env)) }
+// Init opens the home view, or connects first when the session has no
+// store yet (a network target: connecting may ask about a host key).
+func (m *Model) Init() tea.Cmd {
+	if m.env.session.Store == nil {
+		return m.push(newConnectView(m.env, "connecting to"))
+	}
+	return m.push(newResourcesView(m.env))
+}
 
 // Close leaves every view and closes the current store.
 func (m *Model) Close() error {
@@ -255,6 +269,15 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.repaired(msg)
 	case sessionMsg:
 		return m.switchSession(msg)
+	case connectedMsg:
+		return m.connected(msg)
+	case hostKeyMsg:
+		return m.askHostKey(msg)
+	case hostKeyGoneMsg:
+		if d, ok := m.dialog.(*hostKeyDialog); ok && d.q.reply == msg.reply {
+			m.dialog = nil
+			m.setStatus("the connection to "+d.q.host+" ended before the host key was answered", true)
+		}
 	}
 	return nil
 }
@@ -265,6 +288,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.quit() // always, even while typing or with quit rebound
 	}
 	m.status = ""
+	if m.dialog != nil {
+		return m.dialog.key(m, msg)
+	}
 	if m.command != nil {
 		return m.command.update(msg)
 	}
@@ -274,6 +300,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if top.Capturing() {
 		return top.Update(msg)
+	}
+	if m.env.session.Store == nil && !key.Matches(msg, g.Quit) {
+		return top.Update(msg) // no store yet: only the connect view's keys
 	}
 	switch {
 	case key.Matches(msg, g.Quit):
@@ -326,12 +355,12 @@ func (m *Model) switchContext(name string) tea.Cmd {
 		m.setStatus("no config contexts to switch to", true)
 		return nil
 	}
-	ctx, timeout := m.env.ctx, m.env.opts.OperationTimeout
+	ctx, timeout, hostKeys := m.env.ctx, m.env.opts.OperationTimeout, m.env.opts.HostKeys
 	m.setStatus("opening context "+name+"…", false)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		s, err := open(ctx, name)
+		s, err := opening(hostKeys, ctx, func(ctx context.Context) (Session, error) { return open(ctx, name) })
 		if err != nil {
 			return sessionMsg{err: fmt.Errorf("context %s: %w", name, err)}
 		}
@@ -341,18 +370,28 @@ func (m *Model) switchContext(name string) tea.Cmd {
 
 func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 	if msg.err != nil {
+		if title, hostKey := openFailure(msg.err); hostKey {
+			m.dialog = &alertDialog{title: title, err: msg.err}
+			return nil
+		}
 		m.setStatus(msg.err.Error(), true)
 		return nil
 	}
-	keys, err := keymap.Load(m.env.opts.KeyOverrides, msg.session.ReadOnly)
+	return m.adopt(msg.session, "switched to "+msg.session.Name)
+}
+
+// adopt makes s the session and opens its resources; the store it
+// replaces is closed.
+func (m *Model) adopt(s Session, status string) tea.Cmd {
+	keys, err := keymap.Load(m.env.opts.KeyOverrides, s.ReadOnly)
 	if err != nil {
 		m.setStatus(err.Error(), true)
-		return closeStore(msg.session.Store)
+		return closeStore(s.Store)
 	}
 	m.leaveAll()
 	old := m.env.session.Store
-	m.env.session, m.env.keys, m.env.repair = msg.session, keys, m.env.newEngine(msg.session)
-	m.setStatus("switched to "+msg.session.Name, false)
+	m.env.session, m.env.keys, m.env.repair = s, keys, m.env.newEngine(s)
+	m.setStatus(status, false)
 	return tea.Batch(m.push(newResourcesView(m.env)), closeStore(old))
 }
 
@@ -372,7 +411,10 @@ func (m *Model) View() tea.View {
 	b.WriteString(m.crumbs())
 	b.WriteByte('\n')
 	body := ""
-	if v := m.top(); v != nil {
+	switch v := m.top(); {
+	case m.dialog != nil:
+		body = m.dialog.view(st, m.width)
+	case v != nil:
 		body = v.Render()
 	}
 	b.WriteString(fit(body, m.width, m.bodyHeight()))
@@ -409,11 +451,19 @@ func (m *Model) crumbs() string {
 	if m.env.session.ReadOnly {
 		line += "  " + st.Warn.Render("[read-only]")
 	}
-	desc := st.Dim.Render(stores.Describe(m.env.session.Store))
-	if gap := m.width - ansi.StringWidth(line) - ansi.StringWidth(desc); gap >= 2 {
-		return line + strings.Repeat(" ", gap) + desc
+	if m.env.session.Store == nil {
+		return ansi.Truncate(line, m.width, "…")
 	}
-	return ansi.Truncate(line, m.width, "…")
+	// The transport (e.g. ssh ops@host → plugin /opt/…) always shows: the
+	// breadcrumbs give way first, then the description's tail.
+	desc := stores.Describe(m.env.session.Store)
+	room := m.width - ansi.StringWidth(line) - 2
+	if room < ansi.StringWidth(desc) {
+		line = ansi.Truncate(line, max(m.width/2, m.width-ansi.StringWidth(desc)-2), "…")
+		room = m.width - ansi.StringWidth(line) - 2
+		desc = ansi.Truncate(desc, max(room, 0), "…")
+	}
+	return line + strings.Repeat(" ", max(m.width-ansi.StringWidth(line)-ansi.StringWidth(desc), 0)) + st.Dim.Render(desc)
 }
 
 func (m *Model) helpBar() string {
@@ -421,7 +471,7 @@ func (m *Model) helpBar() string {
 	if v == nil {
 		return ""
 	}
-	typing := v.Capturing() || m.command != nil
+	typing := v.Capturing() || m.command != nil || m.dialog != nil
 	if m.helpFor == v.base().id && m.helpWidth == m.width && m.helpTyping == typing {
 		return m.helpLine
 	}

@@ -8,15 +8,21 @@ import (
 )
 
 // typedConfirm asks for a resource ID to be typed back before a drastic
-// action (force release, deleting a record others depend on).
+// action (force release, deleting a record others depend on), or for an
+// explicit answer such as "yes".
 type typedConfirm struct {
 	want     string
 	in       input
+	hint     string // shown after a wrong entry
 	mismatch bool
 }
 
 func newTypedConfirm(want string) *typedConfirm {
-	return &typedConfirm{want: want, in: input{prompt: "type the resource ID to confirm: "}}
+	return newTypedAnswer("type the resource ID to confirm: ", want, "the typed ID does not match "+want)
+}
+
+func newTypedAnswer(prompt, want, hint string) *typedConfirm {
+	return &typedConfirm{want: want, in: input{prompt: prompt}, hint: hint}
 }
 
 // key edits the text; on accept it reports whether the text matched, on
@@ -43,7 +49,7 @@ func (c *typedConfirm) paste(text string) {
 func (c *typedConfirm) view(st Styles) string {
 	s := c.in.View(st.Key) + "\n"
 	if c.mismatch {
-		s += st.Error.Render("the typed ID does not match "+c.want) + "\n"
+		s += st.Error.Render(c.hint) + "\n"
 	}
 	return s
 }

@@ -183,7 +183,7 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Diff):
 		return d.env.router.openDiff(d.entry)
 	case key.Matches(msg, k.Refresh):
-		return d.load()
+		return d.env.retry(d.err, d.load)
 	case key.Matches(msg, k.Backups):
 		return d.env.router.push(newBackupsView(d.env, d.entry.ID))
 	case keymap.Pressed(msg, k.SetStatus):
@@ -253,7 +253,7 @@ func (d *detailView) render() {
 	case d.loading && d.state == nil && !d.entry.Corrupt():
 		b.WriteString(st.Dim.Render("loading " + d.entry.ID + "…"))
 	case d.err != nil:
-		b.WriteString(st.Error.Render("load failed: "+d.err.Error()) + st.Dim.Render("  — press r to retry"))
+		b.WriteString(loadFailed(st, "load failed", d.err, d.width))
 	case d.gone:
 		b.WriteString(st.Warn.Render("there is no record " + d.entry.ID + " in this store"))
 	case d.entry.Corrupt():

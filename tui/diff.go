@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -125,7 +126,7 @@ type otherMsg struct {
 func (d *diffView) compare(kind source, what string) tea.Cmd {
 	ctx, gen := d.begin()
 	d.picking, d.kind, d.loading, d.err, d.listing = false, kind, true, nil, false
-	id, store, opts := d.this.ResourceID, d.env.session.Store, d.env.opts
+	id, store, opts, hostKeys := d.this.ResourceID, d.env.session.Store, d.env.opts, d.env.opts.HostKeys
 	load := func() (*stores.State, string, error) {
 		switch kind {
 		case fromResource:
@@ -135,7 +136,7 @@ func (d *diffView) compare(kind source, what string) tea.Cmd {
 			if opts.OpenContext == nil {
 				return nil, "", fmt.Errorf("no contexts are configured")
 			}
-			sess, err := opts.OpenContext(ctx, what)
+			sess, err := opening(hostKeys, ctx, func(ctx context.Context) (Session, error) { return opts.OpenContext(ctx, what) })
 			if err != nil {
 				return nil, "", err
 			}
@@ -146,7 +147,7 @@ func (d *diffView) compare(kind source, what string) tea.Cmd {
 			if opts.OpenTarget == nil {
 				return nil, "", fmt.Errorf("opening store targets is not available")
 			}
-			other, err := opts.OpenTarget(ctx, what)
+			other, err := opening(hostKeys, ctx, func(ctx context.Context) (stores.Store, error) { return opts.OpenTarget(ctx, what) })
 			if err != nil {
 				return nil, "", err
 			}

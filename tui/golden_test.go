@@ -161,6 +161,32 @@ func TestGolden(t *testing.T) {
 			h.keys("enter", "/")
 			h.typeText("refused")
 		}, want: "/refused█"},
+		{name: "hostkey_prompt", steps: func(h *syncHarness) {
+			// The dialog's watcher command waits for the open to end: not run here.
+			h.m.Update(hostKeyMsg{host: "[db.example]:22", fingerprint: testFingerprint, ctx: context.Background(), reply: make(chan bool, 1)})
+			h.typeText("ye")
+		}, want: testFingerprint},
+		{name: "hostkey_mismatch", opts: func(o *Options) {
+			o.Contexts = []string{"far"}
+			o.OpenContext = func(context.Context, string) (Session, error) { return Session{}, errMismatch }
+		}, steps: func(h *syncHarness) { h.keys(":"); h.typeText("ctx far"); h.keys("enter") }, want: "SSH HOST KEY MISMATCH"},
+		{name: "connect_failed", opts: func(o *Options) {
+			o.Session = Session{Name: "ssh://ops@db.example?plugin=/opt/wf/plugin", Open: func(context.Context) (Session, error) { return Session{}, errMismatch }}
+		}, want: "r tries again"},
+		{name: "reconnect_offer", opts: func(o *Options) {
+			o.Session.Store = &deadStore{&closeRecorder{goldenStore: newGoldenStore(t)}}
+		}, want: "press r to reconnect"},
+		{name: "locks_unavailable", opts: func(o *Options) {
+			o.Session.Store = &stockPluginStore{goldenStore: newGoldenStore(t)}
+		}, steps: func(h *syncHarness) { h.keys("L") }, want: "press U to unlock"},
+		{name: "locks_unlock_confirm", opts: func(o *Options) {
+			o.Session.Store = &stockPluginStore{goldenStore: newGoldenStore(t)}
+		}, steps: func(h *syncHarness) {
+			h.keys("L", "U")
+			h.typeText("prod/db/orders")
+			h.keys("enter")
+			h.typeText("prod/db/ord")
+		}, want: "A plain Unlock on a filesystem backend"},
 		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
 	}

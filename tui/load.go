@@ -94,8 +94,11 @@ type locksMsg struct {
 	gen   int
 	locks []stores.LockInfo
 	err   error
-	// unsupported: the store has no lock inventory at all.
+	// unsupported: the store has no lock inventory; why says so in the
+	// backend's words when it gave any (a remote backend without the
+	// LockAdmin service).
 	unsupported bool
+	why         error
 }
 
 func loadLocks(ctx context.Context, gen int, s stores.Store, now time.Time, staleAfter time.Duration) tea.Cmd {
@@ -106,7 +109,7 @@ func loadLocks(ctx context.Context, gen int, s stores.Store, now time.Time, stal
 		}
 		locks, err := ll.Locks(ctx)
 		if errors.Is(err, stores.ErrUnsupported) {
-			return locksMsg{gen: gen, unsupported: true}
+			return locksMsg{gen: gen, unsupported: true, why: err}
 		}
 		if err != nil {
 			return locksMsg{gen: gen, err: err}

@@ -27,9 +27,11 @@ type locksView struct {
 	loading     bool
 	loaded      bool
 	unsupported bool
+	why         error // why there is no inventory, in the backend's words
 	err         error
 
 	confirm *confirmRelease
+	unlock  *plainUnlock
 }
 
 func newLocksView(e *env) *locksView {
@@ -51,7 +53,7 @@ func newLocksView(e *env) *locksView {
 
 func (v *locksView) Title() string     { return "locks" }
 func (v *locksView) Keys() help.KeyMap { return v.keys }
-func (v *locksView) Capturing() bool   { return v.filter.typing || v.confirm != nil }
+func (v *locksView) Capturing() bool   { return v.filter.typing || v.confirm != nil || v.unlock != nil }
 func (v *locksView) Busy() bool        { return v.loading }
 func (v *locksView) Leave()            {}
 func (v *locksView) Enter() tea.Cmd    { return tea.Batch(v.load(), v.scheduleRefresh()) }
@@ -80,12 +82,19 @@ func (v *locksView) Paste(text string) tea.Cmd {
 		v.confirm.typed.paste(text)
 		return nil
 	}
+	if v.unlock != nil {
+		v.unlock.paste(text)
+		return nil
+	}
 	return v.tag(v.filter.paste(text, v.grid))
 }
 
 func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 	if press, ok := msg.(tea.KeyPressMsg); ok && v.confirm != nil {
 		return v.confirmKey(press)
+	}
+	if press, ok := msg.(tea.KeyPressMsg); ok && v.unlock != nil {
+		return v.unlockKey(press)
 	}
 	k := v.keys
 	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Up: k.Up, Down: k.Down, Top: k.Top, Bottom: k.Bottom,
@@ -98,13 +107,13 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.loading, v.loaded = false, true
-		v.unsupported, v.err = msg.unsupported, quiet(msg.err)
+		v.unsupported, v.why, v.err = msg.unsupported, msg.why, quiet(msg.err)
 		if v.err == nil {
 			return v.tag(v.grid.SetItems(msg.locks))
 		}
 	case refreshTickMsg:
 		var cmd tea.Cmd
-		if !v.loading && v.confirm == nil {
+		if !v.loading && v.confirm == nil && v.unlock == nil {
 			cmd = v.load()
 		}
 		return tea.Batch(cmd, v.scheduleRefresh())
@@ -113,13 +122,15 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, k.Refresh):
-			return v.load()
+			return v.env.retry(v.err, v.load)
 		case key.Matches(msg, k.Open):
 			if l, ok := v.grid.Selected(); ok {
 				return v.env.router.push(newDetailView(v.env, stores.Entry{ID: l.ResourceID}))
 			}
 		case keymap.Pressed(msg, k.ForceUnlock):
 			return v.startRelease()
+		case keymap.Pressed(msg, k.Unlock):
+			return v.startUnlock()
 		}
 	}
 	return nil
@@ -160,10 +171,17 @@ func (v *locksView) Render() string {
 	st := v.env.styles
 	var b strings.Builder
 	switch {
+	case v.unlock != nil:
+		b.WriteString(v.unlock.view(st, v.width))
+	case v.unsupported && v.why != nil:
+		b.WriteString(st.Warn.Render(wrap(v.why.Error(), v.width-2)) + "\n\n")
+		if _, ok := unlockWarner(v.env.session.Store); ok {
+			b.WriteString(st.Dim.Render("press " + v.keys.Unlock.Help().Key + " to unlock one resource ID with the backend's plain Unlock, after its warning"))
+		}
 	case v.unsupported:
 		b.WriteString(st.Dim.Render("this store has no lock inventory"))
 	case v.err != nil:
-		b.WriteString(st.Error.Render("lock inventory failed: "+v.err.Error()) + st.Dim.Render("  — press r to retry"))
+		b.WriteString(loadFailed(st, "lock inventory failed", v.err, v.width))
 	case v.confirm != nil:
 		b.WriteString(v.confirm.view(st, v.env.now(), v.width))
 	case !v.loaded:

@@ -102,6 +102,8 @@ func repairStatus(msg repairedMsg) (string, bool) {
 	switch {
 	case msg.err == nil && msg.action == repair.ActionRelease:
 		return "released the lock on " + msg.id + backupNote(msg.res), false
+	case msg.err == nil && msg.action == actionUnlock:
+		return "unlocked " + msg.id + " with the backend's plain Unlock; audited", false
 	case msg.err == nil:
 		return what + ": done" + backupNote(msg.res), false
 	case errors.Is(msg.err, stores.ErrLockChanged), errors.Is(msg.err, stores.ErrNotLocked):

@@ -304,7 +304,7 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Reverse):
 		return v.tag(v.grid.Reverse())
 	case key.Matches(msg, k.Refresh):
-		return v.load()
+		return v.env.retry(v.err, v.load)
 	case key.Matches(msg, k.Open):
 		if en, ok := v.grid.Selected(); ok {
 			return v.env.router.push(newDetailView(v.env, en))
@@ -404,7 +404,7 @@ func (v *resourcesView) Render() string {
 	b.WriteString(v.header + "\n")
 	switch {
 	case v.err != nil:
-		b.WriteString(st.Error.Render("load failed: "+v.err.Error()) + st.Dim.Render("  — press r to retry") + "\n")
+		b.WriteString(loadFailed(st, "load failed", v.err, v.width) + "\n")
 	case v.loaded && v.grid.Len() == 0:
 		b.WriteString(st.Dim.Render("no records in this store") + "\n")
 	case v.grid.Query() != "" && v.grid.Visible() == 0 && !v.grid.Filtering():
