@@ -128,7 +128,7 @@ func New(ctx context.Context, opts Options) (*Model, error) {
 // store yet (a network target: connecting may ask about a host key).
 func (m *Model) Init() tea.Cmd {
 	if m.env.session.Store == nil {
-		return m.push(newConnectView(m.env, "connecting to"))
+		return m.push(newConnectView(m.env, false))
 	}
 	return m.push(newResourcesView(m.env))
 }
@@ -476,9 +476,12 @@ func (m *Model) helpBar() string {
 		return m.helpLine
 	}
 	var bindings []key.Binding
-	if typing {
+	switch {
+	case typing:
 		bindings = m.env.keys.Input.ShortHelp()
-	} else {
+	case m.env.session.Store == nil:
+		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.Quit) // nothing else works yet
+	default:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)
 	}
 	m.helpLine = ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")

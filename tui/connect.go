@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -20,17 +19,26 @@ type connectView struct {
 	scope
 	env  *env
 	keys keymap.Connect
-	verb string // "connecting to", "reconnecting to"
+	// again: reconnecting after the connection was lost.
+	again bool
 
 	connecting bool
 	err        error
 }
 
-func newConnectView(e *env, verb string) *connectView {
-	return &connectView{env: e, keys: e.keys.Connect, verb: verb}
+func newConnectView(e *env, again bool) *connectView {
+	return &connectView{env: e, keys: e.keys.Connect, again: again}
 }
 
-func (v *connectView) Title() string     { return strings.Fields(v.verb)[0] }
+// prefix makes "connect…" read "reconnect…" when connecting again.
+func (v *connectView) prefix() string {
+	if v.again {
+		return "re"
+	}
+	return ""
+}
+
+func (v *connectView) Title() string     { return v.prefix() + "connecting" }
 func (v *connectView) Keys() help.KeyMap { return v.keys }
 func (v *connectView) Capturing() bool   { return false }
 func (v *connectView) Busy() bool        { return v.connecting }
@@ -72,7 +80,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 		v.err = msg.err
 		return nil
 	}
-	return m.adopt(msg.session, "connected to "+msg.session.Name)
+	return m.adopt(msg.session, v.prefix()+"connected to "+msg.session.Name)
 }
 
 // reconnect reopens the session's target after the connection was lost:
@@ -86,7 +94,7 @@ func (m *Model) reconnect() tea.Cmd {
 	old := m.env.session
 	m.env.session.Store = nil
 	m.env.repair = nil
-	return tea.Batch(m.replace(newConnectView(m.env, "reconnecting to")), closeStore(old.Store))
+	return tea.Batch(m.replace(newConnectView(m.env, true)), closeStore(old.Store))
 }
 
 // retry answers r after a failed load: a lost connection is reopened,
@@ -118,7 +126,7 @@ func (v *connectView) Update(msg tea.Msg) tea.Cmd {
 func (v *connectView) Render() string {
 	st := v.env.styles
 	if v.err == nil {
-		return st.Dim.Render(v.verb + " " + v.env.session.Name + "…")
+		return st.Dim.Render(v.prefix() + "connecting to " + v.env.session.Name + "…")
 	}
 	title, _ := openFailure(v.err)
 	return errorBox(st, title, v.err, v.width) + "\n" + st.Dim.Render("r tries again · q quits")

@@ -19,6 +19,16 @@
 // terminal to the engine's editor loop with tea.Exec. Read-only sessions
 // disable the bindings and env.refuse explains why when one is pressed.
 //
+// Connecting. A network target is opened by the UI itself (connectView),
+// so an unknown SSH host key is asked about in a dialog: HostKeys bridges
+// the remote package's synchronous question to the program, and every
+// open the UI starts goes through it (opening). A lost connection
+// (remote.ErrUnreachable) is reopened, not reloaded: r on the failed load
+// calls router.reconnect.
+//
+// Dialogs. A modal box over the body that takes every key (host key
+// question, host key alert) implements dialog and is set as router.dialog.
+//
 // Adding a view. Implement View (embed scope), give it a key set in the
 // keymap package, and push it from wherever it is reached: for example a
 // repair action opened from the detail view with env.router.push(…).

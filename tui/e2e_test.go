@@ -74,10 +74,10 @@ func snapshotRecords(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
-// TestEndToEnd builds the real binary and drives `statescope demo` in tmux
-// through list → filter → detail → reveal → diff → locks → force release,
-// then checks on disk that only the released lock file changed.
-func TestEndToEnd(t *testing.T) {
+// buildForTerminal skips unless a terminal can be driven (not -short,
+// tmux installed), then builds the binary into a temporary directory.
+func buildForTerminal(t *testing.T) (tmp, bin string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary and drives a terminal")
 	}
@@ -87,13 +87,21 @@ func TestEndToEnd(t *testing.T) {
 		}
 		t.Skip("tmux is not installed")
 	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "bin", "statescope")
+	tmp = t.TempDir()
+	bin = filepath.Join(tmp, "bin", "statescope")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return tmp, bin
+}
+
+// TestEndToEnd builds the real binary and drives `statescope demo` in tmux
+// through list → filter → detail → reveal → diff → locks → force release,
+// then checks on disk that only the released lock file changed.
+func TestEndToEnd(t *testing.T) {
+	tmp, bin := buildForTerminal(t)
 	state := filepath.Join(tmp, "state")
 	xdgState := filepath.Join(tmp, "xdg-state")
 	// The editor an operator would use, as a script: it marks the stuck
@@ -183,7 +191,9 @@ func repairStuckRecord(t *testing.T, x *tmux, record, stateDir string) {
 	x.typeText("res")
 	x.send("Enter", "/")
 	x.typeText("prod/db/orders")
-	x.send("Enter", "Enter")
+	x.send("Enter")
+	x.waitFor("1 of 58") // the filter applies in the background: open what it found
+	x.send("Enter")
 	x.waitFor("stuck: provisioning")
 
 	x.send("e")

@@ -56,12 +56,16 @@ func (h *HostKeys) Ask(host, fingerprint string) bool {
 	}
 }
 
-// opening runs open holding the turn, so a question it asks is tied to ctx.
-// Without a bridge (tests, demo) it just runs open.
+// opening runs open holding the turn, so a question it asks is tied to
+// its context, which ends with it. Without a bridge (tests) it just runs open.
 func opening[T any](h *HostKeys, ctx context.Context, open func(context.Context) (T, error)) (T, error) {
 	if h == nil {
 		return open(ctx)
 	}
+	// A question's dialog goes away when its open ends, even when the
+	// caller's context lives on (the diff view's).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	select {
 	case h.turn <- struct{}{}:
 	case <-ctx.Done():

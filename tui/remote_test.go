@@ -190,7 +190,7 @@ func TestReconnectAfterLostConnection(t *testing.T) {
 	if h.m.env.session.Store != fresh || h.m.env.repair.Store != fresh {
 		t.Fatal("the session and the repair engine still use the dead store")
 	}
-	if s := h.screen(); !strings.Contains(s, "58 records") || !strings.Contains(s, "connected to far") {
+	if s := h.screen(); !strings.Contains(s, "58 records") || !strings.Contains(s, "reconnected to far") {
 		t.Fatalf("not reloaded on the new store:\n%s", s)
 	}
 }
