@@ -270,3 +270,36 @@ func TestPlainUnlockOverStockPlugin(t *testing.T) {
 		}
 	})
 }
+
+// TestHostKeysOnlyAnswerTheUIsOpens: a question from outside an open the UI
+// started is answered no without showing anything, and opens take turns so
+// each question belongs to one of them.
+func TestHostKeysOnlyAnswerTheUIsOpens(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	asked := make(chan tea.Msg, 1)
+	h := NewHostKeys()
+	h.Attach(func(msg tea.Msg) { asked <- msg })
+	if h.Ask("stray", testFingerprint) || len(asked) != 0 {
+		t.Fatal("a question outside an open was asked or accepted")
+	}
+	inFirst, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := opening(h, context.Background(), func(context.Context) (int, error) {
+			close(inFirst)
+			<-release
+			return 0, nil
+		})
+		done <- err
+	}()
+	<-inFirst
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := opening(h, ctx, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second open ran beside the first: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
