@@ -243,6 +243,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return v.Update(msg)
 		}
 	case tea.PasteMsg:
+		if m.dialog != nil {
+			if p, ok := m.dialog.(interface{ paste(string) }); ok {
+				p.paste(msg.Content)
+			}
+			return nil // never into the view under the dialog
+		}
 		if m.command != nil {
 			m.command.in.Paste(msg.Content)
 			return nil

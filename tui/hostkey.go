@@ -140,6 +140,8 @@ func (d *hostKeyDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+func (d *hostKeyDialog) paste(text string) { d.typed.paste(text) }
+
 func (d *hostKeyDialog) view(st Styles, width int) string {
 	var b strings.Builder
 	b.WriteString(st.Warn.Render("UNKNOWN SSH HOST KEY") + "\n\n")

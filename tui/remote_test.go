@@ -133,6 +133,10 @@ func TestUnknownHostKeyAsksInTheUI(t *testing.T) {
 		var opens atomic.Int32
 		h, asked := hostKeyHarness(t, newGoldenStore(t), &opens)
 		h.send(question(t, asked))
+		h.send(tea.PasteMsg{Content: "yes"})
+		if d, ok := h.m.dialog.(*hostKeyDialog); !ok || d.typed.in.Value() != "yes" {
+			t.Fatal("a paste did not reach the dialog")
+		}
 		h.keys("ctrl+c")
 		h.close() // fails if the open still waits for an answer
 	})
