@@ -40,6 +40,9 @@ func (a *app) configureRemote() {
 // trusted. Without a terminal the answer is no: --accept-new-host-key is
 // the explicit yes for scripts.
 func (a *app) askHostKey(host, fingerprint string) bool {
+	if h := a.hostKeys.Load(); h != nil {
+		return h.Ask(host, fingerprint)
+	}
 	if !a.isTerminal() {
 		return false
 	}

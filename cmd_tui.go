@@ -63,7 +63,8 @@ func (a *app) runTUI(ctx context.Context) error {
 	defer m.Close()
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.in), tea.WithOutput(a.out))
 	hostKeys.Attach(p.Send)
-	defer routeHostKeys(hostKeys)()
+	a.hostKeys.Store(hostKeys)
+	defer a.hostKeys.Store(nil)
 	_, err = p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // interrupted by a signal: a normal way out

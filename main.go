@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"statescope/stores/config"
 	_ "statescope/stores/filesystem"
 	_ "statescope/stores/memory"
+	"statescope/tui"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -63,6 +65,10 @@ type app struct {
 	cfg     *config.Config
 	tui     tuiFlags
 	backend backendFlags
+	// hostKeys is the running terminal UI's host key dialog: while it is
+	// set, "trust this host key?" is asked there, never on the terminal
+	// the UI draws on (remote's options are process-wide).
+	hostKeys atomic.Pointer[tui.HostKeys]
 	// closers are closed when the command ends (the application log).
 	closers []io.Closer
 }
