@@ -3,9 +3,12 @@ package tui
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -363,9 +366,10 @@ func (v *resourcesView) summary() string {
 			parts = append(parts, st.StatusStyle(s).Render(fmt.Sprintf("%d %s", n, s)))
 		}
 	}
-	for s, n := range v.counts {
+	// Statuses workflow does not define, in a stable order.
+	for _, s := range slices.Sorted(maps.Keys(v.counts)) {
 		if !slices.Contains(stores.Statuses, s) {
-			parts = append(parts, fmt.Sprintf("%d %s", n, cmp.Or(s, `""`)))
+			parts = append(parts, fmt.Sprintf("%d %s", v.counts[s], cmp.Or(s, `""`)))
 		}
 	}
 	line := st.Bold.Render(fmt.Sprintf("%d records", v.grid.Len()))
@@ -401,7 +405,8 @@ func (v *resourcesView) Render() string {
 	if v.header == "" {
 		v.header = v.summary()
 	}
-	b.WriteString(v.header + "\n")
+	// A cut-off count would read as a different number: mark the cut.
+	b.WriteString(ansi.Truncate(v.header, v.width, "…") + "\n")
 	switch {
 	case v.err != nil:
 		b.WriteString(loadFailed(st, "load failed", v.err, v.width) + "\n")
