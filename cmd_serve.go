@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -91,6 +93,10 @@ func (a *app) servePlugin(ctx context.Context, backendName string, mustConf bool
 	} else {
 		srv = server.NewConfigured(a.openHostStore, opts)
 	}
+	// go-plugin eats SIGINT, which a host's terminal sends its plugins too;
+	// main turns SIGTERM into a context nothing here watches. Give SIGTERM
+	// its default action back, so the plugin dies on it as upstream ones do.
+	signal.Reset(syscall.SIGTERM)
 	// Handshake on stdout; go-plugin then redirects stdio.
 	plugin.Serve(srv.RegisterPlugin, a.errOut)
 	return srv.Close()

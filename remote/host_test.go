@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"statescope/remote/plugin"
 	"statescope/remote/proto/iacpb"
+	"statescope/remote/proto/lockadminpb"
 	"statescope/remote/proto/pluginpb"
 	"statescope/stores"
 	"statescope/stores/filesystem"
@@ -201,4 +203,30 @@ func TestHostStartsPluginWithoutArguments(t *testing.T) {
 		t.Fatal(err)
 	}
 	playHost(t, proc.Conn, p.backends, t.TempDir())
+}
+
+// A plugin stops on SIGTERM (a host's service manager stopping everything)
+// instead of waiting for a Shutdown that will not come.
+func TestPluginStopsOnSIGTERM(t *testing.T) {
+	cmd := exec.Command(statescopeBin, "serve", "--plugin")
+	proc, err := plugin.Launch(ctxT(t), plugin.Config{Cmd: cmd, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	d, err := lockadminpb.NewLockAdminClient(proc.Conn).Describe(ctxT(t), &lockadminpb.DescribeRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := int(d.GetPid())
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); stores.ProcessAlive(pid) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if stores.ProcessAlive(pid) {
+		t.Errorf("plugin pid %d ignored SIGTERM", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
