@@ -133,7 +133,13 @@ func (a *app) rootCommand() *cobra.Command {
 			a.configureRemote()
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runTUI(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// workflow starts plugins without arguments, with its cookie set.
+			if handled, err := a.servePluginFromEnv(cmd.Context()); handled {
+				return err
+			}
+			return a.runTUI(cmd.Context())
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.storeTarget, "store", "", "store target: a directory, file:///dir, mem://, or a backend URL")

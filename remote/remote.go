@@ -18,8 +18,9 @@
 // config={"bucket":"b"} and cfg.bucket=b give the configuration sent with
 // Configure when the plugin asks for it. timeout=30s bounds each call.
 // Plugin targets also take arg= (repeatable): the plugin's arguments, e.g.
-// arg=serve&arg=--plugin&arg=--store&arg=/dir for statescope itself;
-// workflow starts plugins without arguments, so a wrapper script does too.
+// arg=serve&arg=--plugin&arg=--store&arg=/dir for statescope itself. Like
+// workflow, statescope starts plugins without arguments by default; a
+// statescope binary started that way serves the store its Configure names.
 //
 // The plugin directory (Options.PluginDir, else $WFCTL_PLUGIN_DIR, else
 // ./data/plugins) has workflow's layout: <dir>/<name>/<name> next to
