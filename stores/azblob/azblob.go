@@ -70,6 +70,8 @@ const DefaultLeaseDuration = 60 * time.Second
 
 // Store is one container and prefix. It is safe for concurrent use.
 type Store struct {
+	// Records are Get, Save, Delete, List and the conditional writes.
+	objectstore.Records
 	container *container.Client
 	http      *http.Client
 	layout    objectstore.Layout
@@ -126,6 +128,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		cfg:    cfg,
 		held:   map[string]*heldLease{},
 	}
+	s.Records = objectstore.NewRecords("azblob", s.layout, cfg.Parallel, objectstore.Backend{
+		Read: s.read, SaveIf: s.saveIf, DeleteIf: s.deleteIf, Pages: s.keyPages,
+	})
 	// A private pool sized to the fetch parallelism: the SDK's shared one
 	// keeps 10 idle connections per host and would reopen the rest.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -289,47 +294,6 @@ func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
 	}
 }
 
-// Get reads one record.
-func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
-	v, err := s.GetVersioned(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return v.State, nil
-}
-
-// GetVersioned reads a record with its ETag as the version. For an
-// unreadable record the error wraps stores.ErrCorrupt and Version and Raw
-// are still set, so a repair can replace it conditionally.
-func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
-	v, err := s.layout.Get(ctx, id, s.read)
-	if err != nil {
-		return v, s.fail("get", id, err)
-	}
-	return v, nil
-}
-
-// Save writes a record as the plugin does (application/json), replacing
-// what is there, but never another resource's record whose name collides.
-func (s *Store) Save(ctx context.Context, st *stores.State) error {
-	if err := s.layout.Save(ctx, st, s.read, s.saveIf); err != nil {
-		return s.fail("save", objectstore.ID(st), err)
-	}
-	return nil
-}
-
-// SaveIf writes the record only if its ETag is still version, or, for an
-// empty version, only if it does not exist.
-func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
-	if err := objectstore.CheckSave(ctx, st); err != nil {
-		return s.fail("save", objectstore.ID(st), err)
-	}
-	if err := s.saveIf(ctx, st, version); err != nil {
-		return s.fail("save", st.ResourceID, err)
-	}
-	return nil
-}
-
 func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) error {
 	data, err := stores.EncodeState(st)
 	if err != nil {
@@ -340,26 +304,6 @@ func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) er
 		return fmt.Errorf("ETag is no longer %s: %w", version, stores.ErrConflict)
 	}
 	return err
-}
-
-// Delete removes the record, as upstream does, but not another resource's
-// record whose name collides.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.layout.Delete(ctx, id, s.read, s.deleteIf); err != nil {
-		return s.fail("delete", id, err)
-	}
-	return nil
-}
-
-// DeleteIf deletes the record only if its ETag is still version.
-func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.deleteIf(ctx, id, version); err != nil {
-		return s.fail("delete", id, err)
-	}
-	return nil
 }
 
 func (s *Store) deleteIf(ctx context.Context, id, version string) error {
@@ -377,18 +321,4 @@ func (s *Store) deleteIf(ctx context.Context, id, version string) error {
 		return stores.ErrNotFound
 	}
 	return s.sdkError(err)
-}
-
-// List returns every record under the prefix that passes f, sorted by ID.
-func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
-	return objectstore.List(func(yield func([]stores.Entry) error) error { return s.Stream(ctx, f, yield) })
-}
-
-// Stream delivers records in batches as they are fetched, Parallel at a
-// time. Unreadable blobs are corrupt entries.
-func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages, s.cfg.Parallel, s.read, f, yield); err != nil {
-		return fmt.Errorf("azblob: list %s: %w", s.layout, err)
-	}
-	return nil
 }

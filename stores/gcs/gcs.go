@@ -48,10 +48,11 @@ var (
 
 // Store is one bucket and prefix. It is safe for concurrent use.
 type Store struct {
-	client   *storage.Client
-	bucket   *storage.BucketHandle
-	layout   objectstore.Layout
-	parallel int
+	// Records are Get, Save, Delete, List and the conditional writes.
+	objectstore.Records
+	client *storage.Client
+	bucket *storage.BucketHandle
+	layout objectstore.Layout
 	// emulator is STORAGE_EMULATOR_HOST when set, for Describe.
 	emulator string
 }
@@ -71,13 +72,16 @@ func Open(ctx context.Context, t stores.Target, opts ...option.ClientOption) (*S
 	if err != nil {
 		return nil, fmt.Errorf("gcs: %s: %w", tgt.Layout, err)
 	}
-	return &Store{
+	s := &Store{
 		client:   client,
 		bucket:   client.Bucket(tgt.Bucket),
 		layout:   tgt.Layout,
-		parallel: tgt.Parallel,
 		emulator: os.Getenv("STORAGE_EMULATOR_HOST"),
-	}, nil
+	}
+	s.Records = objectstore.NewRecords("gcs", tgt.Layout, tgt.Parallel, objectstore.Backend{
+		Read: s.readKey, SaveIf: s.saveIf, DeleteIf: s.deleteIf, Pages: s.keyPages,
+	})
+	return s, nil
 }
 
 // Describe names the bucket and prefix; GCS targets carry no credentials.
@@ -219,47 +223,6 @@ func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
 	}
 }
 
-// Get reads one record.
-func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
-	v, err := s.GetVersioned(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return v.State, nil
-}
-
-// GetVersioned reads a record with its generation as the version. For an
-// unreadable record the error wraps stores.ErrCorrupt and Version and Raw
-// are still set, so a repair can replace it conditionally.
-func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
-	v, err := s.layout.Get(ctx, id, s.readKey)
-	if err != nil {
-		return v, s.fail("get", id, err)
-	}
-	return v, nil
-}
-
-// Save writes a record as the engine does (application/json), replacing
-// what is there, but never another resource's record whose name collides.
-func (s *Store) Save(ctx context.Context, st *stores.State) error {
-	if err := s.layout.Save(ctx, st, s.readKey, s.saveIf); err != nil {
-		return s.fail("save", objectstore.ID(st), err)
-	}
-	return nil
-}
-
-// SaveIf writes the record only if its generation is still version, or,
-// for an empty version, only if it does not exist.
-func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
-	if err := objectstore.CheckSave(ctx, st); err != nil {
-		return s.fail("save", objectstore.ID(st), err)
-	}
-	if err := s.saveIf(ctx, st, version); err != nil {
-		return s.fail("save", st.ResourceID, err)
-	}
-	return nil
-}
-
 func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) error {
 	cond := storage.Conditions{DoesNotExist: true}
 	if version != "" {
@@ -280,26 +243,6 @@ func (s *Store) saveIf(ctx context.Context, st *stores.State, version string) er
 	return err
 }
 
-// Delete removes the record, as the engine does, but not another
-// resource's record whose name collides.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.layout.Delete(ctx, id, s.readKey, s.deleteIf); err != nil {
-		return s.fail("delete", id, err)
-	}
-	return nil
-}
-
-// DeleteIf deletes the record only if its generation is still version.
-func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.deleteIf(ctx, id, version); err != nil {
-		return s.fail("delete", id, err)
-	}
-	return nil
-}
-
 func (s *Store) deleteIf(ctx context.Context, id, version string) error {
 	outcome, live, err := s.deleteGeneration(ctx, s.layout.RecordKey(id), version)
 	switch {
@@ -309,20 +252,6 @@ func (s *Store) deleteIf(ctx context.Context, id, version string) error {
 		return stores.ErrNotFound
 	case outcome == changed:
 		return fmt.Errorf("generation is %d, not %q: %w", live, version, stores.ErrConflict)
-	}
-	return nil
-}
-
-// List returns every record under the prefix that passes f, sorted by ID.
-func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
-	return objectstore.List(func(yield func([]stores.Entry) error) error { return s.Stream(ctx, f, yield) })
-}
-
-// Stream delivers records in batches as they are fetched, s.parallel at a
-// time. Unreadable objects are corrupt entries.
-func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages, s.parallel, s.readKey, f, yield); err != nil {
-		return fmt.Errorf("gcs: list %s: %w", s.layout, err)
 	}
 	return nil
 }
