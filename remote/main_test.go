@@ -18,6 +18,7 @@ import (
 	"statescope/remote/server"
 	"statescope/stores"
 	"statescope/stores/filesystem"
+	"statescope/stores/repair/repairtest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -140,28 +141,49 @@ func pluginArgs(dir string, extra ...string) url.Values {
 
 // conformance runs the store suite over a transport; open returns a store
 // reaching a fresh filesystem directory.
+// dirStores opens remote stores over fresh filesystem directories and
+// plants unreadable records in those directories behind their backs.
+type dirStores struct {
+	open func(t *testing.T, dir string) stores.Store
+	mu   sync.Mutex
+	dirs map[stores.Store]string
+}
+
+func (d *dirStores) New(t *testing.T) stores.Store {
+	dir := t.TempDir()
+	s := d.open(t, dir)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dirs == nil {
+		d.dirs = map[stores.Store]string{}
+	}
+	d.dirs[s] = dir
+	return s
+}
+
+func (d *dirStores) Corrupt(t *testing.T, s stores.Store, id string) {
+	d.mu.Lock()
+	dir := d.dirs[s]
+	d.mu.Unlock()
+	if err := os.WriteFile(filepath.Join(dir, id+".json"), []byte("\x00garbage{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func conformance(t *testing.T, open func(t *testing.T, dir string) stores.Store) {
-	var mu sync.Mutex
-	dirs := map[stores.Store]string{}
-	storetest.Run(t, storetest.Harness{
-		New: func(t *testing.T) stores.Store {
-			dir := t.TempDir()
-			s := open(t, dir)
-			mu.Lock()
-			dirs[s] = dir
-			mu.Unlock()
-			return s
-		},
-		Corrupt: func(t *testing.T, s stores.Store, id string) {
-			mu.Lock()
-			dir := dirs[s]
-			mu.Unlock()
-			if err := os.WriteFile(filepath.Join(dir, id+".json"), []byte("\x00garbage{"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		},
-		MaxRecordBytes: 4 << 20,
-	})
+	d := &dirStores{open: open}
+	storetest.Run(t, storetest.Harness{New: d.New, Corrupt: d.Corrupt, MaxRecordBytes: 4 << 20})
+}
+
+// Every repair through the safety path over gRPC: the remote store has no
+// compare-and-swap, so the engine re-checks right before writing.
+func TestRepairsDirectUnix(t *testing.T) {
+	d := &dirStores{open: func(t *testing.T, dir string) stores.Store {
+		sock := sockPath(t)
+		serveStore(t, openFS(t, dir), server.Options{}, "unix://"+sock)
+		return open(t, "unix://"+sock)
+	}}
+	repairtest.Run(t, repairtest.Harness{New: d.New, Corrupt: d.Corrupt})
 }
 
 func TestConformanceDirectUnix(t *testing.T) {

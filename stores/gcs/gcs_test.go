@@ -18,6 +18,7 @@ import (
 	"statescope/stores"
 	"statescope/stores/gcs"
 	"statescope/stores/objectstore/objectstoretest"
+	"statescope/stores/repair/repairtest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -91,24 +92,40 @@ func (f fixture) exists(t testing.TB, key string) bool {
 	return err == nil
 }
 
+// suiteStores opens fresh stores for the shared suites and plants
+// unreadable records behind their backs.
+type suiteStores struct {
+	mu       sync.Mutex
+	fixtures map[stores.Store]fixture
+}
+
+func (ss *suiteStores) open(t *testing.T) stores.Store {
+	f := newFixture(t, "")
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.fixtures == nil {
+		ss.fixtures = map[stores.Store]fixture{}
+	}
+	ss.fixtures[f.store] = f
+	return f.store
+}
+
+func (ss *suiteStores) corrupt(t *testing.T, s stores.Store, id string) {
+	ss.mu.Lock()
+	f := ss.fixtures[s]
+	ss.mu.Unlock()
+	f.put(t, "iac-state/"+id+".json", "application/json", "\x00garbage{")
+}
+
 func TestConformance(t *testing.T) {
-	var mu sync.Mutex
-	fixtures := map[stores.Store]fixture{}
-	storetest.Run(t, storetest.Harness{
-		New: func(t *testing.T) stores.Store {
-			f := newFixture(t, "")
-			mu.Lock()
-			fixtures[f.store] = f
-			mu.Unlock()
-			return f.store
-		},
-		Corrupt: func(t *testing.T, s stores.Store, id string) {
-			mu.Lock()
-			f := fixtures[s]
-			mu.Unlock()
-			f.put(t, "iac-state/"+id+".json", "application/json", "\x00garbage{")
-		},
-	})
+	var ss suiteStores
+	storetest.Run(t, storetest.Harness{New: ss.open, Corrupt: ss.corrupt})
+}
+
+// Every repair through the safety path, with true compare-and-swap.
+func TestRepairs(t *testing.T) {
+	var ss suiteStores
+	repairtest.Run(t, repairtest.Harness{New: ss.open, Corrupt: ss.corrupt, CorruptRaw: true})
 }
 
 // Locks that workflow wrote are recognised, refused and releasable.

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"statescope/stores"
+	"statescope/stores/repair/repairtest"
 	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
@@ -94,16 +95,45 @@ func TestConformance(t *testing.T) {
 					}
 					return s
 				},
-				Corrupt: func(t *testing.T, s stores.Store, id string) {
-					if _, err := s.(*Store).pool.Exec(testCtx(t), `INSERT INTO iac_resources (name, outputs) VALUES ($1, '"garbage"')`, id); err != nil {
-						t.Fatal(err)
-					}
-				},
+				Corrupt:          corruptRow,
 				ServerTimestamps: true,
 				NoErrorField:     true,
 			})
 		})
 	}
+}
+
+// corruptRow makes the row for id (new or existing) one whose outputs are
+// not a JSON object.
+func corruptRow(t *testing.T, s stores.Store, id string) {
+	const q = `INSERT INTO iac_resources (name, outputs) VALUES ($1, '"garbage"')
+		ON CONFLICT (name) DO UPDATE SET outputs = excluded.outputs`
+	if _, err := s.(*Store).pool.Exec(testCtx(t), q, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every repair through the safety path, with updated_at as the
+// compare-and-swap version. The table sets the timestamps and has no error
+// column, so comparisons leave those out.
+func TestRepairs(t *testing.T) {
+	repairtest.Run(t, repairtest.Harness{
+		New: func(t *testing.T) stores.Store {
+			pg := testserver.Postgres(t)
+			s, err := Open(testCtx(t), pg.SuperuserDSN(pg.NewDatabase(t, "")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Corrupt: corruptRow,
+		Normalise: func(st *stores.State) *stores.State {
+			c := st.Clone()
+			c.CreatedAt, c.UpdatedAt, c.Error = "", "", ""
+			return c
+		},
+		ServerTimestamps: true,
+	})
 }
 
 func TestKey(t *testing.T) {
