@@ -216,6 +216,7 @@ func repairStuckRecord(t *testing.T, x *tmux, record, stateDir string) {
 
 	x.send("Escape", "S", "Down", "Down", "Enter")
 	x.waitFor("SET-STATUS prod/db/orders")
+	x.waitFor(`+  "status": "destroyed",`) // the plan is ready: y applies it
 	x.send("y")
 	x.waitFor("set-status prod/db/orders: done")
 	status("destroyed")
@@ -224,6 +225,7 @@ func repairStuckRecord(t *testing.T, x *tmux, record, stateDir string) {
 	x.waitFor("backups of prod/db/orders")
 	x.send("Enter") // the newest: taken before the status change
 	x.waitFor("from the backup taken before set-status")
+	x.waitFor(`+  "status": "active",`) // the plan is ready: y applies it
 	x.send("y")
 	x.waitFor("restore prod/db/orders: done")
 	status("active")

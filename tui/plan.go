@@ -181,7 +181,10 @@ func (v *planView) apply() tea.Cmd {
 		return refused
 	}
 	switch {
-	case v.planning || v.applying || v.p == nil:
+	case v.planning:
+		// Never apply a change the operator has not seen.
+		return showStatus("still reading "+v.resource+": the change can be applied once its diff shows", false)
+	case v.applying || v.p == nil:
 		return nil
 	case v.blocked != nil:
 		return showStatus(v.blocked.Error(), true)
