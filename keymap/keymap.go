@@ -21,33 +21,44 @@ type Global struct {
 	Resource key.Binding
 }
 
+// Motion moves through a table or scrolls a pane; every list and pane
+// view embeds it, so they all move the same way.
+type Motion struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+}
+
+// Bindings lists the motion keys, for help.
+func (m Motion) Bindings() []key.Binding {
+	return []key.Binding{m.Up, m.Down, m.Top, m.Bottom, m.PageUp, m.PageDown}
+}
+
 // Resources is the home table.
 type Resources struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Open, Diff, Filter, Sort, Reverse       key.Binding
-	Refresh, Delete                         key.Binding
+	Motion
+	Open, Diff, Filter, Sort, Reverse key.Binding
+	Refresh, Delete                   key.Binding
 }
 
 // Detail is one record.
 type Detail struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	NextDep, PrevDep, Jump                  key.Binding
-	Reveal, CopyID, CopyValues, Diff        key.Binding
-	Refresh                                 key.Binding
-	SetStatus, Edit, Delete, Backups        key.Binding
+	Motion
+	NextDep, PrevDep, Jump           key.Binding
+	Reveal, CopyID, CopyValues, Diff key.Binding
+	Refresh                          key.Binding
+	SetStatus, Edit, Delete, Backups key.Binding
 }
 
 // Diff compares two records.
 type Diff struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Mode, Reveal, Source                    key.Binding
+	Motion
+	Mode, Reveal, Source key.Binding
 }
 
 // Locks is the lock inventory.
 type Locks struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Filter, Sort, Reverse, Refresh, Open    key.Binding
-	ForceUnlock                             key.Binding
+	Motion
+	Filter, Sort, Reverse, Refresh, Open key.Binding
+	ForceUnlock                          key.Binding
 	// Unlock is the backend's plain Unlock of a typed resource ID, for
 	// remote backends without the lock inventory.
 	Unlock key.Binding
@@ -60,14 +71,14 @@ type Connect struct {
 
 // Backups lists one record's backups.
 type Backups struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Restore, Filter, Refresh                key.Binding
+	Motion
+	Restore, Filter, Refresh key.Binding
 }
 
 // Audit is the audit log table.
 type Audit struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Filter, Sort, Reverse, Refresh          key.Binding
+	Motion
+	Filter, Sort, Reverse, Refresh key.Binding
 }
 
 // Confirm is the dialog that shows a planned repair's diff.
@@ -115,6 +126,10 @@ func bottom() key.Binding   { return bind("G/end", "bottom", "G", "end") }
 func pageUp() key.Binding   { return bind("pgup/ctrl+b", "page up", "pgup", "ctrl+b") }
 func pageDown() key.Binding { return bind("pgdn/ctrl+f", "page down", "pgdown", "ctrl+f") }
 
+func defaultMotion() Motion {
+	return Motion{Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown()}
+}
+
 // Default returns the built-in bindings.
 func Default() *Keymap {
 	return &Keymap{
@@ -127,7 +142,7 @@ func Default() *Keymap {
 			Resource: bind("R", "resources", "R"),
 		},
 		Resources: Resources{
-			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Motion:  defaultMotion(),
 			Open:    bind("enter", "detail", "enter"),
 			Diff:    bind("d", "diff", "d"),
 			Filter:  bind("/", "filter", "/"),
@@ -137,7 +152,7 @@ func Default() *Keymap {
 			Delete:  bind("ctrl+d", "delete", "ctrl+d"),
 		},
 		Detail: Detail{
-			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Motion:     defaultMotion(),
 			NextDep:    bind("tab", "next dependency", "tab"),
 			PrevDep:    bind("shift+tab", "previous dependency", "shift+tab"),
 			Jump:       bind("enter", "open dependency", "enter"),
@@ -152,13 +167,13 @@ func Default() *Keymap {
 			Backups:    bind("b", "backups", "b"),
 		},
 		Diff: Diff{
-			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Motion: defaultMotion(),
 			Mode:   bind("u", "structural/text", "u"),
 			Reveal: bind("x", "reveal/mask secrets", "x"),
 			Source: bind("tab", "compare with…", "tab"),
 		},
 		Locks: Locks{
-			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Motion:      defaultMotion(),
 			Filter:      bind("/", "filter", "/"),
 			Sort:        bind("s", "sort column", "s"),
 			Reverse:     bind("S", "reverse sort", "S"),
@@ -168,13 +183,13 @@ func Default() *Keymap {
 			Unlock:      bind("U", "unlock by ID", "U"),
 		},
 		Backups: Backups{
-			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Motion:  defaultMotion(),
 			Restore: bind("enter", "restore this backup", "enter"),
 			Filter:  bind("/", "filter", "/"),
 			Refresh: bind("r", "refresh", "r", "ctrl+r"),
 		},
 		Audit: Audit{
-			Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown(),
+			Motion:  defaultMotion(),
 			Filter:  bind("/", "filter", "/"),
 			Sort:    bind("s", "sort column", "s"),
 			Reverse: bind("S", "reverse sort", "S"),
@@ -202,40 +217,30 @@ func Default() *Keymap {
 // named lists every binding under its config name, so overrides and
 // validation walk one table instead of repeating field lists.
 func (k *Keymap) named() map[string]*key.Binding {
-	return map[string]*key.Binding{
+	m := map[string]*key.Binding{
 		"global.quit": &k.Global.Quit, "global.back": &k.Global.Back, "global.help": &k.Global.Help,
 		"global.command": &k.Global.Command, "global.locks": &k.Global.Locks, "global.resources": &k.Global.Resource,
 
-		"resources.up": &k.Resources.Up, "resources.down": &k.Resources.Down, "resources.top": &k.Resources.Top,
-		"resources.bottom": &k.Resources.Bottom, "resources.page_up": &k.Resources.PageUp, "resources.page_down": &k.Resources.PageDown,
 		"resources.open": &k.Resources.Open, "resources.diff": &k.Resources.Diff, "resources.filter": &k.Resources.Filter,
 		"resources.sort": &k.Resources.Sort, "resources.reverse": &k.Resources.Reverse, "resources.refresh": &k.Resources.Refresh,
 		"resources.delete": &k.Resources.Delete,
 
-		"detail.up": &k.Detail.Up, "detail.down": &k.Detail.Down, "detail.top": &k.Detail.Top,
-		"detail.bottom": &k.Detail.Bottom, "detail.page_up": &k.Detail.PageUp, "detail.page_down": &k.Detail.PageDown,
 		"detail.next_dependency": &k.Detail.NextDep, "detail.previous_dependency": &k.Detail.PrevDep,
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
 		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
 		"detail.set_status": &k.Detail.SetStatus, "detail.edit": &k.Detail.Edit, "detail.delete": &k.Detail.Delete,
 		"detail.backups": &k.Detail.Backups,
 
-		"diff.up": &k.Diff.Up, "diff.down": &k.Diff.Down, "diff.top": &k.Diff.Top, "diff.bottom": &k.Diff.Bottom,
-		"diff.page_up": &k.Diff.PageUp, "diff.page_down": &k.Diff.PageDown, "diff.mode": &k.Diff.Mode,
-		"diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
+		"diff.mode": &k.Diff.Mode, "diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
 
-		"locks.up": &k.Locks.Up, "locks.down": &k.Locks.Down, "locks.top": &k.Locks.Top, "locks.bottom": &k.Locks.Bottom,
-		"locks.page_up": &k.Locks.PageUp, "locks.page_down": &k.Locks.PageDown, "locks.filter": &k.Locks.Filter,
-		"locks.sort": &k.Locks.Sort, "locks.reverse": &k.Locks.Reverse, "locks.refresh": &k.Locks.Refresh,
-		"locks.open": &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock, "locks.unlock": &k.Locks.Unlock,
+		"locks.filter": &k.Locks.Filter, "locks.sort": &k.Locks.Sort, "locks.reverse": &k.Locks.Reverse,
+		"locks.refresh": &k.Locks.Refresh,
+		"locks.open":    &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock, "locks.unlock": &k.Locks.Unlock,
 
-		"backups.up": &k.Backups.Up, "backups.down": &k.Backups.Down, "backups.top": &k.Backups.Top,
-		"backups.bottom": &k.Backups.Bottom, "backups.page_up": &k.Backups.PageUp, "backups.page_down": &k.Backups.PageDown,
 		"backups.restore": &k.Backups.Restore, "backups.filter": &k.Backups.Filter, "backups.refresh": &k.Backups.Refresh,
 
-		"audit.up": &k.Audit.Up, "audit.down": &k.Audit.Down, "audit.top": &k.Audit.Top, "audit.bottom": &k.Audit.Bottom,
-		"audit.page_up": &k.Audit.PageUp, "audit.page_down": &k.Audit.PageDown, "audit.filter": &k.Audit.Filter,
-		"audit.sort": &k.Audit.Sort, "audit.reverse": &k.Audit.Reverse, "audit.refresh": &k.Audit.Refresh,
+		"audit.filter": &k.Audit.Filter, "audit.sort": &k.Audit.Sort, "audit.reverse": &k.Audit.Reverse,
+		"audit.refresh": &k.Audit.Refresh,
 
 		"confirm.up": &k.Confirm.Up, "confirm.down": &k.Confirm.Down, "confirm.apply": &k.Confirm.Apply,
 		"confirm.cancel": &k.Confirm.Cancel, "confirm.reveal": &k.Confirm.Reveal, "confirm.force": &k.Confirm.Force,
@@ -247,6 +252,15 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"input.accept": &k.Input.Accept, "input.cancel": &k.Input.Cancel, "input.complete": &k.Input.Complete,
 		"input.up": &k.Input.Up, "input.down": &k.Input.Down,
 	}
+	// Every list and pane moves the same way, under its own names.
+	for view, motion := range map[string]*Motion{
+		"resources": &k.Resources.Motion, "detail": &k.Detail.Motion, "diff": &k.Diff.Motion,
+		"locks": &k.Locks.Motion, "backups": &k.Backups.Motion, "audit": &k.Audit.Motion,
+	} {
+		m[view+".up"], m[view+".down"], m[view+".top"] = &motion.Up, &motion.Down, &motion.Top
+		m[view+".bottom"], m[view+".page_up"], m[view+".page_down"] = &motion.Bottom, &motion.PageUp, &motion.PageDown
+	}
+	return m
 }
 
 // Names lists every binding name the config file may override, sorted.
@@ -323,10 +337,6 @@ func (g Global) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{g.Command, g.Resource, g.Locks}, {g.Help, g.Back, g.Quit}}
 }
 
-func motion(up, down, top, bottom, pgUp, pgDown key.Binding) []key.Binding {
-	return []key.Binding{up, down, top, bottom, pgUp, pgDown}
-}
-
 // ShortHelp of the resources table.
 func (r Resources) ShortHelp() []key.Binding {
 	return []key.Binding{r.Open, r.Filter, r.Diff, r.Sort, r.Refresh, r.Delete}
@@ -335,7 +345,7 @@ func (r Resources) ShortHelp() []key.Binding {
 // FullHelp of the resources table.
 func (r Resources) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		motion(r.Up, r.Down, r.Top, r.Bottom, r.PageUp, r.PageDown),
+		r.Motion.Bindings(),
 		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh},
 		{r.Delete},
 	}
@@ -349,7 +359,7 @@ func (d Detail) ShortHelp() []key.Binding {
 // FullHelp of the detail view.
 func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		motion(d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown),
+		d.Motion.Bindings(),
 		{d.NextDep, d.PrevDep, d.Jump, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
 		{d.SetStatus, d.Edit, d.Backups, d.Delete},
 	}
@@ -363,7 +373,7 @@ func (d Diff) ShortHelp() []key.Binding {
 // FullHelp of the diff view.
 func (d Diff) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		motion(d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown),
+		d.Motion.Bindings(),
 		{d.Source, d.Mode, d.Reveal},
 	}
 }
@@ -376,7 +386,7 @@ func (l Locks) ShortHelp() []key.Binding {
 // FullHelp of the lock inventory.
 func (l Locks) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		motion(l.Up, l.Down, l.Top, l.Bottom, l.PageUp, l.PageDown),
+		l.Motion.Bindings(),
 		{l.ForceUnlock, l.Unlock, l.Open, l.Filter, l.Sort, l.Reverse, l.Refresh},
 	}
 }
@@ -393,7 +403,7 @@ func (b Backups) ShortHelp() []key.Binding { return []key.Binding{b.Restore, b.F
 // FullHelp of a record's backups.
 func (b Backups) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		motion(b.Up, b.Down, b.Top, b.Bottom, b.PageUp, b.PageDown),
+		b.Motion.Bindings(),
 		{b.Restore, b.Filter, b.Refresh},
 	}
 }
@@ -404,7 +414,7 @@ func (a Audit) ShortHelp() []key.Binding { return []key.Binding{a.Filter, a.Sort
 // FullHelp of the audit log.
 func (a Audit) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		motion(a.Up, a.Down, a.Top, a.Bottom, a.PageUp, a.PageDown),
+		a.Motion.Bindings(),
 		{a.Filter, a.Sort, a.Reverse, a.Refresh},
 	}
 }

@@ -83,8 +83,7 @@ func (v *backupsView) Paste(text string) tea.Cmd { return v.tag(v.filter.paste(t
 
 func (v *backupsView) Update(msg tea.Msg) tea.Cmd {
 	k := v.keys
-	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Up: k.Up, Down: k.Down, Top: k.Top, Bottom: k.Bottom,
-		PageUp: k.PageUp, PageDown: k.PageDown, Filter: k.Filter}); ok {
+	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Motion: k.Motion, Filter: k.Filter}); ok {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {

@@ -140,18 +140,7 @@ func (d *detailView) deps() []string {
 func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := d.keys
 	switch {
-	case key.Matches(msg, k.Up):
-		d.vp.ScrollUp(1)
-	case key.Matches(msg, k.Down):
-		d.vp.ScrollDown(1)
-	case key.Matches(msg, k.Top):
-		d.vp.GotoTop()
-	case key.Matches(msg, k.Bottom):
-		d.vp.GotoBottom()
-	case key.Matches(msg, k.PageUp):
-		d.vp.PageUp()
-	case key.Matches(msg, k.PageDown):
-		d.vp.PageDown()
+	case scrollPane(msg, &d.vp, k.Motion):
 	case key.Matches(msg, k.NextDep), key.Matches(msg, k.PrevDep):
 		if n := len(d.deps()); n > 0 {
 			back := key.Matches(msg, k.PrevDep)

@@ -97,8 +97,7 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 		return v.unlockKey(press)
 	}
 	k := v.keys
-	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Up: k.Up, Down: k.Down, Top: k.Top, Bottom: k.Bottom,
-		PageUp: k.PageUp, PageDown: k.PageDown, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
+	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Motion: k.Motion, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {

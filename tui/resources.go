@@ -12,6 +12,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -296,7 +297,7 @@ func (v *resourcesView) count(entries []stores.Entry) {
 
 func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.keys
-	if moveGrid(msg, v.grid, k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown) {
+	if moveGrid(msg, v.grid, k.Motion) {
 		return nil
 	}
 	switch {
@@ -325,20 +326,42 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // moveGrid applies the motion bindings shared by every table view.
-func moveGrid[T any](msg tea.KeyPressMsg, g *grid.Model[T], up, down, top, bottom, pgUp, pgDown key.Binding) bool {
+func moveGrid[T any](msg tea.KeyPressMsg, g *grid.Model[T], m keymap.Motion) bool {
 	switch {
-	case key.Matches(msg, up):
+	case key.Matches(msg, m.Up):
 		g.Move(-1)
-	case key.Matches(msg, down):
+	case key.Matches(msg, m.Down):
 		g.Move(1)
-	case key.Matches(msg, top):
+	case key.Matches(msg, m.Top):
 		g.Top()
-	case key.Matches(msg, bottom):
+	case key.Matches(msg, m.Bottom):
 		g.Bottom()
-	case key.Matches(msg, pgUp):
+	case key.Matches(msg, m.PageUp):
 		g.Move(-g.Page())
-	case key.Matches(msg, pgDown):
+	case key.Matches(msg, m.PageDown):
 		g.Move(g.Page())
+	default:
+		return false
+	}
+	return true
+}
+
+// scrollPane moves a scrollable pane for a motion key, reporting whether
+// msg was one.
+func scrollPane(msg tea.KeyPressMsg, vp *viewport.Model, m keymap.Motion) bool {
+	switch {
+	case key.Matches(msg, m.Up):
+		vp.ScrollUp(1)
+	case key.Matches(msg, m.Down):
+		vp.ScrollDown(1)
+	case key.Matches(msg, m.Top):
+		vp.GotoTop()
+	case key.Matches(msg, m.Bottom):
+		vp.GotoBottom()
+	case key.Matches(msg, m.PageUp):
+		vp.PageUp()
+	case key.Matches(msg, m.PageDown):
+		vp.PageDown()
 	default:
 		return false
 	}

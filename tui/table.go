@@ -22,8 +22,8 @@ func newTable[T any](g *grid.Model[T]) table[T] {
 // tableKeys are a table view's bindings for the shared handling; an unset
 // binding (a view without sorting) never matches.
 type tableKeys struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Filter, Sort, Reverse                   key.Binding
+	keymap.Motion
+	Filter, Sort, Reverse key.Binding
 }
 
 // update handles what every table does: grid filter replies, the wheel,
@@ -40,7 +40,7 @@ func (t *table[T]) update(msg tea.Msg, in keymap.Input, k tableKeys) (tea.Cmd, b
 		if t.filter.typing {
 			return t.filter.key(msg, in, t.grid), true
 		}
-		if moveGrid(msg, t.grid, k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown) {
+		if moveGrid(msg, t.grid, k.Motion) {
 			return nil, true
 		}
 		switch {
