@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,40 +91,15 @@ func (f fixture) exists(t testing.TB, key string) bool {
 	return err == nil
 }
 
-// suiteStores opens fresh stores for the shared suites and plants
-// unreadable records behind their backs.
-type suiteStores struct {
-	mu       sync.Mutex
-	fixtures map[stores.Store]fixture
-}
-
-func (ss *suiteStores) open(t *testing.T) stores.Store {
-	f := newFixture(t, "")
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.fixtures == nil {
-		ss.fixtures = map[stores.Store]fixture{}
-	}
-	ss.fixtures[f.store] = f
-	return f.store
-}
-
-func (ss *suiteStores) corrupt(t *testing.T, s stores.Store, id string) {
-	ss.mu.Lock()
-	f := ss.fixtures[s]
-	ss.mu.Unlock()
-	f.put(t, "iac-state/"+id+".json", "application/json", "\x00garbage{")
-}
-
 func TestConformance(t *testing.T) {
-	var ss suiteStores
-	storetest.Run(t, storetest.Harness{New: ss.open, Corrupt: ss.corrupt})
+	p := &objectstoretest.Planted{Harness: objectstoretest.Harness{Open: openFixture}}
+	storetest.Run(t, storetest.Harness{New: p.New, Corrupt: p.Corrupt})
 }
 
 // Every repair through the safety path, with true compare-and-swap.
 func TestRepairs(t *testing.T) {
-	var ss suiteStores
-	repairtest.Run(t, repairtest.Harness{New: ss.open, Corrupt: ss.corrupt, CorruptRaw: true})
+	p := &objectstoretest.Planted{Harness: objectstoretest.Harness{Open: openFixture}}
+	repairtest.Run(t, repairtest.Harness{New: p.New, Corrupt: p.Corrupt, CorruptRaw: true})
 }
 
 // Locks that workflow wrote are recognised, refused and releasable.
@@ -266,27 +240,31 @@ func TestLockFailuresNotConflated(t *testing.T) {
 	})
 }
 
+// openFixture opens a store at path on a fresh bucket, with a raw
+// client to plant and inspect objects behind its back.
+func openFixture(t *testing.T, path string) objectstoretest.Fixture {
+	f := newFixture(t, path)
+	return objectstoretest.Fixture{
+		Store: f.store,
+		Base:  "gs://" + f.bucket + "/",
+		Put: func(t *testing.T, key, contentType, body string) {
+			f.put(t, key, contentType, body)
+		},
+		ContentType: func(t *testing.T, key string) string {
+			attrs, err := f.raw.Object(key).Attrs(ctx(t))
+			if errors.Is(err, storage.ErrObjectNotExist) {
+				return ""
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return attrs.ContentType
+		},
+	}
+}
+
 func TestObjectStore(t *testing.T) {
-	objectstoretest.Run(t, objectstoretest.Harness{Open: func(t *testing.T, path string) objectstoretest.Fixture {
-		f := newFixture(t, path)
-		return objectstoretest.Fixture{
-			Store: f.store,
-			Base:  "gs://" + f.bucket + "/",
-			Put: func(t *testing.T, key, contentType, body string) {
-				f.put(t, key, contentType, body)
-			},
-			ContentType: func(t *testing.T, key string) string {
-				attrs, err := f.raw.Object(key).Attrs(ctx(t))
-				if errors.Is(err, storage.ErrObjectNotExist) {
-					return ""
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				return attrs.ContentType
-			},
-		}
-	}})
+	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture})
 }
 
 func TestTargets(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,4 +161,33 @@ func conditional(t *testing.T, h Harness) {
 	if err := cs.SaveIf(c, storetest.Record("broken"), bad.Version); err != nil {
 		t.Errorf("repair on the corrupt record's version: %v", err)
 	}
+}
+
+// Planted adapts a Harness to the conformance and repair suites: fresh
+// stores at the default prefix, and unreadable records planted behind
+// their backs with the fixture's Put.
+type Planted struct {
+	Harness
+	mu   sync.Mutex
+	puts map[stores.Store]func(t *testing.T, key, contentType, body string)
+}
+
+// New opens a fresh store.
+func (p *Planted) New(t *testing.T) stores.Store {
+	f := p.Open(t, "")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.puts == nil {
+		p.puts = map[stores.Store]func(*testing.T, string, string, string){}
+	}
+	p.puts[f.Store] = f.Put
+	return f.Store
+}
+
+// Corrupt writes garbage where the record for id lives.
+func (p *Planted) Corrupt(t *testing.T, s stores.Store, id string) {
+	p.mu.Lock()
+	put := p.puts[s]
+	p.mu.Unlock()
+	put(t, "iac-state/"+id+".json", "application/json", "\x00garbage{")
 }
