@@ -83,6 +83,28 @@ func TestMessageFields(t *testing.T) {
 		"LockResponse": nil, "UnlockResponse": nil, "ListBackendNamesRequest": nil,
 	}
 	msgs := iacpb.File_iacpb_iac_proto.Messages()
+	checkFields(t, msgs, contract)
+	filter := msgs.ByName("ListStatesRequest").Fields().ByName("filter")
+	if !filter.IsMap() || filter.MapKey().Kind() != protoreflect.StringKind || filter.MapValue().Kind() != protoreflect.StringKind {
+		t.Error("ListStatesRequest.filter is not map<string,string>")
+	}
+	for _, ref := range []struct{ msg, field, want string }{
+		{"GetStateResponse", "state", "IaCState"}, {"SaveStateRequest", "state", "IaCState"}, {"ListStatesResponse", "states", "IaCState"},
+	} {
+		got := msgs.ByName(protoreflect.Name(ref.msg)).Fields().ByName(protoreflect.Name(ref.field)).Message().FullName()
+		if got != protoreflect.FullName("workflow.plugin.external.iac."+ref.want) {
+			t.Errorf("%s.%s is %s", ref.msg, ref.field, got)
+		}
+	}
+	if iacpb.File_iacpb_iac_proto.Package() != "workflow.plugin.external.iac" {
+		t.Errorf("package %s", iacpb.File_iacpb_iac_proto.Package())
+	}
+}
+
+// checkFields compares every message in contract with its descriptor:
+// the same fields, each with the contract's number, kind and cardinality.
+func checkFields(t *testing.T, msgs protoreflect.MessageDescriptors, contract map[string][]field) {
+	t.Helper()
 	for name, fields := range contract {
 		md := msgs.ByName(protoreflect.Name(name))
 		if md == nil {
@@ -101,20 +123,5 @@ func TestMessageFields(t *testing.T) {
 				t.Errorf("%s.%s = %d:%v (%v), contract %d:%v (repeated %v)", name, f.name, fd.Number(), fd.Kind(), fd.Cardinality(), f.number, f.kind, f.repeated)
 			}
 		}
-	}
-	filter := msgs.ByName("ListStatesRequest").Fields().ByName("filter")
-	if !filter.IsMap() || filter.MapKey().Kind() != protoreflect.StringKind || filter.MapValue().Kind() != protoreflect.StringKind {
-		t.Error("ListStatesRequest.filter is not map<string,string>")
-	}
-	for _, ref := range []struct{ msg, field, want string }{
-		{"GetStateResponse", "state", "IaCState"}, {"SaveStateRequest", "state", "IaCState"}, {"ListStatesResponse", "states", "IaCState"},
-	} {
-		got := msgs.ByName(protoreflect.Name(ref.msg)).Fields().ByName(protoreflect.Name(ref.field)).Message().FullName()
-		if got != protoreflect.FullName("workflow.plugin.external.iac."+ref.want) {
-			t.Errorf("%s.%s is %s", ref.msg, ref.field, got)
-		}
-	}
-	if iacpb.File_iacpb_iac_proto.Package() != "workflow.plugin.external.iac" {
-		t.Errorf("package %s", iacpb.File_iacpb_iac_proto.Package())
 	}
 }

@@ -57,25 +57,7 @@ func TestPluginMessageFields(t *testing.T) {
 		"ContractDescriptor": {{"kind", 1, enum, false}, {"service_name", 5, str, false}, {"mode", 10, enum, false}},
 	}
 	msgs := pluginpb.File_pluginpb_plugin_proto.Messages()
-	for name, fields := range contract {
-		md := msgs.ByName(protoreflect.Name(name))
-		if md == nil {
-			t.Errorf("missing message %s", name)
-			continue
-		}
-		if md.Fields().Len() != len(fields) {
-			t.Errorf("%s has %d fields, want %d", name, md.Fields().Len(), len(fields))
-		}
-		for _, f := range fields {
-			fd := md.Fields().ByName(protoreflect.Name(f.name))
-			switch {
-			case fd == nil:
-				t.Errorf("%s.%s missing", name, f.name)
-			case fd.Number() != f.number || fd.Kind() != f.kind || (fd.Cardinality() == protoreflect.Repeated) != f.repeated:
-				t.Errorf("%s.%s = %d:%v (%v), want %d:%v (repeated %v)", name, f.name, fd.Number(), fd.Kind(), fd.Cardinality(), f.number, f.kind, f.repeated)
-			}
-		}
-	}
+	checkFields(t, msgs, contract)
 	reg := msgs.ByName("ContractRegistry").Fields().ByName("contracts").Message().FullName()
 	if reg != "workflow.plugin.v1.ContractDescriptor" {
 		t.Errorf("ContractRegistry.contracts is %s", reg)
