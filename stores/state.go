@@ -7,8 +7,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"statescope/stores/jsondoc"
 )
 
 // Status values workflow writes. Nothing upstream validates the field, so a
@@ -29,8 +36,12 @@ var Statuses = []string{StatusPlanned, StatusProvisioning, StatusActive, StatusD
 const TimeLayout = "2006-01-02T15:04:05Z"
 
 // State is workflow's module.IaCState. Field order, JSON names and omitempty
-// rules match upstream exactly so a record read and written back is unchanged.
-// Outputs and Config keep JSON numbers as json.Number so large integers survive.
+// rules match upstream exactly. Outputs and Config keep JSON numbers as
+// json.Number so large integers survive.
+//
+// A State decoded from stored bytes remembers them: EncodeState writes those
+// bytes back unchanged, or with only the fields that differ replaced (see
+// EncodeState), so no write loses what statescope does not model.
 type State struct {
 	ResourceID   string         `json:"resource_id"`
 	ResourceType string         `json:"resource_type"`
@@ -45,15 +56,105 @@ type State struct {
 	CreatedAt    string         `json:"created_at"`
 	UpdatedAt    string         `json:"updated_at"`
 	Error        string         `json:"error,omitempty"`
+	// Unknown holds top-level fields statescope does not know (a newer
+	// workflow's, say), in document order, as written. They are kept on
+	// every write.
+	Unknown []Field `json:"-"`
+
+	// stored is the document this record was decoded from, nil for a
+	// record built in memory. It is never modified.
+	stored []byte
+}
+
+// Field is one top-level field of a record, its value as JSON.
+type Field = jsondoc.Member
+
+// stateFields is State without its methods, for encoding/json.
+type stateFields State
+
+// knownKeys are the JSON keys of the modelled fields, in upstream order.
+var knownKeys = func() []string {
+	t := reflect.TypeFor[stateFields]()
+	var keys []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}()
+
+// KnownKeys lists the JSON keys statescope models, in upstream order.
+func KnownKeys() []string { return slices.Clone(knownKeys) }
+
+// canonKey maps a key to the modelled field encoding/json fills from it
+// (names match case-insensitively, as upstream's decoder does), or to
+// itself for an unknown field.
+func canonKey(k string) string {
+	for _, known := range knownKeys {
+		if k == known {
+			return k
+		}
+	}
+	f := foldName(k)
+	for _, known := range knownKeys {
+		if f == foldName(known) {
+			return known
+		}
+	}
+	return k
+}
+
+// foldName is encoding/json's case folding of field names.
+func foldName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(unicode.ToLower(r)))
+	}
+	return b.String()
 }
 
 // DecodeState parses one record. It accepts both key orders (engine and wfctl)
 // and null, {} or missing outputs/config. A document that is not a JSON object,
-// or whose fields have the wrong types, is an error that says why.
+// or whose fields have the wrong types, is an error that says why. The
+// record keeps data (which must not be modified afterwards) and its
+// unknown fields.
 func DecodeState(data []byte) (*State, error) {
+	s, err := decodeFields(data)
+	if err != nil {
+		return nil, err
+	}
+	members, err := jsondoc.Members(data)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	for _, m := range members {
+		if slices.Contains(knownKeys, canonKey(m.Key)) {
+			continue
+		}
+		// A repeated key: the last value counts, as for every decoder.
+		if i := slices.IndexFunc(s.Unknown, func(f Field) bool { return f.Key == m.Key }); i >= 0 {
+			s.Unknown[i].Value = m.Value
+		} else {
+			s.Unknown = append(s.Unknown, Field{Key: m.Key, Value: m.Value})
+		}
+	}
+	s.stored = data
+	return s, nil
+}
+
+// decodeFields decodes the modelled fields only.
+func decodeFields(data []byte) (*State, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var s State
+	var s stateFields
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
@@ -68,7 +169,7 @@ func DecodeState(data []byte) (*State, error) {
 	if len(s.Dependencies) == 0 {
 		s.Dependencies = nil
 	}
-	return &s, nil
+	return (*State)(&s), nil
 }
 
 var idPattern = regexp.MustCompile(`"resource_id"\s*:\s*"((?:[^"\\]|\\.)*)"`)
@@ -87,10 +188,110 @@ func GuessID(raw []byte, fallback string) string {
 	return id
 }
 
-// EncodeState writes a record the way the engine and plugins do: MarshalIndent
-// with two spaces, upstream key order, HTML characters escaped, no newline.
+// EncodeState writes a record. A record decoded from stored bytes is
+// written as those bytes, with only the fields whose values changed
+// replaced, inserted where upstream orders them or removed: key order,
+// spacing, escapes, number formatting and unknown fields all stay. A record
+// built in memory is written the way the engine and plugins do:
+// MarshalIndent with two spaces, upstream key order, HTML characters
+// escaped, no newline; unknown fields follow the known ones.
 func EncodeState(s *State) ([]byte, error) {
-	return json.MarshalIndent(s, "", "  ")
+	if s.stored != nil {
+		if orig, err := DecodeState(s.stored); err == nil {
+			changed := s.changedFrom(orig)
+			if len(changed) == 0 {
+				return s.stored, nil
+			}
+			return s.patch(s.stored, changed)
+		}
+	}
+	doc, err := json.MarshalIndent((*stateFields)(s), "", "  ")
+	if err != nil || len(s.Unknown) == 0 {
+		return doc, err
+	}
+	keys := make([]string, len(s.Unknown))
+	for i, f := range s.Unknown {
+		keys[i] = f.Key
+	}
+	return s.patch(doc, keys)
+}
+
+// patch rewrites the changed top-level keys of doc to s's values.
+func (s *State) patch(doc []byte, changed []string) ([]byte, error) {
+	compact, err := json.Marshal((*stateFields)(s))
+	if err != nil {
+		return nil, err
+	}
+	want, err := jsondoc.Members(compact)
+	if err != nil {
+		return nil, err
+	}
+	want = append(want, s.Unknown...)
+	return jsondoc.Patch(doc, want, changed, canonKey)
+}
+
+// changedFrom lists the JSON keys whose values differ between s and orig.
+func (s *State) changedFrom(orig *State) []string {
+	var out []string
+	a, b := reflect.ValueOf(stateFields(*s)), reflect.ValueOf(stateFields(*orig))
+	for i, key := range knownKeys {
+		if !reflect.DeepEqual(a.Field(i).Interface(), b.Field(i).Interface()) {
+			out = append(out, key)
+		}
+	}
+	return append(out, unknownChanges(s.Unknown, orig.Unknown)...)
+}
+
+func unknownChanges(a, b []Field) []string {
+	var out []string
+	for _, f := range a {
+		i := slices.IndexFunc(b, func(g Field) bool { return g.Key == f.Key })
+		if i < 0 || !jsondoc.Equal(f.Value, b[i].Value) {
+			out = append(out, f.Key)
+		}
+	}
+	for _, g := range b {
+		if !slices.ContainsFunc(a, func(f Field) bool { return f.Key == g.Key }) {
+			out = append(out, g.Key)
+		}
+	}
+	return out
+}
+
+// Equal reports whether two records hold the same values, unknown fields
+// included, however they are laid out.
+func (s *State) Equal(o *State) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	return len(s.changedFrom(o)) == 0
+}
+
+// WithLayoutOf returns a copy of s that is written as base's stored bytes
+// with s's values: for a record that replaces base (an edit, an import),
+// so only what differs changes in the store.
+func (s *State) WithLayoutOf(base *State) *State {
+	c := s.Clone()
+	if base != nil && base.stored != nil {
+		c.stored = base.stored
+	}
+	return c
+}
+
+// MarshalJSON writes the record as EncodeState does, so records embedded in
+// other documents (snapshots) keep their unknown fields.
+func (s State) MarshalJSON() ([]byte, error) { return EncodeState(&s) }
+
+// UnmarshalJSON reads a record as DecodeState does. The bytes are a part of
+// another document, so they are not kept as the record's layout.
+func (s *State) UnmarshalJSON(data []byte) error {
+	d, err := DecodeState(bytes.Clone(data))
+	if err != nil {
+		return err
+	}
+	*s = *d
+	s.stored = nil
+	return nil
 }
 
 // Clone returns a deep copy, so stores never share maps with callers.
@@ -104,6 +305,7 @@ func (s *State) Clone() *State {
 	if s.Dependencies != nil {
 		c.Dependencies = append([]string(nil), s.Dependencies...)
 	}
+	c.Unknown = slices.Clone(s.Unknown)
 	return &c
 }
 

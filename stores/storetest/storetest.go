@@ -120,7 +120,7 @@ func assertSame(t *testing.T, h Harness, want, got *stores.State) {
 		}
 	}
 	w, g := normalise(h, want), normalise(h, got)
-	if !reflect.DeepEqual(w, g) {
+	if !w.Equal(g) {
 		wj, _ := stores.EncodeState(w)
 		gj, _ := stores.EncodeState(g)
 		t.Errorf("round trip of %q changed the record:\nwant %s\n got %s", want.ResourceID, wj, gj)

@@ -143,7 +143,7 @@ func (e *env) get(t *testing.T, id string) *stores.State {
 func (e *env) assertRecord(t *testing.T, want *stores.State) {
 	t.Helper()
 	got := e.get(t, want.ResourceID)
-	if w, g := e.norm(want), e.norm(got); !reflect.DeepEqual(w, g) {
+	if w, g := e.norm(want), e.norm(got); !w.Equal(g) {
 		wj, _ := stores.EncodeState(w)
 		gj, _ := stores.EncodeState(g)
 		t.Errorf("record %q:\nwant %s\n got %s", want.ResourceID, wj, gj)
