@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"statescope/shellcmd"
 	"statescope/stores"
 )
 
@@ -48,7 +49,7 @@ func (a *app) unlockCommand() *cobra.Command {
 				return refused("the lock on %s changed hands; nothing released.\nFound: token %s, verdict %s, holder %s. Inspect again with `statescope locks`.", id, p.Lock.Token, p.Lock.Verdict, dash(p.Lock.Holder.String()))
 			case token == "" && !a.isTerminal() && !m.dryRun:
 				// A script must name the exact lock instance it inspected.
-				return refused("not a terminal: refusing to release without a token; after checking the lock, run:\n  statescope unlock %s --token %s%s", shellQuote(id), p.Lock.Token, a.storeFlagHint())
+				return refused("not a terminal: refusing to release without a token; after checking the lock, run:\n  %s%s", shellcmd.Line(append([]string{"unlock", id, "--token", p.Lock.Token}, a.targetArgs()...)...), a.credentialsNote())
 			case token == "":
 				fmt.Fprint(a.out, p.Describe())
 				if !m.dryRun && !m.yes {
@@ -85,23 +86,4 @@ func (a *app) confirmRelease(id string) error {
 		return refused("%q does not match %q; nothing released", strings.TrimSpace(line), id)
 	}
 	return nil
-}
-
-func (a *app) storeFlagHint() string {
-	switch {
-	case a.storeTarget != "":
-		return " --store " + shellQuote(a.storeTarget)
-	case a.contextName != "":
-		return " --context " + shellQuote(a.contextName)
-	}
-	return ""
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -218,3 +218,27 @@ func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// targetArgs are the flags that select the same store again in a command
+// printed for the user to run. Credentials are never printed: a target
+// that carries some is shown redacted (see credentialsNote).
+func (a *app) targetArgs() []string {
+	switch {
+	case a.storeTarget != "":
+		return []string{"--store", stores.RedactTarget(a.storeTarget)}
+	case a.contextName != "":
+		return []string{"--context", a.contextName}
+	case a.backend.infraPath != "":
+		return []string{"--infra", a.backend.infraPath}
+	}
+	return nil
+}
+
+// credentialsNote follows a printed command whose --store lost its
+// credentials to redaction.
+func (a *app) credentialsNote() string {
+	if a.storeTarget == "" || stores.RedactTarget(a.storeTarget) == a.storeTarget {
+		return ""
+	}
+	return "\n  (the target's credentials are not shown: put them back where it says xxxxx)"
+}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/filesystem"
 	"statescope/stores/redact"
@@ -290,7 +291,7 @@ func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
 		// Release even if ctx was cancelled: a left lock blocks everyone.
 		uerr := e.Store.Unlock(context.WithoutCancel(ctx), p.ID)
 		if uerr != nil {
-			err = errors.Join(err, fmt.Errorf("releasing the lock on %q failed, so it is still held: %w (release it with `statescope unlock %s`)", p.ID, uerr, p.ID))
+			err = errors.Join(err, fmt.Errorf("releasing the lock on %q failed, so it is still held: %w (release it with `%s`)", p.ID, uerr, shellcmd.Line("unlock", p.ID)))
 		}
 	}()
 	if err := pauseForTests(ctx); err != nil {
