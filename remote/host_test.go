@@ -196,11 +196,8 @@ func TestHostLoadsInstalledPlugin(t *testing.T) {
 func TestHostStartsPluginWithoutArguments(t *testing.T) {
 	dir := installStatescope(t)
 	proc, p, err := launchInstalled(t, dir)
-	if err != nil && strings.Contains(err.Error(), "the terminal UI needs a terminal") {
-		t.Skip("the root command does not call servePluginFromEnv yet (main.go)")
-	}
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("statescope started as workflow starts a plugin: %v", err)
 	}
 	playHost(t, proc.Conn, p.backends, t.TempDir())
 }
