@@ -29,6 +29,9 @@ func TestIsSecretKey(t *testing.T) {
 		{"monkey_count", false}, {"region", false}, {"public_ip", false}, {"", false},
 		{"key ", false}, {"_key\n", false}, {"pass-word", false}, {"tok\u00e9n", false},
 		{strings.Repeat("x", 100) + "_key", true}, {strings.Repeat("é", 40) + "Token", true},
+		// A token's first letters at the very end of a name that fills the
+		// scan buffer.
+		{strings.Repeat("x", 61) + "pas", false}, {strings.Repeat("x", 62) + "au", false},
 	}
 	for _, tt := range tests {
 		if got := IsSecretKey(tt.key); got != tt.want {
@@ -160,6 +163,23 @@ func TestStateMasksWithoutTouchingOriginal(t *testing.T) {
 	}
 	if n := Count(s); n != 4 {
 		t.Errorf("Count = %d, want 4", n)
+	}
+}
+
+func TestIsSecretValue(t *testing.T) {
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{"postgres://app:s3cret@db/x", true}, {"a://@b then c://u:p@h", true}, {"a://u@h:p", false},
+		{"https://host/x@y", false}, {"x://u:p @h", false}, {"://:@", false}, {"u:p@h", false},
+		{"-----BEGIN PRIVATE KEY-----", true}, {"-----BEGIN ENCRYPTED PRIVATE KEY-----", true},
+		{"-----BEGIN CERTIFICATE-----", false}, {"-----begin private key-----", false}, {"", false},
+	}
+	for _, tt := range tests {
+		if got := IsSecretValue(tt.v); got != tt.want || refIsSecretValue(tt.v) != tt.want {
+			t.Errorf("IsSecretValue(%q) = %v, reference %v, want %v", tt.v, got, refIsSecretValue(tt.v), tt.want)
+		}
 	}
 }
 
@@ -319,16 +339,46 @@ func FuzzIsSecretValue(f *testing.F) {
 	})
 }
 
+// resetKeyCache empties the verdict cache for a test of its policy.
+func resetKeyCache(t *testing.T) {
+	keyVerdicts.Clear()
+	cachedKeys.Store(0)
+	t.Cleanup(func() { keyVerdicts.Clear(); cachedKeys.Store(0) })
+}
+
+func cached(k string) bool { _, ok := keyVerdicts.Load(k); return ok }
+
+// Names up to maxCachedKeyLen bytes are cached; longer ones are judged each
+// time and never held, and a name that fits the buffer folds without
+// allocating.
+func TestKeyCachePolicy(t *testing.T) {
+	resetKeyCache(t)
+	fits, long := strings.Repeat("k", maxCachedKeyLen-4)+"_KEY", strings.Repeat("k", maxCachedKeyLen-3)+"_KEY"
+	if !IsSecretKey(fits) || !IsSecretKey(long) {
+		t.Fatal("wrong verdicts")
+	}
+	if !cached(fits) || cached(long) || cachedKeys.Load() != 1 {
+		t.Errorf("cached %q: %v, %q: %v, count %d", fits, cached(fits), long, cached(long), cachedKeys.Load())
+	}
+	if n := testing.AllocsPerRun(10, func() { scanKey(fits) }); n != 0 {
+		t.Errorf("scanning a %d-byte name allocates %v times", len(fits), n)
+	}
+	if n := testing.AllocsPerRun(10, func() { IsSecretKey("password") }); n != 0 {
+		t.Errorf("a cached verdict allocates %v times", n)
+	}
+}
+
 // The verdict cache stops growing at its bound; names past it are still
 // judged right.
 func TestKeyCacheIsBounded(t *testing.T) {
+	resetKeyCache(t)
 	for i := range maxCachedKeys + 10 {
 		k := fmt.Sprintf("bounded-%d", i)
 		if IsSecretKey(k) || !IsSecretKey(k+"_key") {
 			t.Fatalf("wrong verdict for %q", k)
 		}
 	}
-	if n := cachedKeys.Load(); n > maxCachedKeys {
+	if n := cachedKeys.Load(); n != maxCachedKeys || !cached("bounded-0") || cached(fmt.Sprintf("bounded-%d", maxCachedKeys)) {
 		t.Errorf("cache holds %d names, bound %d", n, maxCachedKeys)
 	}
 	long := strings.Repeat("x", maxCachedKeyLen) + "Token"
