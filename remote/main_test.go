@@ -170,9 +170,14 @@ func (d *dirStores) Corrupt(t *testing.T, s stores.Store, id string) {
 	}
 }
 
+// remoteCapabilities: statescope's lock-admin service gives a remote store
+// the lock inventory; the IaCStateBackend contract has no conditional
+// writes and no lock holder.
+var remoteCapabilities = storetest.Capabilities{storetest.LockInventory, storetest.CorruptRecords}
+
 func conformance(t *testing.T, open func(t *testing.T, dir string) stores.Store) {
 	d := &dirStores{open: open}
-	storetest.Run(t, storetest.Harness{New: d.New, Corrupt: d.Corrupt, MaxRecordBytes: 4 << 20})
+	storetest.Run(t, storetest.Harness{New: d.New, Corrupt: d.Corrupt, MaxRecordBytes: 4 << 20, Capabilities: remoteCapabilities})
 }
 
 // Every repair through the safety path over gRPC: the remote store has no
@@ -183,7 +188,7 @@ func TestRepairsDirectUnix(t *testing.T) {
 		serveStore(t, openFS(t, dir), server.Options{}, "unix://"+sock)
 		return open(t, "unix://"+sock)
 	}}
-	repairtest.Run(t, repairtest.Harness{New: d.New, Corrupt: d.Corrupt})
+	repairtest.Run(t, repairtest.Harness{New: d.New, Corrupt: d.Corrupt, Capabilities: remoteCapabilities})
 }
 
 func TestConformanceDirectUnix(t *testing.T) {

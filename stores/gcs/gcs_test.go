@@ -93,13 +93,13 @@ func (f fixture) exists(t testing.TB, key string) bool {
 
 func TestConformance(t *testing.T) {
 	p := &objectstoretest.Planted{Harness: objectstoretest.Harness{Open: openFixture}}
-	storetest.Run(t, storetest.Harness{New: p.New, Corrupt: p.Corrupt})
+	storetest.Run(t, storetest.Harness{New: p.New, Corrupt: p.Corrupt, Capabilities: storetest.AllCapabilities})
 }
 
 // Every repair through the safety path, with true compare-and-swap.
 func TestRepairs(t *testing.T) {
 	p := &objectstoretest.Planted{Harness: objectstoretest.Harness{Open: openFixture}}
-	repairtest.Run(t, repairtest.Harness{New: p.New, Corrupt: p.Corrupt, CorruptRaw: true})
+	repairtest.Run(t, repairtest.Harness{New: p.New, Corrupt: p.Corrupt, CorruptRaw: true, Capabilities: storetest.AllCapabilities})
 }
 
 // Locks that workflow wrote are recognised, refused and releasable.

@@ -14,5 +14,6 @@ func TestConformance(t *testing.T) {
 		Corrupt: func(t *testing.T, s stores.Store, id string) {
 			s.(*memory.Store).PutRaw(id, []byte("{not json"))
 		},
+		Capabilities: storetest.Capabilities{storetest.LockInventory, storetest.LockHolders, storetest.CorruptRecords},
 	})
 }

@@ -98,6 +98,7 @@ func TestConformance(t *testing.T) {
 				Corrupt:          corruptRow,
 				ServerTimestamps: true,
 				NoErrorField:     true,
+				Capabilities:     storetest.AllCapabilities,
 			})
 		})
 	}
@@ -126,7 +127,8 @@ func TestRepairs(t *testing.T) {
 			}
 			return s
 		},
-		Corrupt: corruptRow,
+		Corrupt:      corruptRow,
+		Capabilities: storetest.AllCapabilities,
 		Normalise: func(st *stores.State) *stores.State {
 			c := st.Clone()
 			c.CreatedAt, c.UpdatedAt, c.Error = "", "", ""

@@ -9,6 +9,7 @@ import (
 	"statescope/stores/filesystem"
 	"statescope/stores/memory"
 	"statescope/stores/repair/repairtest"
+	"statescope/stores/storetest"
 )
 
 func TestMemory(t *testing.T) {
@@ -17,6 +18,7 @@ func TestMemory(t *testing.T) {
 		Corrupt: func(t *testing.T, s stores.Store, id string) {
 			s.(*memory.Store).PutRaw(id, []byte("\x00garbage{"))
 		},
+		Capabilities: storetest.Capabilities{storetest.LockInventory, storetest.LockHolders, storetest.CorruptRecords},
 	})
 }
 
@@ -35,6 +37,7 @@ func TestFilesystem(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		CorruptRaw: true,
+		CorruptRaw:   true,
+		Capabilities: storetest.Capabilities{storetest.LockInventory, storetest.LockHolders, storetest.CorruptRecords},
 	})
 }

@@ -94,8 +94,9 @@ func TestConformance(t *testing.T) {
 	for _, prefix := range []string{DefaultPrefix, "state", ""} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
 			storetest.Run(t, storetest.Harness{
-				New:     func(t *testing.T) stores.Store { return newStore(t, prefix) },
-				Corrupt: corrupt,
+				New:          func(t *testing.T) stores.Store { return newStore(t, prefix) },
+				Corrupt:      corrupt,
+				Capabilities: storetest.AllCapabilities,
 			})
 		})
 	}
@@ -104,9 +105,10 @@ func TestConformance(t *testing.T) {
 // Every repair runs through the safety engine on S3's ETag compare-and-swap.
 func TestRepairs(t *testing.T) {
 	repairtest.Run(t, repairtest.Harness{
-		New:        func(t *testing.T) stores.Store { return newStore(t, DefaultPrefix) },
-		Corrupt:    corrupt,
-		CorruptRaw: true,
+		New:          func(t *testing.T) stores.Store { return newStore(t, DefaultPrefix) },
+		Corrupt:      corrupt,
+		CorruptRaw:   true,
+		Capabilities: storetest.AllCapabilities,
 	})
 }
 

@@ -22,8 +22,12 @@ type Harness struct {
 	// New returns a fresh, empty store; the suite closes it.
 	New func(t *testing.T) stores.Store
 	// Corrupt plants an unreadable record that a listing would find under
-	// id (garbage bytes where the record lives). Nil skips that check.
+	// id (garbage bytes where the record lives). Set exactly when
+	// Capabilities has CorruptRecords.
 	Corrupt func(t *testing.T, s stores.Store, id string)
+	// Capabilities the store has; Run fails when they differ from the
+	// store's, so no check is skipped unless the backend lacks its feature.
+	Capabilities Capabilities
 	// ServerTimestamps: the backend sets created_at/updated_at itself
 	// (PostgreSQL), so the suite checks they are RFC 3339 instead of equal.
 	ServerTimestamps bool
@@ -54,6 +58,9 @@ func Run(t *testing.T, h Harness) {
 		{"Cancelled", cancelled},
 		{"StreamMatchesList", streamMatchesList},
 	}
+	probe := h.New(t)
+	h.Capabilities.Check(t, probe, h.Corrupt != nil)
+	stores.Close(probe)
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}
@@ -383,12 +390,9 @@ func findLock(t *testing.T, c context.Context, ll stores.LockLister, id string) 
 }
 
 func forceUnlock(t *testing.T, h Harness) {
+	h.Capabilities.Need(t, LockInventory)
 	s, c := open(t, h), ctx(t)
-	ll, ok1 := s.(stores.LockLister)
-	fu, ok2 := s.(stores.ForceUnlocker)
-	if !ok1 || !ok2 {
-		t.Skip("store has no lock inventory or force release")
-	}
+	ll, fu := s.(stores.LockLister), s.(stores.ForceUnlocker)
 	const id = "locked/db"
 	if err := s.Save(c, Record(id)); err != nil {
 		t.Fatal(err)
@@ -448,9 +452,7 @@ func forceUnlock(t *testing.T, h Harness) {
 }
 
 func corruptSurfaced(t *testing.T, h Harness) {
-	if h.Corrupt == nil {
-		t.Skip("backend cannot hold an unreadable record")
-	}
+	h.Capabilities.Need(t, CorruptRecords)
 	s, c := open(t, h), ctx(t)
 	if err := s.Save(c, Record("good")); err != nil {
 		t.Fatal(err)

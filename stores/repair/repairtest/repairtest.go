@@ -28,8 +28,12 @@ import (
 type Harness struct {
 	// New returns a fresh, empty store; the suite closes it.
 	New func(t *testing.T) stores.Store
-	// Corrupt plants an unreadable record under id; nil skips that check.
+	// Corrupt plants an unreadable record under id. Set exactly when
+	// Capabilities has storetest.CorruptRecords.
 	Corrupt func(t *testing.T, s stores.Store, id string)
+	// Capabilities the store has; Run fails when they differ from the
+	// store's, so no check is skipped unless the backend lacks its feature.
+	Capabilities storetest.Capabilities
 	// CorruptRaw: export can recover an unreadable record's bytes here.
 	CorruptRaw bool
 	// Normalise adjusts a record to what the backend keeps of it, for
@@ -69,7 +73,8 @@ func Run(t *testing.T, h Harness) {
 		wrap func(stores.Store) stores.Store
 	}{{"native", func(s stores.Store) stores.Store { return s }}}
 	probe := h.New(t)
-	if _, ok := probe.(stores.ConditionalStore); !ok {
+	h.Capabilities.Check(t, probe, h.Corrupt != nil)
+	if !h.Capabilities.Has(storetest.CompareAndSwap) {
 		modes = append(modes, struct {
 			name string
 			wrap func(stores.Store) stores.Store
@@ -592,12 +597,12 @@ func locked(t *testing.T, e *env) {
 	if !errors.As(err, &le) || !errors.Is(err, repair.ErrRefused) || !errors.Is(err, stores.ErrLocked) {
 		t.Fatalf("apply while locked: %v, want a LockedError", err)
 	}
-	if _, ok := e.raw.(stores.LockLister); ok && (le.Lock == nil || le.Lock.Holder == nil) {
+	if e.h.Capabilities.Has(storetest.LockInventory) && (le.Lock == nil || le.Lock.Holder == nil) {
 		t.Errorf("refusal does not show the holder from the inventory: %v", err)
 	}
 	// The operation is known only where the store records who locks
 	// (workflow's Lock RPC carries just the resource ID).
-	if _, ok := e.raw.(stores.HolderLocker); ok && !strings.Contains(err.Error(), "(apply)") {
+	if e.h.Capabilities.Has(storetest.LockHolders) && !strings.Contains(err.Error(), "(apply)") {
 		t.Errorf("refusal does not name the holder's operation: %v", err)
 	}
 	e.assertRecord(t, orig)
@@ -608,11 +613,7 @@ func locked(t *testing.T, e *env) {
 }
 
 func forceRelease(t *testing.T, e *env) {
-	_, ok1 := e.raw.(stores.LockLister)
-	_, ok2 := e.raw.(stores.ForceUnlocker)
-	if !ok1 || !ok2 {
-		t.Skip("store has no lock inventory or force release")
-	}
+	e.h.Capabilities.Need(t, storetest.LockInventory)
 	const id = "stuck"
 	e.put(t, Record(id))
 	if err := stores.LockFor(e.ctx, e.raw, id, "apply"); err != nil {
@@ -814,9 +815,7 @@ func secrets(t *testing.T, e *env) {
 }
 
 func exportCorrupt(t *testing.T, e *env) {
-	if e.h.Corrupt == nil {
-		t.Skip("backend cannot hold an unreadable record")
-	}
+	e.h.Capabilities.Need(t, storetest.CorruptRecords)
 	e.put(t, Record("good"))
 	e.h.Corrupt(t, e.raw, "broken")
 	doc, err := e.eng.Export(e.ctx, "test")
@@ -869,9 +868,7 @@ func exportCorrupt(t *testing.T, e *env) {
 // field; where the backend hands out its bytes it can be restored over or
 // deleted after they are backed up, elsewhere every change refuses.
 func unreadable(t *testing.T, e *env) {
-	if e.h.Corrupt == nil {
-		t.Skip("backend cannot hold an unreadable record")
-	}
+	e.h.Capabilities.Need(t, storetest.CorruptRecords)
 	const id = "broken"
 	e.put(t, Record(id))
 	p, err := e.eng.PlanSetStatus(e.ctx, id, stores.StatusDestroyed, "")
