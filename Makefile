@@ -13,8 +13,10 @@ BENCHCOUNT ?= 6
 
 .PHONY: build run test servers bench lint fuzz proto clean
 
+# Release build: symbols and DWARF stripped (-s -w), about 30% smaller;
+# `statescope version` still lists the modules (they are in the build info).
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/statescope .
+	$(GO) build -ldflags "-s -w -X main.version=$(VERSION)" -o bin/statescope .
 
 run: build
 	./bin/statescope demo

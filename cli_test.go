@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,32 @@ func TestVersion(t *testing.T) {
 	code, out, _ := cli(t, "", "version")
 	if code != 0 || !strings.HasPrefix(out, "statescope ") {
 		t.Errorf("version: %d %q", code, out)
+	}
+	// The modules linked in, with the versions go.mod requires.
+	for _, mod := range []string{"github.com/spf13/cobra v1.", "charm.land/bubbletea/v2 v2."} {
+		if !strings.Contains(out, "\n  "+mod) {
+			t.Errorf("version does not list %q:\n%s", mod, out)
+		}
+	}
+}
+
+func TestWriteVersionReplacedModule(t *testing.T) {
+	var out bytes.Buffer
+	bi := &debug.BuildInfo{
+		Main:     debug.Module{Path: "statescope", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "GOOS", Value: "linux"}},
+		Deps:     []*debug.Module{{Path: "example.com/a", Version: "v0.1.0", Replace: &debug.Module{Path: "../a", Version: ""}}},
+	}
+	if err := writeVersion(&out, bi); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"statescope v1.2.3 (", "\nvcs.revision abc123\n", "\n  example.com/a v0.1.0 => ../a \n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "GOOS") {
+		t.Errorf("build settings other than the VCS ones are listed:\n%s", out.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,17 +34,24 @@ func (a *app) listCommand() *cobra.Command {
 				return err
 			}
 			defer stores.Close(s)
+			noState := fmt.Errorf("no state in %s: it holds no records", name)
+			if output == "json" {
+				locks := a.lockIndex(cmd.Context(), s)
+				stream := func(yield func([]stores.Entry) error) error { return stores.Stream(cmd.Context(), s, f, yield) }
+				n, err := writeListJSON(a.out, stream, locks, reveal, f == (stores.Filter{}))
+				if err == nil && n == 0 && f == (stores.Filter{}) {
+					err = noState
+				}
+				return err
+			}
 			entries, err := s.List(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			if len(entries) == 0 && f == (stores.Filter{}) {
-				return fmt.Errorf("no state in %s: it holds no records", name)
+				return noState
 			}
 			locks := a.lockIndex(cmd.Context(), s)
-			if output == "json" {
-				return writeListJSON(a.out, entries, locks, reveal)
-			}
 			return writeListTable(a.out, entries, locks, a.now(), a.staleAfter)
 		},
 	}
@@ -150,21 +158,49 @@ type corruptItem struct {
 	Locked     bool   `json:"locked"`
 }
 
-func writeListJSON(w io.Writer, entries []stores.Entry, locks map[string]stores.LockInfo, reveal bool) error {
-	items := make([]any, 0, len(entries))
-	for _, e := range entries {
-		_, locked := locks[e.ID]
-		if e.Corrupt() {
-			items = append(items, corruptItem{ResourceID: e.ID, Source: e.Source, Corrupt: e.Problem, Locked: locked})
-			continue
+// writeListJSON writes the records as one JSON array as they are listed:
+// each is masked and encoded when its batch arrives and every batch is
+// flushed, so nothing holds the whole store. The document is what
+// json.Encoder with a two-space indent writes for the whole array. With
+// emptyIsError nothing is written for an empty listing (the caller reports
+// it); otherwise it is []. It returns how many items were written.
+func writeListJSON(w io.Writer, stream func(yield func([]stores.Entry) error) error, locks map[string]stores.LockInfo, reveal, emptyIsError bool) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	n := 0
+	err := stream(func(batch []stores.Entry) error {
+		for _, e := range batch {
+			var item any
+			_, locked := locks[e.ID]
+			if e.Corrupt() {
+				item = corruptItem{ResourceID: e.ID, Source: e.Source, Corrupt: e.Problem, Locked: locked}
+			} else {
+				s := e.State
+				if !reveal {
+					s = redact.State(s)
+				}
+				item = listItem{State: s, Locked: locked}
+			}
+			data, err := json.MarshalIndent(item, "  ", "  ")
+			if err != nil {
+				return err
+			}
+			sep := ",\n  "
+			if n == 0 {
+				sep = "[\n  "
+			}
+			bw.WriteString(sep)
+			bw.Write(data)
+			n++
 		}
-		s := e.State
-		if !reveal {
-			s = redact.State(s)
-		}
-		items = append(items, listItem{State: s, Locked: locked})
+		return bw.Flush()
+	})
+	switch {
+	case err != nil:
+		return n, err
+	case n > 0:
+		bw.WriteString("\n]\n")
+	case !emptyIsError:
+		bw.WriteString("[]\n")
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(items)
+	return n, bw.Flush()
 }
