@@ -95,11 +95,10 @@ type Model struct {
 	// dialog is a modal box over the body (host key question, alert).
 	dialog dialog
 
-	// helpLine caches the help bar of the view with id helpFor at helpWidth,
-	// typing or not; it only changes when one of those does.
-	helpLine           string
-	helpFor, helpWidth int
-	helpTyping         bool
+	// helpLine caches the help bar for the bindings named by helpSig at
+	// helpWidth; it only changes when one of those does.
+	helpLine, helpSig string
+	helpWidth         int
 }
 
 // New builds the UI on an opened session; ctx is the app context every
@@ -477,21 +476,27 @@ func (m *Model) helpBar() string {
 	if v == nil {
 		return ""
 	}
-	typing := v.Capturing() || m.command != nil || m.dialog != nil
-	if m.helpFor == v.base().id && m.helpWidth == m.width && m.helpTyping == typing {
-		return m.helpLine
-	}
 	var bindings []key.Binding
 	switch {
-	case typing:
+	case v.Capturing() || m.command != nil || m.dialog != nil:
 		bindings = m.env.keys.Input.ShortHelp()
 	case m.env.session.Store == nil:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.Quit) // nothing else works yet
 	default:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)
 	}
+	// A view offers only what works on its screen now, so the line is
+	// rendered again whenever its bindings change.
+	var sig strings.Builder
+	for _, b := range bindings {
+		h := b.Help()
+		fmt.Fprintf(&sig, "%s\x00%s\x00%t\x00", h.Key, h.Desc, b.Enabled())
+	}
+	if m.helpWidth == m.width && m.helpSig == sig.String() {
+		return m.helpLine
+	}
 	m.helpLine = ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")
-	m.helpFor, m.helpWidth, m.helpTyping = v.base().id, m.width, typing
+	m.helpWidth, m.helpSig = m.width, sig.String()
 	return m.helpLine
 }
 

@@ -55,10 +55,13 @@ type diffView struct {
 	choices *grid.Model[string] // resource IDs or context names
 	listing bool
 
-	loading  bool
-	err      error
-	other    *stores.State
+	loading bool
+	err     error
+	other   *stores.State
+	// label names the source compared with (or being read, or that
+	// failed); only is what the comparison covers.
 	label    string
+	only     sections
 	changes  []jsondiff.Change
 	text     bool
 	revealed bool
@@ -118,54 +121,65 @@ func (d *diffView) pick(kind source) tea.Cmd {
 type otherMsg struct {
 	gen   int
 	state *stores.State
-	label string
+	only  sections
 	err   error
 }
 
 // compare loads the other record under this view's context.
 func (d *diffView) compare(kind source, what string) tea.Cmd {
 	ctx, gen := d.begin()
+	// What is on screen now is for the previous source: the header names
+	// the new one from here on, whatever the outcome.
 	d.picking, d.kind, d.loading, d.err, d.listing = false, kind, true, nil, false
+	d.other, d.changes, d.only = nil, nil, nil
 	id, store, opts, hostKeys := d.this.ResourceID, d.env.session.Store, d.env.opts, d.env.opts.HostKeys
-	load := func() (*stores.State, string, error) {
+	switch kind {
+	case fromContext:
+		d.label = id + " @ " + what
+	case fromTarget:
+		d.label = id + " @ " + stores.RedactTarget(what)
+	default:
+		d.label = what
+	}
+	d.render()
+	load := func() (*stores.State, sections, error) {
 		switch kind {
 		case fromResource:
 			s, err := store.Get(ctx, what)
-			return s, what, err
+			return s, nil, err
 		case fromContext:
 			if opts.OpenContext == nil {
-				return nil, "", fmt.Errorf("no contexts are configured")
+				return nil, nil, fmt.Errorf("no contexts are configured")
 			}
 			sess, err := opening(hostKeys, ctx, func(ctx context.Context) (Session, error) { return opts.OpenContext(ctx, what) })
 			if err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
 			defer stores.Close(sess.Store)
 			s, err := sess.Store.Get(ctx, id)
-			return s, id + " @ " + what, err
+			return s, nil, err
 		case fromTarget:
 			if opts.OpenTarget == nil {
-				return nil, "", fmt.Errorf("opening store targets is not available")
+				return nil, nil, fmt.Errorf("opening store targets is not available")
 			}
 			other, err := opening(hostKeys, ctx, func(ctx context.Context) (stores.Store, error) { return opts.OpenTarget(ctx, what) })
 			if err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
 			defer stores.Close(other)
 			s, err := other.Get(ctx, id)
-			return s, id + " @ " + stores.RedactTarget(what), err
+			return s, nil, err
 		default:
 			raw, err := os.ReadFile(what)
 			if err != nil {
-				return nil, "", err
+				return nil, nil, err
 			}
-			s, err := stores.DecodeState(raw)
-			return s, what, err
+			return decodeCompared(raw)
 		}
 	}
 	return d.tag(func() tea.Msg {
-		s, label, err := load()
-		return otherMsg{gen: gen, state: s, label: label, err: err}
+		s, only, err := load()
+		return otherMsg{gen: gen, state: s, only: only, err: err}
 	})
 }
 
@@ -195,8 +209,8 @@ func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 		}
 		d.loading = false
 		if d.err = quiet(msg.err); d.err == nil {
-			d.other, d.label = msg.state, msg.label
-			d.changes = jsondiff.Compare(comparable(d.this), comparable(d.other))
+			d.other, d.only = msg.state, msg.only
+			d.changes = jsondiff.Compare(recordDoc(d.this, d.only), recordDoc(d.other, d.only))
 		}
 		d.render()
 	case tea.MouseWheelMsg:
@@ -286,7 +300,7 @@ func (d *diffView) render() {
 	case d.other == nil:
 		content = ""
 	case d.text:
-		a, b := textDocs(d.this, d.other, d.revealed)
+		a, b := textDocs(d.this, d.other, d.only, d.revealed)
 		thisName := d.this.ResourceID + " (" + d.env.session.Name + ")"
 		if d.width >= sideBySideMin {
 			content = renderSideBySide(st, thisName, d.label, a, b, d.width)
@@ -297,7 +311,7 @@ func (d *diffView) render() {
 			content = st.Warn.Render(fmt.Sprintf("%d differences are inside masked values — x reveals", hidden)) + "\n" + content
 		}
 	default:
-		content = renderStructural(st, d.changes, d.revealed, d.width)
+		content = renderStructural(st, d.changes, d.only, d.revealed, d.width)
 	}
 	d.vp.SetContent(content)
 }
@@ -326,13 +340,14 @@ func (d *diffView) Render() string {
 		mode = "text"
 	}
 	head := st.Bold.Render(d.this.ResourceID) + st.Dim.Render(" ("+d.env.session.Name+")  ↔  ")
+	head += st.Bold.Render(d.label)
 	switch {
 	case d.loading:
-		head += st.Dim.Render("loading…")
-	case d.other != nil:
-		head += st.Bold.Render(d.label)
+		head += st.Dim.Render("  loading…")
+	case d.err != nil:
+		head += st.Error.Render("  (not compared)")
 	}
-	sub := st.Dim.Render("outputs & config · " + mode + " (u switches) · ")
+	sub := st.Dim.Render(d.only.String() + " · " + mode + " (u switches) · ")
 	if d.revealed {
 		sub += st.Error.Render("secrets REVEALED")
 	} else {

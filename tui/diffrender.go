@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -17,9 +18,86 @@ import (
 // in two columns.
 const sideBySideMin = 140
 
-// comparable is the part of a record a diff compares.
-func comparable(s *stores.State) map[string]any {
-	return map[string]any{"outputs": s.Outputs, "config": s.Config}
+// sections are the parts of a record a diff compares: nil for the whole
+// record; otherwise only these top-level fields (a file that holds only
+// outputs, or outputs and config, is compared on what it has).
+type sections []string
+
+// recordDoc is the record as the JSON document the diff compares: every
+// top-level field, or only the sections given. Numbers stay exact.
+func recordDoc(s *stores.State, only sections) map[string]any {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return map[string]any{"error": "cannot encode: " + err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return map[string]any{"error": "cannot decode: " + err.Error()}
+	}
+	if only == nil {
+		return doc
+	}
+	out := make(map[string]any, len(only))
+	for _, k := range only {
+		out[k] = doc[k]
+	}
+	return out
+}
+
+// decodeCompared reads a file to compare with: a whole record, or a
+// document of just outputs ({"outputs": …}, {"outputs": …, "config": …},
+// or a bare outputs object), reported by the sections it holds.
+func decodeCompared(raw []byte) (*stores.State, sections, error) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(raw, &probe) != nil || probe["resource_id"] != nil {
+		s, err := stores.DecodeState(raw)
+		return s, nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	s := &stores.State{}
+	var only sections
+	for _, k := range []string{"outputs", "config"} {
+		if v, ok := doc[k]; ok {
+			m, isMap := v.(map[string]any)
+			if !isMap && v != nil {
+				return nil, nil, fmt.Errorf("%s is not a JSON object", k)
+			}
+			only = append(only, k)
+			if k == "outputs" {
+				s.Outputs = m
+			} else {
+				s.Config = m
+			}
+		}
+	}
+	switch {
+	case only == nil:
+		s.Outputs, only = doc, sections{"outputs"} // a bare outputs object
+	case len(only) < len(doc):
+		return nil, nil, fmt.Errorf("not a record (no resource_id) and not just outputs and config")
+	}
+	return s, only, nil
+}
+
+// scopeName says what a diff compares.
+func (only sections) String() string {
+	if only == nil {
+		return "whole record"
+	}
+	return strings.Join(only, " & ") + " only"
+}
+
+// inBody reports a change under outputs or config; the others are the
+// record's header fields (status, dependencies, timestamps…).
+func inBody(c jsondiff.Change) bool {
+	return len(c.Keys) > 0 && (c.Keys[0] == "outputs" || c.Keys[0] == "config")
 }
 
 // secretPath reports a change under a secret-looking key anywhere on its path.
@@ -48,9 +126,17 @@ func shownValue(c jsondiff.Change, v any, revealed bool) string {
 }
 
 // renderStructural lists changes by JSON path: + added, - removed,
-// ~ changed old → new.
-func renderStructural(st Styles, changes []jsondiff.Change, revealed bool, width int) string {
+// ~ changed old → new; the record's header fields first, then outputs and
+// config. A partial comparison says what it left out.
+func renderStructural(st Styles, changes []jsondiff.Change, only sections, revealed bool, width int) string {
+	var b strings.Builder
+	if only != nil {
+		b.WriteString(st.Warn.Render("only "+strings.Join(only, " & ")+" compared: the other side is not a whole record") + "\n")
+	}
 	if len(changes) == 0 {
+		if only != nil {
+			return b.String() + st.OK.Render("No differences in "+strings.Join(only, " & "))
+		}
 		return st.OK.Render("No differences")
 	}
 	pathW := 0
@@ -58,22 +144,39 @@ func renderStructural(st Styles, changes []jsondiff.Change, revealed bool, width
 		pathW = max(pathW, len(c.Path))
 	}
 	pathW = min(pathW, width/2)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d differences (%s)\n\n", len(changes), countKinds(changes))
+	fmt.Fprintf(&b, "%d differences (%s)\n", len(changes), countKinds(changes))
+	var head, body []jsondiff.Change
 	for _, c := range changes {
-		path := ansi.Truncate(padTo(c.Path, pathW+1), pathW+1, "…")
-		var line string
-		switch c.Kind {
-		case jsondiff.Added:
-			line = st.Added.Render("+ "+path) + " " + shownValue(c, c.New, revealed)
-		case jsondiff.Removed:
-			line = st.Removed.Render("- "+path) + " " + shownValue(c, c.Old, revealed)
-		default:
-			line = st.Changed.Render("~ "+path) + " " + shownValue(c, c.Old, revealed) + st.Dim.Render(" → ") + shownValue(c, c.New, revealed)
+		if inBody(c) {
+			body = append(body, c)
+		} else {
+			head = append(head, c)
 		}
-		b.WriteString(ansi.Truncate(line, width, "…") + "\n")
+	}
+	for _, part := range []struct {
+		title   string
+		changes []jsondiff.Change
+	}{{"record", head}, {"outputs & config", body}} {
+		if len(part.changes) == 0 {
+			continue
+		}
+		b.WriteString("\n" + st.Title.Render(part.title) + "\n")
+		for _, c := range part.changes {
+			b.WriteString(ansi.Truncate(changeLine(st, c, pathW, revealed), width, "…") + "\n")
+		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+func changeLine(st Styles, c jsondiff.Change, pathW int, revealed bool) string {
+	path := ansi.Truncate(padTo(c.Path, pathW+1), pathW+1, "…")
+	switch c.Kind {
+	case jsondiff.Added:
+		return st.Added.Render("+ "+path) + " " + shownValue(c, c.New, revealed)
+	case jsondiff.Removed:
+		return st.Removed.Render("- "+path) + " " + shownValue(c, c.Old, revealed)
+	}
+	return st.Changed.Render("~ "+path) + " " + shownValue(c, c.Old, revealed) + st.Dim.Render(" → ") + shownValue(c, c.New, revealed)
 }
 
 func countKinds(changes []jsondiff.Change) string {
@@ -85,11 +188,18 @@ func countKinds(changes []jsondiff.Change) string {
 }
 
 // textDocs are the two records as pretty JSON, masked unless revealed.
-func textDocs(a, b *stores.State, revealed bool) ([]string, []string) {
-	if !revealed {
-		a, b = redact.State(a), redact.State(b)
+func textDocs(a, b *stores.State, only sections, revealed bool) ([]string, []string) {
+	doc := func(s *stores.State) []string {
+		if !revealed {
+			s = redact.State(s)
+			s.Error = redact.Text(s.Error)
+		}
+		if only == nil {
+			return recordLines(s) // the record as stored, in upstream's key order
+		}
+		return difflib.SplitLines(prettyJSON(recordDoc(s, only)) + "\n")
 	}
-	return difflib.SplitLines(prettyJSON(comparable(a)) + "\n"), difflib.SplitLines(prettyJSON(comparable(b)) + "\n")
+	return doc(a), doc(b)
 }
 
 // renderUnified is a unified text diff of the pretty-printed records.

@@ -68,10 +68,27 @@ func (e *env) openDelete(id string, b key.Binding) tea.Cmd {
 }
 
 func (v *planView) Title() string     { return string(v.action) }
-func (v *planView) Keys() help.KeyMap { return v.keys }
-func (v *planView) Capturing() bool   { return v.force != nil }
-func (v *planView) Busy() bool        { return v.planning || v.applying }
-func (v *planView) Enter() tea.Cmd    { return v.replan() }
+func (v *planView) Keys() help.KeyMap { return planKeys{v} }
+
+// planKeys offers only what the screen can do now: no apply while the
+// plan is read, after a refusal or while dependents block a delete.
+type planKeys struct{ v *planView }
+
+func (k planKeys) ShortHelp() []key.Binding {
+	v, c := k.v, k.v.keys
+	switch {
+	case v.dependents != nil && !v.forced:
+		return []key.Binding{c.Force}
+	case v.err != nil || v.p == nil || v.applying:
+		return nil
+	}
+	return []key.Binding{c.Apply, c.Reveal}
+}
+
+func (k planKeys) FullHelp() [][]key.Binding { return k.v.keys.FullHelp() }
+func (v *planView) Capturing() bool          { return v.force != nil }
+func (v *planView) Busy() bool               { return v.planning || v.applying }
+func (v *planView) Enter() tea.Cmd           { return v.replan() }
 
 func (v *planView) SetSize(w, h int) {
 	v.scope.SetSize(w, h)
@@ -115,6 +132,17 @@ func (v *planView) Update(msg tea.Msg) tea.Cmd {
 			v.dependents = de.Dependents
 		}
 		v.render()
+	case blockedMsg:
+		if v.current(msg.gen) {
+			v.blocked = msg.blocked
+			v.render()
+		}
+	case storeChangedMsg:
+		// A lock released elsewhere unblocks the plan: check again, so
+		// the screen never keeps a stale answer.
+		if v.p != nil && !v.planning && !v.applying {
+			return v.recheck()
+		}
 	case repairedMsg:
 		v.applying = false
 		if msg.err == nil {
@@ -122,6 +150,12 @@ func (v *planView) Update(msg tea.Msg) tea.Cmd {
 			if v.env.router.top() == v {
 				return v.env.router.pop()
 			}
+			return nil
+		}
+		if locked := (*repair.LockedError)(nil); errors.As(msg.err, &locked) {
+			// Still locked when applied: the plan stands, y tries again.
+			v.blocked = msg.err
+			v.render()
 			return nil
 		}
 		v.err, v.explain = msg.err, explanation(msg.err)
@@ -138,6 +172,18 @@ func (v *planView) Update(msg tea.Msg) tea.Cmd {
 		return v.key(msg)
 	}
 	return nil
+}
+
+// blockedMsg is whether the record's lock blocks the plan, checked anew.
+type blockedMsg struct {
+	gen     int
+	blocked error
+}
+
+func (v *planView) recheck() tea.Cmd {
+	ctx, gen := v.begin()
+	eng, id := v.env.repair, v.resource
+	return v.tag(func() tea.Msg { return blockedMsg{gen: gen, blocked: eng.Blocked(ctx, id)} })
 }
 
 // explanation is a refusal's longer story (the three-way diff of a
@@ -175,7 +221,9 @@ func (v *planView) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// apply sends the plan on its way, or says why it cannot.
+// apply sends the plan on its way, or says why it cannot. Whether the
+// record is locked is checked again as it is applied, never taken from
+// what the screen found earlier.
 func (v *planView) apply() tea.Cmd {
 	if refused := v.env.refuse(string(v.action), v.keys.Apply); refused != nil {
 		return refused
@@ -186,8 +234,10 @@ func (v *planView) apply() tea.Cmd {
 		return showStatus("still reading "+v.resource+": the change can be applied once its diff shows", false)
 	case v.applying || v.p == nil:
 		return nil
-	case v.blocked != nil:
-		return showStatus(v.blocked.Error(), true)
+	case v.err != nil:
+		return showStatus(string(v.action)+" was refused; nothing to apply — esc goes back", true)
+	case v.dependents != nil:
+		return showStatus("delete refused: others depend on "+v.resource+" — f deletes it anyway", true)
 	}
 	v.applying = true
 	v.render()
@@ -291,7 +341,10 @@ func (v *planView) writePlan(b *strings.Builder) {
 	if v.blocked != nil {
 		b.WriteString(st.Error.Render(wrap(v.blocked.Error(), v.width)) + "\n")
 	}
-	secrets := 0
+	_, secrets := maskRaw(string(p.Seen.Raw))
+	if p.Seen.Corrupt == "" {
+		secrets = 0 // the record's values are counted below
+	}
 	for _, s := range []*stores.State{p.Seen.State, p.Want} {
 		if s != nil { // absent or unreadable
 			secrets += redact.Count(s)
@@ -304,12 +357,12 @@ func (v *planView) writePlan(b *strings.Builder) {
 		b.WriteString(st.Warn.Render("secret-looking values masked — x reveals") + "\n")
 	}
 	b.WriteString("\n")
-	if v.revealed && secrets > 0 {
-		if p.Seen.Corrupt != "" {
-			b.WriteString(st.Warn.Render(wrap("the current record is unreadable; its bytes are backed up before it is replaced: "+p.Seen.Corrupt, v.width)) + "\n")
-		}
+	switch {
+	case p.Seen.Corrupt != "":
+		b.WriteString(corruptPlan(st, p, v.revealed, v.width))
+	case v.revealed && secrets > 0:
 		b.WriteString(renderUnified(st, "current "+p.ID, "after "+string(p.Action), recordLines(p.Seen.State), recordLines(p.Want)))
-	} else {
+	default:
 		b.WriteString(colorUnified(st, p.Diff()))
 	}
 	b.WriteString("\n\n")
@@ -317,12 +370,47 @@ func (v *planView) writePlan(b *strings.Builder) {
 	case v.applying:
 		b.WriteString(st.Dim.Render("applying…"))
 	case v.blocked != nil:
-		b.WriteString(st.Dim.Render("release the lock first (L, then F) · esc cancels"))
+		b.WriteString(st.Dim.Render("release the lock first (L, then F); ") + st.Key.Render("y") + st.Dim.Render(" checks again and applies once it is free · esc cancels"))
 	default:
 		b.WriteString(st.Dim.Render("backed up, locked and checked against what you see before it is written · ") +
 			st.Key.Render("enter/y") + " applies · " + st.Key.Render("esc") + " cancels")
 	}
 }
+
+// corruptPlan shows a plan for an unreadable record: its bytes (secret-
+// looking values masked) and what becomes of them, never a diff of
+// nothing against nothing.
+func corruptPlan(st Styles, p *repair.Plan, revealed bool, width int) string {
+	fate := "deleted"
+	if p.Want != nil {
+		fate = "replaced"
+	}
+	head := fmt.Sprintf("The current record is unreadable (%d bytes, sha256 %s): %s\nIts exact bytes are backed up, then it is %s.", len(p.Seen.Raw), short(p.Seen.SHA256), p.Seen.Corrupt, fate)
+	var b strings.Builder
+	b.WriteString(st.Warn.Render(wrap(head, width)) + "\n\n")
+	b.WriteString(st.Bold.Render("--- current "+p.ID+" (unreadable)") + "\n")
+	if p.Want == nil {
+		b.WriteString(st.Bold.Render("+++ deleted") + "\n")
+	} else {
+		b.WriteString(st.Bold.Render("+++ after "+string(p.Action)) + "\n")
+	}
+	raw, want := string(p.Seen.Raw), p.Want
+	if !revealed {
+		raw, _ = maskRaw(raw)
+		if want != nil {
+			want = redact.State(want)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimRight(raw, "\n"), "\n") {
+		b.WriteString(st.Removed.Render("-"+l) + "\n")
+	}
+	for _, l := range recordLines(want) {
+		b.WriteString(st.Added.Render("+"+strings.TrimRight(l, "\n")) + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func short(h string) string { return h[:min(len(h), 12)] }
 
 // recordLines is a record's stored encoding as diff lines, unmasked.
 func recordLines(s *stores.State) []string {

@@ -59,9 +59,13 @@ func (e *env) mutate(view int, action repair.Action, id string, run func(context
 	}
 }
 
-// applyPlan applies a confirmed plan through the engine.
+// applyPlan applies a confirmed plan through the engine, after asking
+// the lock inventory afresh whether someone holds the record.
 func (e *env) applyPlan(view int, p *repair.Plan) tea.Cmd {
 	return e.mutate(view, p.Action, p.ID, func(ctx context.Context, eng *repair.Engine) (repair.Result, error) {
+		if err := eng.Blocked(ctx, p.ID); err != nil {
+			return repair.Result{}, err
+		}
 		return eng.Apply(ctx, p)
 	})
 }
