@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"text/tabwriter"
 	"time"
 
@@ -71,9 +72,18 @@ func writeLocksTable(w io.Writer, locks []stores.LockInfo, now time.Time) error 
 		if !l.AcquiredAt.IsZero() {
 			age = stores.HumanDuration(l.Age(now))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.ResourceID, age, l.Verdict, dash(l.Holder.String()), l.Token, l.Evidence)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", lockName(l), age, l.Verdict, dash(l.Holder.String()), l.Token, l.Evidence)
 	}
 	return tw.Flush()
+}
+
+// lockName is how the table names a lock: its resource, or for a lock
+// without a record, its listed name and where it lives.
+func lockName(l stores.LockInfo) string {
+	if l.NoRecord {
+		return fmt.Sprintf("%s (no record: %s)", l.ResourceID, path.Base(l.Source))
+	}
+	return l.ResourceID
 }
 
 // lockJSON is one element of `locks -o json`.
@@ -87,10 +97,12 @@ type lockJSON struct {
 	Evidence   string         `json:"evidence"`
 	Source     string         `json:"source,omitempty"`
 	Release    string         `json:"release,omitempty"`
+	NoRecord   bool           `json:"no_record,omitempty"`
+	Unproven   string         `json:"unproven,omitempty"`
 }
 
 func toLockJSON(l stores.LockInfo, now time.Time) lockJSON {
-	j := lockJSON{ResourceID: l.ResourceID, Token: l.Token, Holder: l.Holder, Verdict: l.Verdict, Evidence: l.Evidence, Source: l.Source, Release: l.Release}
+	j := lockJSON{ResourceID: l.ResourceID, Token: l.Token, Holder: l.Holder, Verdict: l.Verdict, Evidence: l.Evidence, Source: l.Source, Release: l.Release, NoRecord: l.NoRecord, Unproven: l.Unproven}
 	if !l.AcquiredAt.IsZero() {
 		at := l.AcquiredAt.UTC().Format(time.RFC3339)
 		age := int64(l.Age(now) / time.Second)

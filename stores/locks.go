@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -90,6 +91,43 @@ type LockInfo struct {
 	Release string
 	// Raw is the lock artefact's content as read, when it has one.
 	Raw []byte
+	// Unproven says why a release by Token cannot be proven to act on this
+	// very lock instance ("" when it can); such releases are refused.
+	Unproven string
+	// NoRecord: no record maps to this lock's name, so ResourceID is the
+	// name itself (what a crash between Lock and the first save leaves).
+	NoRecord bool
+}
+
+// Matches reports whether the lock is id's: its resource ID, or, for a
+// lock without a record, the name the engine's rule gives id.
+func (l LockInfo) Matches(id string) bool {
+	return l.ResourceID == id || l.NoRecord && ObjectName(id) == l.ResourceID
+}
+
+// Errors for a release whose token cannot name one lock instance.
+var (
+	// ErrTooFresh: the lock was inspected within one timestamp tick of
+	// being taken, when a re-take could still look identical.
+	ErrTooFresh = errors.New("too fresh to prove it is the lock you saw — look again")
+	// ErrUnproven: nothing the backend shows tells this lock from the next.
+	ErrUnproven = errors.New("the backend cannot prove which lock instance a token names")
+)
+
+// freshTokenPrefix marks a token taken while the lock was too fresh.
+const freshTokenPrefix = "fresh-"
+
+// FreshToken marks tok as taken too early to prove anything; releasing
+// by it is refused with ErrTooFresh, and looking again gives a real one.
+func FreshToken(tok string) string { return freshTokenPrefix + tok }
+
+// IsFreshToken reports a token made by FreshToken.
+func IsFreshToken(tok string) bool { return strings.HasPrefix(tok, freshTokenPrefix) }
+
+// UnprovenUnlocker is optional: release whatever lock is current on id,
+// for a lock no token can prove. The caller must say so to the user.
+type UnprovenUnlocker interface {
+	ForceUnlockUnproven(ctx context.Context, id string) error
 }
 
 // Age is how long the lock has been held, or zero when unknown.
@@ -237,6 +275,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// HasNonce reports a lock body statescope wrote: its holder's nonce makes
+// every instance's bytes unique.
+func HasNonce(body []byte) bool {
+	_, h, _ := DecodeLockBody(body)
+	return h != nil && h.Nonce != ""
 }
 
 // HolderLocker is optional: a store that records who holds a lock. Lock on

@@ -18,6 +18,9 @@ var (
 	ErrCorrupt     = errors.New("record is corrupt")
 	ErrTooLarge    = errors.New("record is too large for this transport")
 	ErrUnsupported = errors.New("not supported by this store")
+	// ErrAmbiguous: more than one stored record claims the resource ID (two
+	// files, or one file with two resource_id keys); repairs are refused.
+	ErrAmbiguous = errors.New("more than one record claims this resource ID")
 )
 
 // Store is workflow's IaCStateStore contract with typed errors:

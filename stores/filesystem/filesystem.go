@@ -1,19 +1,23 @@
 // Package filesystem reads and writes state in the workflow engine's
 // directory layout: <dir>/<sanitised id>.json records and <dir>/<sanitised
-// id>.lock files. It also reads directories written by wfctl, whose file-name
-// rule differs; the resource ID always comes from inside the file.
+// id>.lock files. It also reads and writes directories written by wfctl,
+// whose file-name rule and key order differ; the resource ID always comes
+// from inside the file. Only regular files are ever read or written: a
+// link, FIFO, socket, device or directory with a record's or lock's name is
+// shown as unreadable, never followed or opened.
 package filesystem
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"statescope/stores"
 )
@@ -27,13 +31,24 @@ const (
 	recordExt = ".json"
 	lockExt   = ".lock"
 	fileMode  = 0o600
-	dirMode   = 0o750
 )
 
 // Store is a state directory.
 type Store struct {
 	dir string
+	// now is the clock locks are inspected by.
+	now       func() time.Time
+	sweepOnce sync.Once
+	idx       claimIndex
 }
+
+var (
+	_ stores.Streamer         = (*Store)(nil)
+	_ stores.ConditionalStore = (*Store)(nil)
+	_ stores.LockLister       = (*Store)(nil)
+	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.UnprovenUnlocker = (*Store)(nil)
+)
 
 // Open checks that dir is a readable directory. It writes nothing.
 func Open(dir string) (*Store, error) {
@@ -52,10 +67,10 @@ func Open(dir string) (*Store, error) {
 	}
 	_, err = f.ReadDir(1)
 	f.Close()
-	if err != nil && !errors.Is(err, errEOF) {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("state directory %s is not readable: %w", dir, err)
 	}
-	return &Store{dir: dir}, nil
+	return &Store{dir: dir, now: time.Now}, nil
 }
 
 // Dir is the state directory.
@@ -72,212 +87,188 @@ func WfctlName(id string) string {
 	return strings.NewReplacer("/", "_", `\`, "_", ":", "_", "*", "_").Replace(id)
 }
 
-func (s *Store) recordPath(name string) string { return filepath.Join(s.dir, name+recordExt) }
-func (s *Store) lockPath(id string) string     { return filepath.Join(s.dir, EngineName(id)+lockExt) }
+func (s *Store) lockPath(id string) string { return filepath.Join(s.dir, EngineName(id)+lockExt) }
 
-// findByName looks only under the engine's and wfctl's names for id: Save
-// uses it so writing a new record does not scan the whole directory.
-func (s *Store) findByName(id string) (string, *stores.State, error) {
-	for _, name := range uniq(EngineName(id), WfctlName(id)) {
-		p := s.recordPath(name)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		st, err := stores.DecodeState(data)
-		if err != nil {
-			if name == EngineName(id) {
-				return p, nil, fmt.Errorf("%s: %w: %v", p, stores.ErrCorrupt, err)
-			}
-			continue
-		}
-		if st.ResourceID == id {
-			return p, st, nil
-		}
-	}
-	return "", nil, stores.ErrNotFound
-}
-
-// find returns the path of the file that holds id, trying the engine's and
-// wfctl's names first and scanning the directory when names collide.
-func (s *Store) find(ctx context.Context, id string) (string, *stores.State, error) {
-	for _, name := range uniq(EngineName(id), WfctlName(id)) {
-		p := s.recordPath(name)
-		st, err := readRecord(p)
-		if err == nil && st.ResourceID == id {
-			return p, st, nil
-		}
-	}
-	entries, err := s.scan(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	for _, e := range entries {
-		if e.State != nil && e.State.ResourceID == id {
-			return e.Source, e.State, nil
-		}
-	}
-	// A corrupt file under the record's own name is the record, unreadable.
-	for _, e := range entries {
-		if e.Problem != "" && (e.Source == s.recordPath(EngineName(id)) || e.Source == s.recordPath(WfctlName(id))) {
-			return e.Source, nil, fmt.Errorf("%s: %w: %s", e.Source, stores.ErrCorrupt, e.Problem)
-		}
-	}
-	return "", nil, stores.ErrNotFound
-}
-
-func uniq(a, b string) []string {
-	if a == b {
-		return []string{a}
-	}
-	return []string{a, b}
-}
-
-func readRecord(path string) (*stores.State, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return stores.DecodeState(data)
-}
-
-// Get reads one record.
+// Get reads one record: under the engine's or wfctl's name for id, or,
+// failing both, wherever a file claims it.
 func (s *Store) Get(ctx context.Context, id string) (*stores.State, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	_, st, err := s.find(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("filesystem: get %q: %w", id, err)
+	for _, name := range uniq(EngineName(id), WfctlName(id)) {
+		raw, err := ReadFile(filepath.Join(s.dir, name+recordExt))
+		if err != nil {
+			continue
+		}
+		if st, err := stores.DecodeState(raw); err == nil && st.ResourceID == id {
+			return st, nil
+		}
 	}
-	return st, nil
+	l, err := s.locate(ctx, id)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("filesystem: get %q: %w", id, err)
+	case l.problem != nil:
+		return nil, fmt.Errorf("filesystem: get %q: %s: %w: %v", id, l.path, stores.ErrCorrupt, l.problem)
+	}
+	return l.state, nil
 }
 
-// Save writes a record atomically, in the file that already holds it or
-// under the engine's name. It refuses to overwrite a different resource's
-// record whose name collides.
-func (s *Store) Save(ctx context.Context, st *stores.State) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if st == nil || st.ResourceID == "" {
-		return fmt.Errorf("filesystem: save: record has no resource_id")
-	}
-	data, err := stores.EncodeState(st)
-	if err != nil {
-		return fmt.Errorf("filesystem: save %q: %w", st.ResourceID, err)
-	}
-	path, _, err := s.findByName(st.ResourceID)
+// GetVersioned reads id's record from the one file that holds it, with its
+// bytes and version. An unreadable record is an ErrCorrupt error with Raw
+// and Version set (Raw empty when it is not a regular file, which is never
+// read); two files claiming id are stores.ErrAmbiguous.
+func (s *Store) GetVersioned(ctx context.Context, id string) (stores.Versioned, error) {
+	l, err := s.locate(ctx, id)
 	switch {
-	case errors.Is(err, stores.ErrNotFound):
-		path = s.recordPath(EngineName(st.ResourceID))
-		if other, rerr := readRecord(path); rerr == nil && other.ResourceID != st.ResourceID {
-			return fmt.Errorf("filesystem: save %q: %s already holds resource %q (their file names collide)", st.ResourceID, path, other.ResourceID)
-		}
-	case errors.Is(err, stores.ErrCorrupt):
-		// Overwriting an unreadable record is a repair; path is its file.
 	case err != nil:
-		return fmt.Errorf("filesystem: save %q: %w", st.ResourceID, err)
+		return stores.Versioned{}, fmt.Errorf("filesystem: get %q: %w", id, err)
+	case l.problem != nil:
+		v := stores.Versioned{Raw: l.raw}
+		if l.raw != nil {
+			v.Version = l.version()
+		}
+		return v, fmt.Errorf("filesystem: get %q: %s: %w: %v", id, l.path, stores.ErrCorrupt, l.problem)
 	}
-	if err := WriteFileAtomic(path, data, fileMode); err != nil {
-		return fmt.Errorf("filesystem: save %q: %w", st.ResourceID, err)
+	return stores.Versioned{State: l.state, Raw: l.raw, Version: l.version()}, nil
+}
+
+// Save writes a record atomically in the file that already holds it (so a
+// record under any name is rewritten where it lives), or, for a new record,
+// under the directory's naming rule. It refuses to overwrite a different
+// resource's record whose name collides, and to choose between two files
+// that claim the same ID.
+func (s *Store) Save(ctx context.Context, st *stores.State) error {
+	if err := s.save(ctx, st, nil); err != nil {
+		return fmt.Errorf("filesystem: save %q: %w", stateID(st), err)
 	}
 	return nil
 }
 
-// List reads every record file; unreadable ones come back as corrupt entries.
-func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
-	entries, err := s.scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("filesystem: list: %w", err)
+// SaveIf writes the record only if the file holding it still has version,
+// or, with version "", only if no file holds it (created with link(2), so
+// a file appearing meanwhile is never replaced).
+func (s *Store) SaveIf(ctx context.Context, st *stores.State, version string) error {
+	if err := s.save(ctx, st, &version); err != nil {
+		return fmt.Errorf("filesystem: save %q: %w", stateID(st), err)
 	}
-	out := entries[:0]
-	for _, e := range entries {
-		if f.Match(e) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return nil
 }
 
-func (s *Store) scan(ctx context.Context) ([]stores.Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	dirents, err := os.ReadDir(s.dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, d := range dirents {
-		if name := d.Name(); isRecordName(name) && !d.IsDir() {
-			names = append(names, name)
-		}
-	}
-	// Decoding dominates listing, so records are read on every core.
-	var out []stores.Entry
-	err = stores.FetchParallel(ctx, names, 2*runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
-		return s.readEntry(name)
-	}, func(batch []stores.Entry) error {
-		for _, e := range batch {
-			if e.Source != "" {
-				out = append(out, e)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-// readEntry reads one record file; a zero Entry means "not a record"
-// (wfctl's metadata.json).
-func (s *Store) readEntry(name string) stores.Entry {
-	path := filepath.Join(s.dir, name)
-	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		e.Problem = "unreadable: " + err.Error()
-		return e
-	}
-	st, err := stores.DecodeState(data)
-	switch {
-	case err != nil && name == "metadata.json" && isWfctlMetadata(data):
-		return stores.Entry{}
-	case err != nil:
-		e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
-	default:
-		e.State, e.ID = st, st.ResourceID
-	}
-	return e
-}
-
-// isRecordName: *.json, but not wfctl's *.lock.json, nor our temp files.
-func isRecordName(name string) bool {
-	return strings.HasSuffix(name, recordExt) && !strings.HasSuffix(name, ".lock.json") && !strings.HasPrefix(name, tempPrefix)
-}
-
-func isWfctlMetadata(data []byte) bool {
-	return strings.Contains(string(data), `"generator_metadata"`)
-}
-
-// Delete removes the file holding the record.
-func (s *Store) Delete(ctx context.Context, id string) error {
+func (s *Store) save(ctx context.Context, st *stores.State, version *string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	path, _, err := s.find(ctx, id)
-	if err != nil && !errors.Is(err, stores.ErrCorrupt) {
-		return fmt.Errorf("filesystem: delete %q: %w", id, err)
+	if st == nil || st.ResourceID == "" {
+		return errors.New("record has no resource_id")
 	}
-	if err := os.Remove(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("filesystem: delete %q: %w", id, stores.ErrNotFound)
+	l, err := s.locate(ctx, st.ResourceID)
+	exists := err == nil
+	switch {
+	case errors.Is(err, stores.ErrNotFound):
+	case err != nil:
+		return err
+	case l.problem != nil && l.raw == nil:
+		return fmt.Errorf("%s: %w", l.path, l.problem)
+	}
+	if version != nil {
+		switch {
+		case *version == "" && exists:
+			return fmt.Errorf("%s was created meanwhile: %w", l.path, stores.ErrConflict)
+		case *version != "" && !exists:
+			return fmt.Errorf("the record was deleted meanwhile: %w", stores.ErrConflict)
+		case exists && l.version() != *version:
+			return fmt.Errorf("%s changed since it was read: %w", l.path, stores.ErrConflict)
 		}
+	}
+	wfctl := s.isWfctlDir()
+	if !exists {
+		return s.create(st, wfctl)
+	}
+	data, err := encode(st, l.raw, wfctl)
+	if err != nil {
+		return err
+	}
+	if err := s.writeAtomic(l.path, data); err != nil {
+		return err
+	}
+	s.idx.set(filepath.Base(l.path), st.ResourceID)
+	return nil
+}
+
+// create writes a new record under the directory's name for it, with
+// link(2) so an existing file there is never replaced.
+func (s *Store) create(st *stores.State, wfctl bool) error {
+	name := EngineName(st.ResourceID)
+	if wfctl {
+		name = WfctlName(st.ResourceID)
+	}
+	path := filepath.Join(s.dir, name+recordExt)
+	data, err := encode(st, nil, wfctl)
+	if err != nil {
+		return err
+	}
+	tmp, err := s.writeTemp(tempWrite, data)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			if raw, rerr := ReadFile(path); rerr == nil {
+				if other, derr := stores.DecodeState(raw); derr == nil && other.ResourceID != st.ResourceID {
+					return fmt.Errorf("%s already holds resource %q (their file names collide)", path, other.ResourceID)
+				}
+			}
+			return fmt.Errorf("%s appeared meanwhile: %w", path, stores.ErrConflict)
+		}
+		return err
+	}
+	s.idx.set(name+recordExt, st.ResourceID)
+	return syncDir(s.dir)
+}
+
+// Delete removes the file holding the record, wherever it lives.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.remove(ctx, id, nil); err != nil {
 		return fmt.Errorf("filesystem: delete %q: %w", id, err)
 	}
+	return nil
+}
+
+// DeleteIf deletes the record only if its file still has version.
+func (s *Store) DeleteIf(ctx context.Context, id, version string) error {
+	if err := s.remove(ctx, id, &version); err != nil {
+		return fmt.Errorf("filesystem: delete %q: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) remove(ctx context.Context, id string, version *string) error {
+	l, err := s.locate(ctx, id)
+	switch {
+	case errors.Is(err, stores.ErrNotFound) && version != nil:
+		return fmt.Errorf("%w; %w", stores.ErrConflict, stores.ErrNotFound)
+	case err != nil:
+		return err
+	case l.problem != nil && l.raw == nil:
+		return fmt.Errorf("%s: %w", l.path, l.problem)
+	case version != nil && l.version() != *version:
+		return fmt.Errorf("%s changed since it was read: %w", l.path, stores.ErrConflict)
+	}
+	if err := os.Remove(l.path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return stores.ErrNotFound
+		}
+		return err
+	}
+	s.idx.remove(filepath.Base(l.path))
 	return syncDir(s.dir)
+}
+
+func stateID(st *stores.State) string {
+	if st == nil {
+		return ""
+	}
+	return st.ResourceID
 }

@@ -136,6 +136,16 @@ func (e *LockChangedError) Is(target error) bool {
 	return target == ErrRefused || target == stores.ErrLockChanged
 }
 
+// StoreRefusal: the store declined for safety (two records claim the ID;
+// a lock token that cannot prove the instance); nothing was changed.
+type StoreRefusal struct{ Err error }
+
+func (e *StoreRefusal) Error() string { return e.Err.Error() }
+func (e *StoreRefusal) Unwrap() error { return e.Err }
+
+// Is makes the error match ErrRefused besides what it wraps.
+func (e *StoreRefusal) Is(target error) bool { return target == ErrRefused }
+
 func dash(s string) string {
 	if s == "" {
 		return "-"

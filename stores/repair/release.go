@@ -3,6 +3,7 @@ package repair
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,10 @@ type ReleasePlan struct {
 	Lock stores.LockInfo
 	// SHA256 is the hash of the lock as seen (see LockBytes).
 	SHA256 string
+	// Unproven releases whatever lock is current, without comparing tokens:
+	// for a lock whose token cannot prove the instance, after the user has
+	// been told and confirmed. Audited as ActionReleaseUnproven.
+	Unproven bool
 }
 
 // Describe shows the lock and what releasing it does.
@@ -53,7 +58,7 @@ func (e *Engine) currentLock(ctx context.Context, id string) (*stores.LockInfo, 
 	}
 	stores.Judge(locks, e.Now(), e.StaleAfter)
 	for _, l := range locks {
-		if l.ResourceID == id {
+		if l.Matches(id) {
 			return &l, nil
 		}
 	}
@@ -86,7 +91,24 @@ func (e *Engine) ApplyRelease(ctx context.Context, p *ReleasePlan) (Result, erro
 	}
 	res := Result{Before: p.SHA256}
 	err := e.release(ctx, p, &res)
-	return res, e.record(ActionRelease, id, res, err)
+	return res, e.record(p.action(), id, res, err)
+}
+
+func (p *ReleasePlan) action() Action {
+	if p.Unproven {
+		return ActionReleaseUnproven
+	}
+	return ActionRelease
+}
+
+// unprovenRefusal refuses a release by a token that cannot prove the lock
+// instance: taken too fresh, or on a backend that cannot tell.
+func unprovenRefusal(id string, l stores.LockInfo) error {
+	sentinel := stores.ErrUnproven
+	if stores.IsFreshToken(l.Token) {
+		sentinel = stores.ErrTooFresh
+	}
+	return &StoreRefusal{fmt.Errorf("force unlock %q: %s; nothing released: %w", id, l.Unproven, sentinel)}
 }
 
 func (e *Engine) release(ctx context.Context, p *ReleasePlan, res *Result) error {
@@ -99,18 +121,36 @@ func (e *Engine) release(ctx context.Context, p *ReleasePlan, res *Result) error
 	if err != nil {
 		return fmt.Errorf("force unlock %q: reading the lock again: %w", id, err)
 	}
-	if cur == nil || cur.Token != p.Lock.Token || backup.SHA256(LockBytes(*cur)) != p.SHA256 {
+	switch {
+	case cur == nil:
+		return &LockChangedError{ID: id, Saw: p.Lock}
+	case p.Unproven:
+	case p.Lock.Unproven != "":
+		return unprovenRefusal(id, p.Lock)
+	case cur.Token != p.Lock.Token || backup.SHA256(LockBytes(*cur)) != p.SHA256:
 		return &LockChangedError{ID: id, Saw: p.Lock, Now: cur}
+	case cur.Unproven != "":
+		return unprovenRefusal(id, *cur)
 	}
 	path, err := e.Backups.Write(backup.Meta{
 		Target: e.Target, ResourceID: id, Kind: backup.KindLock,
-		Action: string(ActionRelease), Version: cur.Token, Time: e.Now(),
+		Action: string(p.action()), Version: cur.Token, Time: e.Now(),
 	}, LockBytes(*cur))
 	if err != nil {
 		return fmt.Errorf("force unlock %q: nothing was released because the backup failed: %w", id, err)
 	}
 	res.Backup = path
+	if p.Unproven {
+		uu, ok := e.Store.(stores.UnprovenUnlocker)
+		if !ok {
+			return fmt.Errorf("%s cannot release a lock without a token: %w", e.Target, stores.ErrUnsupported)
+		}
+		return uu.ForceUnlockUnproven(ctx, id)
+	}
 	if err := fu.ForceUnlock(ctx, id, p.Lock.Token); err != nil {
+		if errors.Is(err, stores.ErrTooFresh) || errors.Is(err, stores.ErrUnproven) {
+			return &StoreRefusal{err}
+		}
 		if now, lerr := e.currentLock(ctx, id); lerr == nil && (now == nil || now.Token != p.Lock.Token) {
 			return &LockChangedError{ID: id, Saw: p.Lock, Now: now}
 		}

@@ -35,6 +35,9 @@ const (
 	ActionRestore   Action = "restore"
 	ActionImport    Action = "import"
 	ActionRelease   Action = "force-unlock"
+	// ActionReleaseUnproven breaks whatever lock is current, for a lock
+	// no token can prove (see stores.UnprovenUnlocker).
+	ActionReleaseUnproven Action = "force-unlock-unproven"
 )
 
 // PauseEnv is a test hook: when it names a file, Apply creates that file
@@ -176,6 +179,8 @@ func (e *Engine) Observe(ctx context.Context, id string) (Observed, error) {
 		}
 	}
 	switch {
+	case errors.Is(err, stores.ErrAmbiguous):
+		return Observed{ID: id}, &StoreRefusal{err}
 	case errors.Is(err, stores.ErrNotFound):
 		return Observed{ID: id}, nil
 	case errors.Is(err, stores.ErrCorrupt) && len(o.Raw) > 0:
@@ -200,7 +205,7 @@ func (e *Engine) corruptFile(id string) []byte {
 	if !ok {
 		return nil
 	}
-	raw, err := os.ReadFile(filepath.Join(fs.Dir(), filesystem.EngineName(id)+".json"))
+	raw, err := filesystem.ReadFile(filepath.Join(fs.Dir(), filesystem.EngineName(id)+".json"))
 	if err != nil {
 		return nil
 	}
@@ -380,7 +385,7 @@ func (e *Engine) lockHolder(ctx context.Context, id string) *stores.LockInfo {
 	}
 	stores.Judge(locks, e.Now(), e.StaleAfter)
 	for _, l := range locks {
-		if l.ResourceID == id {
+		if l.Matches(id) {
 			return &l
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -57,7 +56,7 @@ func (e *Engine) rawOf(ctx context.Context, en stores.Entry) ([]byte, string) {
 		}
 	}
 	if fs, ok := unwrapTo[*filesystem.Store](e.Store); ok && filepath.Dir(en.Source) == filepath.Clean(fs.Dir()) {
-		raw, err := os.ReadFile(en.Source)
+		raw, err := filesystem.ReadFile(en.Source)
 		if err != nil {
 			return nil, "reading " + en.Source + ": " + err.Error()
 		}

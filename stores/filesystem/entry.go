@@ -1,0 +1,98 @@
+package filesystem
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// maxFileBytes bounds what one read holds in memory; a record or lock is
+// kilobytes, so anything near this is not one.
+const maxFileBytes = 256 << 20
+
+// NotRegularError: a directory entry is not a regular file (a symlink,
+// FIFO, socket, device or directory). It is never read, followed or
+// written through; What says what it is.
+type NotRegularError struct {
+	Path string
+	What string
+}
+
+func (e *NotRegularError) Error() string { return "not a regular file: " + e.What }
+
+// describe says what a non-regular entry is, for NotRegularError.
+func describe(path string, mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "symlink, not followed"
+		}
+		return fmt.Sprintf("symlink to %s, not followed", target)
+	case mode&fs.ModeNamedPipe != 0:
+		return "FIFO (named pipe), not read"
+	case mode&fs.ModeSocket != 0:
+		return "socket, not read"
+	case mode&fs.ModeDevice != 0:
+		return "device file, not read"
+	case mode.IsDir():
+		return "directory, not read"
+	}
+	return fmt.Sprintf("%s, not read", mode.Type())
+}
+
+// openEntry opens a directory entry for reading only if it is a regular
+// file. The type is checked before opening (opening a device can have
+// effects of its own) and again with fstat on the open file, which is
+// opened with O_NOFOLLOW|O_NONBLOCK so a link swapped in meanwhile is not
+// followed and a FIFO cannot block.
+func openEntry(path string) (*os.File, error) {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
+			if info, lerr := os.Lstat(path); lerr == nil {
+				return nil, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+			}
+		}
+		return nil, err
+	}
+	if info, err = f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		return nil, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+	}
+	return f, nil
+}
+
+// readOpen reads an open entry to its end, refusing one too large to be a
+// record or lock.
+func readOpen(f *os.File) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err == nil && len(data) > maxFileBytes {
+		err = fmt.Errorf("%s is larger than the %d MiB a record may have", f.Name(), maxFileBytes>>20)
+	}
+	return data, err
+}
+
+// ReadFile reads a regular file in a state directory without following a
+// link or blocking on a FIFO; anything else is a *NotRegularError.
+func ReadFile(path string) ([]byte, error) {
+	f, err := openEntry(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readOpen(f)
+}

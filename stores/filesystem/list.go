@@ -1,0 +1,242 @@
+package filesystem
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"statescope/stores"
+)
+
+// List reads every record file; unreadable ones come back as corrupt
+// entries, and records whose resource ID another file (or a second key in
+// the same file) also claims carry the conflict, on every claimant.
+// Sorted by ID, then source.
+func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	var all []stores.Entry
+	err := s.stream(ctx, func(batch []stores.Entry) error {
+		all = append(all, batch...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("filesystem: list: %w", err)
+	}
+	markConflicts(all)
+	out := all[:0]
+	for _, e := range all {
+		if f.Match(e) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b stores.Entry) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source))
+	})
+	return out, nil
+}
+
+// Stream reads and decodes records with GOMAXPROCS workers and delivers
+// them in batches as they complete, in no particular order, as the object
+// stores do (List sorts). A record whose resource ID an earlier-delivered
+// file claims carries the conflict naming both files; the earlier one was
+// delivered before it was known (List marks both).
+func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
+	seen := map[string]string{}
+	err := s.stream(ctx, func(batch []stores.Entry) error {
+		kept := batch[:0]
+		for _, e := range batch {
+			if e.State != nil {
+				if first, dup := seen[e.ID]; dup {
+					e.Problem = joinProblem(e.Problem, conflictWith(e.ID, first))
+				} else {
+					seen[e.ID] = e.Source
+				}
+			}
+			if f.Match(e) {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			return nil
+		}
+		return yield(kept)
+	})
+	if err != nil {
+		return fmt.Errorf("filesystem: list: %w", err)
+	}
+	return nil
+}
+
+// stream reads every record entry in parallel and refreshes the claim
+// index with what it read.
+func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	names, err := s.recordNames()
+	if err != nil {
+		return err
+	}
+	claims := make(map[string][]string, len(names))
+	err = stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
+		return s.readEntry(name)
+	}, func(batch []stores.Entry) error {
+		kept := batch[:0]
+		for _, e := range batch {
+			if e.Source == "" {
+				continue // wfctl's metadata.json
+			}
+			claims[filepath.Base(e.Source)] = entryClaims(e)
+			kept = append(kept, e)
+		}
+		if len(kept) == 0 {
+			return nil
+		}
+		return yield(kept)
+	})
+	if err == nil {
+		s.idx.replace(claims)
+	}
+	return err
+}
+
+// recordNames lists the directory's record entries: *.json of any type (a
+// link or FIFO so named is shown as unreadable), but not wfctl's
+// *.lock.json nor statescope's temp files.
+func (s *Store) recordNames() ([]string, error) {
+	dirents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(dirents))
+	for _, d := range dirents {
+		if name := d.Name(); isRecordName(name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// isRecordName: *.json, but not wfctl's *.lock.json, nor our temp files.
+func isRecordName(name string) bool {
+	return strings.HasSuffix(name, recordExt) && !strings.HasSuffix(name, ".lock.json") && !strings.HasPrefix(name, tempPrefix)
+}
+
+// readEntry reads one record entry; a zero Entry means "not a record"
+// (wfctl's metadata.json). Anything but a regular file is an unreadable
+// entry saying what it is, never read or followed.
+func (s *Store) readEntry(name string) stores.Entry {
+	path := filepath.Join(s.dir, name)
+	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path}
+	data, err := ReadFile(path)
+	if err != nil {
+		var nr *NotRegularError
+		if errors.As(err, &nr) {
+			e.Problem = err.Error()
+		} else {
+			e.Problem = "unreadable: " + err.Error()
+		}
+		return e
+	}
+	st, err := stores.DecodeState(data)
+	switch {
+	case err != nil && name == metadataFile && isWfctlMetadata(data):
+		return stores.Entry{}
+	case err != nil:
+		e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
+	default:
+		e.State, e.ID = st, st.ResourceID
+		if ids := duplicateIDs(data); ids != nil {
+			e.Problem = duplicateProblem(ids)
+		}
+	}
+	return e
+}
+
+// entryClaims is which resource ID an entry's file claims: its record's
+// (the last of duplicate keys, as decoders read it), or for an undecodable
+// file the ID its bytes seem to hold; none for what is not a regular file.
+func entryClaims(e stores.Entry) []string {
+	if e.State == nil && strings.HasPrefix(e.Problem, "not a regular file") {
+		return nil
+	}
+	return []string{e.ID}
+}
+
+// markConflicts sets the conflict on every entry whose resource ID
+// another entry's record also has.
+func markConflicts(entries []stores.Entry) {
+	sources := map[string][]string{}
+	for _, e := range entries {
+		if e.State != nil {
+			sources[e.ID] = append(sources[e.ID], e.Source)
+		}
+	}
+	for i, e := range entries {
+		if e.State == nil || len(sources[e.ID]) < 2 {
+			continue
+		}
+		others := slices.DeleteFunc(slices.Clone(sources[e.ID]), func(s string) bool { return s == e.Source })
+		entries[i].Problem = joinProblem(e.Problem, conflictWith(e.ID, strings.Join(others, ", ")))
+	}
+}
+
+func conflictWith(id, others string) string {
+	return fmt.Sprintf("resource_id %q is also claimed by %s; repairs on it are refused until one of them is removed", id, others)
+}
+
+func joinProblem(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// duplicateKeys starts the problem of a file with two resource_id keys.
+const duplicateKeys = "duplicate resource_id keys"
+
+func duplicateProblem(ids []string) string {
+	q, _ := json.Marshal(ids)
+	return fmt.Sprintf("%s %s: readers disagree which record this is; repairs on it are refused until the file is fixed", duplicateKeys, q)
+}
+
+var resourceIDKey = []byte(`"resource_id"`)
+
+// duplicateIDs returns the values of every top-level resource_id key when
+// a record has more than one (decoders keep the last; others the first),
+// nil otherwise. Only records that mention the key twice are parsed again.
+func duplicateIDs(data []byte) []string {
+	if bytes.Count(data, resourceIDKey) < 2 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var ids []string
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil
+		}
+		var id string
+		if key == "resource_id" && json.Unmarshal(v, &id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 {
+		return nil
+	}
+	return ids
+}
