@@ -137,7 +137,11 @@ func findPlugin(t stores.Target, o *client.Options, dir string) (string, error) 
 }
 
 func openPlugin(ctx context.Context, t stores.Target) (stores.Store, error) {
-	o, q, err := params(t, "arg")
+	o, q, err := params(t, pluginParams...)
+	if err != nil {
+		return nil, err
+	}
+	allowRemote, err := allowRemoteAddr(t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +153,8 @@ func openPlugin(ctx context.Context, t stores.Target) (stores.Store, error) {
 	cmd := exec.Command(binary, q["arg"]...)
 	// workflow runs a plugin in its own directory.
 	cmd.Dir = filepath.Dir(binary)
-	proc, err := plugin.Launch(ctx, plugin.Config{Cmd: cmd, Log: opt.Log, DialOptions: client.DialOptions()})
+	proc, err := plugin.Launch(ctx, plugin.Config{Cmd: cmd, Log: opt.Log, DialOptions: client.DialOptions(),
+		StartTimeout: o.Timeout, AllowRemoteAddr: allowRemote})
 	if err != nil {
 		return nil, err
 	}

@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"statescope/remote/auth"
 	"statescope/remote/server"
 	"statescope/stores"
 	"statescope/stores/filesystem"
@@ -33,6 +35,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Another user runs this binary in the authentication tests.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	statescopeBin = filepath.Join(dir, "statescope")
 	build := exec.Command("go", "build", "-o", statescopeBin, "statescope")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -40,6 +47,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building statescope:", err)
 		os.Exit(1)
 	}
+	// Mutations over serve write backups and audit lines: keep them here.
+	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	Configure(Options{Log: io.Discard})
 	code := m.Run()
 	testserver.StopAll()
@@ -53,21 +62,53 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// serveStore serves st in this process on listen; the returned stop (also
-// run at cleanup) waits for the server to end.
+// serveStore serves st in this process on listen as `statescope serve`
+// does, callers checked by a guard with auth.Config{} (the serving uid and
+// root on a unix socket) or, for TCP, the token in tokenFile(t); the
+// returned stop (also run at cleanup) waits for the server to end.
 func serveStore(t testing.TB, st stores.Store, opts server.Options, listen string) (stop func()) {
+	t.Helper()
+	cfg := auth.Config{}
+	if strings.HasPrefix(listen, "tcp:") {
+		cfg.Tokens = []auth.Token{testToken(t)}
+	}
+	return serveGuarded(t, st, opts, listen, auth.New(cfg))
+}
+
+// serveGuarded serves st on listen behind guard.
+func serveGuarded(t testing.TB, st stores.Store, opts server.Options, listen string, guard *auth.Guard) (stop func()) {
 	t.Helper()
 	l, err := server.Listen(listen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveOn(t, l, func(g grpc.ServiceRegistrar) { server.New(st, opts).Register(g) })
+	g, _ := server.NewGRPC(server.New(st, opts), guard)
+	return serveOn(t, l, g)
 }
 
-// serveOn serves the services register adds, with gRPC health, on l.
-func serveOn(t testing.TB, l net.Listener, register func(grpc.ServiceRegistrar)) (stop func()) {
-	g := grpc.NewServer()
-	register(g)
+var (
+	tokenOnce sync.Once
+	tokenPath string
+	token     auth.Token
+)
+
+// testToken is a token file shared by the TCP tests (tokenPath).
+func testToken(t testing.TB) auth.Token {
+	tokenOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "statescope-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokenPath = filepath.Join(dir, "tests.token")
+		if token, _, err = auth.LoadOrCreateToken(tokenPath); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return token
+}
+
+// serveOn serves g on l.
+func serveOn(t testing.TB, l net.Listener, g *grpc.Server) (stop func()) {
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(l) }()
 	var once sync.Once
@@ -203,7 +244,7 @@ func TestConformanceDirectTCP(t *testing.T) {
 	conformance(t, func(t *testing.T, dir string) stores.Store {
 		addr := freeAddr(t)
 		serveStore(t, openFS(t, dir), server.Options{RequireConfigure: true}, "tcp://"+addr)
-		return open(t, "grpc://"+addr)
+		return open(t, "grpc://"+addr+"?token_file="+url.QueryEscape(tokenPath))
 	})
 }
 

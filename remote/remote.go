@@ -41,15 +41,17 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"statescope/remote/auth"
 	"statescope/remote/client"
 	"statescope/stores"
+	mask "statescope/stores/redact"
 )
 
 // Options are statescope's global settings that remote targets use.
@@ -153,33 +155,110 @@ func params(t stores.Target, extra ...string) (client.Options, url.Values, error
 }
 
 // redact hides credentials in a target for messages: what RedactTarget
-// hides, plus the configuration (config=, cfg.KEY), which may hold keys.
+// hides, and the secret-looking parts of the configuration (config=,
+// cfg.KEY) — a directory or a bucket name is not a secret.
 func redact(t stores.Target) string {
 	if t.URL == nil {
 		return t.Raw
 	}
 	u := *t.URL
 	q := u.Query()
-	for k := range q {
-		if k == "config" || strings.HasPrefix(k, "cfg.") {
-			q.Set(k, "xxxxx")
+	cfg := url.Values{}
+	for k, vs := range q {
+		key, isCfg := strings.CutPrefix(k, "cfg.")
+		if k != "config" && !isCfg {
+			continue
 		}
+		for _, v := range vs {
+			cfg.Add(k, redactConfig(k == "config", key, v))
+		}
+		q.Del(k)
 	}
 	u.RawQuery = q.Encode()
-	return stores.RedactTarget(u.String())
+	out := stores.RedactTarget(u.String())
+	if len(cfg) == 0 {
+		return out
+	}
+	sep := "?"
+	if strings.Contains(out, "?") {
+		sep = "&"
+	}
+	return out + sep + cfg.Encode()
+}
+
+// redactConfig masks a cfg.KEY value whose key or content looks secret, or
+// the secret-looking values inside a config= JSON object.
+func redactConfig(isJSON bool, key, v string) string {
+	if !isJSON {
+		if mask.Value(key, v) != v {
+			return "xxxxx"
+		}
+		return v
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		return "xxxxx" // unreadable: it cannot be masked selectively
+	}
+	b, err := json.Marshal(mask.Map(m))
+	if err != nil {
+		return "xxxxx"
+	}
+	return string(b)
+}
+
+// pluginParams are what targets that launch a plugin accept.
+var pluginParams = []string{"arg", "allow_remote_addr"}
+
+// allowRemoteAddr reads allow_remote_addr=: whether a plugin may announce a
+// TCP address that is not loopback.
+func allowRemoteAddr(t stores.Target, q url.Values) (bool, error) {
+	return boolParam(t, q, "allow_remote_addr")
+}
+
+func boolParam(t stores.Target, q url.Values, key string) (bool, error) {
+	v := q.Get(key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %s=%q is not true or false", redact(t), key, v)
+	}
+	return b, nil
+}
+
+// authParams are how a target authenticates to `statescope serve`.
+var authParams = []string{"token_file", "tls", "ca", "cert", "key"}
+
+// clientAuth reads token_file=, tls=, ca=, cert= and key=.
+func clientAuth(t stores.Target, q url.Values) (auth.ClientConfig, error) {
+	c := auth.ClientConfig{TokenFile: q.Get("token_file"), CA: q.Get("ca"), Cert: q.Get("cert"), Key: q.Get("key")}
+	var err error
+	c.TLS, err = boolParam(t, q, "tls")
+	return c, err
 }
 
 // dialer opens the byte stream gRPC runs over.
 type dialer func(ctx context.Context) (net.Conn, error)
 
 // connect builds the client store over a dialer; closeTransport runs after
-// the gRPC connection is closed.
-func connect(ctx context.Context, o client.Options, dial dialer, closeTransport func() error) (*client.Store, error) {
-	cc, err := grpc.NewClient("passthrough:///statescope", append(client.DialOptions(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+// the gRPC connection is closed. serverName is what a TLS server's
+// certificate must name.
+func connect(ctx context.Context, o client.Options, ac auth.ClientConfig, serverName string, dial dialer, closeTransport func() error) (*client.Store, error) {
+	creds, err := ac.DialOptions(serverName)
+	if err != nil {
+		if closeTransport != nil {
+			closeTransport()
+		}
+		return nil, err
+	}
+	cc, err := grpc.NewClient("passthrough:///statescope", append(append(client.DialOptions(), creds...),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return dial(ctx) }),
 	)...)
 	if err != nil {
+		if closeTransport != nil {
+			closeTransport()
+		}
 		return nil, err
 	}
 	o.Close = func() error {
@@ -207,7 +286,11 @@ func netDialer(network, addr string) dialer {
 }
 
 func openGRPC(ctx context.Context, t stores.Target) (stores.Store, error) {
-	o, _, err := params(t)
+	o, q, err := params(t, authParams...)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := clientAuth(t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +298,15 @@ func openGRPC(ctx context.Context, t stores.Target) (stores.Store, error) {
 		return nil, fmt.Errorf("grpc target %q needs host:port", redact(t))
 	}
 	o.Transport = "grpc tcp://" + t.URL.Host
-	return connect(ctx, o, netDialer("tcp", t.URL.Host), nil)
+	return connect(ctx, o, ac, t.URL.Host, netDialer("tcp", t.URL.Host), nil)
 }
 
 func openUnix(ctx context.Context, t stores.Target) (stores.Store, error) {
-	o, _, err := params(t)
+	o, q, err := params(t, authParams...)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := clientAuth(t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -227,5 +314,5 @@ func openUnix(ctx context.Context, t stores.Target) (stores.Store, error) {
 		return nil, fmt.Errorf("unix target %q must be unix:///absolute/path.sock", redact(t))
 	}
 	o.Transport = "grpc unix://" + t.URL.Path
-	return connect(ctx, o, netDialer("unix", t.URL.Path), nil)
+	return connect(ctx, o, ac, "localhost", netDialer("unix", t.URL.Path), nil)
 }

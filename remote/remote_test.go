@@ -303,7 +303,7 @@ func TestSSHTCPTunnel(t *testing.T) {
 	sshHost(t)
 	addr := freeAddr(t)
 	serveStore(t, openFS(t, t.TempDir()), server.Options{BackendName: "tunnelled"}, "tcp://"+addr)
-	s := open(t, "ssh://sshd?backend=tunnelled&tcp="+addr)
+	s := open(t, "ssh://sshd?backend=tunnelled&tcp="+addr+"&token_file="+url.QueryEscape(tokenPath))
 	defer stores.Close(s)
 	ctx := ctxT(t)
 	if err := s.Save(ctx, storetest.Record("x")); err != nil {
@@ -383,7 +383,9 @@ func TestStockPluginHasNoInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := server.New(openFS(t, t.TempDir()), server.Options{BackendName: "spaces", RequireConfigure: true})
-	serveOn(t, l, func(g grpc.ServiceRegistrar) { iacpb.RegisterIaCStateBackendServer(g, srv) })
+	g := grpc.NewServer()
+	iacpb.RegisterIaCStateBackendServer(g, srv)
+	serveOn(t, l, g)
 	s := open(t, "unix://"+sock+"?cfg.bucket=b&cfg.region=fra1")
 	defer stores.Close(s)
 	ctx := ctxT(t)

@@ -53,8 +53,9 @@ func DialOptions() []grpc.DialOption {
 type Options struct {
 	// Backend is the backend name; empty means the only one served.
 	Backend string
-	// Config is sent with Configure when the plugin says it is not
-	// configured; the "backend" key is added as workflow's host does.
+	// Config is sent with Configure before any state call, as workflow's
+	// host does, with the "backend" key added; without any, Configure is
+	// sent only when the plugin says it is not configured.
 	Config map[string]any
 	// Timeout bounds each call; zero means DefaultTimeout.
 	Timeout time.Duration
@@ -101,6 +102,14 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (*Store
 	}
 	if err := s.chooseBackend(ctx); err != nil {
 		return nil, err
+	}
+	// workflow's host configures a plugin before any state call; a plugin
+	// may serve a default store until then, so configuration the target
+	// carries is sent first, always.
+	if len(s.config) > 0 {
+		if err := s.configure(ctx); err != nil {
+			return nil, err
+		}
 	}
 	admin := lockadminpb.NewLockAdminClient(cc)
 	var info *lockadminpb.DescribeResponse
@@ -232,7 +241,7 @@ func (s *Store) configure(ctx context.Context) error {
 	case codes.OK:
 		return nil
 	case codes.Unimplemented:
-		return fmt.Errorf("%s asks to be configured but has no Configure RPC: upgrade the plugin", s.via)
+		return fmt.Errorf("%s has no Configure RPC, so backend %q cannot be configured: upgrade the plugin", s.via, s.backend)
 	case codes.InvalidArgument:
 		// The message names the bad key; the config itself may hold secrets.
 		return fmt.Errorf("%s rejected the configuration of backend %q (set it with ?config={…} or ?cfg.KEY=VALUE): %s", s.via, s.backend, status.Convert(err).Message())

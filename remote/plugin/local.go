@@ -24,7 +24,7 @@ type local struct {
 // Local is the Runner for a plugin on this host.
 func Local(cmd *exec.Cmd) (Runner, error) {
 	cmd.Stdin = nil
-	dieWithParent(cmd)
+	contain(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -52,11 +52,13 @@ func pid(cmd *exec.Cmd) string {
 	return strconv.Itoa(cmd.Process.Pid)
 }
 
-// Kill may be called more than once.
+// Kill ends the plugin's whole process group; it may be called more than
+// once.
 func (l *local) Kill(context.Context) error {
 	if l.cmd.Process == nil {
 		return nil
 	}
+	killGroup(l.cmd.Process.Pid)
 	if err := l.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}

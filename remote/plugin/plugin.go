@@ -18,6 +18,8 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
+
+	"statescope/remote/auth"
 )
 
 // Handshake is workflow's: a plugin started without this cookie in its
@@ -48,14 +50,24 @@ func (p services) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.Client
 }
 
 // Serve runs this process as a workflow plugin: handshake line on stdout,
-// unix socket, health service "plugin", controller Shutdown. It returns
-// when the host shuts the plugin down; without the cookie it exits 1.
-func Serve(register func(*grpc.Server), log io.Writer) {
+// unix socket, health service "plugin", controller Shutdown. Every call,
+// go-plugin's own included, passes guard: the host's socket peer is
+// checked like any other. It returns when the host shuts the plugin down;
+// without the cookie it exits 1.
+func Serve(register func(*grpc.Server), log io.Writer, guard *auth.Guard) {
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{setName: services{register: register}},
-		GRPCServer:      goplugin.DefaultGRPCServer,
-		Logger:          hclog.New(&hclog.LoggerOptions{Name: "statescope", Output: log, Level: hclog.Info, JSONFormat: true}),
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			// opts holds go-plugin's TLS when a host asks for AutoMTLS
+			// (workflow does not); its certificate check then stands in
+			// for the peer check, which needs the raw socket.
+			if len(opts) == 0 {
+				opts = append(opts, grpc.Creds(guard.Creds()))
+			}
+			return grpc.NewServer(append(opts, guard.Interceptors()...)...)
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "statescope", Output: log, Level: hclog.Info, JSONFormat: true}),
 	})
 }
 
@@ -69,6 +81,12 @@ type Config struct {
 	Log io.Writer
 	// DialOptions are added to the gRPC connection's options.
 	DialOptions []grpc.DialOption
+	// StartTimeout bounds the whole launch, handshake included; zero means
+	// go-plugin's and workflow's minute.
+	StartTimeout time.Duration
+	// AllowRemoteAddr accepts a handshake announcing a TCP address that is
+	// not loopback (the plugin's traffic would leave the host unprotected).
+	AllowRemoteAddr bool
 }
 
 // Runner is a go-plugin runner that can also reach the address its plugin
@@ -89,8 +107,13 @@ type Process struct {
 // startTimeout is go-plugin's and workflow's default handshake wait.
 const startTimeout = time.Minute
 
+// killGrace is how long a launch that ran out of time waits for the killed
+// plugin's pipes to close before returning anyway.
+const killGrace = 5 * time.Second
+
 // Launch starts the plugin and waits for its handshake, at most until ctx
-// ends. A plugin that exits first gives an error quoting its stderr.
+// ends or StartTimeout passes; then the plugin's process group is killed.
+// A plugin that exits first gives an error quoting its stderr.
 func Launch(ctx context.Context, cfg Config) (*Process, error) {
 	stderr := &tail{max: 4 << 10}
 	log := cfg.Log
@@ -101,10 +124,12 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 	if run == nil {
 		run = Local
 	}
-	timeout := startTimeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		timeout = time.Until(dl)
+	timeout := cfg.StartTimeout
+	if timeout <= 0 {
+		timeout = startTimeout
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var (
 		mu      sync.Mutex
 		started Runner
@@ -118,10 +143,14 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 		RunnerFunc: func(_ hclog.Logger, blank *exec.Cmd, _ string) (runner.Runner, error) {
 			cfg.Cmd.Env = append(blank.Env, cfg.Cmd.Env...)
 			r, err := run(cfg.Cmd)
+			if err != nil {
+				return nil, err
+			}
+			r = checked{Runner: r, allowRemote: cfg.AllowRemoteAddr}
 			mu.Lock()
 			started = r
 			mu.Unlock()
-			return r, err
+			return r, nil
 		},
 		// Replaces go-plugin's local dialer (later dial options win).
 		GRPCDialOptions: append(cfg.DialOptions, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
@@ -150,28 +179,77 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 	select {
 	case r = <-done:
 	case <-ctx.Done():
-		// Kill is a no-op until go-plugin has started the runner: repeat it.
-		for {
-			c.Kill()
-			select {
-			case <-done:
-				return nil, fmt.Errorf("starting plugin %s: %w", name(cfg.Cmd), ctx.Err())
-			case <-time.After(100 * time.Millisecond):
+		killStarted := func() {
+			mu.Lock()
+			r := started
+			mu.Unlock()
+			if r != nil {
+				_ = r.Kill(context.Background())
 			}
 		}
+		err := ctx.Err()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: no handshake within %s (set timeout= on the target to wait longer); the plugin and its process group were killed", err, timeout)
+		}
+		abandon(c, done, killStarted)
+		return nil, startError(cfg.Cmd, err, stderr.String())
 	}
 	if r.err != nil {
-		c.Kill()
+		abandon[result](c, nil, nil)
 		return nil, startError(cfg.Cmd, r.err, stderr.String())
 	}
 	gc, ok := r.proto.(*goplugin.GRPCClient)
 	if !ok {
-		c.Kill()
+		abandon[result](c, nil, nil)
 		return nil, fmt.Errorf("plugin %s did not negotiate gRPC", name(cfg.Cmd))
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	return &Process{Conn: gc.Conn, client: c, runner: started}, nil
+}
+
+// abandon kills a plugin whose launch failed: kill (the runner's, which
+// takes the whole process group) is repeated until go-plugin's start
+// returns on done, since it is a no-op before the process exists; then
+// go-plugin cleans up. It waits at most killGrace, so a launch always ends.
+func abandon[T any](c *goplugin.Client, done <-chan T, kill func()) {
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		if done != nil {
+			for {
+				kill()
+				select {
+				case <-done:
+				case <-time.After(100 * time.Millisecond):
+					continue
+				}
+				break
+			}
+		}
+		c.Kill()
+	}()
+	select {
+	case <-finished:
+	case <-time.After(killGrace):
+	}
+}
+
+// checked refuses a handshake announcing a TCP address off this host (or,
+// over SSH, off the remote host) unless the target allows it.
+type checked struct {
+	Runner
+	allowRemote bool
+}
+
+func (c checked) PluginToHost(network, addr string) (string, string, error) {
+	if network == "tcp" && !c.allowRemote {
+		host, _, err := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return "", "", fmt.Errorf("the plugin announced TCP address %s, which is not loopback: its plaintext gRPC would leave the host. Refused; set allow_remote_addr=true on the target to connect anyway", addr)
+		}
+	}
+	return c.Runner.PluginToHost(network, addr)
 }
 
 func name(cmd *exec.Cmd) string { return cmd.Path }

@@ -65,8 +65,11 @@ func (r *remote) command() string {
 	if r.cmd.Dir != "" {
 		fmt.Fprintf(&b, "cd %s || exit 1; ", shellQuote(r.cmd.Dir))
 	}
-	b.WriteString("exec 3<&0; env")
-	// Later entries win, as in exec.Cmd.
+	b.WriteString("exec 3<&0;")
+	// Variables as the shell's prefix assignments, never through env(1),
+	// which takes any word with "=" for one: a quoted word is never an
+	// assignment, so the program is always the program. Later entries
+	// win, as in exec.Cmd.
 	vals := map[string]string{}
 	for _, kv := range r.cmd.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -75,7 +78,7 @@ func (r *remote) command() string {
 	}
 	for _, k := range forwardEnv {
 		if v, ok := vals[k]; ok {
-			b.WriteString(" " + shellQuote(k+"="+v))
+			b.WriteString(" " + k + "=" + shellQuote(v))
 		}
 	}
 	for _, a := range r.cmd.Args {

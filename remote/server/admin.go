@@ -103,7 +103,7 @@ func checkHolder(l *stores.LockInfo, host string) {
 // ForceUnlock maps the store's compare-and-swap outcomes to distinct codes:
 // Aborted for a changed lock, NotFound for no lock.
 func (a *admin) ForceUnlock(ctx context.Context, req *lockadminpb.ForceUnlockRequest) (*lockadminpb.ForceUnlockResponse, error) {
-	b, done, err := a.s.use()
+	b, done, err := a.s.useToChange("ForceUnlock", req.GetResourceId())
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (a *admin) ForceUnlock(ctx context.Context, req *lockadminpb.ForceUnlockReq
 	if !ok {
 		return nil, status.Errorf(codes.Unimplemented, "%s cannot force-release locks", stores.Describe(b.store))
 	}
-	err = fu.ForceUnlock(ctx, req.GetResourceId(), req.GetToken())
+	err = a.s.forceUnlock(ctx, b, fu, req.GetResourceId(), req.GetToken())
 	switch {
 	case err == nil:
 		a.s.log.Printf("ForceUnlock %q: released lock with token %s", req.GetResourceId(), req.GetToken())

@@ -35,6 +35,15 @@ type Options struct {
 	RequireConfigure bool
 	// Log receives one line per failed call; nil discards.
 	Log io.Writer
+	// Target names New's store in backups and the audit log; empty uses
+	// its description.
+	Target string
+	// StateDir keeps backups and the audit log of mutating calls; empty
+	// means repair.DefaultStateDir(), the CLI's.
+	StateDir string
+	// BackupWrites backs up the record before every SaveState, not only
+	// before DeleteState and ForceUnlock.
+	BackupWrites bool
 }
 
 // reserved are names a workflow host refuses from a plugin.
@@ -73,9 +82,10 @@ type Server struct {
 	name string
 	// fixed is the store given to New; open is set instead when the store
 	// comes from Configure.
-	fixed *backend
-	open  Opener
-	log   *log.Logger
+	fixed   *backend
+	open    Opener
+	log     *log.Logger
+	journal *journal
 
 	// configuring serializes Configure, so concurrent ones naming the same
 	// store open it once.
@@ -95,12 +105,12 @@ type backend struct {
 
 // New serves s, which stays the caller's to close.
 func New(s stores.Store, opts Options) *Server {
-	b := &backend{store: s, kind: Kind(s)}
+	b := &backend{store: s, kind: Kind(s), target: opts.Target}
 	name := opts.BackendName
 	if name == "" {
 		name = DefaultBackendName(b.kind)
 	}
-	srv := newServer(name, opts.Log)
+	srv := newServer(name, opts)
 	srv.fixed = b
 	if !opts.RequireConfigure {
 		srv.cur = b
@@ -116,16 +126,17 @@ func NewConfigured(open Opener, opts Options) *Server {
 	if name == "" {
 		name = HostBackendName
 	}
-	srv := newServer(name, opts.Log)
+	srv := newServer(name, opts)
 	srv.open = open
 	return srv
 }
 
-func newServer(name string, w io.Writer) *Server {
+func newServer(name string, opts Options) *Server {
+	w := opts.Log
 	if w == nil {
 		w = io.Discard
 	}
-	return &Server{name: name, log: log.New(w, "statescope serve: ", log.LstdFlags)}
+	return &Server{name: name, log: log.New(w, "statescope serve: ", log.LstdFlags), journal: newJournal(opts)}
 }
 
 // BackendName is the name this server answers to.
@@ -188,6 +199,26 @@ func (s *Server) use() (b *backend, done func(), err error) {
 	}
 	s.cur.calls.Add(1)
 	return s.cur, s.cur.calls.Done, nil
+}
+
+// useToChange is use for a mutating call: a read-only store refuses
+// before anything (even a backup) happens, as locally.
+func (s *Server) useToChange(op, id string) (b *backend, done func(), err error) {
+	b, done, err = s.use()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case stores.IsReadOnly(b.store):
+		err = s.fail(op, id, fmt.Errorf("%s refused: %w", op, stores.ErrReadOnly))
+	case s.journal.err != nil:
+		err = status.Errorf(codes.FailedPrecondition, "iac %s state: %s %q: %v", s.name, op, id, s.journal.err)
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return b, done, nil
 }
 
 // Configure accepts the served backend's own name. With New's store the
@@ -312,9 +343,10 @@ func (s *Server) GetState(ctx context.Context, req *iacpb.GetStateRequest) (*iac
 	return &iacpb.GetStateResponse{State: pb, Exists: true}, nil
 }
 
-// SaveState replaces the record.
+// SaveState replaces the record, audited (and backed up with
+// BackupWrites): it is a workflow engine's normal write.
 func (s *Server) SaveState(ctx context.Context, req *iacpb.SaveStateRequest) (*iacpb.SaveStateResponse, error) {
-	b, done, err := s.use()
+	b, done, err := s.useToChange("SaveState", req.GetState().GetResourceId())
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +358,8 @@ func (s *Server) SaveState(ctx context.Context, req *iacpb.SaveStateRequest) (*i
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "iac %s state: SaveState %q: %v", s.name, req.GetState().GetResourceId(), err)
 	}
-	if err := b.store.Save(ctx, st); err != nil {
+	err = s.changeRecord(ctx, b, "SaveState", st.ResourceID, s.journal.backupWrites, func(string) error { return b.store.Save(ctx, st) })
+	if err != nil {
 		return nil, s.fail("SaveState", st.ResourceID, err)
 	}
 	return &iacpb.SaveStateResponse{}, nil
@@ -360,15 +393,23 @@ func (s *Server) ListStates(ctx context.Context, req *iacpb.ListStatesRequest) (
 	return resp, nil
 }
 
-// DeleteState removes a record; a missing one is "not found".
+// DeleteState backs the record up, removes it (only that version, where
+// the store has compare-and-swap) and audits; a missing one is "not found".
 func (s *Server) DeleteState(ctx context.Context, req *iacpb.DeleteStateRequest) (*iacpb.DeleteStateResponse, error) {
-	b, done, err := s.use()
+	id := req.GetResourceId()
+	b, done, err := s.useToChange("DeleteState", id)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := b.store.Delete(ctx, req.GetResourceId()); err != nil {
-		return nil, s.fail("DeleteState", req.GetResourceId(), err)
+	err = s.changeRecord(ctx, b, "DeleteState", id, true, func(version string) error {
+		if cs, ok := b.store.(stores.ConditionalStore); ok && version != "" {
+			return cs.DeleteIf(ctx, id, version)
+		}
+		return b.store.Delete(ctx, id)
+	})
+	if err != nil {
+		return nil, s.fail("DeleteState", id, err)
 	}
 	return &iacpb.DeleteStateResponse{}, nil
 }
@@ -376,12 +417,15 @@ func (s *Server) DeleteState(ctx context.Context, req *iacpb.DeleteStateRequest)
 // Lock takes the lock recording this serving process as the holder, so an
 // inventory can tell later whether it is still alive.
 func (s *Server) Lock(ctx context.Context, req *iacpb.LockRequest) (*iacpb.LockResponse, error) {
-	b, done, err := s.use()
+	b, done, err := s.useToChange("Lock", req.GetResourceId())
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := stores.LockFor(ctx, b.store, req.GetResourceId(), "lock via "+s.name+" gRPC backend"); err != nil {
+	err = s.lockCall(ctx, b, "Lock", req.GetResourceId(), func() error {
+		return stores.LockFor(ctx, b.store, req.GetResourceId(), "lock via "+s.name+" gRPC backend")
+	})
+	if err != nil {
 		return nil, s.fail("Lock", req.GetResourceId(), err)
 	}
 	return &iacpb.LockResponse{}, nil
@@ -389,12 +433,12 @@ func (s *Server) Lock(ctx context.Context, req *iacpb.LockRequest) (*iacpb.LockR
 
 // Unlock releases with the store's own Unlock semantics.
 func (s *Server) Unlock(ctx context.Context, req *iacpb.UnlockRequest) (*iacpb.UnlockResponse, error) {
-	b, done, err := s.use()
+	b, done, err := s.useToChange("Unlock", req.GetResourceId())
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if err := b.store.Unlock(ctx, req.GetResourceId()); err != nil {
+	if err := s.lockCall(ctx, b, "Unlock", req.GetResourceId(), func() error { return b.store.Unlock(ctx, req.GetResourceId()) }); err != nil {
 		return nil, s.fail("Unlock", req.GetResourceId(), err)
 	}
 	return &iacpb.UnlockResponse{}, nil

@@ -1,0 +1,105 @@
+package remote
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"statescope/stores"
+	"statescope/stores/storetest"
+)
+
+// writeScript writes an executable shell script into dir.
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitGone waits (bounded) for no process whose command line holds marker.
+func waitGone(marker string) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if !running(marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// A plugin that never completes the handshake, with a child holding its
+// pipes open, is ended by the target's timeout= — locally and over SSH —
+// and its whole process group is gone.
+func TestHangingPluginEndedWithinTimeout(t *testing.T) {
+	sshHost(t)
+	for _, tc := range []struct{ name, target, marker string }{
+		{"local", "plugin://%s?timeout=2s", "31311"},
+		{"ssh", "ssh://sshd?timeout=2s&plugin=%s", "31312"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := writeScript(t, t.TempDir(), "hanging", "sleep "+tc.marker+"1 &\nsleep "+tc.marker+"2\n")
+			target := strings.Replace(tc.target, "%s", url.QueryEscape(bin), 1)
+			if tc.name == "local" {
+				target = "plugin://" + bin + "?timeout=2s"
+			}
+			start := time.Now()
+			err := openErr(t, target)
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), "no handshake within 2s") {
+				t.Errorf("a plugin that never completes the handshake: %v", err)
+			}
+			// 2 s of timeout plus the bounded wait for the killed group; old
+			// code waited a minute and then for the child for ever.
+			if took > 20*time.Second {
+				t.Errorf("the launch took %s with timeout=2s", took)
+			}
+			for _, m := range []string{"sleep " + tc.marker + "1", "sleep " + tc.marker + "2"} {
+				if !waitGone(m) {
+					t.Errorf("%q still runs after the launch was given up", m)
+				}
+			}
+		})
+	}
+}
+
+// A handshake announcing a TCP address off the host is refused with the
+// address named, unless the target allows it.
+func TestPluginRemoteAddressRefused(t *testing.T) {
+	bin := writeScript(t, t.TempDir(), "far", "echo '1|1|tcp|192.0.2.7:4711|grpc|'\nexec sleep 31313\n")
+	err := openErr(t, "plugin://"+bin+"?timeout=10s")
+	if err == nil || !strings.Contains(err.Error(), "192.0.2.7:4711") || !strings.Contains(err.Error(), "not loopback") {
+		t.Errorf("a non-loopback plugin address: %v", err)
+	}
+	err = openErr(t, "plugin://"+bin+"?timeout=2s&allow_remote_addr=true")
+	if err == nil || strings.Contains(err.Error(), "not loopback") {
+		t.Errorf("with allow_remote_addr=true the address is tried: %v", err)
+	}
+	if !waitGone("sleep 31313") {
+		t.Error("the refused plugin still runs")
+	}
+}
+
+// A plugin path with "=" in it is the program, not an env assignment.
+func TestSSHPluginPathWithEquals(t *testing.T) {
+	sshHost(t)
+	dir := filepath.Join(t.TempDir(), "a=b")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "statescope")
+	if err := os.Symlink(statescopeBin, bin); err != nil {
+		t.Fatal(err)
+	}
+	q := pluginArgs(t.TempDir())
+	q.Set("plugin", bin)
+	s := open(t, "ssh://sshd?"+q.Encode())
+	defer stores.Close(s)
+	if err := s.Save(ctxT(t), storetest.Record("eq")); err != nil {
+		t.Error(err)
+	}
+}
