@@ -53,6 +53,8 @@ func Run(t *testing.T, h Harness) {
 		{"CorruptSurfaced", corruptSurfaced},
 		{"Cancelled", cancelled},
 		{"StreamMatchesList", streamMatchesList},
+		{"RowsMatchList", rowsMatchList},
+		{"RefreshFetchesChanged", refreshFetchesChanged},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
