@@ -42,6 +42,7 @@ lint:
 # Short fuzz runs of every parser; anything found is kept under testdata/fuzz.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME) ./stores
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRow$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTarget$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLockBody$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMap$$' -fuzztime $(FUZZTIME) ./remote/wire

@@ -26,14 +26,14 @@ const DefaultParallelism = 16
 // results to yield in batches as they complete (not in key order). It stops
 // at the first yield error or when ctx ends, and waits for its workers
 // before returning, so no goroutine outlives the call.
-func FetchParallel(ctx context.Context, keys []string, n int, fetch func(ctx context.Context, key string) Entry, yield func([]Entry) error) error {
+func FetchParallel[T any](ctx context.Context, keys []string, n int, fetch func(ctx context.Context, key string) T, yield func([]T) error) error {
 	if n <= 0 {
 		n = DefaultParallelism
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan string)
-	results := make(chan Entry, n)
+	results := make(chan T, n)
 	var wg sync.WaitGroup
 	for range min(n, len(keys)) {
 		wg.Add(1)
@@ -62,7 +62,7 @@ func FetchParallel(ctx context.Context, keys []string, n int, fetch func(ctx con
 	go func() { wg.Wait(); close(results) }()
 
 	const batchSize = 64
-	batch := make([]Entry, 0, batchSize)
+	batch := make([]T, 0, batchSize)
 	var yieldErr error
 	for e := range results {
 		if yieldErr != nil {
@@ -74,7 +74,7 @@ func FetchParallel(ctx context.Context, keys []string, n int, fetch func(ctx con
 			if yieldErr = yield(batch); yieldErr != nil {
 				cancel()
 			}
-			batch = make([]Entry, 0, batchSize)
+			batch = make([]T, 0, batchSize)
 		}
 	}
 	if yieldErr != nil {

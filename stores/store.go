@@ -87,10 +87,18 @@ func (f Filter) Match(e Entry) bool {
 	if e.State == nil {
 		return true
 	}
-	s := e.State
-	return (f.ResourceType == "" || s.ResourceType == f.ResourceType) &&
-		(f.Provider == "" || s.Provider == f.Provider) &&
-		(f.Status == "" || s.Status == f.Status)
+	return f.matches(e.State.ResourceType, e.State.Provider, e.State.Status)
+}
+
+// MatchRow is Match for a listed row.
+func (f Filter) MatchRow(r Row) bool {
+	return r.Corrupt() || f.matches(r.ResourceType, r.Provider, r.Status)
+}
+
+func (f Filter) matches(resourceType, provider, status string) bool {
+	return (f.ResourceType == "" || resourceType == f.ResourceType) &&
+		(f.Provider == "" || provider == f.Provider) &&
+		(f.Status == "" || status == f.Status)
 }
 
 // Streamer is an optional capability: a store that can deliver listed

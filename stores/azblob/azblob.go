@@ -13,6 +13,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -221,6 +222,16 @@ func etag(e *azcore.ETag) string {
 	return string(*e)
 }
 
+// listedETag is a listing's ETag in the form reads return: the listing's
+// XML carries it bare, response headers quoted.
+func listedETag(e *azcore.ETag) string {
+	v := etag(e)
+	if v == "" || strings.HasPrefix(v, `"`) {
+		return v
+	}
+	return `"` + v + `"`
+}
+
 // upload writes a whole blob under the given conditions.
 func (s *Store) upload(ctx context.Context, key string, data []byte, contentType string, cond *blob.AccessConditions) error {
 	_, err := s.container.NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
@@ -273,9 +284,10 @@ func (s *Store) Close() error {
 // the next is listed, so small pages bring the first records sooner.
 const listPageSize = 1000
 
-// keyPages lists every key under the prefix, recursively, a page at a time.
-func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
-	return func(yield func([]string, error) bool) {
+// keyPages lists every key under the prefix, recursively, a page at a
+// time, with its ETag.
+func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
+	return func(yield func([]objectstore.Object, error) bool) {
 		pager := s.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix, MaxResults: new(int32(listPageSize))})
 		for pager.More() {
 			page, err := pager.NextPage(ctx)
@@ -283,9 +295,13 @@ func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
 				yield(nil, s.sdkError(err))
 				return
 			}
-			keys := make([]string, 0, len(page.Segment.BlobItems))
+			keys := make([]objectstore.Object, 0, len(page.Segment.BlobItems))
 			for _, item := range page.Segment.BlobItems {
-				keys = append(keys, *item.Name)
+				o := objectstore.Object{Key: *item.Name}
+				if item.Properties != nil {
+					o.Version = listedETag(item.Properties.ETag)
+				}
+				keys = append(keys, o)
 			}
 			if !yield(keys, nil) {
 				return

@@ -41,6 +41,7 @@ var (
 	_ stores.ForceUnlocker    = (*Store)(nil)
 	_ stores.HolderLocker     = (*Store)(nil)
 	_ stores.Streamer         = (*Store)(nil)
+	_ stores.RowLister        = (*Store)(nil)
 	_ stores.Describer        = (*Store)(nil)
 	_ stores.ConditionalStore = (*Store)(nil)
 	_ io.Closer               = (*Store)(nil)
@@ -190,16 +191,17 @@ func (s *Store) deleteGeneration(ctx context.Context, key, token string) (delete
 	return changed, attrs.Generation, nil
 }
 
-// keyPages lists every key under the prefix, recursively, a page at a time.
-func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
-	return func(yield func([]string, error) bool) {
+// keyPages lists every key under the prefix, recursively, a page at a
+// time, with its generation.
+func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
+	return func(yield func([]objectstore.Object, error) bool) {
 		q := &storage.Query{Prefix: s.layout.Prefix}
-		if err := q.SetAttrSelection([]string{"Name"}); err != nil {
+		if err := q.SetAttrSelection([]string{"Name", "Generation"}); err != nil {
 			yield(nil, err)
 			return
 		}
 		it := s.bucket.Objects(ctx, q)
-		var page []string
+		var page []objectstore.Object
 		for {
 			attrs, err := it.Next()
 			if errors.Is(err, iterator.Done) {
@@ -212,7 +214,7 @@ func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
 				yield(nil, err)
 				return
 			}
-			page = append(page, attrs.Name)
+			page = append(page, objectstore.Object{Key: attrs.Name, Version: strconv.FormatInt(attrs.Generation, 10)})
 			if it.PageInfo().Remaining() == 0 {
 				if !yield(page, nil) {
 					return

@@ -127,20 +127,56 @@ func (l Layout) name(key string) string {
 // missing object is an error wrapping stores.ErrNotFound.
 type Read func(ctx context.Context, key string) (data []byte, version string, err error)
 
+// Object is one listed key with the version the listing reports for it
+// (ETag, generation); empty when the listing has none.
+type Object struct {
+	Key, Version string
+}
+
+// Pages lists the objects under the prefix a page at a time, until its
+// context ends.
+type Pages func(context.Context) iter.Seq2[[]Object, error]
+
 // Stream hands yield the records among the listed keys that pass f, fetched
-// up to parallel at once. pages lists the keys under the prefix a page at
-// a time, until its context ends; the next page is listed while this one
-// is fetched, so
-// the first records arrive before the listing ends. Unreadable records are
-// corrupt entries; a record deleted between listing and fetching is left out.
-func (l Layout) Stream(ctx context.Context, pages func(context.Context) iter.Seq2[[]string, error], parallel int, read Read, f stores.Filter, yield func([]stores.Entry) error) error {
+// up to parallel at once. The next page is listed while this one is
+// fetched, so the first records arrive before the listing ends. Unreadable
+// records are corrupt entries; a record deleted between listing and
+// fetching is left out.
+func (l Layout) Stream(ctx context.Context, pages Pages, parallel int, read Read, f stores.Filter, yield func([]stores.Entry) error) error {
+	fetch := func(ctx context.Context, key string) stores.Entry { return l.entry(ctx, key, read) }
+	keep := func(e stores.Entry) bool { return e.Source != "" && f.Match(e) }
+	return stream(ctx, pages, parallel, nil, fetch, keep, yield)
+}
+
+// StreamRows is Stream for rows (stores.RowLister): records are decoded
+// only as far as a row needs, and a record whose listed version known
+// recognises is not fetched at all; known's row is yielded instead.
+func (l Layout) StreamRows(ctx context.Context, pages Pages, parallel int, read Read, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	var reuse func(Object) (stores.Row, bool)
+	if known != nil {
+		reuse = func(o Object) (stores.Row, bool) {
+			if o.Version == "" {
+				return stores.Row{}, false
+			}
+			return known(l.Source(o.Key), o.Version)
+		}
+	}
+	fetch := func(ctx context.Context, key string) stores.Row { return l.row(ctx, key, read) }
+	keep := func(r stores.Row) bool { return r.Source != "" && f.MatchRow(r) }
+	return stream(ctx, pages, parallel, reuse, fetch, keep, yield)
+}
+
+// stream lists pages in the background and, for each, yields the records
+// reuse supplies and fetches the rest; keep drops vanished and filtered
+// ones.
+func stream[T any](ctx context.Context, pages Pages, parallel int, reuse func(Object) (T, bool), fetch func(context.Context, string) T, keep func(T) bool, yield func([]T) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	keep := func(batch []stores.Entry) error {
+	emit := func(batch []T) error {
 		kept := batch[:0]
 		for _, e := range batch {
-			if e.Source != "" && f.Match(e) {
+			if keep(e) {
 				kept = append(kept, e)
 			}
 		}
@@ -149,18 +185,17 @@ func (l Layout) Stream(ctx context.Context, pages func(context.Context) iter.Seq
 		}
 		return yield(kept)
 	}
-	fetchEntry := func(ctx context.Context, key string) stores.Entry { return l.entry(ctx, key, read) }
 	type page struct {
-		keys []string
-		err  error
+		objects []Object
+		err     error
 	}
 	listCtx, cancel := context.WithCancel(ctx)
 	next := make(chan page, 1)
 	go func() {
 		defer close(next)
-		for keys, err := range pages(listCtx) {
+		for objects, err := range pages(listCtx) {
 			select {
-			case next <- page{keys, err}:
+			case next <- page{objects, err}:
 			case <-listCtx.Done():
 				return
 			}
@@ -176,23 +211,53 @@ func (l Layout) Stream(ctx context.Context, pages func(context.Context) iter.Seq
 		if p.err != nil {
 			return p.err
 		}
-		records := slices.DeleteFunc(p.keys, func(k string) bool { return !isRecordKey(k) })
-		if err := stores.FetchParallel(ctx, records, parallel, fetchEntry, keep); err != nil {
+		var keys []string
+		var reused []T
+		for _, o := range p.objects {
+			if !isRecordKey(o.Key) {
+				continue
+			}
+			if reuse != nil {
+				if e, ok := reuse(o); ok {
+					reused = append(reused, e)
+					continue
+				}
+			}
+			keys = append(keys, o.Key)
+		}
+		if len(reused) > 0 {
+			if err := emit(reused); err != nil {
+				return err
+			}
+		}
+		if err := stores.FetchParallel(ctx, keys, parallel, fetch, emit); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
+// fetch reads one record for a listing. found is false when it vanished
+// since it was listed; problem says why it is unreadable.
+func (l Layout) fetch(ctx context.Context, key string, read Read) (data []byte, version, problem string, found bool) {
+	data, version, err := read(ctx, key)
+	switch {
+	case errors.Is(err, stores.ErrNotFound):
+		return nil, "", "", false
+	case err != nil:
+		return nil, version, "unreadable: " + err.Error(), true
+	}
+	return data, version, "", true
+}
+
 // entry fetches and decodes one record. The zero Entry means it vanished.
 func (l Layout) entry(ctx context.Context, key string, read Read) stores.Entry {
-	data, _, err := read(ctx, key)
-	if errors.Is(err, stores.ErrNotFound) {
+	data, _, problem, found := l.fetch(ctx, key, read)
+	if !found {
 		return stores.Entry{}
 	}
-	e := stores.Entry{ID: l.name(key), Source: l.Source(key)}
-	if err != nil {
-		e.Problem = "unreadable: " + err.Error()
+	e := stores.Entry{ID: l.name(key), Source: l.Source(key), Problem: problem}
+	if problem != "" {
 		return e
 	}
 	st, err := stores.DecodeState(data)
@@ -202,6 +267,23 @@ func (l Layout) entry(ctx context.Context, key string, read Read) stores.Entry {
 	}
 	e.State, e.ID = st, st.ResourceID
 	return e
+}
+
+// row fetches one record's row. The zero Row means it vanished.
+func (l Layout) row(ctx context.Context, key string, read Read) stores.Row {
+	data, version, problem, found := l.fetch(ctx, key, read)
+	if !found {
+		return stores.Row{}
+	}
+	r := stores.Row{ID: l.name(key), Problem: problem}
+	if problem == "" {
+		var err error
+		if r, err = stores.DecodeRow(data); err != nil {
+			r = stores.Row{ID: l.name(key), Problem: err.Error()}
+		}
+	}
+	r.Source, r.Version = l.Source(key), version
+	return r
 }
 
 // List collects a stream into a slice sorted by ID, then source.

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -74,10 +75,15 @@ type fakeBucket struct {
 	objects map[string]string
 }
 
-func (fb fakeBucket) list(ctx context.Context) iter.Seq2[[]string, error] {
-	return func(yield func([]string, error) bool) {
+// list reports every object at version v1, the version read returns.
+func (fb fakeBucket) list(ctx context.Context) iter.Seq2[[]Object, error] {
+	return func(yield func([]Object, error) bool) {
 		for _, p := range fb.pages {
-			if ctx.Err() != nil || !yield(slices.Clone(p), nil) {
+			objs := make([]Object, len(p))
+			for i, k := range p {
+				objs[i] = Object{Key: k, Version: "v1"}
+			}
+			if ctx.Err() != nil || !yield(objs, nil) {
 				return
 			}
 		}
@@ -169,4 +175,53 @@ func TestStream(t *testing.T) {
 			t.Errorf("error %v, want context.Canceled", err)
 		}
 	})
+}
+
+// StreamRows yields the rows of what Stream yields, and fetches only the
+// records known does not recognise at their listed version.
+func TestStreamRows(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	l := Layout{Scheme: "gs", Bucket: "b", Prefix: "p/"}
+	data, _ := stores.EncodeState(&stores.State{ResourceID: "team/db", ResourceType: "db", Provider: "gcp", Status: "active", UpdatedAt: "2024-01-02T03:04:05Z", Outputs: map[string]any{"k": "v"}})
+	bucket := fakeBucket{
+		pages:   [][]string{{"p/team_db.json", "p/b.lock", "p/bad.json"}, {"p/gone.json", "p/kept.json"}},
+		objects: map[string]string{"p/team_db.json": string(data), "p/bad.json": "{", "p/gone.json": "", "p/kept.json": "{"},
+	}
+	var mu sync.Mutex
+	var reads []string
+	read := func(ctx context.Context, key string) ([]byte, string, error) {
+		mu.Lock()
+		reads = append(reads, key)
+		mu.Unlock()
+		return bucket.read(ctx, key)
+	}
+	kept := stores.Row{ID: "kept", Source: "gs://b/p/kept.json", Status: "active", Version: "v1"}
+	known := func(source, version string) (stores.Row, bool) {
+		if source == kept.Source && version == "v1" {
+			return kept, true
+		}
+		return stores.Row{}, false
+	}
+	var got []stores.Row
+	err := l.StreamRows(context.Background(), bucket.list, 2, read, stores.Filter{}, known, func(batch []stores.Row) error {
+		got = append(got, batch...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b stores.Row) int { return strings.Compare(a.ID, b.ID) })
+	_, badErr := stores.DecodeState([]byte("{"))
+	want := []stores.Row{
+		{ID: "bad", Source: "gs://b/p/bad.json", Problem: badErr.Error(), Version: "v1"},
+		kept,
+		{ID: "team/db", Source: "gs://b/p/team_db.json", ResourceType: "db", Provider: "gcp", Status: "active", UpdatedAt: "2024-01-02T03:04:05Z", Version: "v1"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows:\n%+v\nwant\n%+v", got, want)
+	}
+	slices.Sort(reads)
+	if want := []string{"p/bad.json", "p/gone.json", "p/team_db.json"}; !slices.Equal(reads, want) {
+		t.Errorf("fetched %v, want %v (the known record is not fetched)", reads, want)
+	}
 }

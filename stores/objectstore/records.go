@@ -3,7 +3,6 @@ package objectstore
 import (
 	"context"
 	"fmt"
-	"iter"
 
 	"statescope/stores"
 )
@@ -18,11 +17,13 @@ type Backend struct {
 	SaveIf func(ctx context.Context, st *stores.State, version string) error
 	// DeleteIf deletes the record only if its version is still version.
 	DeleteIf func(ctx context.Context, id, version string) error
-	Pages    func(context.Context) iter.Seq2[[]string, error]
+	// Pages lists the keys under the prefix with their versions.
+	Pages Pages
 }
 
 // Records is the record half of an object store — stores.Store's Get,
-// Save, Delete, List, stores.Streamer and stores.ConditionalStore — over a
+// Save, Delete, List, stores.Streamer, stores.RowLister and
+// stores.ConditionalStore — over a
 // Layout and a Backend. Backends embed it and add their locks.
 type Records struct {
 	name     string
@@ -110,6 +111,15 @@ func (r Records) List(ctx context.Context, f stores.Filter) ([]stores.Entry, err
 // time. Unreadable objects are corrupt entries.
 func (r Records) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
 	if err := r.layout.Stream(ctx, r.be.Pages, r.parallel, r.be.Read, f, yield); err != nil {
+		return fmt.Errorf("%s: list %s: %w", r.name, r.layout, err)
+	}
+	return nil
+}
+
+// ListRows lists rows as Stream lists entries, fetching only the records
+// whose listed version known does not recognise.
+func (r Records) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	if err := r.layout.StreamRows(ctx, r.be.Pages, r.parallel, r.be.Read, f, known, yield); err != nil {
 		return fmt.Errorf("%s: list %s: %w", r.name, r.layout, err)
 	}
 	return nil

@@ -39,6 +39,7 @@ var (
 	_ stores.LockLister       = (*Store)(nil)
 	_ stores.ForceUnlocker    = (*Store)(nil)
 	_ stores.ConditionalStore = (*Store)(nil)
+	_ stores.RowLister        = (*Store)(nil)
 	_ stores.Limiter          = (*Store)(nil)
 	_ stores.Describer        = (*Store)(nil)
 	_ io.Closer               = (*Store)(nil)

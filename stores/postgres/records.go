@@ -236,6 +236,81 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 	return out, nil
 }
 
+// rowCols reads a listed row without its JSON: a JSON column that is an
+// object or null comes back as the text null, anything else as itself, so
+// the problem it makes is reported in the same words as by scanState.
+const rowCols = `name, type, provider, status, updated_at,
+	CASE WHEN jsonb_typeof(outputs) IN ('object', 'null') THEN 'null' ELSE outputs::text END,
+	CASE WHEN jsonb_typeof(applied_config) IN ('object', 'null') THEN 'null' ELSE applied_config::text END`
+
+// rowBatch is how many rows ListRows hands over at a time.
+const rowBatch = 256
+
+// ListRows reads the table's rows without their outputs and config
+// (stores.RowLister), in batches as they arrive, updated_at as each row's
+// version. A row known recognises at its version is yielded as known has
+// it; reading it cost no more than its version.
+func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+rowCols+" FROM iac_resources ORDER BY name")
+	if err != nil {
+		if isCode(err, codeUndefinedTable) {
+			return nil
+		}
+		return s.fail(ctx, "list", "", err)
+	}
+	defer rows.Close()
+	var dec objectDecoder
+	batch := make([]stores.Row, 0, rowBatch)
+	for rows.Next() {
+		var name, typ, provider, status string
+		var updated time.Time
+		if err := rows.Scan(&name, &typ, &provider, &status, &updated, nil, nil); err != nil {
+			return s.fail(ctx, "list", "", err)
+		}
+		src, ver := source(name), version(updated)
+		r, ok := stores.Row{}, false
+		if known != nil {
+			r, ok = known(src, ver)
+		}
+		if !ok {
+			r = stores.NewRow(name, typ, provider, status, stores.FormatTime(updated))
+			raw := rows.RawValues()
+			var problems []string
+			for i, column := range []string{"outputs", "applied_config"} {
+				if _, p := dec.decode(column, raw[5+i]); p != "" {
+					problems = append(problems, p)
+				}
+			}
+			if len(problems) > 0 {
+				r = stores.Row{ID: name, Problem: strings.Join(problems, "; ")}
+			}
+			r.Source, r.Version = src, ver
+		}
+		if !f.MatchRow(r) {
+			continue
+		}
+		if batch = append(batch, r); len(batch) == rowBatch {
+			if err := yield(batch); err != nil {
+				return err
+			}
+			batch = make([]stores.Row, 0, rowBatch)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if isCode(err, codeUndefinedTable) {
+			return nil
+		}
+		return s.fail(ctx, "list", "", err)
+	}
+	if len(batch) > 0 {
+		return yield(batch)
+	}
+	return nil
+}
+
 // Save inserts or fully replaces a record (created_at is kept). The error
 // field is not stored; see Limitations.
 func (s *Store) Save(ctx context.Context, st *stores.State) error {

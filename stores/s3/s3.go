@@ -45,6 +45,7 @@ func init() {
 var (
 	_ stores.Store            = (*Store)(nil)
 	_ stores.Streamer         = (*Store)(nil)
+	_ stores.RowLister        = (*Store)(nil)
 	_ stores.HolderLocker     = (*Store)(nil)
 	_ stores.LockLister       = (*Store)(nil)
 	_ stores.ForceUnlocker    = (*Store)(nil)
@@ -326,15 +327,25 @@ func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores
 	return nil
 }
 
-// keyPages lists every key under the prefix a page at a time, until ctx
-// ends (objectstore.Stream lists the next page while it fetches this one).
-func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]string, error] {
-	return func(yield func([]string, error) bool) {
+// ListRows lists rows as Stream lists entries, fetching only the records
+// whose listed ETag known does not recognise (stores.RowLister).
+func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	if err := s.layout.StreamRows(ctx, s.keyPages, s.cfg.Parallel, s.readKey, f, known, yield); err != nil {
+		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.layout, err)
+	}
+	return nil
+}
+
+// keyPages lists every key under the prefix a page at a time, with its
+// ETag, until ctx ends (objectstore.Stream lists the next page while it
+// fetches this one).
+func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
+	return func(yield func([]objectstore.Object, error) bool) {
 		errStop := errors.New("stop")
 		err := s.listObjects(ctx, func(objs []types.Object) error {
-			keys := make([]string, len(objs))
+			keys := make([]objectstore.Object, len(objs))
 			for i, o := range objs {
-				keys[i] = aws.ToString(o.Key)
+				keys[i] = objectstore.Object{Key: aws.ToString(o.Key), Version: aws.ToString(o.ETag)}
 			}
 			if !yield(keys, nil) {
 				return errStop

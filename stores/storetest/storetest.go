@@ -57,6 +57,8 @@ func Run(t *testing.T, h Harness) {
 		{"CorruptSurfaced", corruptSurfaced},
 		{"Cancelled", cancelled},
 		{"StreamMatchesList", streamMatchesList},
+		{"RowsMatchList", rowsMatchList},
+		{"RefreshFetchesChanged", refreshFetchesChanged},
 	}
 	probe := h.New(t)
 	h.Capabilities.Check(t, probe, h.Corrupt != nil)

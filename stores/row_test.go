@@ -1,0 +1,87 @@
+package stores
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// rowCases are records DecodeRow must judge exactly as DecodeState does.
+var rowCases = []string{
+	`{"resource_id":"a","resource_type":"t","provider":"p","status":"active","outputs":null,"config":{},"created_at":"","updated_at":"2024-01-02T03:04:05Z"}`,
+	`{"resource_id":"x/y","outputs":{"n":12345678901234567890,"big":1e999,"s":"<&>"},"dependencies":["a",null],"error":"boom"}`,
+	`{"config":{"k":[1,{"z":null}]},"outputs":{},"resource_id":"a"}`,
+	`{"RESOURCE_ID":"case","Status":"planned"}`,
+	`{"resource_id":"a"} `,
+	`{"resource_id":"a"}]`,
+	`{"resource_id":"a"}{}`,
+	`{"resource_id":"a","resource_id":""}`,
+	`{"resource_id": 5}`,
+	`{"resource_id":"a","outputs":[]}`,
+	`{"resource_id":"a","config":"x"}`,
+	`{"resource_id":"a","dependencies":[1]}`,
+	`{"resource_id":"a","dependencies":{}}`,
+	`{"resource_id":"a","provider_ref":7}`,
+	`{"resource_id":"a","error":{}}`,
+	`{"resource_id":"a","created_at":true}`,
+	`{"resource_id":"a","outputs":{"a":}}`,
+	`{"resource_id":"a","unknown":[{"x":1}]}`,
+	`{"status":"active"}`,
+	`[]`, `null`, `"a"`, ``, `{`,
+}
+
+func TestDecodeRowMatchesDecodeState(t *testing.T) {
+	for _, c := range rowCases {
+		checkRow(t, []byte(c))
+	}
+}
+
+func FuzzDecodeRow(f *testing.F) {
+	for _, c := range rowCases {
+		f.Add([]byte(c))
+	}
+	// The state decoder's corpus too: what it found interesting.
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzDecodeState", "*"))
+	for _, p := range seeds {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(checkRow)
+}
+
+func checkRow(t *testing.T, data []byte) {
+	t.Helper()
+	row, rerr := DecodeRow(data)
+	st, serr := DecodeState(data)
+	switch {
+	case (rerr == nil) != (serr == nil):
+		t.Fatalf("%q: DecodeRow error %v, DecodeState error %v", data, rerr, serr)
+	case serr != nil:
+		if rerr.Error() != serr.Error() {
+			t.Fatalf("%q: DecodeRow says %q, DecodeState %q", data, rerr, serr)
+		}
+		return
+	}
+	want := RowOf(Entry{ID: st.ResourceID, State: st}, "")
+	if row != want {
+		t.Fatalf("%q: row %+v, want %+v", data, row, want)
+	}
+}
+
+func TestFilterMatchRow(t *testing.T) {
+	f := Filter{ResourceType: "t", Status: "active"}
+	for _, tc := range []struct {
+		row  Row
+		want bool
+	}{
+		{Row{ResourceType: "t", Status: "active"}, true},
+		{Row{ResourceType: "t", Status: "error"}, false},
+		{Row{ResourceType: "u", Status: "active"}, false},
+		{Row{Problem: "invalid JSON"}, true}, // corrupt rows cannot be excluded honestly
+	} {
+		if got := f.MatchRow(tc.row); got != tc.want {
+			t.Errorf("%+v: %v, want %v", tc.row, got, tc.want)
+		}
+	}
+}
