@@ -14,6 +14,7 @@ import (
 	"statescope/keymap"
 	"statescope/stores"
 	"statescope/stores/repair"
+	"statescope/tui/grid"
 )
 
 // Session is one opened store.
@@ -445,30 +446,69 @@ func (m *Model) View() tea.View {
 
 func (m *Model) crumbs() string {
 	st := m.env.styles
-	parts := []string{st.Crumb.Render("statescope"), st.Title.Render(m.env.session.Name)}
-	for _, v := range m.stack {
-		parts = append(parts, v.Title())
-	}
-	line := strings.Join(parts, st.CrumbSep.Render(" › "))
+	var suffix string
 	if v := m.top(); v != nil && v.Busy() {
-		line += " " + m.spinner.View()
+		suffix += " " + m.spinner.View()
 	}
 	if m.env.session.ReadOnly {
-		line += "  " + st.Warn.Render("[read-only]")
+		suffix += "  " + st.Warn.Render("[read-only]")
 	}
-	if m.env.session.Store == nil {
+	desc := ""
+	if m.env.session.Store != nil {
+		desc = stores.Describe(m.env.session.Store)
+	}
+	// The transport (e.g. ssh ops@host → plugin /opt/…) keeps at least
+	// half the line; the breadcrumbs are abbreviated to fit the rest.
+	room := m.width - ansi.StringWidth(suffix)
+	if desc != "" {
+		room -= min(ansi.StringWidth(desc), m.width/2) + 2
+	}
+	line := m.trail(room) + suffix
+	if desc == "" {
 		return ansi.Truncate(line, m.width, "…")
 	}
-	// The transport (e.g. ssh ops@host → plugin /opt/…) always shows: the
-	// breadcrumbs give way first, then the description's tail.
-	desc := stores.Describe(m.env.session.Store)
-	room := m.width - ansi.StringWidth(line) - 2
-	if room < ansi.StringWidth(desc) {
-		line = ansi.Truncate(line, max(m.width/2, m.width-ansi.StringWidth(desc)-2), "…")
-		room = m.width - ansi.StringWidth(line) - 2
-		desc = ansi.Truncate(desc, max(room, 0), "…")
-	}
+	room = m.width - ansi.StringWidth(line) - 2
+	desc = ansi.Truncate(desc, max(room, 0), "…")
 	return line + strings.Repeat(" ", max(m.width-ansi.StringWidth(line)-ansi.StringWidth(desc), 0)) + st.Dim.Render(desc)
+}
+
+// trail is the breadcrumb trail in at most w columns: the app's name goes
+// first, then the middle views become "…", then the last one is cut in
+// the middle; the session and the current view always show.
+func (m *Model) trail(w int) string {
+	st := m.env.styles
+	titles := make([]string, 0, len(m.stack))
+	for _, v := range m.stack {
+		titles = append(titles, v.Title())
+	}
+	sep := st.CrumbSep.Render(" › ")
+	join := func(app bool, titles []string) string {
+		parts := []string{st.Title.Render(m.env.session.Name)}
+		if app {
+			parts = append([]string{st.Crumb.Render("statescope")}, parts...)
+		}
+		return strings.Join(append(parts, titles...), sep)
+	}
+	if line := join(true, titles); ansi.StringWidth(line) <= w {
+		return line
+	}
+	for more := true; more && ansi.StringWidth(join(false, titles)) > w; {
+		switch {
+		case len(titles) >= 3 && titles[1] != "…":
+			titles[1] = "…"
+		case len(titles) > 3:
+			titles = append(titles[:2], titles[3:]...) // "…" stands for one more
+		default:
+			more = false
+		}
+	}
+	line := join(false, titles)
+	if over := ansi.StringWidth(line) - w; over > 0 && len(titles) > 0 {
+		last := titles[len(titles)-1]
+		titles[len(titles)-1] = grid.Cut(last, max(ansi.StringWidth(last)-over, 8), true)
+		line = join(false, titles)
+	}
+	return ansi.Truncate(line, max(w, 0), "…")
 }
 
 func (m *Model) helpBar() string {

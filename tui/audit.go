@@ -43,6 +43,7 @@ func newAuditView(e *env) *auditView {
 	}, func(a audit.Entry) string { return a.Time.String() + a.Resource + a.Action }, func(a audit.Entry) []string {
 		return []string{a.Resource, a.Action, a.Result, a.Actor, a.Target}
 	}, st.Grid)
+	g.SortBy(0) // newest first
 	v := &auditView{env: e, keys: e.keys.Audit, table: newTable(g)}
 	if e.opts.StateDir != "" {
 		v.log = repair.AuditLog(e.opts.StateDir)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"testing"
@@ -37,6 +38,7 @@ func TestGolden(t *testing.T) {
 		readOnly bool
 		plain    bool
 		width    int // 120 unless set
+		height   int // 40 unless set
 		opts     func(o *Options)
 		steps    func(h *syncHarness)
 		want     string // a line the frame must contain, besides the golden file
@@ -44,8 +46,18 @@ func TestGolden(t *testing.T) {
 		{name: "resources", want: "prod/db/orders"},
 		{name: "resources_filtered", steps: func(h *syncHarness) { h.keys("/"); h.typeText("staging/db"); h.keys("enter") }, want: "/staging/db"},
 		{name: "resources_filter_typing", steps: func(h *syncHarness) { h.keys("/"); h.typeText("error") }, want: "/error█"},
-		{name: "resources_sorted_by_status_desc", steps: func(h *syncHarness) { h.keys("s", "s", "s", "s", "S") }, want: "STATUS↓"},
-		{name: "resources_narrow", width: 80, want: "dev/bucket/terraform-migra…"},
+		{name: "resources_sorted_by_status_desc", steps: func(h *syncHarness) { h.keys("s", "s", "s", "S") }, want: "STATUS↓"},
+		{name: "resources_80x24", width: 80, height: 24, want: "dev/…/terraform-migration"},
+		{name: "resources_80x24_by_status", width: 80, height: 24, steps: func(h *syncHarness) { h.keys("s", "s", "s") }, want: "provisioning ⚠stuck  3d orphaned"},
+		{name: "resources_100x30", width: 100, height: 30, want: "STATUS "},
+		{name: "resources_160x45", width: 160, height: 45, want: "provisioning ⚠stuck"},
+		{name: "locks_80x24", width: 80, height: 24, steps: func(h *syncHarness) { h.keys("L") }, want: "orphaned"},
+		{name: "diff_80x24", width: 80, height: 24, steps: func(h *syncHarness) {
+			openRecord("prod/db/users")(h)
+			h.keys("d")
+			h.typeText("staging/db/orders")
+			h.keys("enter")
+		}, want: "- outputs.username"},
 		{name: "resources_no_inventory", plain: true, want: "no lock inventory"},
 		{name: "detail_error", steps: openRecord("prod/db/analytics"), want: "Quota 'SSD_TOTAL_GB' exceeded"},
 		{name: "detail_masked", steps: openRecord("prod/db/users"), want: "••••••••"},
@@ -205,7 +217,7 @@ func TestGolden(t *testing.T) {
 			}
 			h := newSyncHarness(t, opts)
 			if tt.width > 0 {
-				h.send(tea.WindowSizeMsg{Width: tt.width, Height: 40})
+				h.send(tea.WindowSizeMsg{Width: tt.width, Height: cmp.Or(tt.height, 40)})
 			}
 			if tt.steps != nil {
 				tt.steps(h)

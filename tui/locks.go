@@ -37,17 +37,18 @@ type locksView struct {
 func newLocksView(e *env) *locksView {
 	st, now := &e.styles, e.now
 	g := grid.New([]grid.Column[stores.LockInfo]{
-		{Title: "RESOURCE", MaxWidth: 32, Text: func(l stores.LockInfo) string { return l.ResourceID }},
-		{Title: "AGE", MaxWidth: 8, Text: func(l stores.LockInfo) string { return lockAge(l, now()) },
+		{Title: "RESOURCE", MaxWidth: 32, MinWidth: 16, Middle: true, Text: func(l stores.LockInfo) string { return l.ResourceID }},
+		{Title: "AGE", Whole: true, Text: func(l stores.LockInfo) string { return lockAge(l, now()) },
 			Compare: func(a, b stores.LockInfo) int { return a.AcquiredAt.Compare(b.AcquiredAt) }},
-		{Title: "HOLDER", MaxWidth: 32, Text: func(l stores.LockInfo) string { return dash(l.Holder.String()) }},
-		{Title: "VERDICT", MaxWidth: 10, Text: func(l stores.LockInfo) string { return string(l.Verdict) },
+		{Title: "HOLDER", MaxWidth: 32, MinWidth: 12, Drop: 1, Text: func(l stores.LockInfo) string { return dash(l.Holder.String()) }},
+		{Title: "VERDICT", Whole: true, Text: func(l stores.LockInfo) string { return string(l.Verdict) },
 			Style:   func(l stores.LockInfo) *lipgloss.Style { return st.VerdictStyle(l.Verdict) },
 			Compare: func(a, b stores.LockInfo) int { return cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)) }},
-		{Title: "EVIDENCE", Flex: true, Text: func(l stores.LockInfo) string { return redact.Text(l.Evidence) }},
+		{Title: "EVIDENCE", Flex: true, MinWidth: 16, Text: func(l stores.LockInfo) string { return redact.Text(l.Evidence) }},
 	}, func(l stores.LockInfo) string { return l.ResourceID }, func(l stores.LockInfo) []string {
 		return []string{l.ResourceID, string(l.Verdict), l.Holder.String()}
 	}, st.Grid)
+	g.SortBy(3) // the most suspect first
 	return &locksView{env: e, keys: e.keys.Locks, table: newTable(g)}
 }
 

@@ -39,8 +39,8 @@ type resourcesView struct {
 
 	counts         map[string]int
 	corrupt, stuck int
-	// header caches the summary line; counting rows or locks clears it.
-	header string
+	// header caches the summary lines; counting rows or locks clears it.
+	header []string
 
 	filter tableFilter[stores.Entry]
 }
@@ -51,30 +51,57 @@ func newResourcesView(e *env) *resourcesView {
 	now := e.now
 	stale := e.opts.StaleAfter
 	v.grid = grid.New([]grid.Column[stores.Entry]{
-		{Title: "RESOURCE", Flex: true, Text: func(en stores.Entry) string { return en.ID }},
-		{Title: "TYPE", MaxWidth: 24, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.ResourceType }) }},
-		{Title: "PROVIDER", MaxWidth: 14, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.Provider }) }},
-		{Title: "STATUS", MaxWidth: 22,
-			Text: func(en stores.Entry) string { return statusText(en, now(), stale) },
+		{Title: "RESOURCE", Flex: true, Middle: true, MinWidth: 16, Text: func(en stores.Entry) string { return en.ID }},
+		{Title: "TYPE", MaxWidth: 24, MinWidth: 10, Drop: 2, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.ResourceType }) }},
+		{Title: "PROVIDER", MaxWidth: 14, MinWidth: 8, Drop: 1, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.Provider }) }},
+		{Title: "STATUS", Whole: true,
+			Text:    func(en stores.Entry) string { return statusText(en, now(), stale) },
+			Compare: func(a, b stores.Entry) int { return cmp.Compare(severity(a, now(), stale), severity(b, now(), stale)) },
 			Style: func(en stores.Entry) *lipgloss.Style {
 				if en.Corrupt() || en.State.IsStuck(now(), stale) {
 					return &st.Error
 				}
 				return st.StatusStyle(en.State.Status)
 			}},
-		{Title: "LOCK", MaxWidth: 16,
+		{Title: "LOCK", Whole: true,
 			Text:  func(en stores.Entry) string { return lockCell(v.locks, en.ID, now()) },
 			Style: func(en stores.Entry) *lipgloss.Style { return st.VerdictStyle(v.locks[en.ID].Verdict) },
 			Compare: func(a, b stores.Entry) int {
 				return cmp.Compare(lockRank(v.locks, a.ID), lockRank(v.locks, b.ID))
 			}},
-		{Title: "UPDATED", MaxWidth: 8,
+		{Title: "UPDATED", Whole: true,
 			Text: func(en stores.Entry) string {
 				return field(en, func(s *stores.State) string { return stores.RelativeAge(s.UpdatedAt, now()) })
 			},
 			Compare: func(a, b stores.Entry) int { return updatedAt(b).Compare(updatedAt(a)) }},
 	}, func(en stores.Entry) string { return en.ID }, searchFields, st.Grid)
+	v.grid.SortBy(0)
 	return v
+}
+
+// severity orders statuses by how much they need attention: corrupt,
+// error, stuck, in progress, planned, statuses workflow does not define,
+// active, destroyed.
+func severity(en stores.Entry, now time.Time, stale time.Duration) int {
+	switch {
+	case en.Corrupt():
+		return 0
+	case en.State.Status == stores.StatusError:
+		return 1
+	case en.State.IsStuck(now, stale):
+		return 2
+	}
+	switch en.State.Status {
+	case stores.StatusProvisioning, stores.StatusDestroying:
+		return 3
+	case stores.StatusPlanned:
+		return 4
+	case stores.StatusActive:
+		return 6
+	case stores.StatusDestroyed:
+		return 7
+	}
+	return 5
 }
 
 func field(en stores.Entry, get func(*stores.State) string) string {
@@ -198,6 +225,7 @@ func (v *resourcesView) load() tea.Cmd {
 
 func (v *resourcesView) SetSize(w, h int) {
 	v.scope.SetSize(w, h)
+	v.header = nil // laid out again for the new width
 	v.grid.SetSize(w, max(h-2, 2))
 }
 
@@ -221,7 +249,7 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 		for _, l := range msg.locks {
 			v.locks[l.ResourceID] = l
 		}
-		v.header = ""
+		v.header = nil
 		return v.tag(v.grid.Recompute())
 	case grid.FilterMsg:
 		return v.tag(v.grid.Apply(msg))
@@ -280,7 +308,7 @@ func (v *resourcesView) recount(entries []stores.Entry) {
 
 // count adds rows to the status, corrupt and stuck counts.
 func (v *resourcesView) count(entries []stores.Entry) {
-	v.header = ""
+	v.header = nil
 	now := v.env.now()
 	for _, en := range entries {
 		switch {
@@ -378,31 +406,19 @@ func wheelDelta(msg tea.MouseWheelMsg) int {
 	return 0
 }
 
-func (v *resourcesView) summary() string {
+// summary is the header: counts, then the statuses. It is one line when
+// the terminal is wide enough, else the parts flow onto more lines —
+// never a cut-off count.
+func (v *resourcesView) summary() []string {
 	st := v.env.styles
-	var parts []string
-	if v.corrupt > 0 {
-		parts = append(parts, st.Error.Render(fmt.Sprintf("%d corrupt", v.corrupt)))
-	}
-	for _, s := range summaryOrder {
-		if n := v.counts[s]; n > 0 {
-			parts = append(parts, st.StatusStyle(s).Render(fmt.Sprintf("%d %s", n, s)))
-		}
-	}
-	// Statuses workflow does not define, in a stable order.
-	for _, s := range slices.Sorted(maps.Keys(v.counts)) {
-		if !slices.Contains(stores.Statuses, s) {
-			parts = append(parts, fmt.Sprintf("%d %s", v.counts[s], cmp.Or(s, `""`)))
-		}
-	}
-	line := st.Bold.Render(fmt.Sprintf("%d records", v.grid.Len()))
+	counts := []string{st.Bold.Render(fmt.Sprintf("%d records", v.grid.Len()))}
 	switch {
 	case v.noInventory:
-		line += "  " + st.Dim.Render("no lock inventory")
+		counts = append(counts, st.Dim.Render("no lock inventory"))
 	case v.lockErr != nil:
-		line += "  " + st.Error.Render("locks unavailable")
+		counts = append(counts, st.Error.Render("locks unavailable"))
 	case v.locks != nil:
-		line += fmt.Sprintf("  %d locked", len(v.locks))
+		locked := fmt.Sprintf("%d locked", len(v.locks))
 		suspect := 0
 		for _, l := range v.locks {
 			if l.Verdict == stores.VerdictOrphaned || l.Verdict == stores.VerdictStale {
@@ -410,13 +426,57 @@ func (v *resourcesView) summary() string {
 			}
 		}
 		if suspect > 0 {
-			line += st.Error.Render(fmt.Sprintf(" (%d orphaned/stale)", suspect))
+			locked += st.Error.Render(fmt.Sprintf(" (%d orphaned/stale)", suspect))
 		}
+		counts = append(counts, locked)
 	}
 	if v.stuck > 0 {
-		line += "  " + st.Error.Render(fmt.Sprintf("%d stuck", v.stuck))
+		counts = append(counts, st.Error.Render(fmt.Sprintf("%d stuck", v.stuck)))
 	}
-	return line + st.Dim.Render("  │  ") + strings.Join(parts, " · ")
+	var statuses []string
+	if v.corrupt > 0 {
+		statuses = append(statuses, st.Error.Render(fmt.Sprintf("%d corrupt", v.corrupt)))
+	}
+	for _, s := range summaryOrder {
+		if n := v.counts[s]; n > 0 {
+			statuses = append(statuses, st.StatusStyle(s).Render(fmt.Sprintf("%d %s", n, s)))
+		}
+	}
+	// Statuses workflow does not define, in a stable order.
+	for _, s := range slices.Sorted(maps.Keys(v.counts)) {
+		if !slices.Contains(stores.Statuses, s) {
+			statuses = append(statuses, fmt.Sprintf("%d %s", v.counts[s], cmp.Or(s, `""`)))
+		}
+	}
+	line := strings.Join(counts, "  ") + st.Dim.Render("  │  ") + strings.Join(statuses, " · ")
+	if ansi.StringWidth(line) <= v.width {
+		return []string{line}
+	}
+	return flow(append(counts, statuses...), st.Dim.Render(" · "), v.width)
+}
+
+// flow lays parts out on as few lines of width w as it can, in order.
+func flow(parts []string, sep string, w int) []string {
+	var lines []string
+	cur := ""
+	for _, p := range parts {
+		switch {
+		case cur == "":
+			cur = p
+		case ansi.StringWidth(cur+sep+p) <= w:
+			cur += sep + p
+		default:
+			lines = append(lines, cur)
+			cur = p
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "…") // a single part wider than the screen
+	}
+	return lines
 }
 
 // summaryOrder puts the statuses that need attention first.
@@ -425,11 +485,12 @@ var summaryOrder = []string{stores.StatusError, stores.StatusProvisioning, store
 func (v *resourcesView) Render() string {
 	st := v.env.styles
 	var b strings.Builder
-	if v.header == "" {
+	if v.header == nil {
 		v.header = v.summary()
+		// The table gets what the header leaves.
+		v.grid.SetSize(v.width, max(v.height-1-len(v.header), 2))
 	}
-	// A cut-off count would read as a different number: mark the cut.
-	b.WriteString(ansi.Truncate(v.header, v.width, "…") + "\n")
+	b.WriteString(strings.Join(v.header, "\n") + "\n")
 	switch {
 	case v.err != nil:
 		b.WriteString(loadFailed(st, "load failed", v.err, v.width) + "\n")

@@ -32,6 +32,18 @@ type Column[T any] struct {
 	// MaxWidth caps the column (0: no cap); Flex columns take what is left.
 	MaxWidth int
 	Flex     bool
+	// Whole columns are never cut: they keep their widest text's width
+	// (a status, a lock verdict) and the others give way.
+	Whole bool
+	// MinWidth is the narrowest a column is worth showing; below it the
+	// column is dropped if it may be (Drop), else kept at this width.
+	MinWidth int
+	// Drop orders the columns a narrow terminal hides whole: the highest
+	// first; 0 is never hidden. The sorted column is never hidden.
+	Drop int
+	// Middle cuts long text in the middle (prod/…/orders), keeping both
+	// ends of a path, instead of at the end.
+	Middle bool
 }
 
 // Styles of the grid.
@@ -251,13 +263,17 @@ func (m *Model[T]) merge(a, b []int) []int {
 	return append(out, b[j:]...)
 }
 
-// CycleSort moves the sort to the next column (after the last one, back
-// to insertion order); Reverse flips the direction.
+// SortBy sorts by column col, ascending: a table's order before any rows
+// arrive, so its header shows the sort from the start.
+func (m *Model[T]) SortBy(col int) tea.Cmd {
+	m.sortCol, m.desc = col, false
+	return m.resort()
+}
+
+// CycleSort moves the sort to the next column, after the last one back to
+// the first; Reverse flips the direction.
 func (m *Model[T]) CycleSort() tea.Cmd {
-	m.sortCol++
-	if m.sortCol >= len(m.cols) {
-		m.sortCol = -1
-	}
+	m.sortCol = (m.sortCol + 1) % len(m.cols)
 	return m.resort()
 }
 
@@ -269,6 +285,9 @@ func (m *Model[T]) Reverse() tea.Cmd {
 
 func (m *Model[T]) resort() tea.Cmd {
 	sel, had := m.Selected()
+	// On the first row the operator has not moved: the new order shows
+	// from its top. Elsewhere the cursor follows its row.
+	had = had && m.cursor > 0
 	order := make([]int, len(m.items))
 	for i := range order {
 		order[i] = i
@@ -287,6 +306,7 @@ func (m *Model[T]) resort() tea.Cmd {
 	if had {
 		m.SelectKey(m.key(sel))
 	} else {
+		m.cursor, m.offset = 0, 0
 		m.clamp()
 	}
 	return cmd
@@ -425,41 +445,117 @@ func isASCII(s string) bool {
 	return true
 }
 
-// layout gives every column its width: natural (capped), the flex column
-// takes what is left. On a narrow terminal the other columns give way,
-// last first and down to their titles, so the flex column (the names)
-// keeps a useful share.
+// layout gives every column its width, 0 for a hidden one. Each column
+// needs its minimum (a Whole column its widest text); when they do not all
+// fit, droppable columns are hidden, highest Drop first. What is left
+// goes to the columns up to their natural width, the flex column (the
+// names) keeping a useful share, and the rest to the flex column.
 func (m *Model[T]) layout() []int {
-	w := make([]int, len(m.cols))
-	minW := make([]int, len(m.cols))
-	used, flex := 0, -1
+	n := len(m.cols)
+	natural, minW := make([]int, n), make([]int, n)
+	shown := make([]bool, n)
+	flex := -1
 	for i, c := range m.cols {
-		minW[i] = ansi.StringWidth(c.Title) + 1
-		w[i] = max(m.widths[i], minW[i]+1)
-		if c.MaxWidth > 0 {
-			w[i] = min(w[i], c.MaxWidth)
+		title := ansi.StringWidth(c.Title) + 1 // room for the sort arrow
+		natural[i] = max(m.widths[i], title)
+		if c.MaxWidth > 0 && !c.Whole {
+			natural[i] = min(natural[i], max(c.MaxWidth, title))
 		}
+		switch {
+		case c.Whole:
+			minW[i] = natural[i]
+		default:
+			minW[i] = min(max(c.MinWidth, title), natural[i])
+		}
+		shown[i] = true
 		if c.Flex && flex < 0 {
 			flex = i
-			continue
 		}
-		used += w[i]
 	}
-	if flex < 0 {
-		return w
-	}
-	avail := m.width - 2*(len(m.cols)-1) - 1
-	want := min(max(m.widths[flex], minW[flex]), avail*2/5)
-	for i := len(w) - 1; i >= 0 && avail-used < want; i-- {
-		if i == flex {
-			continue
+	need := func() int {
+		total, cols := 0, 0
+		for i := range n {
+			if shown[i] {
+				total += minW[i]
+				cols++
+			}
 		}
-		give := min(w[i]-minW[i], want-(avail-used))
-		w[i] -= give
-		used -= give
+		return total + 2*max(cols-1, 0)
 	}
-	w[flex] = max(avail-used, minW[flex])
+	for need() > m.width {
+		drop := -1
+		for i, c := range m.cols {
+			if shown[i] && c.Drop > 0 && i != m.sortCol && (drop < 0 || c.Drop > m.cols[drop].Drop) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			break
+		}
+		shown[drop] = false
+	}
+	w := make([]int, n)
+	for i := range n {
+		if shown[i] {
+			w[i] = minW[i]
+		}
+	}
+	spare := m.width - need()
+	if flex >= 0 {
+		// The names get up to 2/5 of the width before the others grow.
+		give := min(max(natural[flex], minW[flex]), max(m.width*2/5, minW[flex])) - w[flex]
+		give = max(min(give, spare), 0)
+		w[flex] += give
+		spare -= give
+	}
+	for i := range n {
+		if shown[i] && i != flex && spare > 0 {
+			give := min(natural[i]-w[i], spare)
+			w[i] += give
+			spare -= give
+		}
+	}
+	if flex >= 0 && spare > 0 {
+		w[flex] += spare
+	}
 	return w
+}
+
+// Hidden lists the titles of the columns too narrow a terminal hides.
+func (m *Model[T]) Hidden() []string {
+	var out []string
+	for i, w := range m.layout() {
+		if w == 0 {
+			out = append(out, m.cols[i].Title)
+		}
+	}
+	return out
+}
+
+// Cut fits s into w columns, at the end or in the middle.
+func Cut(s string, w int, middle bool) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	if !middle || w < 5 {
+		return ansi.Truncate(s, w, "…")
+	}
+	// A path keeps its first segment and as many last ones as fit.
+	if parts := strings.Split(s, "/"); len(parts) >= 3 {
+		best := ""
+		for k := 1; k < len(parts)-1; k++ {
+			try := parts[0] + "/…/" + strings.Join(parts[len(parts)-k:], "/")
+			if ansi.StringWidth(try) > w {
+				break
+			}
+			best = try
+		}
+		if best != "" {
+			return best
+		}
+	}
+	left := (w - 1) / 2
+	return ansi.Truncate(s, left, "") + "…" + ansi.TruncateLeft(s, ansi.StringWidth(s)-(w-1-left), "")
 }
 
 // View renders the header and the rows on screen only.
@@ -469,6 +565,9 @@ func (m *Model[T]) View() string {
 	var header []string
 	sortTitle, desc := m.SortState()
 	for i, c := range m.cols {
+		if widths[i] == 0 {
+			continue
+		}
 		t := c.Title
 		if t == sortTitle {
 			t += map[bool]string{false: "↑", true: "↓"}[desc]
@@ -477,17 +576,21 @@ func (m *Model[T]) View() string {
 	}
 	b.WriteString(m.styles.Header.Render(ansi.Truncate(strings.Join(header, "  "), m.width, "…")))
 	rows := max(m.height-1, 1)
+	cells := make([]string, 0, len(m.cols))
 	for pos := m.offset; pos < min(m.offset+rows, len(m.visible)); pos++ {
 		it := m.items[m.visible[pos]]
 		b.WriteByte('\n')
-		cells := make([]string, len(m.cols))
+		cells = cells[:0]
 		selected := pos == m.cursor
 		for i, c := range m.cols {
-			cell := pad(ansi.Truncate(c.Text(it), widths[i], "…"), widths[i])
+			if widths[i] == 0 {
+				continue
+			}
+			cell := pad(Cut(c.Text(it), widths[i], c.Middle), widths[i])
 			if c.Style != nil && !selected {
 				cell = m.paint(c.Style(it), cell)
 			}
-			cells[i] = cell
+			cells = append(cells, cell)
 		}
 		line := strings.Join(cells, "  ")
 		if selected {

@@ -42,11 +42,12 @@ func TestGrid(t *testing.T) {
 		{"insertion order", func(g *Model[row]) {}, []string{"c", "a", "b"}},
 		{"sort by first column", func(g *Model[row]) { g.CycleSort() }, []string{"a", "b", "c"}},
 		{"sort by custom compare, reversed", func(g *Model[row]) { g.CycleSort(); g.CycleSort(); g.CycleSort(); g.Reverse() }, []string{"c", "b", "a"}},
-		{"sort cycles back to insertion order", func(g *Model[row]) {
+		{"sort cycles back to the first column", func(g *Model[row]) {
 			for range 4 {
 				g.CycleSort()
 			}
-		}, []string{"c", "a", "b"}},
+		}, []string{"a", "b", "c"}},
+		{"a preset sort, then the next column", func(g *Model[row]) { g.SortBy(1); g.CycleSort() }, []string{"a", "b", "c"}},
 		{"filter", func(g *Model[row]) { g.SetQuery("db") }, []string{"c", "b"}},
 		{"filter narrows incrementally", func(g *Model[row]) { g.SetQuery("d"); g.SetQuery("db"); g.SetQuery("db c") }, []string{"c"}},
 		{"a term matches within one field", func(g *Model[row]) { g.SetQuery("cd") }, nil},
@@ -142,5 +143,64 @@ func TestViewRendersOnlyVisibleRows(t *testing.T) {
 	}
 	if !strings.Contains(out, "r050") || strings.Contains(out, "r000") {
 		t.Fatalf("window does not follow the cursor:\n%s", out)
+	}
+}
+
+func TestCut(t *testing.T) {
+	tests := []struct {
+		s      string
+		w      int
+		middle bool
+		want   string
+	}{
+		{"prod/db/orders", 20, true, "prod/db/orders"},
+		{"prod/eu-west-1/db/orders", 20, true, "prod/…/db/orders"},
+		{"prod/eu-west-1/db/orders", 14, true, "prod/…/orders"},
+		{"dev/bucket/terraform-migration", 25, true, "dev/…/terraform-migration"},
+		{"averyveryverylongidentifier", 11, true, "avery…ifier"},
+		{"prod/x/averyveryverylongname", 12, true, "prod/…ngname"},
+		{"infra.database", 8, false, "infra.d…"},
+	}
+	for _, tt := range tests {
+		got := Cut(tt.s, tt.w, tt.middle)
+		if got != tt.want || ansi.StringWidth(got) > tt.w {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tt.s, tt.w, got, tt.want)
+		}
+	}
+}
+
+// TestNarrowLayout: whole columns keep their width, droppable ones go
+// (highest Drop first, never the sorted one), and the flex column is cut
+// in the middle.
+func TestNarrowLayout(t *testing.T) {
+	g := New([]Column[row]{
+		{Title: "ID", Flex: true, Middle: true, MinWidth: 12, Text: func(r row) string { return r.id }},
+		{Title: "KIND", MinWidth: 8, Drop: 2, Text: func(r row) string { return r.kind }},
+		{Title: "OWNER", MinWidth: 8, Drop: 1, Text: func(r row) string { return "someone-long" }},
+		{Title: "STATUS", Whole: true, Text: func(r row) string { return fmt.Sprint("provisioning ⚠stuck ", r.n) }},
+	}, func(r row) string { return r.id }, func(r row) []string { return []string{r.id} }, Styles{})
+	g.Append([]row{{"prod/eu-west-1/db/orders", "infra.database", 1}})
+	tests := []struct {
+		width  int
+		sort   int
+		hidden []string
+	}{
+		{80, 0, nil},
+		{50, 0, []string{"KIND"}},
+		{40, 0, []string{"KIND", "OWNER"}},
+		{46, 2, []string{"OWNER"}}, // sorted by KIND: it stays, OWNER goes
+	}
+	for _, tt := range tests {
+		g.SetSize(tt.width, 5)
+		g.sortCol = -1
+		for range tt.sort {
+			g.CycleSort()
+		}
+		if got := g.Hidden(); !reflect.DeepEqual(got, tt.hidden) {
+			t.Errorf("width %d sorted by %d: hidden %v, want %v", tt.width, tt.sort, got, tt.hidden)
+		}
+		if v := g.View(); !strings.Contains(v, "provisioning ⚠stuck 1") {
+			t.Errorf("width %d cut the whole column:\n%s", tt.width, v)
+		}
 	}
 }
