@@ -65,7 +65,7 @@ func (a *app) unlockCommand() *cobra.Command {
 			case stores.IsFreshToken(p.Lock.Token):
 				return refused("%s: %s; nothing released", id, p.Lock.Unproven)
 			case p.Lock.Unproven != "":
-				return refused("%s: the token cannot prove it names the lock you saw: %s; nothing released.\nTo break whatever lock is current on it, run:\n  statescope unlock %s --unproven%s", id, p.Lock.Unproven, shellQuote(id), a.storeFlagHint())
+				return refused("%s: the token cannot prove it names the lock you saw: %s; nothing released.\nTo break whatever lock is current on it, run:\n  %s%s", id, p.Lock.Unproven, shellcmd.Line(append([]string{"unlock", id, "--unproven"}, a.targetArgs()...)...), a.credentialsNote())
 			case token == "" && !a.isTerminal() && !m.dryRun:
 				// A script must name the exact lock instance it inspected.
 				return refused("not a terminal: refusing to release without a token; after checking the lock, run:\n  %s%s", shellcmd.Line(append([]string{"unlock", id, "--token", p.Lock.Token}, a.targetArgs()...)...), a.credentialsNote())
