@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -138,6 +139,32 @@ func TestNoCommandFollowsOrBlocks(t *testing.T) {
 	for _, name := range []string{"leak.json", "leak.lock", "pipe.json", "pipe.lock"} {
 		if _, err := os.Lstat(filepath.Join(e.dir, name)); err != nil {
 			t.Errorf("%s was removed: %v", name, err)
+		}
+	}
+}
+
+// TestUnprovenReleaseTypedOnTerminal: on a terminal the unproven release
+// needs the ID typed back, even with --yes; a wrong answer releases nothing.
+func TestUnprovenReleaseTypedOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "db.lock")
+	writeFile(t, lock, "2026-01-01T00:00:00Z")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	for _, tt := range []struct {
+		typed    string
+		released bool
+	}{{"wrong\n", false}, {"db\n", true}} {
+		var out, errOut bytes.Buffer
+		a := &app{in: strings.NewReader(tt.typed), out: &out, errOut: &errOut, now: time.Now, isTerminal: func() bool { return true }}
+		root := a.rootCommand()
+		root.SetArgs([]string{"--store", dir, "unlock", "db", "--unproven", "--yes"})
+		err := root.Execute()
+		if _, serr := os.Stat(lock); (serr != nil) != tt.released || (err == nil) != tt.released {
+			t.Errorf("typed %q: %v, lock released %v", tt.typed, err, serr != nil)
+		}
+		if !strings.Contains(out.String(), "Type the resource ID") {
+			t.Errorf("typed %q: no typed confirmation asked:\n%s", tt.typed, out.String())
 		}
 	}
 }

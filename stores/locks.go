@@ -114,6 +114,22 @@ var (
 	ErrUnproven = errors.New("the backend cannot prove which lock instance a token names")
 )
 
+// FreshWindow: a lock changed this recently before it was inspected may be
+// indistinguishable from one re-taken with the same content in the same
+// timestamp tick (a second on the coarsest clocks), plus a second for
+// another machine's clock. Past it, any re-take carries a later time.
+const FreshWindow = 2 * time.Second
+
+// TooFresh says why a lock last changed at changed and inspected at now
+// cannot yet be told from a re-take, or "" once FreshWindow has passed.
+func TooFresh(changed, now time.Time) string {
+	age := now.Sub(changed)
+	if age >= FreshWindow {
+		return ""
+	}
+	return fmt.Sprintf("changed %s before it was inspected, within the timestamp tick in which a re-take with the same content looks identical: %v", HumanDuration(age), ErrTooFresh)
+}
+
 // freshTokenPrefix marks a token taken while the lock was too fresh.
 const freshTokenPrefix = "fresh-"
 

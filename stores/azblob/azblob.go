@@ -44,6 +44,7 @@ var (
 	_ stores.Store            = (*Store)(nil)
 	_ stores.LockLister       = (*Store)(nil)
 	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.UnprovenUnlocker = (*Store)(nil)
 	_ stores.HolderLocker     = (*Store)(nil)
 	_ stores.Streamer         = (*Store)(nil)
 	_ stores.Describer        = (*Store)(nil)

@@ -201,11 +201,18 @@ func TestUpstreamLocks(t *testing.T) {
 				t.Errorf("evidence %q lacks %q", l.Evidence, tt.evidence)
 			}
 			source := "azblob://" + f.container + "/iac-state/team_db.lock"
-			if l.Source != source || !strings.HasPrefix(l.Release, "break the lease on "+source+" (ETag ") {
-				t.Errorf("source %q, release %q", l.Source, l.Release)
+			if l.Source != source || l.Release != "break whatever lease is on "+source+" (unproven)" || l.Unproven == "" {
+				t.Errorf("source %q, release %q, unproven %q", l.Source, l.Release, l.Unproven)
 			}
-			if err := f.store.ForceUnlock(c, "team/db", l.Token); err != nil {
-				t.Fatalf("force unlock: %v", err)
+			// Every lease on the placeholder looks the same: a token proves nothing.
+			if err := f.store.ForceUnlock(c, "team/db", l.Token); !errors.Is(err, stores.ErrUnproven) {
+				t.Fatalf("force unlock by token: %v, want ErrUnproven", err)
+			}
+			if p, _ := f.props(t, "iac-state/team_db.lock"); p.LeaseState == nil || *p.LeaseState != lease.StateTypeLeased {
+				t.Fatalf("a refused release broke the lease: %v", p.LeaseState)
+			}
+			if err := f.store.ForceUnlockUnproven(c, "team/db"); err != nil {
+				t.Fatalf("unproven release: %v", err)
 			}
 			if p, _ := f.props(t, "iac-state/team_db.lock"); p.LeaseState == nil || *p.LeaseState == lease.StateTypeLeased {
 				t.Errorf("lease state after the break: %v", p.LeaseState)
@@ -343,6 +350,58 @@ func TestLeaseRenewalUnreachable(t *testing.T) {
 	// Unrenewed, the lease has ended on the service too.
 	if err := f.store.Lock(c, "db"); err != nil {
 		t.Errorf("lock after the cut-off holder's lease ran out: %v", err)
+	}
+}
+
+// TestLeaseABA: a statescope holder's lease ends without its holder
+// cleared (a crash), and workflow leases the blob as it is: ETag and lease
+// state, so the token, are the same as the lock the operator saw. The
+// release is made under the holder's own lease ID, so it cannot break the
+// new lease.
+func TestLeaseABA(t *testing.T) {
+	f, c := newFixture(t, "", 0), ctx(t)
+	const key = "iac-state/db.lock"
+	crashed := newStore(t, f.cfg)
+	wrong, same := 0, 0
+	for range 20 {
+		if err := crashed.Lock(c, "db"); err != nil {
+			t.Fatal(err)
+		}
+		locks, err := f.store.Locks(c)
+		if err != nil || len(locks) != 1 || locks[0].Unproven != "" {
+			t.Fatalf("locks: %+v %v", locks, err)
+		}
+		raw, _ := lease.NewBlobClient(f.raw.NewBlobClient(key), nil)
+		if _, err := raw.BreakLease(c, &lease.BlobBreakOptions{BreakPeriod: new(int32(0))}); err != nil {
+			t.Fatal(err)
+		}
+		if err := crashed.Unlock(c, "db"); !errors.Is(err, azblob.ErrLeaseLost) {
+			t.Fatalf("holder after the break: %v", err)
+		}
+		upstream, _ := lease.NewBlobClient(f.raw.NewBlobClient(key), nil)
+		if _, err := upstream.AcquireLease(c, 60, nil); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := f.store.Locks(c); len(again) == 1 && again[0].Token == locks[0].Token {
+			same++
+		}
+		if err := f.store.ForceUnlock(c, "db", locks[0].Token); err == nil {
+			wrong++
+		} else if !errors.Is(err, stores.ErrLockChanged) {
+			t.Fatalf("force unlock: %v", err)
+		}
+		if p, _ := f.props(t, key); p.LeaseState == nil || *p.LeaseState != lease.StateTypeLeased {
+			t.Fatalf("workflow's lease is gone: %v", p.LeaseState)
+		}
+		if _, err := upstream.ReleaseLease(c, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.raw.NewBlobClient(key).SetMetadata(c, map[string]*string{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wrong != 0 || same == 0 {
+		t.Errorf("%d of 20 stale tokens broke workflow's lease (%d tokens collided)", wrong, same)
 	}
 }
 

@@ -2,6 +2,7 @@ package azblob
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,8 +96,15 @@ func (s *Store) LockAs(ctx context.Context, id string, h *stores.Holder) error {
 	if err != nil && !isConflict(err) && !bloberror.HasCode(err, bloberror.LeaseIDMissing) {
 		return s.fail("lock", id, err)
 	}
+	if h.Nonce == "" {
+		c := *h
+		c.Nonce = stores.RandomHex(8)
+		h = &c
+	}
 	bc := s.container.NewBlobClient(key)
-	lc, err := lease.NewBlobClient(bc, nil)
+	// The lease ID derives from the holder's nonce, which the blob's
+	// metadata shows: a force release can then act on exactly this lease.
+	lc, err := lease.NewBlobClient(bc, &lease.BlobClientOptions{LeaseID: new(leaseIDFor(h.Nonce))})
 	if err != nil {
 		return s.fail("lock", id, err)
 	}
@@ -222,9 +230,11 @@ func (s *Store) release(ctx context.Context, hl *heldLease) error {
 	}
 }
 
-// token identifies one lease instance as far as a listing can: the lock
-// blob's ETag and lease state. statescope's locks change the ETag when
-// taken; two upstream leases on an untouched placeholder look the same.
+// token identifies the lock blob as a listing sees it: its ETag and lease
+// state. statescope's locks change the ETag when taken, and their lease ID
+// derives from the holder's nonce, so a force release acts on exactly the
+// lease that wrote the holder. Two upstream leases on an untouched
+// placeholder look the same: their tokens prove nothing (Unproven).
 // Listings send ETags bare and property reads quoted, so the quotes go.
 func token(e *azcore.ETag, state lease.StateType) string {
 	return strings.Trim(etag(e), `"`) + "|" + string(state)
@@ -261,18 +271,25 @@ func (s *Store) lockInfo(ctx context.Context, key string, p *container.BlobPrope
 		ResourceID: id,
 		Token:      token(p.ETag, *p.LeaseState),
 		Source:     source,
-		Release:    fmt.Sprintf("break the lease on %s (ETag %s)", source, strings.Trim(etag(p.ETag), `"`)),
+		Release:    fmt.Sprintf("release the lease on %s taken by the recorded holder, if it is still that lease and the ETag is still %s", source, strings.Trim(etag(p.ETag), `"`)),
 	}
 	why := []string{describeLease(p)}
 	if p.LastModified != nil {
 		why = append(why, "lock blob last modified "+p.LastModified.UTC().Format(time.RFC3339))
 	}
-	if h := holderFromMetadata(md); h != nil {
+	h := holderFromMetadata(md)
+	switch {
+	case h != nil:
 		info.Holder, info.AcquiredAt = h, h.Since
-	} else if p.LeaseDuration != nil && *p.LeaseDuration == lease.DurationTypeInfinite {
+	case p.LeaseDuration != nil && *p.LeaseDuration == lease.DurationTypeInfinite:
 		why = append(why, "no holder recorded; an infinite lease never ends by itself")
-	} else {
+	default:
 		why = append(why, "no holder recorded (workflow's 60 s lease, never renewed: it ends by itself within 60 s)")
+	}
+	if h == nil || h.Nonce == "" {
+		info.Unproven = "a lease on a blob without statescope's holder changes nothing a reader can see, so every such lease looks the same: " + stores.ErrUnproven.Error()
+		info.Release = fmt.Sprintf("break whatever lease is on %s (unproven)", source)
+		why = append(why, info.Unproven)
 	}
 	if !fromRecord {
 		why = append(why, "no record with this name; ID taken from the blob name")
@@ -292,48 +309,115 @@ func describeLease(p *container.BlobProperties) string {
 	return strings.Join(parts, ", ")
 }
 
-// ForceUnlock breaks the lease at once, but only while the lock blob still
-// has the ETag and lease state token names (If-Match on the break).
+// ForceUnlock releases the lease only if the lock blob still has the ETag
+// and lease state token names and the lease is still the one its recorded
+// holder took (its ID derives from the holder's nonce): the holder is
+// cleared and the lease released under that ID and If-Match. A lease with
+// no statescope holder cannot be proven and is refused (stores.ErrUnproven).
 func (s *Store) ForceUnlock(ctx context.Context, id, tok string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	key := s.layout.LockKey(id)
 	bc := s.container.NewBlobClient(key)
-	props, err := bc.GetProperties(ctx, nil)
-	switch {
-	case bloberror.HasCode(err, bloberror.BlobNotFound) || httpStatus(err) == http.StatusNotFound:
-		return s.fail("force unlock", id, fmt.Errorf("%w (no %s)", stores.ErrNotLocked, s.layout.Source(key)))
-	case err != nil:
-		return s.fail("force unlock", id, s.sdkError(err))
-	case props.LeaseState == nil || *props.LeaseState != lease.StateTypeLeased:
-		return s.fail("force unlock", id, fmt.Errorf("%w (%s has no active lease)", stores.ErrNotLocked, s.layout.Source(key)))
+	props, err := s.leasedProps(ctx, id, bc)
+	if err != nil {
+		return err
 	}
 	if cur := token(props.ETag, *props.LeaseState); cur != tok {
 		return s.fail("force unlock", id, fmt.Errorf("token is now %s, not %s: %w", cur, tok, stores.ErrLockChanged))
+	}
+	h := holderFromMetadata(props.Metadata)
+	if h == nil || h.Nonce == "" {
+		return s.fail("force unlock", id, stores.ErrUnproven)
+	}
+	lc, err := lease.NewBlobClient(bc, &lease.BlobClientOptions{LeaseID: new(leaseIDFor(h.Nonce))})
+	if err != nil {
+		return s.fail("force unlock", id, err)
+	}
+	cond := &blob.AccessConditions{
+		LeaseAccessConditions:    &blob.LeaseAccessConditions{LeaseID: lc.LeaseID()},
+		ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: props.ETag},
+	}
+	_, err = bc.SetMetadata(ctx, map[string]*string{}, &blob.SetMetadataOptions{AccessConditions: cond})
+	if err == nil {
+		_, err = lc.ReleaseLease(ctx, nil)
+	}
+	switch {
+	case bloberror.HasCode(err, bloberror.ConditionNotMet):
+		return s.fail("force unlock", id, fmt.Errorf("the lock blob changed: %w", stores.ErrLockChanged))
+	case leaseGone(err):
+		return s.fail("force unlock", id, fmt.Errorf("the lease on %s is not the one its recorded holder took: %w", s.layout.Source(key), stores.ErrLockChanged))
+	case err != nil:
+		return s.fail("force unlock", id, s.sdkError(err))
+	}
+	s.ownLeaseEnded(key, "released by force unlock")
+	return nil
+}
+
+// ForceUnlockUnproven breaks whatever lease is on the lock blob now.
+func (s *Store) ForceUnlockUnproven(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.layout.LockKey(id)
+	bc := s.container.NewBlobClient(key)
+	if _, err := s.leasedProps(ctx, id, bc); err != nil {
+		return err
 	}
 	lc, err := lease.NewBlobClient(bc, nil)
 	if err != nil {
 		return s.fail("force unlock", id, err)
 	}
-	_, err = lc.BreakLease(ctx, &lease.BlobBreakOptions{BreakPeriod: new(int32(0)), ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: props.ETag}})
+	_, err = lc.BreakLease(ctx, &lease.BlobBreakOptions{BreakPeriod: new(int32(0))})
 	switch {
-	case bloberror.HasCode(err, bloberror.ConditionNotMet):
-		return s.fail("force unlock", id, fmt.Errorf("the lock blob changed: %w", stores.ErrLockChanged))
 	case bloberror.HasCode(err, bloberror.LeaseNotPresentWithLeaseOperation, bloberror.BlobNotFound):
 		return s.fail("force unlock", id, fmt.Errorf("%w (released meanwhile)", stores.ErrNotLocked))
 	case err != nil:
 		return s.fail("force unlock", id, s.sdkError(err))
 	}
-	// If the broken lease was this store's own, its renewal is over.
+	// A statescope holder recorded there is no longer true; the next
+	// lease taker must not be shown it. Best effort: a new lease refuses it.
+	_, _ = bc.SetMetadata(ctx, map[string]*string{}, nil)
+	s.ownLeaseEnded(key, "broken by force unlock")
+	return nil
+}
+
+// leasedProps reads the lock blob's properties; not there or not leased is
+// stores.ErrNotLocked.
+func (s *Store) leasedProps(ctx context.Context, id string, bc *blob.Client) (blob.GetPropertiesResponse, error) {
+	key := s.layout.LockKey(id)
+	props, err := bc.GetProperties(ctx, nil)
+	switch {
+	case bloberror.HasCode(err, bloberror.BlobNotFound) || httpStatus(err) == http.StatusNotFound:
+		return props, s.fail("force unlock", id, fmt.Errorf("%w (no %s)", stores.ErrNotLocked, s.layout.Source(key)))
+	case err != nil:
+		return props, s.fail("force unlock", id, s.sdkError(err))
+	case props.LeaseState == nil || *props.LeaseState != lease.StateTypeLeased:
+		return props, s.fail("force unlock", id, fmt.Errorf("%w (%s has no active lease)", stores.ErrNotLocked, s.layout.Source(key)))
+	}
+	return props, nil
+}
+
+// ownLeaseEnded stops renewing a lease this store held and had taken away.
+func (s *Store) ownLeaseEnded(key, why string) {
 	s.mu.Lock()
 	hl := s.held[key]
 	s.mu.Unlock()
 	if hl != nil {
 		hl.stop()
-		hl.setLost(errors.New("broken by force unlock"))
+		hl.setLost(errors.New(why))
 	}
-	return nil
+}
+
+// leaseIDFor is the lease ID statescope proposes for a holder: a UUID
+// derived from its nonce.
+func leaseIDFor(nonce string) string {
+	sum := sha256.Sum256([]byte("statescope lease " + nonce))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Holder metadata keys. Azure returns them canonicalised ("Statescope_pid"),

@@ -25,6 +25,6 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		Capabilities: storetest.Capabilities{storetest.LockInventory, storetest.LockHolders, storetest.CorruptRecords},
+		Capabilities: storetest.AllCapabilities,
 	})
 }

@@ -234,7 +234,7 @@ func TestFreshLockRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "db.lock")); err != nil {
 		t.Fatal("a refused release removed the lock")
 	}
-	s.now = func() time.Time { return time.Now().Add(freshWindow + time.Second) }
+	s.now = func() time.Time { return time.Now().Add(stores.FreshWindow + time.Second) }
 	locks, _ = s.Locks(ctx)
 	if len(locks) != 1 || stores.IsFreshToken(locks[0].Token) || locks[0].Unproven != "" {
 		t.Fatalf("aged lock: %+v", locks)

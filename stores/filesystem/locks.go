@@ -13,12 +13,6 @@ import (
 	"statescope/stores"
 )
 
-// freshWindow: a lock changed this recently before it was inspected may be
-// indistinguishable from a re-take with the same content in the same
-// timestamp tick (a second on the coarsest file systems), plus a second
-// for a file server's clock. Past it, any re-take has a later change time.
-const freshWindow = 2 * time.Second
-
 // Lock creates <dir>/<engine name>.lock exclusively, as the engine does, so
 // statescope and workflow exclude each other.
 func (s *Store) Lock(ctx context.Context, id string) error {
@@ -80,8 +74,9 @@ type lockFile struct {
 // openLock reads a lock file and works out its token at the time now. The
 // token hashes inode identity, times and content. It proves the instance
 // when the file system randomises inode generations, when the body carries
-// statescope's nonce, or when the lock changed longer than freshWindow
-// before now; otherwise it is marked fresh. The caller closes l.f.
+// statescope's nonce, or when the lock's change time (which no writer can
+// set) is older than stores.FreshWindow; otherwise it is marked fresh. The
+// caller closes l.f.
 func openLock(path string, now time.Time) (*lockFile, error) {
 	f, err := openEntry(path)
 	if err != nil {
@@ -96,9 +91,10 @@ func openLock(path string, now time.Time) (*lockFile, error) {
 		return nil, err
 	}
 	l.token = l.id.token(l.body)
-	if age := now.Sub(l.id.changed()); !l.id.hasGen && !stores.HasNonce(l.body) && age < freshWindow {
-		l.token = stores.FreshToken(l.token)
-		l.unproven = fmt.Sprintf("changed %s before it was inspected, and this file system cannot tell a lock re-taken within one timestamp tick from this one: %v", stores.HumanDuration(age), stores.ErrTooFresh)
+	if !l.id.hasGen && !stores.HasNonce(l.body) {
+		if l.unproven = stores.TooFresh(l.id.changed(), now); l.unproven != "" {
+			l.token = stores.FreshToken(l.token)
+		}
 	}
 	return l, nil
 }

@@ -38,6 +38,6 @@ func TestFilesystem(t *testing.T) {
 			}
 		},
 		CorruptRaw:   true,
-		Capabilities: storetest.Capabilities{storetest.LockInventory, storetest.LockHolders, storetest.CorruptRecords},
+		Capabilities: storetest.AllCapabilities,
 	})
 }

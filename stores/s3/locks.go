@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -63,13 +64,77 @@ func (s *Store) Unlock(ctx context.Context, id string) error {
 	return nil
 }
 
-// ForceUnlock deletes the lock object only while its ETag is still token,
-// so a lock taken again since the caller looked is left in place.
+// lockToken names one lock object instance: its ETag and Last-Modified
+// second. The ETag alone repeats when upstream re-takes a lock within the
+// second its timestamp body names.
+func lockToken(etag string, modified time.Time) string {
+	return fmt.Sprintf("%s@%d", etag, modified.Unix())
+}
+
+// lockUnproven says why a lock object's token cannot prove its instance
+// at now: a body that is the same for every lock (empty, "locked", not a
+// timestamp), or upstream's timestamp too fresh to differ from a re-take's.
+// statescope's bodies carry a nonce and are always proven. fresh says the
+// token will prove it once stores.FreshWindow has passed.
+func lockUnproven(obj object, now time.Time) (why string, fresh bool) {
+	if stores.HasNonce(obj.body) {
+		return "", false
+	}
+	at, _, note := stores.DecodeLockBody(obj.body)
+	if at.IsZero() {
+		return fmt.Sprintf("%s, the same for every lock taken on this key, so nothing tells this lock from the next: %v", note, stores.ErrUnproven), false
+	}
+	if obj.modified.After(at) {
+		at = obj.modified
+	}
+	why = stores.TooFresh(at, now)
+	return why, why != ""
+}
+
+// ForceUnlock deletes the lock object only while it is the instance token
+// names: its ETag and Last-Modified are checked, and the delete carries
+// If-Match. A token that cannot prove the instance is refused.
 func (s *Store) ForceUnlock(ctx context.Context, id, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.deleteIf(ctx, s.layout.LockKey(id), token); err != nil {
+	if stores.IsFreshToken(token) {
+		return s.errorf("force unlock", id, stores.ErrTooFresh)
+	}
+	key := s.layout.LockKey(id)
+	cur, err := s.read(ctx, key)
+	if errors.Is(err, stores.ErrNotFound) {
+		return s.errorf("force unlock", id, fmt.Errorf("%w: %v", stores.ErrNotLocked, err))
+	}
+	if err != nil {
+		return s.errorf("force unlock", id, err)
+	}
+	if now := lockToken(cur.etag, cur.modified); now != token {
+		return s.errorf("force unlock", id, fmt.Errorf("token is now %s, not %s: %w", now, token, stores.ErrLockChanged))
+	}
+	switch why, fresh := lockUnproven(cur, s.now()); {
+	case fresh:
+		return s.errorf("force unlock", id, stores.ErrTooFresh)
+	case why != "":
+		return s.errorf("force unlock", id, stores.ErrUnproven)
+	}
+	if err := s.deleteIf(ctx, key, cur.etag); err != nil {
+		return s.errorf("force unlock", id, lockError(err))
+	}
+	return nil
+}
+
+// ForceUnlockUnproven deletes whatever lock object is there now.
+func (s *Store) ForceUnlockUnproven(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := s.layout.LockKey(id)
+	etag, err := s.headETag(ctx, key)
+	if err == nil {
+		err = s.deleteIf(ctx, key, etag)
+	}
+	if err != nil {
 		return s.errorf("force unlock", id, lockError(err))
 	}
 	return nil
@@ -133,8 +198,15 @@ func (s *Store) inspectLock(ctx context.Context, key string) (stores.LockInfo, b
 		info.Evidence = strings.Join(append(why, "lock object unreadable: "+err.Error()), "; ")
 		return info, true
 	}
-	info.Token, info.Raw = obj.etag, obj.body
-	info.Release = fmt.Sprintf("delete object %s if its ETag is still %s", info.Source, obj.etag)
+	info.Token, info.Raw = lockToken(obj.etag, obj.modified), obj.body
+	info.Release = fmt.Sprintf("delete object %s if its ETag is still %s and it was last modified at %s", info.Source, obj.etag, obj.modified.UTC().Format(time.RFC3339))
+	var fresh bool
+	if info.Unproven, fresh = lockUnproven(obj, s.now()); info.Unproven != "" {
+		why = append(why, info.Unproven)
+	}
+	if fresh {
+		info.Token = stores.FreshToken(info.Token)
+	}
 	at, holder, note := stores.DecodeLockBody(obj.body)
 	if note != "" {
 		why = append(why, note)

@@ -49,6 +49,7 @@ var (
 	_ stores.HolderLocker     = (*Store)(nil)
 	_ stores.LockLister       = (*Store)(nil)
 	_ stores.ForceUnlocker    = (*Store)(nil)
+	_ stores.UnprovenUnlocker = (*Store)(nil)
 	_ stores.ConditionalStore = (*Store)(nil)
 	_ stores.Describer        = (*Store)(nil)
 	_ io.Closer               = (*Store)(nil)
@@ -62,6 +63,8 @@ type Store struct {
 	http   aws.HTTPClient
 	// pageSize is ListObjectsV2's MaxKeys; 0 leaves it to the server (1000).
 	pageSize int32
+	// now is the clock locks are inspected by.
+	now func() time.Time
 }
 
 // Open builds a client for c and checks that the bucket is reachable.
@@ -106,7 +109,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	s := &Store{cfg: c, layout: objectstore.Layout{Scheme: c.Scheme, Bucket: c.Bucket, Prefix: c.Prefix}, client: client, http: httpClient}
+	s := &Store{cfg: c, layout: objectstore.Layout{Scheme: c.Scheme, Bucket: c.Bucket, Prefix: c.Prefix}, client: client, http: httpClient, now: time.Now}
 	// A one-key listing, not HeadBucket: a HEAD reply has no body, so a
 	// missing bucket and an unknown access key both read "404 NotFound".
 	probe := &awss3.ListObjectsV2Input{Bucket: aws.String(c.Bucket), Prefix: aws.String(c.Prefix), MaxKeys: aws.Int32(1)}
