@@ -54,6 +54,11 @@ func (r readOnly) Stream(ctx context.Context, f Filter, yield func([]Entry) erro
 	return Stream(ctx, r.inner, f, yield)
 }
 
+// ListRows passes through to the wrapped store's row listing.
+func (r readOnly) ListRows(ctx context.Context, f Filter, known func(source, version string) (Row, bool), yield func([]Row) error) error {
+	return ListRows(ctx, r.inner, f, known, yield)
+}
+
 // Describe passes through.
 func (r readOnly) Describe() string { return Describe(r.inner) + " (read-only)" }
 

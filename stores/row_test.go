@@ -1,6 +1,7 @@
 package stores
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -83,5 +84,29 @@ func TestFilterMatchRow(t *testing.T) {
 		if got := f.MatchRow(tc.row); got != tc.want {
 			t.Errorf("%+v: %v, want %v", tc.row, got, tc.want)
 		}
+	}
+}
+
+// rowStore is a RowLister that reports being reached.
+type rowStore struct {
+	fakeStore
+	reached bool
+}
+
+func (r *rowStore) ListRows(_ context.Context, _ Filter, _ func(string, string) (Row, bool), yield func([]Row) error) error {
+	r.reached = true
+	return yield([]Row{{ID: "x"}})
+}
+
+// A read-only session keeps the store's row listing (and its refresh).
+func TestReadOnlyPassesListRows(t *testing.T) {
+	inner := &rowStore{}
+	var got []Row
+	err := ListRows(context.Background(), ReadOnly(inner), Filter{}, nil, func(b []Row) error {
+		got = append(got, b...)
+		return nil
+	})
+	if err != nil || !inner.reached || len(got) != 1 {
+		t.Errorf("ListRows through ReadOnly: reached %v, rows %v, err %v", inner.reached, got, err)
 	}
 }

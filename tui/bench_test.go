@@ -14,6 +14,7 @@ import (
 	"statescope/stores"
 	"statescope/stores/demo"
 	_ "statescope/stores/filesystem"
+	"statescope/stores/storetest"
 	"statescope/tui/grid"
 )
 
@@ -125,3 +126,56 @@ func BenchmarkFirstFrame(b *testing.B) {
 		m.Close()
 	}
 }
+
+// BenchmarkLoad is the TUI's own first load of a filesystem store of
+// realistic ~1 KB records (storetest.Realistic), from opening the store:
+// when the first rows are in the table and drawn, when the load is
+// complete, and the peak live heap on the way, also as a multiple of the
+// bytes on disk.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			dir := b.TempDir()
+			disk := storetest.WriteRealistic(b, dir, n)
+			ctx := context.Background()
+			var first, full time.Duration
+			var peak uint64
+			for b.Loop() {
+				stop := storetest.SampleHeap()
+				start := time.Now()
+				s, err := stores.Open(ctx, dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := New(ctx, Options{Session: Session{Store: s, Name: dir}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := &syncHarness{t: b, m: m}
+				h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+				seen := false
+				h.updated = func() {
+					if v, ok := m.top().(*resourcesView); ok && !seen && v.grid.Len() > 0 {
+						_ = m.View()
+						seen = true
+						first += time.Since(start)
+					}
+				}
+				h.run(m.Init())
+				full += time.Since(start)
+				peak = max(peak, stop())
+				if got := m.top().(*resourcesView).grid.Len(); got != n {
+					b.Fatalf("loaded %d rows, want %d", got, n)
+				}
+				m.Close()
+				stores.Close(s)
+			}
+			b.ReportMetric(ms(first)/float64(b.N), "ms-first/op")
+			b.ReportMetric(ms(full)/float64(b.N), "ms-full/op")
+			b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
+			b.ReportMetric(float64(peak)/float64(disk), "x-disk")
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -27,7 +27,7 @@ type detailView struct {
 	keys keymap.Detail
 	vp   viewport.Model
 
-	entry   stores.Entry // as listed; the source of truth for a corrupt record
+	entry   stores.Row // as listed; the source of truth for a corrupt record
 	state   *stores.State
 	lock    *stores.LockInfo
 	loading bool
@@ -38,7 +38,7 @@ type detailView struct {
 	dep      int // selected dependency, -1 for none
 }
 
-func newDetailView(e *env, en stores.Entry) *detailView {
+func newDetailView(e *env, en stores.Row) *detailView {
 	return &detailView{env: e, keys: e.keys.Detail, entry: en, dep: -1, vp: viewport.New()}
 }
 
@@ -99,8 +99,7 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 		d.err, d.gone = nil, false
 		switch {
 		case msg.err == nil:
-			d.state = msg.state
-			d.entry.State, d.entry.Problem = msg.state, ""
+			d.state, d.entry.Problem = msg.state, ""
 		case errors.Is(msg.err, stores.ErrNotFound):
 			d.gone = true
 		case errors.Is(msg.err, stores.ErrCorrupt):
@@ -109,9 +108,6 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 			}
 		default:
 			d.err = quiet(msg.err)
-		}
-		if d.state == nil && d.entry.State != nil {
-			d.state = d.entry.State
 		}
 		d.render()
 	case storeChangedMsg:
@@ -158,7 +154,7 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Jump):
 		if deps := d.deps(); d.dep >= 0 && d.dep < len(deps) {
-			return d.env.router.push(newDetailView(d.env, stores.Entry{ID: deps[d.dep]}))
+			return d.env.router.push(newDetailView(d.env, stores.Row{ID: deps[d.dep]}))
 		}
 	case key.Matches(msg, k.Reveal):
 		d.revealed = !d.revealed
@@ -170,7 +166,7 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 			return copyCmd(valuesJSON(d.shown()), "outputs and config"+maskedNote(!d.revealed))
 		}
 	case key.Matches(msg, k.Diff):
-		return d.env.router.openDiff(d.entry)
+		return d.env.router.openDiff(d.entry, d.state)
 	case key.Matches(msg, k.Refresh):
 		return d.env.retry(d.err, d.load)
 	case key.Matches(msg, k.Backups):

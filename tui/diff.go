@@ -30,13 +30,14 @@ const (
 
 var sourceNames = []string{"another resource", "a context", "a store target", "a JSON file"}
 
-// openDiff opens the diff view for a listed record.
-func (m *Model) openDiff(en stores.Entry) tea.Cmd {
-	if en.Corrupt() || en.State == nil {
-		m.setStatus(en.ID+" is corrupt or not loaded: nothing to compare", true)
+// openDiff opens the diff view for a listed record; this is the record
+// when it is already read (nil: the first comparison reads it).
+func (m *Model) openDiff(r stores.Row, this *stores.State) tea.Cmd {
+	if r.Corrupt() {
+		m.setStatus(r.ID+" is corrupt: nothing to compare", true)
 		return nil
 	}
-	return m.push(newDiffView(m.env, en.State))
+	return m.push(newDiffView(m.env, r.ID, this))
 }
 
 // diffView compares a record's outputs and config with another record:
@@ -47,7 +48,8 @@ type diffView struct {
 	keys keymap.Diff
 	vp   viewport.Model
 
-	this *stores.State
+	id   string
+	this *stores.State // read with the first comparison when not given
 
 	picking bool
 	kind    source
@@ -67,8 +69,8 @@ type diffView struct {
 	revealed bool
 }
 
-func newDiffView(e *env, this *stores.State) *diffView {
-	d := &diffView{env: e, keys: e.keys.Diff, this: this, vp: viewport.New(), picking: true, in: input{prompt: "> "}}
+func newDiffView(e *env, id string, this *stores.State) *diffView {
+	d := &diffView{env: e, keys: e.keys.Diff, id: id, this: this, vp: viewport.New(), picking: true, in: input{prompt: "> "}}
 	d.choices = grid.New([]grid.Column[string]{{Title: "RESOURCE", Flex: true, Text: func(s string) string { return s }}},
 		func(s string) string { return s }, func(s string) []string { return []string{s} }, e.styles.Grid)
 	return d
@@ -110,16 +112,18 @@ func (d *diffView) pick(kind source) tea.Cmd {
 		ctx, gen := d.begin()
 		d.listing = true
 		d.choices.SetItems(nil)
-		return d.tag(streamEntries(ctx, gen, d.env.session.Store))
+		return d.tag(streamRows(ctx, gen, d.env.session.Store, nil))
 	case fromContext:
 		d.choices.SetItems(d.env.opts.Contexts)
 	}
 	return nil
 }
 
-// otherMsg is the record to compare with, or why it could not be read.
+// otherMsg is the record to compare with and this view's record, or why
+// either could not be read.
 type otherMsg struct {
 	gen   int
+	this  *stores.State
 	state *stores.State
 	only  sections
 	err   error
@@ -132,7 +136,7 @@ func (d *diffView) compare(kind source, what string) tea.Cmd {
 	// the new one from here on, whatever the outcome.
 	d.picking, d.kind, d.loading, d.err, d.listing = false, kind, true, nil, false
 	d.other, d.changes, d.only = nil, nil, nil
-	id, store, opts, hostKeys := d.this.ResourceID, d.env.session.Store, d.env.opts, d.env.opts.HostKeys
+	id, this, store, opts, hostKeys := d.id, d.this, d.env.session.Store, d.env.opts, d.env.opts.HostKeys
 	switch kind {
 	case fromContext:
 		d.label = id + " @ " + what
@@ -178,21 +182,28 @@ func (d *diffView) compare(kind source, what string) tea.Cmd {
 		}
 	}
 	return d.tag(func() tea.Msg {
+		if this == nil {
+			// Opened from the table, which holds no records: read it now.
+			var err error
+			if this, err = store.Get(ctx, id); err != nil {
+				return otherMsg{gen: gen, err: err}
+			}
+		}
 		s, only, err := load()
-		return otherMsg{gen: gen, state: s, only: only, err: err}
+		return otherMsg{gen: gen, this: this, state: s, only: only, err: err}
 	})
 }
 
 func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case entriesMsg:
+	case rowsMsg:
 		if !d.current(msg.gen) {
 			return nil
 		}
-		ids := make([]string, 0, len(msg.entries))
-		for _, en := range msg.entries {
-			if en.ID != d.this.ResourceID && !en.Corrupt() {
-				ids = append(ids, en.ID)
+		ids := make([]string, 0, len(msg.rows))
+		for _, r := range msg.rows {
+			if r.ID != d.id && !r.Corrupt() {
+				ids = append(ids, r.ID)
 			}
 		}
 		d.choices.Append(ids)
@@ -209,7 +220,7 @@ func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 		}
 		d.loading = false
 		if d.err = quiet(msg.err); d.err == nil {
-			d.other, d.only = msg.state, msg.only
+			d.this, d.other, d.only = msg.this, msg.state, msg.only
 			d.changes = jsondiff.Compare(recordDoc(d.this, d.only), recordDoc(d.other, d.only))
 		}
 		d.render()
@@ -301,7 +312,7 @@ func (d *diffView) render() {
 		content = ""
 	case d.text:
 		a, b := textDocs(d.this, d.other, d.only, d.revealed)
-		thisName := d.this.ResourceID + " (" + d.env.session.Name + ")"
+		thisName := d.id + " (" + d.env.session.Name + ")"
 		if d.width >= sideBySideMin {
 			content = renderSideBySide(st, thisName, d.label, a, b, d.width)
 		} else {
@@ -339,7 +350,7 @@ func (d *diffView) Render() string {
 	if d.text {
 		mode = "text"
 	}
-	head := st.Bold.Render(d.this.ResourceID) + st.Dim.Render(" ("+d.env.session.Name+")  ↔  ")
+	head := st.Bold.Render(d.id) + st.Dim.Render(" ("+d.env.session.Name+")  ↔  ")
 	head += st.Bold.Render(d.label)
 	switch {
 	case d.loading:
@@ -367,7 +378,7 @@ func (d *diffView) renderPicker() string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("compare " + st.Bold.Render(d.this.ResourceID) + " with:  " + strings.Join(tabs, " ") + st.Dim.Render("   (tab switches)") + "\n")
+	b.WriteString("compare " + st.Bold.Render(d.id) + " with:  " + strings.Join(tabs, " ") + st.Dim.Render("   (tab switches)") + "\n")
 	switch d.kind {
 	case fromResource, fromContext:
 		b.WriteString(d.in.View(st.Key) + st.Dim.Render(fmt.Sprintf("   %d of %d · ↑/↓ select · enter compares", d.choices.Visible(), d.choices.Len())) + "\n")

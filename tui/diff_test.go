@@ -28,7 +28,7 @@ func twinRecord(id string, change func(s *stores.State)) *stores.State {
 // diffAgainst opens the diff of "a" and compares it with the file at path.
 func diffAgainst(t *testing.T, h *syncHarness, path string) string {
 	t.Helper()
-	h.run(h.m.push(newDiffView(h.m.env, twinRecord("a", nil))))
+	h.run(h.m.push(newDiffView(h.m.env, "a", twinRecord("a", nil))))
 	h.keys("tab", "tab", "tab")
 	h.typeText(path)
 	h.keys("enter")
@@ -69,7 +69,7 @@ func TestDiffComparesTheWholeRecord(t *testing.T) {
 			}
 			h := newSyncHarness(t, Options{Session: Session{Store: memory.New(), Name: "mem"}, Contexts: []string{"staging"},
 				OpenContext: func(context.Context, string) (Session, error) { return Session{Store: other, Name: "staging"}, nil }})
-			h.run(h.m.push(newDiffView(h.m.env, twinRecord("a", nil))))
+			h.run(h.m.push(newDiffView(h.m.env, "a", twinRecord("a", nil))))
 			h.keys("tab", "enter")
 			s := h.screen()
 			if strings.Contains(s, "No differences") != (tt.change == nil) || !strings.Contains(s, tt.want) || !strings.Contains(s, "whole record") {

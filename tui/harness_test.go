@@ -54,6 +54,9 @@ func keyPress(s string) tea.KeyPressMsg {
 type syncHarness struct {
 	t testing.TB
 	m *Model
+	// updated, when set, runs after every message is handled (benchmarks
+	// watch the load with it).
+	updated func()
 }
 
 func newSyncHarness(t testing.TB, opts Options) *syncHarness {
@@ -77,6 +80,9 @@ func newSyncHarness(t testing.TB, opts Options) *syncHarness {
 
 func (h *syncHarness) send(msg tea.Msg) {
 	_, cmd := h.m.Update(msg)
+	if h.updated != nil {
+		h.updated()
+	}
 	h.run(cmd)
 }
 

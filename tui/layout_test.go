@@ -50,7 +50,7 @@ func TestBreadcrumbsAbbreviate(t *testing.T) {
 	h := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}})
 	h.send(tea.WindowSizeMsg{Width: 60, Height: 24})
 	for _, id := range []string{"prod/db/users", "prod/vpc/aws", "prod/eu-west-1/very-long-name/orders"} {
-		h.run(h.m.push(newDetailView(h.m.env, stores.Entry{ID: id})))
+		h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: id})))
 	}
 	crumbs := strings.Split(h.screen(), "\n")[0]
 	for _, want := range []string{"demo › resources › … › prod/…/orders", "golden demo"} {
@@ -91,7 +91,7 @@ func TestStatusSortsBySeverity(t *testing.T) {
 		t.Fatalf("status order %v, want %v", got, want)
 	}
 	h.keys("G")
-	if en, _ := v.grid.Selected(); en.State.Status != stores.StatusDestroyed {
-		t.Fatalf("last row is %s, want a destroyed record", en.State.Status)
+	if en, _ := v.grid.Selected(); en.Status != stores.StatusDestroyed {
+		t.Fatalf("last row is %s, want a destroyed record", en.Status)
 	}
 }

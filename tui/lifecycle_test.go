@@ -30,10 +30,10 @@ func TestLeavingAViewCancelsItsLoads(t *testing.T) {
 	}{
 		{name: "resources", enter: func(h *asyncHarness) {}, ops: 2,
 			leave: func(h *asyncHarness) { h.keys(":", "l", "o", "c", "k", "s", "enter") }},
-		{name: "detail", enter: func(h *asyncHarness) { h.run(h.m.push(newDetailView(h.m.env, stores.Entry{ID: "prod/db/orders"}))) }, ops: 1,
+		{name: "detail", enter: func(h *asyncHarness) { h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "prod/db/orders"}))) }, ops: 1,
 			leave: func(h *asyncHarness) { h.keys("esc") }},
 		{name: "diff", enter: func(h *asyncHarness) {
-			h.run(h.m.push(newDiffView(h.m.env, &stores.State{ResourceID: "prod/db/orders"})))
+			h.run(h.m.push(newDiffView(h.m.env, "prod/db/orders", &stores.State{ResourceID: "prod/db/orders"})))
 		}, ops: 1, leave: func(h *asyncHarness) { h.keys("esc") }},
 		{name: "locks", enter: func(h *asyncHarness) { h.keys("L") }, ops: 1,
 			leave: func(h *asyncHarness) { h.keys("esc") }},
@@ -168,7 +168,7 @@ func TestRowsStreamInAsBatchesArrive(t *testing.T) {
 			msg := h.next(time.Second)
 			h.send(msg)
 			if tg, ok := msg.(tagged); ok {
-				if _, isEntries := tg.msg.(entriesMsg); isEntries {
+				if _, isEntries := tg.msg.(rowsMsg); isEntries {
 					return
 				}
 			}

@@ -10,38 +10,40 @@ import (
 	"statescope/stores"
 )
 
-// maxCoalesce bounds how many streamed entries one message carries, so the
+// maxCoalesce bounds how many streamed rows one message carries, so the
 // table fills promptly but a fast store is not delivered row by row.
 const maxCoalesce = 4096
 
-// entriesMsg is one streamed batch of a list load; next reads the batch
-// after it (nil once done).
-type entriesMsg struct {
-	gen     int
-	entries []stores.Entry
-	done    bool
-	err     error
-	next    tea.Cmd
+// rowsMsg is one streamed batch of a list load; next reads the batch after
+// it (nil once done).
+type rowsMsg struct {
+	gen  int
+	rows []stores.Row
+	done bool
+	err  error
+	next tea.Cmd
 }
 
 type streamItem struct {
-	entries []stores.Entry
-	done    bool
-	err     error
+	rows []stores.Row
+	done bool
+	err  error
 }
 
-// streamEntries lists s through stores.Stream in a goroutine that feeds a
-// channel; the command delivers the first batch and each message carries
-// the command for the next. The goroutine ends when the list does or ctx
-// is cancelled, whether or not anyone reads on.
-func streamEntries(ctx context.Context, gen int, s stores.Store) tea.Cmd {
+// streamRows lists s's rows (stores.ListRows: only what a table holds,
+// never whole records) in a goroutine that feeds a channel; the command
+// delivers the first batch and each message carries the command for the
+// next. known offers the rows of the last load for the store to reuse
+// where a record's version is unchanged (nil for none). The goroutine ends
+// when the list does or ctx is cancelled, whether or not anyone reads on.
+func streamRows(ctx context.Context, gen int, s stores.Store, known func(source, version string) (stores.Row, bool)) tea.Cmd {
 	return func() tea.Msg {
 		ch := make(chan streamItem, 4)
 		go func() {
 			defer close(ch)
-			err := stores.Stream(ctx, s, stores.Filter{}, func(batch []stores.Entry) error {
+			err := stores.ListRows(ctx, s, stores.Filter{}, known, func(batch []stores.Row) error {
 				select {
-				case ch <- streamItem{entries: batch}:
+				case ch <- streamItem{rows: batch}:
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()
@@ -58,25 +60,25 @@ func streamEntries(ctx context.Context, gen int, s stores.Store) tea.Cmd {
 
 func readBatch(ctx context.Context, gen int, ch <-chan streamItem) tea.Cmd {
 	return func() tea.Msg {
-		msg := entriesMsg{gen: gen}
+		msg := rowsMsg{gen: gen}
 		select {
 		case it, ok := <-ch:
 			if !ok {
-				return entriesMsg{gen: gen, done: true, err: ctx.Err()}
+				return rowsMsg{gen: gen, done: true, err: ctx.Err()}
 			}
-			msg.entries, msg.done, msg.err = append([]stores.Entry(nil), it.entries...), it.done, it.err
+			msg.rows, msg.done, msg.err = append([]stores.Row(nil), it.rows...), it.done, it.err
 		case <-ctx.Done():
-			return entriesMsg{gen: gen, done: true, err: ctx.Err()}
+			return rowsMsg{gen: gen, done: true, err: ctx.Err()}
 		}
 	drain:
-		for !msg.done && len(msg.entries) < maxCoalesce {
+		for !msg.done && len(msg.rows) < maxCoalesce {
 			select {
 			case it, ok := <-ch:
 				if !ok {
 					msg.done, msg.err = true, ctx.Err()
 					break drain
 				}
-				msg.entries = append(msg.entries, it.entries...)
+				msg.rows = append(msg.rows, it.rows...)
 				msg.done, msg.err = it.done, it.err
 			default:
 				break drain
@@ -126,4 +128,22 @@ func quiet(err error) error {
 		return nil
 	}
 	return err
+}
+
+// knownRows offers rows of the last load to a refresh: the row at a source
+// is reused when the store lists the record at the version it was read at.
+func knownRows(rows []stores.Row) func(source, version string) (stores.Row, bool) {
+	bySource := make(map[string]stores.Row, len(rows))
+	for _, r := range rows {
+		if r.Version != "" {
+			bySource[r.Source] = r
+		}
+	}
+	if len(bySource) == 0 {
+		return nil
+	}
+	return func(source, version string) (stores.Row, bool) {
+		r, ok := bySource[source]
+		return r, ok && r.Version == version
+	}
 }

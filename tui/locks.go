@@ -125,7 +125,7 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 			return v.env.retry(v.err, v.load)
 		case key.Matches(msg, k.Open):
 			if l, ok := v.grid.Selected(); ok {
-				return v.env.router.push(newDetailView(v.env, stores.Entry{ID: l.ResourceID}))
+				return v.env.router.push(newDetailView(v.env, stores.Row{ID: l.ResourceID}))
 			}
 		case keymap.Pressed(msg, k.ForceUnlock):
 			return v.startRelease()

@@ -26,15 +26,15 @@ type resourcesView struct {
 	scope
 	env  *env
 	keys keymap.Resources
-	grid *grid.Model[stores.Entry]
+	grid *grid.Model[stores.Row]
 
 	locks       map[string]stores.LockInfo
 	noInventory bool
 	lockErr     error
 
 	listing, lockLoading bool
-	loaded               bool           // the first load completed
-	pending              []stores.Entry // a reload's rows, swapped in when complete
+	loaded               bool         // the first load completed
+	pending              []stores.Row // a reload's rows, swapped in when complete
 	err                  error
 
 	counts         map[string]int
@@ -42,39 +42,37 @@ type resourcesView struct {
 	// header caches the summary lines; counting rows or locks clears it.
 	header []string
 
-	filter tableFilter[stores.Entry]
+	filter tableFilter[stores.Row]
 }
 
 func newResourcesView(e *env) *resourcesView {
-	v := &resourcesView{env: e, keys: e.keys.Resources, filter: newTableFilter[stores.Entry](), counts: map[string]int{}}
+	v := &resourcesView{env: e, keys: e.keys.Resources, filter: newTableFilter[stores.Row](), counts: map[string]int{}}
 	st := &e.styles
 	now := e.now
 	stale := e.opts.StaleAfter
-	v.grid = grid.New([]grid.Column[stores.Entry]{
-		{Title: "RESOURCE", Flex: true, Middle: true, MinWidth: 16, Text: func(en stores.Entry) string { return en.ID }},
-		{Title: "TYPE", MaxWidth: 24, MinWidth: 10, Drop: 2, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.ResourceType }) }},
-		{Title: "PROVIDER", MaxWidth: 14, MinWidth: 8, Drop: 1, Text: func(en stores.Entry) string { return field(en, func(s *stores.State) string { return s.Provider }) }},
+	v.grid = grid.New([]grid.Column[stores.Row]{
+		{Title: "RESOURCE", Flex: true, Middle: true, MinWidth: 16, Text: func(r stores.Row) string { return r.ID }},
+		{Title: "TYPE", MaxWidth: 24, MinWidth: 10, Drop: 2, Text: func(r stores.Row) string { return field(r, r.ResourceType) }},
+		{Title: "PROVIDER", MaxWidth: 14, MinWidth: 8, Drop: 1, Text: func(r stores.Row) string { return field(r, r.Provider) }},
 		{Title: "STATUS", Whole: true,
-			Text:    func(en stores.Entry) string { return statusText(en, now(), stale) },
-			Compare: func(a, b stores.Entry) int { return cmp.Compare(severity(a, now(), stale), severity(b, now(), stale)) },
-			Style: func(en stores.Entry) *lipgloss.Style {
-				if en.Corrupt() || en.State.IsStuck(now(), stale) {
+			Text:    func(r stores.Row) string { return statusText(r, now(), stale) },
+			Compare: func(a, b stores.Row) int { return cmp.Compare(severity(a, now(), stale), severity(b, now(), stale)) },
+			Style: func(r stores.Row) *lipgloss.Style {
+				if r.Corrupt() || r.IsStuck(now(), stale) {
 					return &st.Error
 				}
-				return st.StatusStyle(en.State.Status)
+				return st.StatusStyle(r.Status)
 			}},
 		{Title: "LOCK", Whole: true,
-			Text:  func(en stores.Entry) string { return lockCell(v.locks, en.ID, now()) },
-			Style: func(en stores.Entry) *lipgloss.Style { return st.VerdictStyle(v.locks[en.ID].Verdict) },
-			Compare: func(a, b stores.Entry) int {
+			Text:  func(r stores.Row) string { return lockCell(v.locks, r.ID, now()) },
+			Style: func(r stores.Row) *lipgloss.Style { return st.VerdictStyle(v.locks[r.ID].Verdict) },
+			Compare: func(a, b stores.Row) int {
 				return cmp.Compare(lockRank(v.locks, a.ID), lockRank(v.locks, b.ID))
 			}},
 		{Title: "UPDATED", Whole: true,
-			Text: func(en stores.Entry) string {
-				return field(en, func(s *stores.State) string { return stores.RelativeAge(s.UpdatedAt, now()) })
-			},
-			Compare: func(a, b stores.Entry) int { return updatedAt(b).Compare(updatedAt(a)) }},
-	}, func(en stores.Entry) string { return en.ID }, searchFields, st.Grid)
+			Text:    func(r stores.Row) string { return field(r, stores.RelativeAge(r.UpdatedAt, now())) },
+			Compare: func(a, b stores.Row) int { return updatedAt(b).Compare(updatedAt(a)) }},
+	}, func(r stores.Row) string { return r.ID }, searchFields, st.Grid)
 	v.grid.SortBy(0)
 	return v
 }
@@ -82,16 +80,16 @@ func newResourcesView(e *env) *resourcesView {
 // severity orders statuses by how much they need attention: corrupt,
 // error, stuck, in progress, planned, statuses workflow does not define,
 // active, destroyed.
-func severity(en stores.Entry, now time.Time, stale time.Duration) int {
+func severity(r stores.Row, now time.Time, stale time.Duration) int {
 	switch {
-	case en.Corrupt():
+	case r.Corrupt():
 		return 0
-	case en.State.Status == stores.StatusError:
+	case r.Status == stores.StatusError:
 		return 1
-	case en.State.IsStuck(now, stale):
+	case r.IsStuck(now, stale):
 		return 2
 	}
-	switch en.State.Status {
+	switch r.Status {
 	case stores.StatusProvisioning, stores.StatusDestroying:
 		return 3
 	case stores.StatusPlanned:
@@ -104,42 +102,39 @@ func severity(en stores.Entry, now time.Time, stale time.Duration) int {
 	return 5
 }
 
-func field(en stores.Entry, get func(*stores.State) string) string {
-	if en.State == nil {
+// field is a cell of a record's own field: "-" when empty or corrupt.
+func field(r stores.Row, value string) string {
+	if r.Corrupt() || value == "" {
 		return "-"
 	}
-	if s := get(en.State); s != "" {
-		return s
-	}
-	return "-"
+	return value
 }
 
-func statusText(en stores.Entry, now time.Time, stale time.Duration) string {
+func statusText(r stores.Row, now time.Time, stale time.Duration) string {
 	switch {
-	case en.Corrupt():
+	case r.Corrupt():
 		return "CORRUPT"
-	case en.State.IsStuck(now, stale):
-		return en.State.Status + " ⚠stuck"
-	case en.State.Status == "":
+	case r.IsStuck(now, stale):
+		return r.Status + " ⚠stuck"
+	case r.Status == "":
 		return "-"
 	}
-	return en.State.Status
+	return r.Status
 }
 
 // searchFields are what the filter matches: ID, type, provider, status.
-func searchFields(en stores.Entry) []string {
-	if en.State == nil {
-		return []string{en.ID, "corrupt"}
+func searchFields(r stores.Row) []string {
+	if r.Corrupt() {
+		return []string{r.ID, "corrupt"}
 	}
-	s := en.State
-	return []string{en.ID, s.ResourceType, s.Provider, s.Status}
+	return []string{r.ID, r.ResourceType, r.Provider, r.Status}
 }
 
-func updatedAt(en stores.Entry) time.Time {
-	if en.State == nil {
+func updatedAt(r stores.Row) time.Time {
+	if r.Corrupt() {
 		return time.Time{}
 	}
-	t, _ := stores.ParseTime(en.State.UpdatedAt)
+	t, _ := stores.ParseTime(r.UpdatedAt)
 	return t
 }
 
@@ -205,20 +200,25 @@ func (v *resourcesView) scheduleRefresh() tea.Cmd {
 	return nil
 }
 
-// load lists the records (streamed) and the lock inventory under a new
-// generation. The first load fills the table as batches arrive; a reload
-// collects its rows and swaps them in at the end, so the table never blinks.
+// load lists the records' rows (streamed) and the lock inventory under a
+// new generation. The first load fills the table as batches arrive; a
+// reload collects its rows and swaps them in at the end, so the table
+// never blinks, and offers the store the rows it has, so only records
+// whose version changed are read again.
 func (v *resourcesView) load() tea.Cmd {
 	ctx, gen := v.begin()
 	v.listing, v.lockLoading, v.err, v.pending = true, true, nil, nil
-	if !v.loaded {
+	var known func(source, version string) (stores.Row, bool)
+	if v.loaded {
+		known = knownRows(v.grid.Items())
+	} else {
 		// The first load was cut short: start the table again.
 		v.grid.SetItems(nil)
 		v.recount(nil)
 	}
 	s := v.env.session.Store
 	return tea.Batch(
-		v.tag(streamEntries(ctx, gen, s)),
+		v.tag(streamRows(ctx, gen, s, known)),
 		v.tag(loadLocks(ctx, gen, s, v.env.now(), v.env.opts.StaleAfter)),
 	)
 }
@@ -237,8 +237,8 @@ func (v *resourcesView) Back() bool { return v.filter.clear(v.grid) }
 
 func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case entriesMsg:
-		return v.entries(msg)
+	case rowsMsg:
+		return v.rows(msg)
 	case locksMsg:
 		if !v.current(msg.gen) {
 			return nil
@@ -272,15 +272,15 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (v *resourcesView) entries(msg entriesMsg) tea.Cmd {
+func (v *resourcesView) rows(msg rowsMsg) tea.Cmd {
 	if !v.current(msg.gen) {
 		return nil
 	}
 	if v.loaded {
-		v.pending = append(v.pending, msg.entries...)
+		v.pending = append(v.pending, msg.rows...)
 	} else {
-		v.grid.Append(msg.entries)
-		v.count(msg.entries)
+		v.grid.Append(msg.rows)
+		v.count(msg.rows)
 	}
 	if !msg.done {
 		return v.tag(msg.next)
@@ -301,22 +301,22 @@ func (v *resourcesView) entries(msg entriesMsg) tea.Cmd {
 }
 
 // recount starts the counts over for a new set of rows.
-func (v *resourcesView) recount(entries []stores.Entry) {
+func (v *resourcesView) recount(rows []stores.Row) {
 	v.counts, v.corrupt, v.stuck = map[string]int{}, 0, 0
-	v.count(entries)
+	v.count(rows)
 }
 
 // count adds rows to the status, corrupt and stuck counts.
-func (v *resourcesView) count(entries []stores.Entry) {
+func (v *resourcesView) count(rows []stores.Row) {
 	v.header = nil
 	now := v.env.now()
-	for _, en := range entries {
+	for _, r := range rows {
 		switch {
-		case en.Corrupt():
+		case r.Corrupt():
 			v.corrupt++
 		default:
-			v.counts[en.State.Status]++
-			if en.State.IsStuck(now, v.env.opts.StaleAfter) {
+			v.counts[r.Status]++
+			if r.IsStuck(now, v.env.opts.StaleAfter) {
 				v.stuck++
 			}
 		}
@@ -338,16 +338,16 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Refresh):
 		return v.env.retry(v.err, v.load)
 	case key.Matches(msg, k.Open):
-		if en, ok := v.grid.Selected(); ok {
-			return v.env.router.push(newDetailView(v.env, en))
+		if r, ok := v.grid.Selected(); ok {
+			return v.env.router.push(newDetailView(v.env, r))
 		}
 	case key.Matches(msg, k.Diff):
-		if en, ok := v.grid.Selected(); ok {
-			return v.env.router.openDiff(en)
+		if r, ok := v.grid.Selected(); ok {
+			return v.env.router.openDiff(r, nil)
 		}
 	case keymap.Pressed(msg, k.Delete):
-		if en, ok := v.grid.Selected(); ok {
-			return v.env.openDelete(en.ID, k.Delete)
+		if r, ok := v.grid.Selected(); ok {
+			return v.env.openDelete(r.ID, k.Delete)
 		}
 	}
 	return nil

@@ -26,13 +26,16 @@ const (
 	// CorruptRecords: the backend can hold an unreadable record, and the
 	// harness's Corrupt plants one.
 	CorruptRecords Capability = "unreadable records"
+	// RowVersions: stores.RowLister, listing each record's version so a
+	// refresh reads only what changed.
+	RowVersions Capability = "versioned row listings"
 )
 
 // Capabilities is what a harness declares its store has.
 type Capabilities []Capability
 
 // AllCapabilities is every capability the suites know.
-var AllCapabilities = Capabilities{LockInventory, LockHolders, CompareAndSwap, CorruptRecords}
+var AllCapabilities = Capabilities{LockInventory, LockHolders, CompareAndSwap, CorruptRecords, RowVersions}
 
 // Has reports whether c is declared.
 func (cs Capabilities) Has(c Capability) bool { return slices.Contains(cs, c) }
@@ -61,11 +64,13 @@ func (cs Capabilities) mismatches(s stores.Store, canCorrupt bool) []string {
 	_, forcer := s.(stores.ForceUnlocker)
 	_, holders := s.(stores.HolderLocker)
 	_, cas := s.(stores.ConditionalStore)
+	_, rows := s.(stores.RowLister)
 	has := map[Capability]bool{
 		LockInventory:  lister && forcer,
 		LockHolders:    holders,
 		CompareAndSwap: cas,
 		CorruptRecords: canCorrupt,
+		RowVersions:    rows,
 	}
 	var problems []string
 	for _, c := range AllCapabilities {

@@ -52,10 +52,8 @@ func rowsMatchList(t *testing.T, h Harness) {
 // refreshFetchesChanged: given the rows of the last listing, a RowLister
 // re-reads only the records whose version changed since.
 func refreshFetchesChanged(t *testing.T, h Harness) {
+	h.Capabilities.Need(t, RowVersions)
 	s, c := open(t, h), ctx(t)
-	if _, ok := s.(stores.RowLister); !ok {
-		t.Skip("no RowLister")
-	}
 	for i := range 20 {
 		if err := s.Save(c, Record(fmt.Sprintf("r%02d", i))); err != nil {
 			t.Fatal(err)
