@@ -130,34 +130,42 @@ func isRecordName(name string) bool {
 }
 
 // readEntry reads one record entry; a zero Entry means "not a record"
-// (wfctl's metadata.json). Anything but a regular file is an unreadable
-// entry saying what it is, never read or followed.
+// (wfctl's metadata.json).
 func (s *Store) readEntry(name string) stores.Entry {
-	path := filepath.Join(s.dir, name)
-	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path}
-	data, err := ReadFile(path)
-	if err != nil {
-		var nr *NotRegularError
-		if errors.As(err, &nr) {
-			e.Problem = err.Error()
-		} else {
-			e.Problem = "unreadable: " + err.Error()
-		}
+	path, data, problem := s.readRecordFile(name)
+	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path, Problem: problem}
+	if problem != "" {
 		return e
 	}
 	st, err := stores.DecodeState(data)
 	switch {
-	case err != nil && name == metadataFile && isWfctlMetadata(data):
+	case err != nil && isMetadata(name, data):
 		return stores.Entry{}
 	case err != nil:
 		e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
 	default:
-		e.State, e.ID = st, st.ResourceID
-		if ids := duplicateIDs(data); ids != nil {
-			e.Problem = duplicateProblem(ids)
-		}
+		e.State, e.ID, e.Problem = st, st.ResourceID, duplicateProblem(data)
 	}
 	return e
+}
+
+// readRecordFile reads a record entry's bytes. Anything but a regular file
+// is a problem saying what it is, never read or followed.
+func (s *Store) readRecordFile(name string) (path string, data []byte, problem string) {
+	path = filepath.Join(s.dir, name)
+	data, err := ReadFile(path)
+	var nr *NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return path, nil, err.Error()
+	case err != nil:
+		return path, nil, "unreadable: " + err.Error()
+	}
+	return path, data, ""
+}
+
+func isMetadata(name string, data []byte) bool {
+	return name == metadataFile && isWfctlMetadata(data)
 }
 
 // entryClaims is which resource ID an entry's file claims: its record's
@@ -202,7 +210,13 @@ func joinProblem(a, b string) string {
 // duplicateKeys starts the problem of a file with two resource_id keys.
 const duplicateKeys = "duplicate resource_id keys"
 
-func duplicateProblem(ids []string) string {
+// duplicateProblem is the problem of a record with two resource_id keys,
+// "" for any other.
+func duplicateProblem(data []byte) string {
+	ids := duplicateIDs(data)
+	if ids == nil {
+		return ""
+	}
 	q, _ := json.Marshal(ids)
 	return fmt.Sprintf("%s %s: readers disagree which record this is; repairs on it are refused until the file is fixed", duplicateKeys, q)
 }

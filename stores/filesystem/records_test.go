@@ -103,6 +103,19 @@ func TestConflictingClaims(t *testing.T) {
 					}
 				}
 			}
+			// A streamed listing marks at least the later claimant, naming both.
+			marked := 0
+			err = s.ListRows(ctx, stores.Filter{}, nil, func(rows []stores.Row) error {
+				for _, r := range rows {
+					if r.Corrupt() {
+						marked++
+					}
+				}
+				return nil
+			})
+			if err != nil || marked == 0 {
+				t.Errorf("rows: %d marked, %v", marked, err)
+			}
 			_, err = s.GetVersioned(ctx, tt.id)
 			if !errors.Is(err, stores.ErrAmbiguous) {
 				t.Fatalf("get versioned: %v, want ErrAmbiguous", err)
