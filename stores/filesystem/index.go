@@ -101,12 +101,12 @@ func (s *Store) refresh(ctx context.Context) error {
 	}
 	s.idx.mu.Unlock()
 	found := make(map[string][]string, len(missing))
-	err = stores.FetchParallel(ctx, missing, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
-		return s.readEntry(name)
-	}, func(batch []stores.Entry) error {
-		for _, e := range batch {
-			if e.Source != "" {
-				found[filepath.Base(e.Source)] = entryClaims(e)
+	err = stores.FetchParallel(ctx, missing, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
+		return s.readRow(name, nil)
+	}, func(batch []stores.Row) error {
+		for _, r := range batch {
+			if r.Source != "" {
+				found[filepath.Base(r.Source)] = claimsOf(r.ID, r.Problem)
 			}
 		}
 		return nil

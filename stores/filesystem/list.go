@@ -93,7 +93,7 @@ func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) er
 			if e.Source == "" {
 				continue // wfctl's metadata.json
 			}
-			claims[filepath.Base(e.Source)] = entryClaims(e)
+			claims[filepath.Base(e.Source)] = claimsOf(e.ID, e.Problem)
 			kept = append(kept, e)
 		}
 		if len(kept) == 0 {
@@ -168,14 +168,14 @@ func isMetadata(name string, data []byte) bool {
 	return name == metadataFile && isWfctlMetadata(data)
 }
 
-// entryClaims is which resource ID an entry's file claims: its record's
-// (the last of duplicate keys, as decoders read it), or for an undecodable
-// file the ID its bytes seem to hold; none for what is not a regular file.
-func entryClaims(e stores.Entry) []string {
-	if e.State == nil && strings.HasPrefix(e.Problem, "not a regular file") {
+// claimsOf is which resource ID a listed file claims: its record's (the
+// last of duplicate keys, as decoders read it), or for an undecodable file
+// the ID its bytes seem to hold; none for what is not a regular file.
+func claimsOf(id, problem string) []string {
+	if strings.HasPrefix(problem, notRegular) {
 		return nil
 	}
-	return []string{e.ID}
+	return []string{id}
 }
 
 // markConflicts sets the conflict on every entry whose resource ID

@@ -3,6 +3,7 @@ package filesystem
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -15,7 +16,8 @@ var _ stores.RowLister = (*Store)(nil)
 // delivered in batches as they complete (in no particular order), without
 // building outputs and config. A row's version is a hash of its file's
 // name and bytes, as GetVersioned gives it: a record known at that version
-// is not decoded again. Conflicts are marked as Stream marks them.
+// is not decoded again. Conflicts are marked as Stream marks them; the
+// claim index is rebuilt from what was listed.
 func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -25,6 +27,7 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 		return fmt.Errorf("filesystem: list: %w", err)
 	}
 	seen := map[string]string{}
+	claims := make(map[string][]string, len(names))
 	err = stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
 		return s.readRow(name, known)
 	}, func(batch []stores.Row) error {
@@ -33,6 +36,7 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 			if r.Source == "" {
 				continue // wfctl's metadata.json
 			}
+			claims[filepath.Base(r.Source)] = claimsOf(r.ID, r.Problem)
 			if r.Problem == "" || strings.HasPrefix(r.Problem, duplicateKeys) {
 				if first, dup := seen[r.ID]; dup {
 					r.Problem = joinProblem(r.Problem, conflictWith(r.ID, first))
@@ -52,6 +56,7 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 	if err != nil {
 		return fmt.Errorf("filesystem: list: %w", err)
 	}
+	s.idx.replace(claims)
 	return nil
 }
 
