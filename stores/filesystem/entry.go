@@ -21,7 +21,10 @@ type NotRegularError struct {
 	What string
 }
 
-func (e *NotRegularError) Error() string { return "not a regular file: " + e.What }
+func (e *NotRegularError) Error() string { return notRegular + ": " + e.What }
+
+// notRegular starts every NotRegularError.
+const notRegular = "not a regular file"
 
 // describe says what a non-regular entry is, for NotRegularError.
 func describe(path string, mode fs.FileMode) string {

@@ -3,7 +3,6 @@ package filesystem
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,29 +176,4 @@ func TestForceUnlockRace(t *testing.T) {
 			t.Errorf("left %s behind", f.Name())
 		}
 	}
-}
-
-func BenchmarkList10000(b *testing.B) {
-	dir := b.TempDir()
-	s, _ := Open(dir)
-	ctx := context.Background()
-	pad := strings.Repeat("x", 700) // ~1 KB records
-	for i := range 10000 {
-		r := &stores.State{ResourceID: fmt.Sprintf("env/res/%05d", i), ResourceType: "infra.database", Provider: "aws", Status: "active",
-			Outputs: map[string]any{"endpoint": "db.example.com", "pad": pad}, Config: map[string]any{"size": "large"},
-			CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
-		data, _ := stores.EncodeState(r)
-		if err := os.WriteFile(filepath.Join(dir, stores.ObjectName(r.ResourceID)+".json"), data, 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		entries, err := s.List(ctx, stores.Filter{})
-		if err != nil || len(entries) != 10000 {
-			b.Fatalf("%d entries, %v", len(entries), err)
-		}
-	}
-	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "records/s")
 }

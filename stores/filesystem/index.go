@@ -101,12 +101,12 @@ func (s *Store) refresh(ctx context.Context) error {
 	}
 	s.idx.mu.Unlock()
 	found := make(map[string][]string, len(missing))
-	err = stores.FetchParallel(ctx, missing, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
-		return s.readEntry(name)
-	}, func(batch []stores.Entry) error {
-		for _, e := range batch {
-			if e.Source != "" {
-				found[filepath.Base(e.Source)] = entryClaims(e)
+	err = stores.FetchParallel(ctx, missing, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
+		return s.readRow(name, nil)
+	}, func(batch []stores.Row) error {
+		for _, r := range batch {
+			if r.Source != "" {
+				found[filepath.Base(r.Source)] = claimsOf(r.ID, r.Problem)
 			}
 		}
 		return nil
@@ -136,12 +136,14 @@ type located struct {
 	problem error
 }
 
-// version is the record's version for compare-and-swap: a hash of its
-// file name and bytes.
-func (l located) version() string {
+// version is the record's version for compare-and-swap.
+func (l located) version() string { return contentVersion(l.path, l.raw) }
+
+// contentVersion is a record file's version: a hash of its name and bytes.
+func contentVersion(path string, raw []byte) string {
 	h := sha256.New()
-	h.Write([]byte(filepath.Base(l.path) + "\x00"))
-	h.Write(l.raw)
+	h.Write([]byte(filepath.Base(path) + "\x00"))
+	h.Write(raw)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -181,8 +183,8 @@ func (s *Store) locate(ctx context.Context, id string) (located, error) {
 		st, err := stores.DecodeState(raw)
 		switch {
 		case err == nil && st.ResourceID == id:
-			if ids := duplicateIDs(raw); ids != nil {
-				return located{}, fmt.Errorf("%s has %s: %w", path, duplicateProblem(ids), stores.ErrAmbiguous)
+			if dup := duplicateProblem(raw); dup != "" {
+				return located{}, fmt.Errorf("%s has %s: %w", path, dup, stores.ErrAmbiguous)
 			}
 			found = append(found, located{path: path, raw: raw, state: st})
 		case err != nil && i < len(canonical) && unreadable == nil && stores.GuessID(raw, id) == id:

@@ -121,6 +121,18 @@ func TestNotRegularEntries(t *testing.T) {
 					t.Error(err)
 				}
 			})
+			within(t, "rows", func() {
+				var problems []string
+				err := s.ListRows(ctx, stores.Filter{}, nil, func(rows []stores.Row) error {
+					for _, r := range rows {
+						problems = append(problems, r.Problem)
+					}
+					return nil
+				})
+				if err != nil || len(problems) != 2 || !strings.Contains(strings.Join(problems, "|"), want) {
+					t.Errorf("rows: %q %v", problems, err)
+				}
+			})
 			within(t, "get", func() {
 				v, err := s.GetVersioned(ctx, "x")
 				if !errors.Is(err, stores.ErrCorrupt) || len(v.Raw) != 0 || !strings.Contains(err.Error(), want) {

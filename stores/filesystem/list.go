@@ -93,7 +93,7 @@ func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) er
 			if e.Source == "" {
 				continue // wfctl's metadata.json
 			}
-			claims[filepath.Base(e.Source)] = entryClaims(e)
+			claims[filepath.Base(e.Source)] = claimsOf(e.ID, e.Problem)
 			kept = append(kept, e)
 		}
 		if len(kept) == 0 {
@@ -130,44 +130,52 @@ func isRecordName(name string) bool {
 }
 
 // readEntry reads one record entry; a zero Entry means "not a record"
-// (wfctl's metadata.json). Anything but a regular file is an unreadable
-// entry saying what it is, never read or followed.
+// (wfctl's metadata.json).
 func (s *Store) readEntry(name string) stores.Entry {
-	path := filepath.Join(s.dir, name)
-	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path}
-	data, err := ReadFile(path)
-	if err != nil {
-		var nr *NotRegularError
-		if errors.As(err, &nr) {
-			e.Problem = err.Error()
-		} else {
-			e.Problem = "unreadable: " + err.Error()
-		}
+	path, data, problem := s.readRecordFile(name)
+	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path, Problem: problem}
+	if problem != "" {
 		return e
 	}
 	st, err := stores.DecodeState(data)
 	switch {
-	case err != nil && name == metadataFile && isWfctlMetadata(data):
+	case err != nil && isMetadata(name, data):
 		return stores.Entry{}
 	case err != nil:
 		e.ID, e.Problem = stores.GuessID(data, e.ID), err.Error()
 	default:
-		e.State, e.ID = st, st.ResourceID
-		if ids := duplicateIDs(data); ids != nil {
-			e.Problem = duplicateProblem(ids)
-		}
+		e.State, e.ID, e.Problem = st, st.ResourceID, duplicateProblem(data)
 	}
 	return e
 }
 
-// entryClaims is which resource ID an entry's file claims: its record's
-// (the last of duplicate keys, as decoders read it), or for an undecodable
-// file the ID its bytes seem to hold; none for what is not a regular file.
-func entryClaims(e stores.Entry) []string {
-	if e.State == nil && strings.HasPrefix(e.Problem, "not a regular file") {
+// readRecordFile reads a record entry's bytes. Anything but a regular file
+// is a problem saying what it is, never read or followed.
+func (s *Store) readRecordFile(name string) (path string, data []byte, problem string) {
+	path = filepath.Join(s.dir, name)
+	data, err := ReadFile(path)
+	var nr *NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return path, nil, err.Error()
+	case err != nil:
+		return path, nil, "unreadable: " + err.Error()
+	}
+	return path, data, ""
+}
+
+func isMetadata(name string, data []byte) bool {
+	return name == metadataFile && isWfctlMetadata(data)
+}
+
+// claimsOf is which resource ID a listed file claims: its record's (the
+// last of duplicate keys, as decoders read it), or for an undecodable file
+// the ID its bytes seem to hold; none for what is not a regular file.
+func claimsOf(id, problem string) []string {
+	if strings.HasPrefix(problem, notRegular) {
 		return nil
 	}
-	return []string{e.ID}
+	return []string{id}
 }
 
 // markConflicts sets the conflict on every entry whose resource ID
@@ -202,7 +210,13 @@ func joinProblem(a, b string) string {
 // duplicateKeys starts the problem of a file with two resource_id keys.
 const duplicateKeys = "duplicate resource_id keys"
 
-func duplicateProblem(ids []string) string {
+// duplicateProblem is the problem of a record with two resource_id keys,
+// "" for any other.
+func duplicateProblem(data []byte) string {
+	ids := duplicateIDs(data)
+	if ids == nil {
+		return ""
+	}
 	q, _ := json.Marshal(ids)
 	return fmt.Sprintf("%s %s: readers disagree which record this is; repairs on it are refused until the file is fixed", duplicateKeys, q)
 }

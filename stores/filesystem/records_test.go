@@ -103,6 +103,19 @@ func TestConflictingClaims(t *testing.T) {
 					}
 				}
 			}
+			// A streamed listing marks at least the later claimant, naming both.
+			marked := 0
+			err = s.ListRows(ctx, stores.Filter{}, nil, func(rows []stores.Row) error {
+				for _, r := range rows {
+					if r.Corrupt() {
+						marked++
+					}
+				}
+				return nil
+			})
+			if err != nil || marked == 0 {
+				t.Errorf("rows: %d marked, %v", marked, err)
+			}
 			_, err = s.GetVersioned(ctx, tt.id)
 			if !errors.Is(err, stores.ErrAmbiguous) {
 				t.Fatalf("get versioned: %v, want ErrAmbiguous", err)
@@ -141,11 +154,13 @@ func TestWfctlDirectoryWrites(t *testing.T) {
 	wf := t.TempDir()
 	write(t, wf, "metadata.json", `{"generator_metadata":{"wfctl_version":"0.51.10","plugins":[]}}`)
 	s, _ := Open(wf)
-	if err := s.Save(ctx, rec("legacy:db*new")); err != nil {
+	withUnknown := rec("legacy:db*new")
+	withUnknown.Unknown = []stores.Field{{Key: "future_field", Value: []byte(`{"kept":true}`)}}
+	if err := s.Save(ctx, withUnknown); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(wf, "legacy_db_new.json"))
-	if err != nil || !configFirst(data) {
+	if err != nil || !configFirst(data) || !strings.Contains(string(data), `"future_field"`) {
 		t.Fatalf("new record in a wfctl directory: %v %s (files %v)", err, data, names(t, wf))
 	}
 	engine := t.TempDir()

@@ -40,23 +40,34 @@ type wfctlRecord struct {
 	Error        string         `json:"error,omitempty"`
 }
 
-// encode writes st in the key order of the file it replaces (prev), or,
-// for a new record, in wfctl's order in a wfctl directory and the engine's
-// elsewhere.
+// encode writes st over the record file it replaces (prev) keeping that
+// file's bytes except the fields that changed (stores.State.WithLayoutOf);
+// a new record in a wfctl directory is written in wfctl's key order
+// (unless it already is, such as bytes restored from a wfctl file).
 func encode(st *stores.State, prev []byte, wfctlDir bool) ([]byte, error) {
-	wfctl := wfctlDir
 	if prev != nil {
-		wfctl = wfctlOrder(prev)
+		if base, err := stores.DecodeState(prev); err == nil {
+			return stores.EncodeState(st.WithLayoutOf(base))
+		}
 	}
-	if !wfctl {
-		return stores.EncodeState(st)
+	data, err := stores.EncodeState(st)
+	if err != nil || !wfctlDir || wfctlOrder(data) {
+		return data, err
 	}
-	return json.MarshalIndent(wfctlRecord{
+	layout, err := json.MarshalIndent(wfctlRecord{
 		ResourceID: st.ResourceID, ResourceType: st.ResourceType, Provider: st.Provider,
 		ProviderRef: st.ProviderRef, ProviderID: st.ProviderID, ConfigHash: st.ConfigHash,
 		Status: st.Status, Config: st.Config, Outputs: st.Outputs, Dependencies: st.Dependencies,
 		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Error: st.Error,
 	}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	base, err := stores.DecodeState(layout)
+	if err != nil {
+		return nil, err
+	}
+	return stores.EncodeState(st.WithLayoutOf(base))
 }
 
 // wfctlOrder reports a record whose top-level config key comes before its
