@@ -53,8 +53,8 @@ func benchDir(b *testing.B, n int) *Store {
 var errFirst = errors.New("first batch")
 
 // BenchmarkList: a whole listing of 10,000 and 100,000 records of ~1 KB
-// (list), and the time until a streaming caller has its first batch
-// (first-batch).
+// (list), the table rows the TUI loads (rows), and the time until a
+// streaming caller has its first batch (first-batch).
 func BenchmarkList(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
@@ -69,6 +69,19 @@ func BenchmarkList(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+			})
+			b.Run("rows", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					rows := 0
+					err := stores.ListRows(ctx, s, stores.Filter{}, nil, func(batch []stores.Row) error {
+						rows += len(batch)
+						return nil
+					})
+					if err != nil || rows != n {
+						b.Fatalf("%d rows, %v", rows, err)
+					}
+				}
 			})
 			b.Run("first-batch", func(b *testing.B) {
 				for b.Loop() {

@@ -48,54 +48,72 @@ func describe(path string, mode fs.FileMode) string {
 }
 
 // openEntry opens a directory entry for reading only if it is a regular
-// file. The type is checked before opening (opening a device can have
-// effects of its own) and again with fstat on the open file, which is
-// opened with O_NOFOLLOW|O_NONBLOCK so a link swapped in meanwhile is not
-// followed and a FIFO cannot block.
-func openEntry(path string) (*os.File, error) {
-	info, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+// file, and returns its size. The type is checked before opening (opening
+// a device can have effects of its own) unless the directory listing
+// already said the entry is a regular file, and always again with fstat on
+// the open file, which is opened with O_NOFOLLOW|O_NONBLOCK so a link
+// swapped in meanwhile is not followed and a FIFO cannot block.
+func openEntry(path string, listedRegular bool) (*os.File, int64, error) {
+	if !listedRegular {
+		info, err := os.Lstat(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !info.Mode().IsRegular() {
+			return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+		}
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
 			if info, lerr := os.Lstat(path); lerr == nil {
-				return nil, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+				return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
 			}
 		}
-		return nil, err
+		return nil, 0, err
 	}
-	if info, err = f.Stat(); err != nil || !info.Mode().IsRegular() {
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
 		f.Close()
+		if err != nil {
+			return nil, 0, err
+		}
+		return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+	}
+	return f, info.Size(), nil
+}
+
+// readOpen reads an open entry of the given size to its end (it may have
+// grown), refusing one too large to be a record or lock.
+func readOpen(f *os.File, size int64) ([]byte, error) {
+	data := make([]byte, 0, min(size, maxFileBytes)+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > maxFileBytes {
+			return nil, fmt.Errorf("%s is larger than the %d MiB a record may have", f.Name(), maxFileBytes>>20)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		return nil, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
 	}
-	return f, nil
-}
-
-// readOpen reads an open entry to its end, refusing one too large to be a
-// record or lock.
-func readOpen(f *os.File) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err == nil && len(data) > maxFileBytes {
-		err = fmt.Errorf("%s is larger than the %d MiB a record may have", f.Name(), maxFileBytes>>20)
-	}
-	return data, err
 }
 
 // ReadFile reads a regular file in a state directory without following a
 // link or blocking on a FIFO; anything else is a *NotRegularError.
-func ReadFile(path string) ([]byte, error) {
-	f, err := openEntry(path)
+func ReadFile(path string) ([]byte, error) { return readEntryFile(path, false) }
+
+func readEntryFile(path string, listedRegular bool) ([]byte, error) {
+	f, size, err := openEntry(path, listedRegular)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readOpen(f)
+	return readOpen(f, size)
 }

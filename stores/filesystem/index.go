@@ -23,20 +23,20 @@ import (
 type claimIndex struct {
 	mu    sync.Mutex
 	built bool
-	files map[string][]string // file name → IDs it claims
+	files map[string]string // file name → the ID it claims ("" for none)
 }
 
-func (x *claimIndex) replace(files map[string][]string) {
+func (x *claimIndex) replace(files map[string]string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.files, x.built = files, true
 }
 
-func (x *claimIndex) set(name string, ids ...string) {
+func (x *claimIndex) set(name, id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.files != nil {
-		x.files[name] = ids
+		x.files[name] = id
 	}
 }
 
@@ -51,12 +51,9 @@ func (x *claimIndex) claimants(id string) []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var out []string
-	for name, ids := range x.files {
-		for _, c := range ids {
-			if c == id {
-				out = append(out, name)
-				break
-			}
+	for name, c := range x.files {
+		if c == id {
+			out = append(out, name)
 		}
 	}
 	return out
@@ -68,8 +65,8 @@ func (x *claimIndex) byEngineName() map[string]string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	out := make(map[string]string, len(x.files))
-	for _, ids := range x.files {
-		for _, id := range ids {
+	for _, id := range x.files {
+		if id != "" {
 			out[EngineName(id)] = id
 		}
 	}
@@ -78,7 +75,7 @@ func (x *claimIndex) byEngineName() map[string]string {
 
 // refresh brings the index up to date with the directory.
 func (s *Store) refresh(ctx context.Context) error {
-	names, err := s.recordNames()
+	names, regular, err := s.recordNames()
 	if err != nil {
 		return err
 	}
@@ -100,13 +97,13 @@ func (s *Store) refresh(ctx context.Context) error {
 		}
 	}
 	s.idx.mu.Unlock()
-	found := make(map[string][]string, len(missing))
+	found := make(map[string]string, len(missing))
 	err = stores.FetchParallel(ctx, missing, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
-		return s.readRow(name, nil)
+		return s.readRow(name, regular(name), nil)
 	}, func(batch []stores.Row) error {
 		for _, r := range batch {
 			if r.Source != "" {
-				found[filepath.Base(r.Source)] = claimsOf(r.ID, r.Problem)
+				found[filepath.Base(r.Source)] = claimOf(r.ID, r.Problem)
 			}
 		}
 		return nil

@@ -80,20 +80,20 @@ func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	names, err := s.recordNames()
+	names, regular, err := s.recordNames()
 	if err != nil {
 		return err
 	}
-	claims := make(map[string][]string, len(names))
+	claims := make(map[string]string, len(names))
 	err = stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
-		return s.readEntry(name)
+		return s.readEntry(name, regular(name))
 	}, func(batch []stores.Entry) error {
 		kept := batch[:0]
 		for _, e := range batch {
 			if e.Source == "" {
 				continue // wfctl's metadata.json
 			}
-			claims[filepath.Base(e.Source)] = claimsOf(e.ID, e.Problem)
+			claims[filepath.Base(e.Source)] = claimOf(e.ID, e.Problem)
 			kept = append(kept, e)
 		}
 		if len(kept) == 0 {
@@ -109,19 +109,29 @@ func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) er
 
 // recordNames lists the directory's record entries: *.json of any type (a
 // link or FIFO so named is shown as unreadable), but not wfctl's
-// *.lock.json nor statescope's temp files.
-func (s *Store) recordNames() ([]string, error) {
+// *.lock.json nor statescope's temp files. regular says which the listing
+// itself shows are regular files (checked again when opened).
+func (s *Store) recordNames() (names []string, regular func(string) bool, err error) {
 	dirents, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	names := make([]string, 0, len(dirents))
+	names = make([]string, 0, len(dirents))
+	var other map[string]bool
 	for _, d := range dirents {
-		if name := d.Name(); isRecordName(name) {
-			names = append(names, name)
+		name := d.Name()
+		if !isRecordName(name) {
+			continue
+		}
+		names = append(names, name)
+		if !d.Type().IsRegular() {
+			if other == nil {
+				other = map[string]bool{}
+			}
+			other[name] = true
 		}
 	}
-	return names, nil
+	return names, func(name string) bool { return !other[name] }, nil
 }
 
 // isRecordName: *.json, but not wfctl's *.lock.json, nor our temp files.
@@ -131,8 +141,8 @@ func isRecordName(name string) bool {
 
 // readEntry reads one record entry; a zero Entry means "not a record"
 // (wfctl's metadata.json).
-func (s *Store) readEntry(name string) stores.Entry {
-	path, data, problem := s.readRecordFile(name)
+func (s *Store) readEntry(name string, listedRegular bool) stores.Entry {
+	path, data, problem := s.readRecordFile(name, listedRegular)
 	e := stores.Entry{ID: strings.TrimSuffix(name, recordExt), Source: path, Problem: problem}
 	if problem != "" {
 		return e
@@ -151,9 +161,9 @@ func (s *Store) readEntry(name string) stores.Entry {
 
 // readRecordFile reads a record entry's bytes. Anything but a regular file
 // is a problem saying what it is, never read or followed.
-func (s *Store) readRecordFile(name string) (path string, data []byte, problem string) {
+func (s *Store) readRecordFile(name string, listedRegular bool) (path string, data []byte, problem string) {
 	path = filepath.Join(s.dir, name)
-	data, err := ReadFile(path)
+	data, err := readEntryFile(path, listedRegular)
 	var nr *NotRegularError
 	switch {
 	case errors.As(err, &nr):
@@ -168,30 +178,44 @@ func isMetadata(name string, data []byte) bool {
 	return name == metadataFile && isWfctlMetadata(data)
 }
 
-// claimsOf is which resource ID a listed file claims: its record's (the
+// claimOf is which resource ID a listed file claims: its record's (the
 // last of duplicate keys, as decoders read it), or for an undecodable file
-// the ID its bytes seem to hold; none for what is not a regular file.
-func claimsOf(id, problem string) []string {
+// the ID its bytes seem to hold; "" for what is not a regular file.
+func claimOf(id, problem string) string {
 	if strings.HasPrefix(problem, notRegular) {
-		return nil
+		return ""
 	}
-	return []string{id}
+	return id
 }
 
 // markConflicts sets the conflict on every entry whose resource ID
 // another entry's record also has.
 func markConflicts(entries []stores.Entry) {
-	sources := map[string][]string{}
-	for _, e := range entries {
-		if e.State != nil {
-			sources[e.ID] = append(sources[e.ID], e.Source)
-		}
-	}
+	first := make(map[string]int, len(entries))
+	var dups map[string][]string
 	for i, e := range entries {
-		if e.State == nil || len(sources[e.ID]) < 2 {
+		if e.State == nil {
 			continue
 		}
-		others := slices.DeleteFunc(slices.Clone(sources[e.ID]), func(s string) bool { return s == e.Source })
+		j, seen := first[e.ID]
+		if !seen {
+			first[e.ID] = i
+			continue
+		}
+		if dups == nil {
+			dups = map[string][]string{}
+		}
+		if len(dups[e.ID]) == 0 {
+			dups[e.ID] = []string{entries[j].Source}
+		}
+		dups[e.ID] = append(dups[e.ID], e.Source)
+	}
+	for i, e := range entries {
+		sources := dups[e.ID]
+		if e.State == nil || len(sources) == 0 {
+			continue
+		}
+		others := slices.DeleteFunc(slices.Clone(sources), func(s string) bool { return s == e.Source })
 		entries[i].Problem = joinProblem(e.Problem, conflictWith(e.ID, strings.Join(others, ", ")))
 	}
 }

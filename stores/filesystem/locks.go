@@ -78,12 +78,12 @@ type lockFile struct {
 // set) is older than stores.FreshWindow; otherwise it is marked fresh. The
 // caller closes l.f.
 func openLock(path string, now time.Time) (*lockFile, error) {
-	f, err := openEntry(path)
+	f, size, err := openEntry(path, false)
 	if err != nil {
 		return nil, err
 	}
 	l := &lockFile{f: f}
-	if l.body, err = readOpen(f); err == nil {
+	if l.body, err = readOpen(f, size); err == nil {
 		l.id, err = identify(f)
 	}
 	if err != nil {

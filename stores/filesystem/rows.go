@@ -22,21 +22,21 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	names, err := s.recordNames()
+	names, regular, err := s.recordNames()
 	if err != nil {
 		return fmt.Errorf("filesystem: list: %w", err)
 	}
 	seen := map[string]string{}
-	claims := make(map[string][]string, len(names))
+	claims := make(map[string]string, len(names))
 	err = stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
-		return s.readRow(name, known)
+		return s.readRow(name, regular(name), known)
 	}, func(batch []stores.Row) error {
 		kept := batch[:0]
 		for _, r := range batch {
 			if r.Source == "" {
 				continue // wfctl's metadata.json
 			}
-			claims[filepath.Base(r.Source)] = claimsOf(r.ID, r.Problem)
+			claims[filepath.Base(r.Source)] = claimOf(r.ID, r.Problem)
 			if r.Problem == "" || strings.HasPrefix(r.Problem, duplicateKeys) {
 				if first, dup := seen[r.ID]; dup {
 					r.Problem = joinProblem(r.Problem, conflictWith(r.ID, first))
@@ -62,8 +62,8 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 
 // readRow reads one record entry's row; the zero Row means "not a record".
 // A record known at its version is not decoded again.
-func (s *Store) readRow(name string, known func(source, version string) (stores.Row, bool)) stores.Row {
-	path, data, problem := s.readRecordFile(name)
+func (s *Store) readRow(name string, listedRegular bool, known func(source, version string) (stores.Row, bool)) stores.Row {
+	path, data, problem := s.readRecordFile(name, listedRegular)
 	r := stores.Row{ID: strings.TrimSuffix(name, recordExt), Source: path, Problem: problem}
 	if problem != "" {
 		return r
