@@ -84,6 +84,10 @@ type Store struct {
 	// its own goroutine until Unlock or Close.
 	held   map[string]*heldLease
 	closed bool
+
+	// firstPage and pageSize are how many keys a listing asks for in its
+	// first page and in every later one.
+	firstPage, pageSize int32
 }
 
 // Open opens the container an azblob:// target names, taking credentials
@@ -126,9 +130,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	cfg.AccountURL = accountURL
 	s := &Store{
-		layout: objectstore.Layout{Scheme: "azblob", Bucket: cfg.Container, Prefix: cfg.Prefix},
-		cfg:    cfg,
-		held:   map[string]*heldLease{},
+		layout:    objectstore.Layout{Scheme: "azblob", Bucket: cfg.Container, Prefix: cfg.Prefix},
+		cfg:       cfg,
+		held:      map[string]*heldLease{},
+		firstPage: listFirstPage, pageSize: listPageSize,
 	}
 	s.Records = objectstore.NewRecords("azblob", s.layout, cfg.Parallel, objectstore.Backend{
 		Read: s.read, SaveIf: s.saveIf, DeleteIf: s.deleteIf, Pages: s.keyPages,
@@ -282,16 +287,21 @@ func (s *Store) Close() error {
 // listPageSize is how many keys a listing asks for at a time, instead of
 // the service's 5,000: a large page answers disproportionately slowly
 // (Azurite: 9× the time for 5× the keys), and each page is fetched while
-// the next is listed, so small pages bring the first records sooner.
-const listPageSize = 1000
+// the next is listed, so small pages bring the first records sooner. The
+// first page is smaller still: the table shows rows as soon as it is read.
+const (
+	listFirstPage = 100
+	listPageSize  = 1000
+)
 
 // keyPages lists every key under the prefix, recursively, a page at a
 // time, with its ETag.
 func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
 	return func(yield func([]objectstore.Object, error) bool) {
-		pager := s.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix, MaxResults: new(int32(listPageSize))})
-		for pager.More() {
-			page, err := pager.NextPage(ctx)
+		opts := &container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix, MaxResults: new(s.firstPage)}
+		for {
+			// A pager per page: the page size changes after the first.
+			page, err := s.container.NewListBlobsFlatPager(opts).NextPage(ctx)
 			if err != nil {
 				yield(nil, s.sdkError(err))
 				return
@@ -304,9 +314,10 @@ func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, er
 				}
 				keys = append(keys, o)
 			}
-			if !yield(keys, nil) {
+			if !yield(keys, nil) || page.NextMarker == nil || *page.NextMarker == "" {
 				return
 			}
+			opts.Marker, opts.MaxResults = page.NextMarker, new(s.pageSize)
 		}
 	}
 }

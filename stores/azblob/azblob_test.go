@@ -3,6 +3,7 @@ package azblob_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -479,5 +480,37 @@ func TestTargets(t *testing.T) {
 				t.Errorf("Describe = %q\n want %q", got, tt.describe)
 			}
 		})
+	}
+}
+
+// A listing's first page is smaller than the rest; every record is listed
+// once across the change of page size, as entries and as rows.
+func TestListingPages(t *testing.T) {
+	f := newFixture(t, "", 0)
+	azblob.SetPageSizes(f.store, 3, 5)
+	c := ctx(t)
+	for i := range 12 {
+		if err := f.store.Save(c, storetest.Record(fmt.Sprintf("r%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := f.store.List(c, stores.Filter{})
+	if err != nil || len(entries) != 12 {
+		t.Fatalf("listed %d entries, %v; want 12", len(entries), err)
+	}
+	seen := map[string]int{}
+	err = f.store.ListRows(c, stores.Filter{}, nil, func(rows []stores.Row) error {
+		for _, r := range rows {
+			seen[r.ID]++
+		}
+		return nil
+	})
+	if err != nil || len(seen) != 12 {
+		t.Fatalf("listed %d distinct rows, %v; want 12", len(seen), err)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s listed %d times", id, n)
+		}
 	}
 }

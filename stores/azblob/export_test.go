@@ -33,3 +33,7 @@ func Renewing(s *Store) int {
 	}
 	return n
 }
+
+// SetPageSizes sets how many keys listings ask for in the first page and
+// in later ones.
+func SetPageSizes(s *Store, first, rest int32) { s.firstPage, s.pageSize = first, rest }

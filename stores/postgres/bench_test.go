@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"statescope/stores"
 )
@@ -19,16 +20,23 @@ SELECT 'resource-' || i, 'infra.database', 'aws', 'cloud', 'arn:aws:rds:eu-west-
 	ARRAY['vpc-main', 'subnet/a']
 FROM generate_series(1, 10000) i`
 
-func BenchmarkList10000(b *testing.B) {
+// filled10000 is a store on a fresh database holding fill10000's rows,
+// and their average size in bytes.
+func filled10000(b *testing.B) (*Store, float64) {
 	s, pg, db := openDB(b)
-	ctx := testCtx(b)
-	if err := s.ensureTable(ctx); err != nil {
+	if err := s.ensureTable(testCtx(b)); err != nil {
 		b.Fatal(err)
 	}
 	pg.MustExec(b, db, fill10000)
 	pg.MustExec(b, db, "VACUUM ANALYZE iac_resources")
-	const n = 10000
 	rowBytes, _ := strconv.ParseFloat(pg.MustExec(b, db, `SELECT avg(octet_length(t::text)) FROM iac_resources t`), 64)
+	return s, rowBytes
+}
+
+func BenchmarkList10000(b *testing.B) {
+	s, rowBytes := filled10000(b)
+	ctx := testCtx(b)
+	const n = 10000
 
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -50,4 +58,29 @@ func BenchmarkList10000(b *testing.B) {
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/records, "B/record")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/records, "allocs/record")
 	b.ReportMetric(rowBytes, "row-bytes")
+}
+
+// BenchmarkListRows10000 is the TUI's load of the same table: rows without
+// the JSON columns, streamed; first is when the first batch arrived.
+func BenchmarkListRows10000(b *testing.B) {
+	s, _ := filled10000(b)
+	ctx := testCtx(b)
+	const n = 10000
+	var first time.Duration
+	for b.Loop() {
+		start := time.Now()
+		got := 0
+		err := s.ListRows(ctx, stores.Filter{}, nil, func(batch []stores.Row) error {
+			if got == 0 {
+				first += time.Since(start)
+			}
+			got += len(batch)
+			return nil
+		})
+		if err != nil || got != n {
+			b.Fatalf("listed %d rows, %v", got, err)
+		}
+	}
+	b.ReportMetric(float64(first)/float64(time.Millisecond)/float64(b.N), "ms-first/op")
+	b.ReportMetric(float64(b.Elapsed())/float64(time.Millisecond)/float64(b.N), "ms-full/op")
 }

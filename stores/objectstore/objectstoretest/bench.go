@@ -112,12 +112,32 @@ func (l *Listing) Latency(b *testing.B) {
 }
 
 // Loopback lists 10,000 records straight from the server with the default
-// parallelism.
+// parallelism: as entries (Stream: list -o json, export) and as the rows
+// the TUI's table loads (ListRows).
 func (l *Listing) Loopback(b *testing.B) {
 	const n = 10000
 	bucket := l.bucket(b, l.Bench, n)
 	s := l.Bench.Open(b, l.Bench.Server(b), bucket, stores.DefaultParallelism)
-	list(b, s, n)
+	b.Run("entries", func(b *testing.B) { list(b, s, n) })
+	b.Run("rows", func(b *testing.B) {
+		var first time.Duration
+		for b.Loop() {
+			start := time.Now()
+			got := 0
+			err := stores.ListRows(context.Background(), s, stores.Filter{}, nil, func(batch []stores.Row) error {
+				if got == 0 {
+					first += time.Since(start)
+				}
+				got += len(batch)
+				return nil
+			})
+			if err != nil || got != n {
+				b.Fatalf("listed %d rows, %v; want %d", got, err, n)
+			}
+		}
+		b.ReportMetric(ms(first)/float64(b.N), "ms-first/op")
+		b.ReportMetric(ms(b.Elapsed())/float64(b.N), "ms-full/op")
+	})
 }
 
 // Refresh lists 10,000 records' rows through a proxy that adds 10 ms to
