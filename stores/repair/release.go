@@ -91,7 +91,7 @@ func (e *Engine) ApplyRelease(ctx context.Context, p *ReleasePlan) (Result, erro
 	}
 	res := Result{Before: p.SHA256}
 	err := e.release(ctx, p, &res)
-	return res, e.record(p.action(), id, res, err)
+	return res, e.record(p.action(), id, "", res, err)
 }
 
 func (p *ReleasePlan) action() Action {

@@ -225,6 +225,8 @@ type Plan struct {
 	Want *stores.State
 	// Notes are warnings to show with the diff.
 	Notes []string
+	// Reason is why, as the user gave it; it goes to the audit log.
+	Reason string
 }
 
 // Diff shows what Apply will change, secrets masked.
@@ -265,7 +267,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (Result, error) {
 	}
 	res := Result{Before: p.Seen.SHA256}
 	err := e.apply(ctx, p, &res)
-	return res, e.record(p.Action, p.ID, res, err)
+	return res, e.record(p.Action, p.ID, p.Reason, res, err)
 }
 
 func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
@@ -394,10 +396,10 @@ func (e *Engine) lockHolder(ctx context.Context, id string) *stores.LockInfo {
 
 // record appends the outcome to the audit log and returns err, joined with
 // any failure to log it.
-func (e *Engine) record(action Action, id string, res Result, err error) error {
+func (e *Engine) record(action Action, id, reason string, res Result, err error) error {
 	entry := audit.Entry{
 		Time: e.Now().UTC(), Actor: audit.Actor(), Target: e.Target,
-		Action: string(action), Resource: id,
+		Action: string(action), Resource: id, Reason: redact.Text(reason),
 		Before: res.Before, After: res.After, Backup: res.Backup,
 		Result: audit.ResultApplied,
 	}

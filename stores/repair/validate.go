@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -39,34 +38,14 @@ func Validate(orig, edited *stores.State) error {
 	return nil
 }
 
-// recordKeys are the JSON keys of a record, from the State type itself.
-var recordKeys = func() []string {
-	t := reflect.TypeFor[stores.State]()
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		keys = append(keys, name)
-	}
-	return keys
-}()
-
-// ParseEdited reads an edited record strictly: unknown keys (typos that
-// would silently be dropped) and non-object outputs/config are errors,
-// as is anything Validate rejects. Syntax errors name the line.
+// ParseEdited reads an edited record strictly: keys that are neither a
+// record's nor among the original's unknown fields (typos that would be
+// kept as unknown fields) and non-object outputs/config are errors, as is
+// anything Validate rejects. Syntax errors name the line.
 func ParseEdited(orig *stores.State, data []byte) (*stores.State, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return nil, fmt.Errorf("%s: %w", syntaxWhere(data, err), ErrInvalid)
-	}
-	var unknown []string
-	for k := range fields {
-		if !slices.Contains(recordKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	if len(unknown) > 0 {
-		return nil, fmt.Errorf("unknown keys %s (a record has %s): %w", strings.Join(unknown, ", "), strings.Join(recordKeys, ", "), ErrInvalid)
 	}
 	for _, k := range []string{"outputs", "config"} {
 		if v := bytes.TrimSpace(fields[k]); len(v) > 0 && v[0] != '{' && string(v) != "null" {
@@ -76,6 +55,20 @@ func ParseEdited(orig *stores.State, data []byte) (*stores.State, error) {
 	st, err := stores.DecodeState(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+	}
+	var unknown []string
+	for _, f := range st.Unknown {
+		if !slices.ContainsFunc(orig.Unknown, func(o stores.Field) bool { return o.Key == f.Key }) {
+			unknown = append(unknown, f.Key)
+		}
+	}
+	if len(unknown) > 0 {
+		allowed := stores.KnownKeys()
+		for _, f := range orig.Unknown {
+			allowed = append(allowed, f.Key)
+		}
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("unknown keys %s (a record has %s): %w", strings.Join(unknown, ", "), strings.Join(allowed, ", "), ErrInvalid)
 	}
 	if err := Validate(orig, st); err != nil {
 		return nil, err
@@ -131,7 +124,7 @@ func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut
 	if err != nil {
 		return nil, err
 	}
-	if reflect.DeepEqual(edited, rec) {
+	if edited.Equal(rec) {
 		return nil, editor.ErrCancelled
 	}
 	return edited, nil

@@ -30,11 +30,13 @@ type Entry struct {
 	Target   string `json:"target"`
 	Action   string `json:"action"`
 	Resource string `json:"resource"`
-	Before   string `json:"before_sha256,omitempty"`
-	After    string `json:"after_sha256,omitempty"`
-	Backup   string `json:"backup,omitempty"`
-	Result   string `json:"result"`
-	Error    string `json:"error,omitempty"`
+	// Reason is why, as the user gave it (set-status --reason).
+	Reason string `json:"reason,omitempty"`
+	Before string `json:"before_sha256,omitempty"`
+	After  string `json:"after_sha256,omitempty"`
+	Backup string `json:"backup,omitempty"`
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Log is the audit log file.
