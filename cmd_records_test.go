@@ -1,0 +1,133 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// futureRecord is laid out as wfctl writes it, by hand-ish: config before
+// outputs, a field a newer workflow added (holding a secret), a number
+// written as 1.50, an unescaped '<', a trailing newline.
+const futureRecord = `{
+  "resource_id": "prod/db",
+  "resource_type": "infra.database",
+  "provider": "aws",
+  "status": "provisioning",
+  "config": {"size": 1.50, "note": "<b>"},
+  "outputs": {"zeta": "z", "alpha": "a"},
+  "future_field": {"rotation": "weekly", "api_key": "future-secret-1"},
+  "created_at": "2026-01-01T00:00:00Z",
+  "updated_at": "2026-01-02T00:00:00Z"
+}
+`
+
+func plantFuture(t *testing.T) *repairEnv {
+	t.Helper()
+	e := newRepairEnv(t)
+	if err := os.WriteFile(filepath.Join(e.dir, "prod_db.json"), []byte(futureRecord), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func sha256sum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestShowUnknownFields: show lists fields statescope does not know under
+// their own heading, masked like the rest; -o json prints the stored bytes.
+func TestShowUnknownFields(t *testing.T) {
+	e := plantFuture(t)
+	code, out, errOut := e.run(t, "", "show", "prod/db")
+	if code != 0 {
+		t.Fatalf("show: exit %d %s", code, errOut)
+	}
+	heading := strings.Index(out, "# "+unknownHeading)
+	if heading < 0 || heading < strings.Index(out, "updated_at:") || !strings.Contains(out[heading:], "future_field:\n  rotation: weekly") {
+		t.Errorf("unknown fields are not listed last under their heading:\n%s", out)
+	}
+	if strings.Contains(out, "future-secret-1") {
+		t.Errorf("a secret in an unknown field is shown:\n%s", out)
+	}
+	code, out, errOut = e.run(t, "", "show", "prod/db", "-o", "json", "--reveal")
+	if code != 0 || out != futureRecord || !strings.Contains(errOut, "future_field") {
+		t.Errorf("show -o json: exit %d\n%s\nnote: %s", code, out, errOut)
+	}
+}
+
+// TestRepairsKeepStoredBytes: set-status, edit and restore change only the
+// fields they change; the backup is the stored file byte for byte, the
+// printed and audited sha256 are sha256sum of it, and restore writes it back.
+func TestRepairsKeepStoredBytes(t *testing.T) {
+	e := plantFuture(t)
+	file := filepath.Join(e.dir, "prod_db.json")
+	code, out, errOut := e.run(t, "", "set-status", "prod/db", "active", "--reason", "apply finished", "--yes")
+	if code != 0 {
+		t.Fatalf("set-status: exit %d\n%s%s", code, out, errOut)
+	}
+	got, _ := os.ReadFile(file)
+	rest := strings.SplitN(string(got), `"status": "active",`, 2)
+	if want := strings.SplitN(futureRecord, `"status": "provisioning",`, 2); len(rest) != 2 || rest[0] != want[0] ||
+		strings.Split(rest[1], `"updated_at"`)[0] != strings.Split(want[1], `"updated_at"`)[0] {
+		t.Errorf("set-status changed more than status and updated_at:\n%s", got)
+	}
+	sum := sha256sum([]byte(futureRecord))
+	if !strings.Contains(out, "set-status prod/db (sha256 "+sum+")") {
+		t.Errorf("printed sha256 is not sha256sum of the stored file (%s):\n%s", sum, out)
+	}
+	_, backupPath, _ := strings.Cut(out, "backup of the previous version: ")
+	backupPath = strings.TrimSpace(backupPath)
+	if data, err := os.ReadFile(backupPath); err != nil || string(data) != futureRecord {
+		t.Errorf("backup %s is not the stored bytes: %v\n%s", backupPath, err, data)
+	}
+	if a := e.auditEntries(t); len(a) != 1 || a[0].Before != sum || a[0].Reason != "apply finished" {
+		t.Errorf("audit: %+v", a)
+	}
+
+	// The editor shows the record as stored, unknown field included; the
+	// edit keeps it.
+	afterSet, _ := os.ReadFile(file)
+	edited := strings.Replace(string(afterSet), `"provider": "aws"`, `"provider": "gcp"`, 1)
+	cmd, shown := editorScriptFor(t, edited)
+	t.Setenv("VISUAL", "")
+	t.Setenv("EDITOR", cmd)
+	if code, out, errOut := e.run(t, "", "edit", "prod/db", "--yes"); code != 0 {
+		t.Fatalf("edit: exit %d\n%s%s", code, out, errOut)
+	}
+	if s, _ := os.ReadFile(shown); !strings.Contains(string(s), string(afterSet)) {
+		t.Errorf("the editor was not shown the stored record:\n%s", s)
+	}
+	got, _ = os.ReadFile(file)
+	if strings.Replace(string(got), `"provider": "gcp"`, `"provider": "aws"`, 1)[:strings.Index(string(got), `"updated_at"`)] != string(afterSet)[:strings.Index(string(afterSet), `"updated_at"`)] {
+		t.Errorf("edit changed more than provider and updated_at:\n%s", got)
+	}
+
+	if code, out, errOut := e.run(t, "", "restore", "prod/db", "--backup", filepath.Base(backupPath), "--yes"); code != 0 {
+		t.Fatalf("restore: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(file); string(got) != futureRecord {
+		t.Errorf("restore wrote\n%s\nwant the backup's bytes", got)
+	}
+}
+
+// editorScriptFor is an $EDITOR that records what it was shown and saves
+// text.
+func editorScriptFor(t *testing.T, text string) (cmd, shown string) {
+	t.Helper()
+	dir := t.TempDir()
+	src, shown := filepath.Join(dir, "save"), filepath.Join(dir, "shown")
+	if err := os.WriteFile(src, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = filepath.Join(dir, "ed.sh")
+	script := "#!/bin/sh\ncat \"$1\" > '" + shown + "'\ncp '" + src + "' \"$1\"\n"
+	if err := os.WriteFile(cmd, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, shown
+}
