@@ -41,6 +41,13 @@ func (a *app) editCommand() *cobra.Command {
 			if err := seen.Pin(m.expect); err != nil {
 				return a.repairFailure(err)
 			}
+			if err := eng.Blocked(ctx, seen.ID); err != nil && !m.dryRun {
+				return a.repairFailure(err)
+			}
+			// The editor is the user's work: refuse before it starts.
+			if err := a.canAsk(&m, "edit"); err != nil {
+				return err
+			}
 			edited, err := repair.EditRecord(ctx, editor.FromEnv(), a.in, a.out, a.errOut, seen.State)
 			if errors.Is(err, editor.ErrCancelled) {
 				fmt.Fprintln(a.out, "edit cancelled; nothing was changed")

@@ -131,3 +131,59 @@ func editorScriptFor(t *testing.T, text string) (cmd, shown string) {
 	}
 	return cmd, shown
 }
+
+// TestRefusalsBeforeAsking: without a terminal and without --yes, every
+// mutating command first reports whatever else refuses the request (bad
+// input, a missing record, dependents, a wrong pin); only a request that
+// would otherwise go ahead is refused for lack of someone to ask, and
+// edit refuses before it starts the editor.
+func TestRefusalsBeforeAsking(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"set-status: a status that is not one", []string{"set-status", "prod/db", "bogus"}, 2, "not a workflow status"},
+		{"set-status: error without a reason", []string{"set-status", "prod/db", "error"}, 2, "needs a reason"},
+		{"set-status: no such record", []string{"set-status", "nope", "active"}, 1, "not found"},
+		{"set-status: a stale pin", []string{"set-status", "prod/db", "active", "--expect-sha256", "0123"}, 3, "not the expected 0123"},
+		{"rm: depended on", []string{"rm", "prod/db"}, 3, "prod/app"},
+		{"rm: no such record", []string{"rm", "nope"}, 1, "not found"},
+		{"edit: no such record", []string{"edit", "nope"}, 1, "not found"},
+		{"edit: a stale pin", []string{"edit", "prod/db", "--expect-sha256", "0123"}, 3, "not the expected 0123"},
+		{"restore: no backups", []string{"restore", "prod/app"}, 1, "no backups"},
+		{"import: not a snapshot", []string{"import", "prod_app.json"}, 1, "not a statescope snapshot"},
+		{"unlock: not locked", []string{"unlock", "prod/db"}, 3, "not locked"},
+		// Nothing else refuses these: only then the missing terminal does.
+		{"set-status: valid", []string{"set-status", "prod/db", "destroyed"}, 3, "--yes"},
+		{"rm: valid", []string{"rm", "prod/app"}, 3, "--yes"},
+		{"edit: valid", []string{"edit", "prod/db"}, 3, "--yes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newRepairEnv(t)
+			marker := filepath.Join(t.TempDir(), "editor-ran")
+			cmd := filepath.Join(t.TempDir(), "ed.sh")
+			os.WriteFile(cmd, []byte("#!/bin/sh\ntouch '"+marker+"'\n"), 0o700)
+			t.Setenv("VISUAL", "")
+			t.Setenv("EDITOR", cmd)
+			args := tt.args
+			if args[0] == "import" {
+				args = []string{"import", filepath.Join(e.dir, args[1])}
+			}
+			before := e.files(t)
+			code, out, errOut := e.run(t, "", args...)
+			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s%s", code, tt.code, tt.want, out, errOut)
+			}
+			if tt.want != "--yes" && strings.Contains(errOut, "--yes") {
+				t.Errorf("asked for --yes before saying why the request is refused:\n%s", errOut)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the editor was started")
+			}
+			e.nothingWritten(t, before)
+		})
+	}
+}
