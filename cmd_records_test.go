@@ -187,3 +187,69 @@ func TestRefusalsBeforeAsking(t *testing.T) {
 		})
 	}
 }
+
+// TestStatePathsNeverFollowLinks: a link planted anywhere statescope keeps
+// backups or the audit log is refused with a clear message; nothing is
+// written, through the link or to the store, and its target keeps its mode.
+func TestStatePathsNeverFollowLinks(t *testing.T) {
+	tests := []struct {
+		name string
+		link func(e *repairEnv) string // where the link goes, under the state dir
+		file bool                      // the link points at a file
+	}{
+		{"state dir", func(*repairEnv) string { return "statescope" }, false},
+		{"backups dir", func(*repairEnv) string { return "statescope/backups" }, false},
+		{"a store's backups", func(e *repairEnv) string { return "statescope/backups/" + backupSlug(t, e) }, false},
+		{"audit log", func(*repairEnv) string { return "statescope/audit.log" }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newRepairEnv(t)
+			outside := filepath.Join(t.TempDir(), "outside")
+			if tt.file {
+				os.WriteFile(outside, []byte("not yours\n"), 0o644)
+			} else {
+				os.Mkdir(outside, 0o755)
+			}
+			at := filepath.Join(e.state, tt.link(e))
+			os.MkdirAll(filepath.Dir(at), 0o700)
+			if err := os.Symlink(outside, at); err != nil {
+				t.Fatal(err)
+			}
+			before := e.files(t)
+			code, out, errOut := e.run(t, "", "set-status", "prod/db", "destroyed", "--yes")
+			if code != 3 || !strings.Contains(errOut, "symbolic link to "+outside) || !strings.Contains(errOut, "nothing was written") {
+				t.Fatalf("exit %d, want 3 naming the link:\n%s%s", code, out, errOut)
+			}
+			if after := e.files(t); after["prod_db.json"] != before["prod_db.json"] {
+				t.Error("the record was written")
+			}
+			fi, _ := os.Stat(outside)
+			if fi.Mode().Perm() != 0o644 && tt.file || fi.Mode().Perm() != 0o755 && !tt.file {
+				t.Errorf("the link's target was chmod'ed to %v", fi.Mode().Perm())
+			}
+			if tt.file {
+				if data, _ := os.ReadFile(outside); string(data) != "not yours\n" {
+					t.Errorf("written through the link: %q", data)
+				}
+			} else if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+				t.Errorf("written through the link: %v", entries)
+			}
+		})
+	}
+}
+
+// backupSlug is the directory name the env's store gets under backups/.
+func backupSlug(t *testing.T, e *repairEnv) string {
+	t.Helper()
+	if code, _, errOut := e.run(t, "", "set-status", "prod/app", "active", "--yes"); code != 0 {
+		t.Fatal(errOut)
+	}
+	entries, err := os.ReadDir(filepath.Join(e.state, "statescope", "backups"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("backups: %v %v", entries, err)
+	}
+	name := entries[0].Name()
+	os.RemoveAll(filepath.Join(e.state, "statescope", "backups", name))
+	return name
+}

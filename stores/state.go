@@ -196,6 +196,9 @@ func GuessID(raw []byte, fallback string) string {
 // MarshalIndent with two spaces, upstream key order, HTML characters
 // escaped, no newline; unknown fields follow the known ones.
 func EncodeState(s *State) ([]byte, error) {
+	if s == nil {
+		return []byte("null"), nil
+	}
 	if s.stored != nil {
 		if orig, err := DecodeState(s.stored); err == nil {
 			changed := s.changedFrom(orig)

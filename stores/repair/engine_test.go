@@ -51,7 +51,7 @@ func TestFailedBackupAborts(t *testing.T) {
 		t.Errorf("lock left held: %v", err)
 	}
 	entries, _ := eng.Audit.Read()
-	if len(entries) != 1 || entries[0].Result != audit.ResultFailed {
+	if len(entries) != 1 || entries[0].Result != audit.ResultRefused {
 		t.Errorf("audit: %+v", entries)
 	}
 }

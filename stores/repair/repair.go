@@ -22,6 +22,7 @@ import (
 	"statescope/stores/redact"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
+	"statescope/stores/repair/private"
 )
 
 // Action names a kind of mutation in backups and the audit log; it is
@@ -265,9 +266,30 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (Result, error) {
 	if p.Want != nil && p.Want.ResourceID != p.ID {
 		return Result{}, fmt.Errorf("%s %q: the new record is for %q: %w", p.Action, p.ID, p.Want.ResourceID, ErrInvalid)
 	}
+	if err := e.preflight(p.Action, p.ID); err != nil {
+		return Result{}, err
+	}
 	res := Result{Before: p.Seen.SHA256}
 	err := e.apply(ctx, p, &res)
 	return res, e.record(p.Action, p.ID, p.Reason, res, err)
+}
+
+// preflight refuses, before anything is written, a mutation the audit log
+// could not record (its path is a link, not a file, or not writable).
+func (e *Engine) preflight(action Action, id string) error {
+	if err := e.Audit.Check(); err != nil {
+		return fmt.Errorf("%s %q refused, nothing was written: %w (%w)", action, id, err, ErrRefused)
+	}
+	return nil
+}
+
+// backupFailed says a failed backup stopped the action; a backup path that
+// is not statescope's own (a planted link) is a refusal.
+func backupFailed(action Action, id, nothing string, err error) error {
+	if errors.Is(err, private.ErrNotPrivate) {
+		return fmt.Errorf("%s %q refused: %s because the backup failed: %w (%w)", action, id, nothing, err, ErrRefused)
+	}
+	return fmt.Errorf("%s %q: %s because the backup failed: %w", action, id, nothing, err)
 }
 
 func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
@@ -284,7 +306,7 @@ func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
 			Action: string(p.Action), Version: cur.Version, Time: e.Now(),
 		}, cur.Raw)
 		if err != nil {
-			return fmt.Errorf("%s %q: nothing was written because the backup failed: %w", p.Action, p.ID, err)
+			return backupFailed(p.Action, p.ID, "nothing was written", err)
 		}
 		res.Backup = path
 	}
