@@ -3,10 +3,12 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // futureRecord is laid out as wfctl writes it, by hand-ish: config before
@@ -252,4 +254,91 @@ func backupSlug(t *testing.T, e *repairEnv) string {
 	name := entries[0].Name()
 	os.RemoveAll(filepath.Join(e.state, "statescope", "backups", name))
 	return name
+}
+
+// TestEditDrafts: edit buffers live in a private directory under the state
+// dir, never the system temp dir, and are gone when the edit ends; a draft
+// is kept only when the user changed something that was not applied, with
+// where it is and how to discard it.
+func TestEditDrafts(t *testing.T) {
+	tests := []struct {
+		name   string
+		editor func(e *repairEnv) string
+		args   []string
+		code   int
+		kept   bool
+	}{
+		{"applied", changeProvider, []string{"--yes"}, 0, false},
+		{"dry run", changeProvider, []string{"--dry-run"}, 0, true},
+		{"unchanged", func(*repairEnv) string { return "true" }, []string{"--yes"}, 0, false},
+		{"editor fails, nothing changed", func(*repairEnv) string { return "false" }, []string{"--yes"}, 1, false},
+		{"editor fails after a change", func(*repairEnv) string {
+			return `sh -c 'sed -i "s/\"provider\": \"aws\"/\"provider\": \"gcp\"/" "$1"; exit 1' sh`
+		}, []string{"--yes"}, 1, true},
+		{"not confirmed", changeProvider, nil, 3, true}, // on a terminal, answered no
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newRepairEnv(t)
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			t.Setenv("VISUAL", "")
+			t.Setenv("EDITOR", tt.editor(e))
+			var code int
+			var out, errOut string
+			if tt.args == nil {
+				code, out, errOut = e.runOnTerminal(t, "n\n", "edit", "prod/db")
+			} else {
+				code, out, errOut = e.run(t, "", append([]string{"edit", "prod/db"}, tt.args...)...)
+			}
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+			drafts := filepath.Join(e.state, "statescope", "drafts")
+			left, _ := os.ReadDir(drafts)
+			if tt.kept {
+				if len(left) != 1 {
+					t.Fatalf("%d drafts kept, want 1:\n%s", len(left), errOut)
+				}
+				path := filepath.Join(drafts, left[0].Name())
+				if !strings.Contains(errOut, "kept in "+path) || !strings.Contains(errOut, "discard it with: rm '"+path+"'") {
+					t.Errorf("the draft's path or how to discard it is not said:\n%s", errOut)
+				}
+				if data, _ := os.ReadFile(path); !strings.Contains(string(data), `"provider": "gcp"`) {
+					t.Errorf("the draft lacks the change: %s", data)
+				}
+				if fi, err := os.Stat(drafts); err != nil || fi.Mode().Perm() != 0o700 {
+					t.Errorf("drafts directory %v, %v; want 0700", fi, err)
+				}
+			} else if len(left) != 0 {
+				t.Errorf("drafts left behind: %v\n%s", left, errOut)
+			}
+			if inTmp, _ := os.ReadDir(tmp); len(inTmp) != 0 {
+				t.Errorf("the edit left files in the system temp dir: %v", inTmp)
+			}
+		})
+	}
+}
+
+func changeProvider(*repairEnv) string {
+	return `sed -i "s/\"provider\": \"aws\"/\"provider\": \"gcp\"/"`
+}
+
+// runOnTerminal runs statescope as if stdin and stdout were a terminal.
+func (e *repairEnv) runOnTerminal(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	a := &app{in: strings.NewReader(stdin), out: &out, errOut: &errOut, now: time.Now, isTerminal: func() bool { return true }}
+	root := a.rootCommand()
+	root.SetArgs(append([]string{"--store", e.dir}, args...))
+	err := root.Execute()
+	code := 0
+	var re refusedError
+	switch {
+	case errors.As(err, &re):
+		code = 3
+	case err != nil:
+		code = 1
+	}
+	return code, out.String(), errOut.String()
 }

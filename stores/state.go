@@ -272,29 +272,15 @@ func (s *State) Equal(o *State) bool {
 
 // WithLayoutOf returns a copy of s that is written as base's stored bytes
 // with s's values: for a record that replaces base (an edit, an import),
-// so only what differs changes in the store.
+// so only what differs changes in the store. With no base (or one built in
+// memory) the copy is written in the engine's layout.
 func (s *State) WithLayoutOf(base *State) *State {
 	c := s.Clone()
-	if base != nil && base.stored != nil {
+	c.stored = nil
+	if base != nil {
 		c.stored = base.stored
 	}
 	return c
-}
-
-// MarshalJSON writes the record as EncodeState does, so records embedded in
-// other documents (snapshots) keep their unknown fields.
-func (s State) MarshalJSON() ([]byte, error) { return EncodeState(&s) }
-
-// UnmarshalJSON reads a record as DecodeState does. The bytes are a part of
-// another document, so they are not kept as the record's layout.
-func (s *State) UnmarshalJSON(data []byte) error {
-	d, err := DecodeState(bytes.Clone(data))
-	if err != nil {
-		return err
-	}
-	*s = *d
-	s.stored = nil
-	return nil
 }
 
 // Clone returns a deep copy, so stores never share maps with callers.

@@ -22,6 +22,7 @@ import (
 	"statescope/stores/redact"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
+	"statescope/stores/repair/editor"
 	"statescope/stores/repair/private"
 )
 
@@ -53,7 +54,10 @@ type Engine struct {
 	Target  string
 	Backups backup.Dir
 	Audit   audit.Log
-	Now     func() time.Time
+	// Drafts holds edit buffers while an edit runs, and the drafts of
+	// edits not applied.
+	Drafts editor.Drafts
+	Now    func() time.Time
 	// StaleAfter judges lock holders shown in refusals.
 	StaleAfter time.Duration
 }
@@ -66,6 +70,7 @@ func New(s stores.Store, target, stateDir string) *Engine {
 		Target:     target,
 		Backups:    backup.Dir{Root: filepath.Join(stateDir, "backups")},
 		Audit:      AuditLog(stateDir),
+		Drafts:     editor.Drafts{Dir: filepath.Join(stateDir, "drafts")},
 		Now:        time.Now,
 		StaleAfter: stores.DefaultStaleAfter,
 	}

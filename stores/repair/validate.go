@@ -38,6 +38,19 @@ func Validate(orig, edited *stores.State) error {
 	return nil
 }
 
+// KeepDraft saves an edited record that was not applied among the drafts
+// and says where it is and how to discard it.
+func (e *Engine) KeepDraft(edited *stores.State) string {
+	text, err := stores.EncodeState(edited)
+	if err == nil {
+		var path string
+		if path, err = e.Drafts.Keep("*.json", text); err == nil {
+			return "your edited record was not applied; it is kept in " + path + "; " + editor.Discard(path)
+		}
+	}
+	return "your edited record was not applied, and keeping it failed: " + err.Error()
+}
+
 // ParseEdited reads an edited record strictly: keys that are neither a
 // record's nor among the original's unknown fields (typos that would be
 // kept as unknown fields) and non-object outputs/config are errors, as is
@@ -96,12 +109,13 @@ func syntaxWhere(data []byte, err error) string {
 	return fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)
 }
 
-// EditRecord opens rec as pretty JSON in the editor command (a shell
-// command line such as $EDITOR) on the given terminal streams and returns
-// the edited record once it is valid. It reopens the editor with the error
-// on top until then; an empty or unchanged save gives editor.ErrCancelled.
-// A TUI calls it from its exec hook while suspended.
-func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, rec *stores.State) (*stores.State, error) {
+// EditRecord opens rec, as stored, in the editor command (a shell command
+// line such as $EDITOR) on the given terminal streams and returns the
+// edited record once it is valid. It reopens the editor with the error on
+// top until then; an empty or unchanged save gives editor.ErrCancelled.
+// The buffer lives in e.Drafts. A TUI calls it from its exec hook while
+// suspended.
+func (e *Engine) EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, rec *stores.State) (*stores.State, error) {
 	text, err := stores.EncodeState(rec)
 	if err != nil {
 		return nil, err
@@ -109,7 +123,7 @@ func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut
 	var edited *stores.State
 	s := editor.Session{
 		Editor: editorCmd, Stdin: in, Stdout: out, Stderr: errOut,
-		Pattern: "record-*.json",
+		Pattern: "*.json", Drafts: e.Drafts,
 		Header: []string{
 			"Editing " + rec.ResourceID + ". Lines starting with '#' are ignored.",
 			"Save an empty file, or leave it unchanged, to cancel. A diff is shown before anything is written.",
