@@ -5,6 +5,7 @@ package stores
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -84,6 +85,15 @@ var knownKeys = func() []string {
 	return keys
 }()
 
+// knownRaw holds the known keys as written plainly (no escapes).
+var knownRaw = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range knownKeys {
+		m[k] = true
+	}
+	return m
+}()
+
 // KnownKeys lists the JSON keys statescope models, in upstream order.
 func KnownKeys() []string { return slices.Clone(knownKeys) }
 
@@ -131,20 +141,28 @@ func DecodeState(data []byte) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := jsondoc.Members(data)
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	for _, m := range members {
-		if slices.Contains(knownKeys, canonKey(m.Key)) {
-			continue
+	var kerr error
+	err = jsondoc.Keys(data, func(raw, value []byte) {
+		if len(raw) > 2 && knownRaw[string(raw[1:len(raw)-1])] {
+			return // the common case, without decoding the key
+		}
+		key, err := jsondoc.Unquote(raw)
+		if err != nil {
+			kerr = err
+			return
+		}
+		if slices.Contains(knownKeys, canonKey(key)) {
+			return
 		}
 		// A repeated key: the last value counts, as for every decoder.
-		if i := slices.IndexFunc(s.Unknown, func(f Field) bool { return f.Key == m.Key }); i >= 0 {
-			s.Unknown[i].Value = m.Value
+		if i := slices.IndexFunc(s.Unknown, func(f Field) bool { return f.Key == key }); i >= 0 {
+			s.Unknown[i].Value = value
 		} else {
-			s.Unknown = append(s.Unknown, Field{Key: m.Key, Value: m.Value})
+			s.Unknown = append(s.Unknown, Field{Key: key, Value: value})
 		}
+	})
+	if err = cmp.Or(err, kerr); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	s.stored = data
 	return s, nil
