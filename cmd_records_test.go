@@ -342,3 +342,23 @@ func (e *repairEnv) runOnTerminal(t *testing.T, stdin string, args ...string) (i
 	}
 	return code, out.String(), errOut.String()
 }
+
+// TestImportKeepsStoredLayout: an import that replaces a record writes the
+// snapshot's values in the stored record's layout.
+func TestImportKeepsStoredLayout(t *testing.T) {
+	src, dst := plantFuture(t), plantFuture(t)
+	if code, _, errOut := src.run(t, "", "set-status", "prod/db", "active", "--yes"); code != 0 {
+		t.Fatal(errOut)
+	}
+	snap := filepath.Join(t.TempDir(), "snap.json")
+	if code, _, errOut := src.run(t, "", "export", "-o", snap); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, out, errOut := dst.run(t, "", "import", snap, "--yes"); code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	want, _ := os.ReadFile(filepath.Join(src.dir, "prod_db.json"))
+	if got, _ := os.ReadFile(filepath.Join(dst.dir, "prod_db.json")); string(got) != string(want) {
+		t.Errorf("imported record written as\n%s\nwant\n%s", got, want)
+	}
+}
