@@ -9,23 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"statescope/stores/repair/repairtest"
 )
 
-// futureRecord is laid out as wfctl writes it, by hand-ish: config before
-// outputs, a field a newer workflow added (holding a secret), a number
-// written as 1.50, an unescaped '<', a trailing newline.
-const futureRecord = `{
-  "resource_id": "prod/db",
-  "resource_type": "infra.database",
-  "provider": "aws",
-  "status": "provisioning",
-  "config": {"size": 1.50, "note": "<b>"},
-  "outputs": {"zeta": "z", "alpha": "a"},
-  "future_field": {"rotation": "weekly", "api_key": "future-secret-1"},
-  "created_at": "2026-01-01T00:00:00Z",
-  "updated_at": "2026-01-02T00:00:00Z"
-}
-`
+var futureRecord = repairtest.FutureRecord("prod/db")
 
 func plantFuture(t *testing.T) *repairEnv {
 	t.Helper()
@@ -50,7 +38,7 @@ func TestShowUnknownFields(t *testing.T) {
 		t.Fatalf("show: exit %d %s", code, errOut)
 	}
 	heading := strings.Index(out, "# "+unknownHeading)
-	if heading < 0 || heading < strings.Index(out, "updated_at:") || !strings.Contains(out[heading:], "future_field:\n  rotation: weekly") {
+	if heading < 0 || heading < strings.Index(out, "updated_at:") || !strings.Contains(out[heading:], "future_field:\n  nested:") || !strings.Contains(out[heading:], "  rotation: weekly") {
 		t.Errorf("unknown fields are not listed last under their heading:\n%s", out)
 	}
 	if strings.Contains(out, "future-secret-1") {

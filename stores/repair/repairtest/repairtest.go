@@ -930,21 +930,24 @@ func unreadable(t *testing.T, e *env) {
 	}
 }
 
-// keptRecord is laid out as wfctl writes (config before outputs), with a
-// field statescope does not know, a hand-formatted number and a '<' the
-// engine would escape, and a trailing newline.
-const keptRecord = `{
-  "resource_id": "kept",
+// FutureRecord is a record for id laid out as wfctl writes it (config
+// before outputs), with a field statescope does not know (holding a
+// secret), a number written 1.50, a '<' the engine would escape, and a
+// trailing newline: what a write must keep byte for byte.
+func FutureRecord(id string) string {
+	return `{
+  "resource_id": "` + id + `",
   "resource_type": "infra.cache",
   "provider": "aws",
   "status": "provisioning",
   "config": {"size": 1.50, "note": "<b>"},
   "outputs": {"zeta": "z", "alpha": "a"},
-  "future_field": {"nested": [1, 2.0]},
+  "future_field": {"nested": [1, 2.0], "rotation": "weekly", "api_key": "future-secret-1"},
   "created_at": "2026-01-01T00:00:00Z",
   "updated_at": "2026-01-02T00:00:00Z"
 }
 `
+}
 
 // keepsBytes: every write changes only the fields the action changes;
 // backups, their hashes and restores are the stored bytes exactly.
@@ -952,6 +955,7 @@ func keepsBytes(t *testing.T, e *env) {
 	if e.h.Plant == nil {
 		t.Skip("this backend stores no record bytes")
 	}
+	keptRecord := FutureRecord("kept")
 	e.h.Plant(t, e.raw, "kept", []byte(keptRecord))
 	stored := func() string {
 		t.Helper()
