@@ -65,6 +65,9 @@ type State struct {
 	// stored is the document this record was decoded from, nil for a
 	// record built in memory. It is never modified.
 	stored []byte
+	// exact: the record is written as its own stored bytes whatever it
+	// replaces (see Exact).
+	exact bool
 }
 
 // Field is one top-level field of a record, its value as JSON.
@@ -288,12 +291,24 @@ func (s *State) Equal(o *State) bool {
 	return len(s.changedFrom(o)) == 0
 }
 
+// Exact returns a copy of s that is written as its own stored bytes, even
+// over a record laid out otherwise (WithLayoutOf leaves it as it is): a
+// restored backup goes back byte for byte.
+func (s *State) Exact() *State {
+	c := s.Clone()
+	c.exact = true
+	return c
+}
+
 // WithLayoutOf returns a copy of s that is written as base's stored bytes
 // with s's values: for a record that replaces base (an edit, an import),
 // so only what differs changes in the store. With no base (or one built in
 // memory) the copy is written in the engine's layout.
 func (s *State) WithLayoutOf(base *State) *State {
 	c := s.Clone()
+	if s.exact && s.stored != nil {
+		return c
+	}
 	c.stored = nil
 	if base != nil {
 		c.stored = base.stored

@@ -176,7 +176,7 @@ func (e *Engine) PlanRestore(ctx context.Context, id, path string) (*Plan, backu
 	if seen.Exists && seen.SHA256 == b.Meta.SHA256 {
 		return nil, b, fmt.Errorf("%s already matches backup %s: %w", id, chosen, ErrNoChange)
 	}
-	p := &Plan{Action: ActionRestore, ID: id, Seen: seen, Want: want}
+	p := &Plan{Action: ActionRestore, ID: id, Seen: seen, Want: want.Exact()}
 	if b.Meta.Target != e.Target {
 		p.Notes = append(p.Notes, "the backup was taken from another store, "+b.Meta.Target)
 	}

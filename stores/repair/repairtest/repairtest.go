@@ -1010,6 +1010,14 @@ func keepsBytes(t *testing.T, e *env) {
 		t.Errorf("edit wrote\n%s", got)
 	}
 
+	// Another writer lays the record out its own way; the restore still
+	// puts the backup's bytes back.
+	now, err := e.eng.Observe(e.ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relaid, _ := json.Marshal(now.State.Outputs)
+	e.h.Plant(t, e.raw, "kept", append(append([]byte(`{"outputs":`), relaid...), []byte(","+strings.TrimPrefix(stored(), "{"))...))
 	rp, _, err := e.eng.PlanRestore(e.ctx, "kept", filepath.Base(res.Backup))
 	if err != nil {
 		t.Fatal(err)
