@@ -6,8 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"statescope/stores"
-	"statescope/stores/repair"
 	"statescope/stores/repair/editor"
 )
 
@@ -41,7 +39,14 @@ func (a *app) editCommand() *cobra.Command {
 			if err := seen.Pin(m.expect); err != nil {
 				return a.repairFailure(err)
 			}
-			edited, err := repair.EditRecord(ctx, editor.FromEnv(), a.in, a.out, a.errOut, seen.State)
+			if err := eng.Blocked(ctx, seen.ID); err != nil && !m.dryRun {
+				return a.repairFailure(err)
+			}
+			// The editor is the user's work: refuse before it starts.
+			if err := a.canAsk(&m, "edit"); err != nil {
+				return err
+			}
+			edited, err := eng.EditRecord(ctx, editor.FromEnv(), a.in, a.out, a.errOut, seen.State)
 			if errors.Is(err, editor.ErrCancelled) {
 				fmt.Fprintln(a.out, "edit cancelled; nothing was changed")
 				return nil
@@ -51,11 +56,11 @@ func (a *app) editCommand() *cobra.Command {
 			}
 			p, err := eng.PlanEdit(seen, edited)
 			if err != nil {
-				a.keepEdit(edited)
+				fmt.Fprintln(a.errOut, eng.KeepDraft(edited))
 				return a.repairFailure(err)
 			}
 			if err := a.applyPlan(ctx, eng, &m, p); err != nil || m.dryRun {
-				a.keepEdit(edited)
+				fmt.Fprintln(a.errOut, eng.KeepDraft(edited))
 				return err
 			}
 			return nil
@@ -63,18 +68,4 @@ func (a *app) editCommand() *cobra.Command {
 	}
 	m.register(cmd, true)
 	return cmd
-}
-
-// keepEdit saves an edited record that was not applied, so the user's
-// work is never lost.
-func (a *app) keepEdit(edited *stores.State) {
-	text, err := stores.EncodeState(edited)
-	if err == nil {
-		var path string
-		if path, err = editor.Keep("record-*.json", text); err == nil {
-			fmt.Fprintf(a.errOut, "your edited record was not applied; it is kept in %s\n", path)
-			return
-		}
-	}
-	fmt.Fprintf(a.errOut, "your edited record was not applied, and keeping it failed: %v\n", err)
 }

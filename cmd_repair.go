@@ -54,7 +54,8 @@ func (a *app) engine(ctx context.Context) (*repair.Engine, func(), error) {
 
 // mutationEngine is engine for a command that changes the store. It
 // refuses up front, before anything is read, edited or backed up, when the
-// store is read-only or when it would have to ask without a terminal.
+// store is read-only. Whether it can ask is checked last (canAsk), once
+// everything else that can refuse has been checked.
 func (a *app) mutationEngine(ctx context.Context, m *mutation, verb string) (*repair.Engine, func(), error) {
 	eng, done, err := a.engine(ctx)
 	if err != nil {
@@ -64,11 +65,15 @@ func (a *app) mutationEngine(ctx context.Context, m *mutation, verb string) (*re
 		done()
 		return nil, nil, fmt.Errorf("%s refused: %w; nothing was done (the store was opened with --readonly or a readonly config)", verb, stores.ErrReadOnly)
 	}
-	if !m.dryRun && !m.yes && !a.isTerminal() {
-		done()
-		return nil, nil, refused("not a terminal, so there is no one to ask before statescope does %s; re-run with --yes to confirm it, or --dry-run to preview it", verb)
-	}
 	return eng, done, nil
+}
+
+// canAsk refuses when the command would have to ask without a terminal.
+func (a *app) canAsk(m *mutation, verb string) error {
+	if !m.dryRun && !m.yes && !a.isTerminal() {
+		return refused("not a terminal, so there is no one to ask before statescope does %s; re-run with --yes to confirm it, or --dry-run to preview it; nothing was changed", verb)
+	}
+	return nil
 }
 
 // present prints a plan: what it acts on, its notes and its diff.
@@ -84,10 +89,14 @@ func (a *app) present(p *repair.Plan) {
 	fmt.Fprint(a.out, p.Diff())
 }
 
-// confirm asks a y/N question on the terminal; --yes answers it.
-func (a *app) confirm(m *mutation, question string) error {
+// confirm asks a y/N question on the terminal; --yes answers it. It is
+// the last check before a change: without a terminal it refuses.
+func (a *app) confirm(m *mutation, verb, question string) error {
 	if m.yes {
 		return nil
+	}
+	if err := a.canAsk(m, verb); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.out, "%s [y/N] ", question)
 	line, _ := bufio.NewReader(a.in).ReadString('\n')
@@ -112,7 +121,7 @@ func (a *app) applyPlan(ctx context.Context, eng *repair.Engine, m *mutation, p 
 	if blocked != nil {
 		return a.repairFailure(blocked)
 	}
-	if err := a.confirm(m, fmt.Sprintf("Apply this %s to %s in %s?", p.Action, p.ID, eng.Target)); err != nil {
+	if err := a.confirm(m, string(p.Action), fmt.Sprintf("Apply this %s to %s in %s?", p.Action, p.ID, eng.Target)); err != nil {
 		return err
 	}
 	res, err := eng.Apply(ctx, p)

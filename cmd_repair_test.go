@@ -579,7 +579,7 @@ func TestEditConflictKeepsText(t *testing.T) {
 	if !ok {
 		t.Fatalf("the edited text was not kept:\n%s", errOut)
 	}
-	keptPath := strings.TrimSpace(strings.SplitN(kept, "\n", 2)[0])
+	keptPath, _, _ := strings.Cut(strings.SplitN(kept, "\n", 2)[0], "; ")
 	t.Cleanup(func() { os.RemoveAll(filepath.Dir(keptPath)) })
 	data, err := os.ReadFile(keptPath)
 	if err != nil || !strings.Contains(string(data), "edited-by-me") {

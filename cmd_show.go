@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -42,6 +44,9 @@ func (a *app) showCommand() *cobra.Command {
 					fmt.Fprintln(a.errOut, "note:", note)
 				}
 			}
+			if len(st.Unknown) > 0 && output == "json" {
+				fmt.Fprintln(a.errOut, "note: fields statescope does not know, kept as stored on every write:", strings.Join(unknownKeys(st), ", "))
+			}
 			return writeRecord(a.out, st, output)
 		},
 	}
@@ -50,15 +55,27 @@ func (a *app) showCommand() *cobra.Command {
 	return cmd
 }
 
-// writeRecord prints a record as upstream JSON or as YAML with the same
-// key order (JSON is YAML, so decoding it into a node keeps the order).
+// unknownHeading introduces a record's unknown fields in YAML output.
+const unknownHeading = "fields statescope does not know (kept as stored on every write)"
+
+func unknownKeys(st *stores.State) []string {
+	keys := make([]string, len(st.Unknown))
+	for i, f := range st.Unknown {
+		keys[i] = f.Key
+	}
+	return keys
+}
+
+// writeRecord prints a record as stored (JSON), or as YAML in the same key
+// order (JSON is YAML, so decoding it into a node keeps the order) with its
+// unknown fields last, under their own heading.
 func writeRecord(w io.Writer, st *stores.State, format string) error {
 	data, err := stores.EncodeState(st)
 	if err != nil {
 		return err
 	}
 	if format == "json" {
-		_, err = fmt.Fprintf(w, "%s\n", data)
+		_, err = fmt.Fprintf(w, "%s\n", bytes.TrimRight(data, "\n"))
 		return err
 	}
 	var node yaml.Node
@@ -66,6 +83,9 @@ func writeRecord(w io.Writer, st *stores.State, format string) error {
 		return err
 	}
 	styleBlock(&node)
+	if len(node.Content) == 1 {
+		unknownLast(node.Content[0], unknownKeys(st))
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -74,6 +94,23 @@ func writeRecord(w io.Writer, st *stores.State, format string) error {
 	}
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// unknownLast moves the unknown keys of a mapping to its end, the first
+// one under the heading.
+func unknownLast(m *yaml.Node, unknown []string) {
+	var known, rest []*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if slices.Contains(unknown, m.Content[i].Value) {
+			rest = append(rest, m.Content[i], m.Content[i+1])
+		} else {
+			known = append(known, m.Content[i], m.Content[i+1])
+		}
+	}
+	if len(rest) > 0 {
+		rest[0].HeadComment = unknownHeading
+		m.Content = append(known, rest...)
+	}
 }
 
 // styleBlock drops JSON's flow style and quoting; the encoder quotes again

@@ -105,7 +105,7 @@ func (a *app) importCommand() *cobra.Command {
 				}
 				return importOutcome(len(plans), 0, skips, nil)
 			}
-			if err := a.confirm(&m, fmt.Sprintf("Import %d records into %s?", len(plans), eng.Target)); err != nil {
+			if err := a.confirm(&m, "import", fmt.Sprintf("Import %d records into %s?", len(plans), eng.Target)); err != nil {
 				return err
 			}
 			applied := 0

@@ -5,6 +5,7 @@ package stores
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -64,6 +65,9 @@ type State struct {
 	// stored is the document this record was decoded from, nil for a
 	// record built in memory. It is never modified.
 	stored []byte
+	// exact: the record is written as its own stored bytes whatever it
+	// replaces (see Exact).
+	exact bool
 }
 
 // Field is one top-level field of a record, its value as JSON.
@@ -82,6 +86,15 @@ var knownKeys = func() []string {
 		}
 	}
 	return keys
+}()
+
+// knownRaw holds the known keys as written plainly (no escapes).
+var knownRaw = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range knownKeys {
+		m[k] = true
+	}
+	return m
 }()
 
 // KnownKeys lists the JSON keys statescope models, in upstream order.
@@ -131,20 +144,28 @@ func DecodeState(data []byte) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := jsondoc.Members(data)
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	for _, m := range members {
-		if slices.Contains(knownKeys, canonKey(m.Key)) {
-			continue
+	var kerr error
+	err = jsondoc.Keys(data, func(raw, value []byte) {
+		if len(raw) > 2 && knownRaw[string(raw[1:len(raw)-1])] {
+			return // the common case, without decoding the key
+		}
+		key, err := jsondoc.Unquote(raw)
+		if err != nil {
+			kerr = err
+			return
+		}
+		if slices.Contains(knownKeys, canonKey(key)) {
+			return
 		}
 		// A repeated key: the last value counts, as for every decoder.
-		if i := slices.IndexFunc(s.Unknown, func(f Field) bool { return f.Key == m.Key }); i >= 0 {
-			s.Unknown[i].Value = m.Value
+		if i := slices.IndexFunc(s.Unknown, func(f Field) bool { return f.Key == key }); i >= 0 {
+			s.Unknown[i].Value = value
 		} else {
-			s.Unknown = append(s.Unknown, Field{Key: m.Key, Value: m.Value})
+			s.Unknown = append(s.Unknown, Field{Key: key, Value: value})
 		}
+	})
+	if err = cmp.Or(err, kerr); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	s.stored = data
 	return s, nil
@@ -196,6 +217,9 @@ func GuessID(raw []byte, fallback string) string {
 // MarshalIndent with two spaces, upstream key order, HTML characters
 // escaped, no newline; unknown fields follow the known ones.
 func EncodeState(s *State) ([]byte, error) {
+	if s == nil {
+		return []byte("null"), nil
+	}
 	if s.stored != nil {
 		if orig, err := DecodeState(s.stored); err == nil {
 			changed := s.changedFrom(orig)
@@ -267,31 +291,29 @@ func (s *State) Equal(o *State) bool {
 	return len(s.changedFrom(o)) == 0
 }
 
-// WithLayoutOf returns a copy of s that is written as base's stored bytes
-// with s's values: for a record that replaces base (an edit, an import),
-// so only what differs changes in the store.
-func (s *State) WithLayoutOf(base *State) *State {
+// Exact returns a copy of s that is written as its own stored bytes, even
+// over a record laid out otherwise (WithLayoutOf leaves it as it is): a
+// restored backup goes back byte for byte.
+func (s *State) Exact() *State {
 	c := s.Clone()
-	if base != nil && base.stored != nil {
-		c.stored = base.stored
-	}
+	c.exact = true
 	return c
 }
 
-// MarshalJSON writes the record as EncodeState does, so records embedded in
-// other documents (snapshots) keep their unknown fields.
-func (s State) MarshalJSON() ([]byte, error) { return EncodeState(&s) }
-
-// UnmarshalJSON reads a record as DecodeState does. The bytes are a part of
-// another document, so they are not kept as the record's layout.
-func (s *State) UnmarshalJSON(data []byte) error {
-	d, err := DecodeState(bytes.Clone(data))
-	if err != nil {
-		return err
+// WithLayoutOf returns a copy of s that is written as base's stored bytes
+// with s's values: for a record that replaces base (an edit, an import),
+// so only what differs changes in the store. With no base (or one built in
+// memory) the copy is written in the engine's layout.
+func (s *State) WithLayoutOf(base *State) *State {
+	c := s.Clone()
+	if s.exact && s.stored != nil {
+		return c
 	}
-	*s = *d
-	s.stored = nil
-	return nil
+	c.stored = nil
+	if base != nil {
+		c.stored = base.stored
+	}
+	return c
 }
 
 // Clone returns a deep copy, so stores never share maps with callers.

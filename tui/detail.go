@@ -292,6 +292,10 @@ func (d *detailView) render() {
 		}
 		b.WriteString("\n" + st.Title.Render(title) + "\n")
 		b.WriteString(prettyJSON(map[string]any{"outputs": s.Outputs, "config": s.Config}))
+		if len(s.Unknown) > 0 {
+			b.WriteString("\n\n" + st.Title.Render("fields statescope does not know") + st.Dim.Render("  (kept as stored on every write)") + "\n")
+			b.WriteString(prettyJSON(redact.FieldValues(s.Unknown)))
+		}
 	}
 	d.vp.SetContent(b.String())
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"statescope/stores/memory"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,23 @@ func TestRevealIsPerView(t *testing.T) {
 	h.keys("esc", "enter")
 	if strings.Contains(h.screen(), "Xk9#mP2vL8qR") {
 		t.Fatal("a new view of the record starts revealed")
+	}
+}
+
+// TestDetailShowsUnknownFields: fields statescope does not know get their
+// own heading, masked like outputs until revealed.
+func TestDetailShowsUnknownFields(t *testing.T) {
+	s := memory.New()
+	s.PutRaw("future", []byte(`{"resource_id":"future","status":"active","future_field":{"rotation":"weekly","api_key":"future-secret-1"}}`))
+	h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "mem"}})
+	h.keys("enter")
+	screen := h.screen()
+	at := strings.Index(screen, "fields statescope does not know")
+	if at < 0 || !strings.Contains(screen[at:], `"rotation": "weekly"`) || strings.Contains(screen, "future-secret-1") {
+		t.Fatalf("unknown fields not shown under their heading, masked:\n%s", screen)
+	}
+	h.keys("x")
+	if !strings.Contains(h.screen(), "future-secret-1") {
+		t.Fatalf("x does not reveal the unknown field's secret:\n%s", h.screen())
 	}
 }

@@ -18,6 +18,7 @@ import (
 // with the error on top, and the loop ends with a valid record or none.
 type editRun struct {
 	ctx         context.Context
+	eng         *repair.Engine
 	editor      string
 	rec         *stores.State
 	in          io.Reader
@@ -31,7 +32,7 @@ func (r *editRun) SetStderr(w io.Writer)   { r.errOut = w }
 
 func (r *editRun) Run() error {
 	var err error
-	r.edited, err = repair.EditRecord(r.ctx, r.editor, r.in, r.out, r.errOut, r.rec)
+	r.edited, err = r.eng.EditRecord(r.ctx, r.editor, r.in, r.out, r.errOut, r.rec)
 	return err
 }
 
@@ -69,7 +70,7 @@ func (d *detailView) openEditor(msg observedMsg) tea.Cmd {
 	if msg.err != nil {
 		return showStatus("cannot edit: "+msg.err.Error(), true)
 	}
-	run := &editRun{ctx: d.env.ctx, editor: editor.FromEnv(), rec: msg.seen.State}
+	run := &editRun{ctx: d.env.ctx, eng: d.env.repair, editor: editor.FromEnv(), rec: msg.seen.State}
 	to := d.id
 	return d.env.exec(run, func(err error) tea.Msg {
 		return tagged{to: to, msg: editedMsg{seen: msg.seen, edited: run.edited, err: err}}
@@ -98,5 +99,6 @@ func editFailure(err error) string {
 	if !kept {
 		return "edit: " + err.Error()
 	}
+	path, _, _ = strings.Cut(path, "; ")
 	return "your text is kept in " + path + " — " + reason
 }

@@ -16,7 +16,6 @@ import (
 	"statescope/stores"
 	"statescope/stores/redact"
 	"statescope/stores/repair"
-	"statescope/stores/repair/editor"
 )
 
 // planner plans a repair from the record as it is now; force is set once
@@ -287,13 +286,13 @@ func (v *planView) keepText() {
 		return
 	}
 	r := v.env.router
-	path, err := editor.Keep("record-*.json", v.kept)
+	path, err := v.env.repair.Drafts.Keep("*.json", v.kept)
 	v.kept = nil
 	if err != nil {
 		r.setStatus(r.status+"; keeping your edited record failed: "+err.Error(), true)
 		return
 	}
-	r.setStatus("your edited record is kept in "+path+" — "+r.status, r.statusErr)
+	r.setStatus("draft is kept in "+path+" — "+r.status, r.statusErr)
 }
 
 func (v *planView) render() {

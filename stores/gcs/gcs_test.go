@@ -99,7 +99,7 @@ func TestConformance(t *testing.T) {
 // Every repair through the safety path, with true compare-and-swap.
 func TestRepairs(t *testing.T) {
 	p := &objectstoretest.Planted{Harness: objectstoretest.Harness{Open: openFixture}}
-	repairtest.Run(t, repairtest.Harness{New: p.New, Corrupt: p.Corrupt, CorruptRaw: true, Capabilities: storetest.AllCapabilities})
+	repairtest.Run(t, repairtest.Harness{New: p.New, Corrupt: p.Corrupt, CorruptRaw: true, Capabilities: storetest.AllCapabilities, Plant: p.Plant})
 }
 
 // Locks that workflow wrote are recognised, refused and releasable.

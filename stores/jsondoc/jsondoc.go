@@ -361,51 +361,90 @@ func parseDoc(doc []byte) (*object, error) {
 }
 
 func parseObject(doc []byte, i int) (*object, error) {
-	if i >= len(doc) || doc[i] != '{' {
-		return nil, errSyntax
-	}
 	o := &object{start: i}
-	i++
-	for {
-		ws := skipWS(doc, i)
-		if ws < len(doc) && doc[ws] == '}' && len(o.members) == 0 {
-			o.closeWS, o.end = doc[i:ws], ws+1
-			return o, nil
+	var err error
+	o.end, o.closeWS, err = walk(doc, i, func(m member) error {
+		if m.key, err = unquote(m.raw); err != nil {
+			return err
 		}
-		m := &member{lead: doc[i:ws]}
+		o.members = append(o.members, &m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Keys calls fn with each top-level key of a JSON object, as written
+// (quotes and escapes included), and its value, in document order. It
+// allocates nothing, for callers on a hot path.
+func Keys(doc []byte, fn func(rawKey, value []byte)) error {
+	end, _, err := walk(doc, skipWS(doc, 0), func(m member) error {
+		fn(m.raw, m.value)
+		return nil
+	})
+	if err == nil && skipWS(doc, end) != len(doc) {
+		err = fmt.Errorf("%w: trailing data", errSyntax)
+	}
+	return err
+}
+
+// Unquote decodes a key as written.
+func Unquote(raw []byte) (string, error) { return unquote(raw) }
+
+func unquote(raw []byte) (string, error) {
+	var k string
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return "", fmt.Errorf("%w: bad key %s", errSyntax, raw)
+	}
+	return k, nil
+}
+
+// walk calls fn for each member of the object at doc[i], key undecoded,
+// and returns the object's end and the whitespace before its '}'.
+func walk(doc []byte, i int, fn func(member) error) (int, []byte, error) {
+	if i >= len(doc) || doc[i] != '{' {
+		return 0, nil, errSyntax
+	}
+	i++
+	for n := 0; ; n++ {
+		ws := skipWS(doc, i)
+		if ws < len(doc) && doc[ws] == '}' && n == 0 {
+			return ws + 1, doc[i:ws], nil
+		}
+		m := member{lead: doc[i:ws]}
 		end, err := scanString(doc, ws)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		m.raw = doc[ws:end]
-		if err := json.Unmarshal(m.raw, &m.key); err != nil {
-			return nil, fmt.Errorf("%w: bad key %s", errSyntax, m.raw)
-		}
 		c := skipWS(doc, end)
 		if c >= len(doc) || doc[c] != ':' {
-			return nil, fmt.Errorf("%w: no ':' after key %s", errSyntax, m.raw)
+			return 0, nil, fmt.Errorf("%w: no ':' after key %s", errSyntax, m.raw)
 		}
 		v := skipWS(doc, c+1)
 		m.colon = doc[end:v]
 		vend, err := scanValue(doc, v)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		m.value = doc[v:vend]
-		o.members = append(o.members, m)
 		after := skipWS(doc, vend)
 		if after >= len(doc) {
-			return nil, fmt.Errorf("%w: unterminated object", errSyntax)
+			return 0, nil, fmt.Errorf("%w: unterminated object", errSyntax)
 		}
 		switch doc[after] {
 		case ',':
 			m.trail = doc[vend:after]
 			i = after + 1
+			if err := fn(m); err != nil {
+				return 0, nil, err
+			}
 		case '}':
-			o.closeWS, o.end = doc[vend:after], after+1
-			return o, nil
+			return after + 1, doc[vend:after], fn(m)
 		default:
-			return nil, fmt.Errorf("%w: unexpected %q", errSyntax, doc[after])
+			return 0, nil, fmt.Errorf("%w: unexpected %q", errSyntax, doc[after])
 		}
 	}
 }

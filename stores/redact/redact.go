@@ -8,6 +8,8 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"sync"
@@ -187,9 +189,9 @@ func Map(m map[string]any) map[string]any {
 	return out
 }
 
-// State returns a copy of s with secret-looking outputs and config masked.
-// Masking already copies every map and list it walks, so only the remaining
-// shared slice is copied here.
+// State returns a copy of s with secret-looking outputs, config and
+// unknown fields masked. Masking already copies every map and list it
+// walks, so only the remaining shared slice is copied here.
 func State(s *stores.State) *stores.State {
 	c := *s
 	c.Outputs = Map(s.Outputs)
@@ -197,12 +199,62 @@ func State(s *stores.State) *stores.State {
 	if s.Dependencies != nil {
 		c.Dependencies = append([]string(nil), s.Dependencies...)
 	}
+	c.Unknown = Fields(s.Unknown)
 	return &c
+}
+
+// Fields returns masked copies of a record's unknown fields. A value that
+// is not valid JSON is masked whole.
+func Fields(fs []stores.Field) []stores.Field {
+	if fs == nil {
+		return nil
+	}
+	out := make([]stores.Field, len(fs))
+	for i, f := range fs {
+		out[i] = stores.Field{Key: f.Key, Value: maskRaw(f.Key, f.Value)}
+	}
+	return out
+}
+
+func maskRaw(key string, raw json.RawMessage) json.RawMessage {
+	v, err := decodeJSON(raw)
+	switch {
+	case err != nil:
+		v = Mask
+	case count(map[string]any{key: v}) == 0:
+		return raw
+	}
+	masked, _ := json.Marshal(Value(key, v)) // decoded values always encode
+	return masked
+}
+
+// FieldValues decodes unknown fields into a map (numbers as written).
+func FieldValues(fs []stores.Field) map[string]any {
+	if len(fs) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(fs))
+	for _, f := range fs {
+		if v, err := decodeJSON(f.Value); err == nil {
+			m[f.Key] = v
+		} else {
+			m[f.Key] = string(f.Value)
+		}
+	}
+	return m
+}
+
+func decodeJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }
 
 // Count reports how many values in s would be masked.
 func Count(s *stores.State) int {
-	return count(s.Outputs) + count(s.Config)
+	return count(s.Outputs) + count(s.Config) + count(FieldValues(s.Unknown))
 }
 
 func count(v any) int {

@@ -404,3 +404,22 @@ func TestConcurrentMasking(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestUnknownFieldsMasked: fields statescope does not know are masked by
+// the same rules, since they are shown too.
+func TestUnknownFieldsMasked(t *testing.T) {
+	s, err := stores.DecodeState([]byte(`{"resource_id":"db","future":{"api_key":"k-123","plain":1.50},"session_token":"t-456","note":"ok"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := State(s)
+	out, _ := stores.EncodeState(m)
+	for _, secret := range []string{"k-123", "t-456"} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("%s shown: %s", secret, out)
+		}
+	}
+	if !strings.Contains(string(out), `"note":"ok"`) || !strings.Contains(string(out), `1.50`) || Count(s) != 2 {
+		t.Errorf("masked record %s, count %d", out, Count(s))
+	}
+}

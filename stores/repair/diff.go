@@ -1,6 +1,7 @@
 package repair
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 
@@ -57,7 +58,22 @@ func maskPair(a, b *stores.State) (*stores.State, *stores.State) {
 	ma.Outputs, mb.Outputs = maskMaps(a.Outputs, b.Outputs)
 	ma.Config, mb.Config = maskMaps(a.Config, b.Config)
 	ma.Error, mb.Error = maskStrings(a.Error, b.Error)
+	ua, ub := maskMaps(redact.FieldValues(a.Unknown), redact.FieldValues(b.Unknown))
+	ma.Unknown, mb.Unknown = fieldsFrom(a.Unknown, ua), fieldsFrom(b.Unknown, ub)
 	return ma, mb
+}
+
+// fieldsFrom is fs in its order with the values of masked.
+func fieldsFrom(fs []stores.Field, masked map[string]any) []stores.Field {
+	out := make([]stores.Field, 0, len(fs))
+	for _, f := range fs {
+		v, err := json.Marshal(masked[f.Key])
+		if err != nil {
+			v, _ = json.Marshal(redact.Mask)
+		}
+		out = append(out, stores.Field{Key: f.Key, Value: v})
+	}
+	return out
 }
 
 // maskStrings masks free text the way redact.Text does, marking a change

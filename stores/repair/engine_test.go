@@ -51,7 +51,7 @@ func TestFailedBackupAborts(t *testing.T) {
 		t.Errorf("lock left held: %v", err)
 	}
 	entries, _ := eng.Audit.Read()
-	if len(entries) != 1 || entries[0].Result != audit.ResultFailed {
+	if len(entries) != 1 || entries[0].Result != audit.ResultRefused {
 		t.Errorf("audit: %+v", entries)
 	}
 }
@@ -107,5 +107,45 @@ func TestReleasedEvenWhenCancelled(t *testing.T) {
 	}
 	if err := s.Lock(context.Background(), "db"); err != nil {
 		t.Errorf("an interrupted apply left its lock: %v", err)
+	}
+}
+
+// TestSetStatusReason: the reason reaches the audit line whatever the
+// status; setting error keeps the error text the provider wrote.
+func TestSetStatusReason(t *testing.T) {
+	tests := []struct {
+		name, prevStatus, prevError, status, reason, wantError string
+	}{
+		{"error on a stuck record", "provisioning", "", "error", "crashed mid-apply", "crashed mid-apply"},
+		{"error again keeps the provider's text", "error", "quota exceeded in eu-west-1", "error", "retry after the quota raise",
+			"quota exceeded in eu-west-1; statescope set-status: retry after the quota raise"},
+		{"active clears the error, the reason is audited", "error", "quota exceeded", "active", "fixed by hand", ""},
+		{"destroyed", "destroying", "", "destroyed", "deleted in the console", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := memory.New()
+			rec := repairtest.Record("db")
+			rec.Status, rec.Error = tt.prevStatus, tt.prevError
+			if err := s.Save(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			eng := repair.New(s, "mem://", t.TempDir())
+			p, err := eng.PlanSetStatus(ctx, "db", tt.status, tt.reason)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.Apply(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Get(ctx, "db"); got.Status != tt.status || got.Error != tt.wantError {
+				t.Errorf("record: status %s error %q, want %s %q", got.Status, got.Error, tt.status, tt.wantError)
+			}
+			entries, _ := eng.Audit.Read()
+			if len(entries) != 1 || entries[0].Reason != tt.reason {
+				t.Errorf("audit: %+v, want reason %q", entries, tt.reason)
+			}
+		})
 	}
 }

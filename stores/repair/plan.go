@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -42,14 +41,13 @@ func unreadableErr(o Observed) error {
 	return fmt.Errorf("%s is unreadable, so it cannot be changed field by field; restore a backup, import a snapshot with --force, or rm it: %w", o.ID, stores.ErrCorrupt)
 }
 
-// PlanSetStatus plans a status change. Setting error records reason in
-// the error field; any other status clears it, as the engine does.
+// PlanSetStatus plans a status change; reason is recorded in the audit
+// log whatever the status. Setting error also records it in the error
+// field, after the error text already there (the provider's, which is
+// kept); any other status clears the field, as the engine does.
 func (e *Engine) PlanSetStatus(ctx context.Context, id, status, reason string) (*Plan, error) {
-	if !slices.Contains(stores.Statuses, status) {
-		return nil, fmt.Errorf("%q is not a workflow status (one of %s): %w", status, strings.Join(stores.Statuses, ", "), ErrInvalid)
-	}
-	if status == stores.StatusError && strings.TrimSpace(reason) == "" {
-		return nil, fmt.Errorf("setting status error needs a reason to record in the error field: %w", ErrInvalid)
+	if err := CheckStatus(status, reason); err != nil {
+		return nil, err
 	}
 	seen, err := e.observeExisting(ctx, id, false)
 	if err != nil {
@@ -59,17 +57,33 @@ func (e *Engine) PlanSetStatus(ctx context.Context, id, status, reason string) (
 	want.Status, want.Error = status, ""
 	if status == stores.StatusError {
 		want.Error = reason
+		if prev := seen.State.Error; prev != "" {
+			want.Error = prev + "; statescope set-status: " + reason
+		}
 	}
 	want.UpdatedAt = stores.FormatTime(e.Now())
-	p := &Plan{Action: ActionSetStatus, ID: id, Seen: seen, Want: want}
+	p := &Plan{Action: ActionSetStatus, ID: id, Seen: seen, Want: want, Reason: reason}
 	if status != stores.StatusError && strings.TrimSpace(reason) != "" {
-		p.Notes = append(p.Notes, "the reason is not stored: only status error records one")
+		p.Notes = append(p.Notes, "the reason is recorded in the audit log; only status error stores one in the record")
 	}
 	return p, nil
 }
 
+// CheckStatus refuses a status workflow does not use, and error without a
+// reason, before anything is read.
+func CheckStatus(status, reason string) error {
+	if !slices.Contains(stores.Statuses, status) {
+		return fmt.Errorf("%q is not a workflow status (one of %s): %w", status, strings.Join(stores.Statuses, ", "), ErrInvalid)
+	}
+	if status == stores.StatusError && strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("setting status error needs a reason to record in the error field: %w", ErrInvalid)
+	}
+	return nil
+}
+
 // PlanEdit plans replacing the record the user saw with their edited
-// version. An edit that leaves updated_at alone gets it set to now.
+// version, written in the stored record's layout so only what they changed
+// changes. An edit that leaves updated_at alone gets it set to now.
 func (e *Engine) PlanEdit(seen Observed, edited *stores.State) (*Plan, error) {
 	if err := seen.Editable(); err != nil {
 		return nil, err
@@ -77,10 +91,10 @@ func (e *Engine) PlanEdit(seen Observed, edited *stores.State) (*Plan, error) {
 	if err := Validate(seen.State, edited); err != nil {
 		return nil, err
 	}
-	if reflect.DeepEqual(seen.State, edited) {
+	if seen.State.Equal(edited) {
 		return nil, ErrNoChange
 	}
-	want := edited.Clone()
+	want := edited.WithLayoutOf(seen.State)
 	if want.UpdatedAt == seen.State.UpdatedAt {
 		want.UpdatedAt = stores.FormatTime(e.Now())
 	}
@@ -162,7 +176,7 @@ func (e *Engine) PlanRestore(ctx context.Context, id, path string) (*Plan, backu
 	if seen.Exists && seen.SHA256 == b.Meta.SHA256 {
 		return nil, b, fmt.Errorf("%s already matches backup %s: %w", id, chosen, ErrNoChange)
 	}
-	p := &Plan{Action: ActionRestore, ID: id, Seen: seen, Want: want}
+	p := &Plan{Action: ActionRestore, ID: id, Seen: seen, Want: want.Exact()}
 	if b.Meta.Target != e.Target {
 		p.Notes = append(p.Notes, "the backup was taken from another store, "+b.Meta.Target)
 	}

@@ -89,9 +89,12 @@ func (e *Engine) ApplyRelease(ctx context.Context, p *ReleasePlan) (Result, erro
 	if stores.IsReadOnly(e.Store) {
 		return Result{}, fmt.Errorf("force unlock %q refused: %w", id, stores.ErrReadOnly)
 	}
+	if err := e.preflight(ActionRelease, id); err != nil {
+		return Result{}, err
+	}
 	res := Result{Before: p.SHA256}
 	err := e.release(ctx, p, &res)
-	return res, e.record(p.action(), id, res, err)
+	return res, e.record(p.action(), id, "", res, err)
 }
 
 func (p *ReleasePlan) action() Action {
@@ -137,7 +140,7 @@ func (e *Engine) release(ctx context.Context, p *ReleasePlan, res *Result) error
 		Action: string(p.action()), Version: cur.Token, Time: e.Now(),
 	}, LockBytes(*cur))
 	if err != nil {
-		return fmt.Errorf("force unlock %q: nothing was released because the backup failed: %w", id, err)
+		return backupFailed(ActionRelease, id, "nothing was released", err)
 	}
 	res.Backup = path
 	if p.Unproven {

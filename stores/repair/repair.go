@@ -22,6 +22,8 @@ import (
 	"statescope/stores/redact"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
+	"statescope/stores/repair/editor"
+	"statescope/stores/repair/private"
 )
 
 // Action names a kind of mutation in backups and the audit log; it is
@@ -52,7 +54,10 @@ type Engine struct {
 	Target  string
 	Backups backup.Dir
 	Audit   audit.Log
-	Now     func() time.Time
+	// Drafts holds edit buffers while an edit runs, and the drafts of
+	// edits not applied.
+	Drafts editor.Drafts
+	Now    func() time.Time
 	// StaleAfter judges lock holders shown in refusals.
 	StaleAfter time.Duration
 }
@@ -65,6 +70,7 @@ func New(s stores.Store, target, stateDir string) *Engine {
 		Target:     target,
 		Backups:    backup.Dir{Root: filepath.Join(stateDir, "backups")},
 		Audit:      AuditLog(stateDir),
+		Drafts:     editor.Drafts{Dir: filepath.Join(stateDir, "drafts")},
 		Now:        time.Now,
 		StaleAfter: stores.DefaultStaleAfter,
 	}
@@ -225,6 +231,8 @@ type Plan struct {
 	Want *stores.State
 	// Notes are warnings to show with the diff.
 	Notes []string
+	// Reason is why, as the user gave it; it goes to the audit log.
+	Reason string
 }
 
 // Diff shows what Apply will change, secrets masked.
@@ -263,9 +271,30 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (Result, error) {
 	if p.Want != nil && p.Want.ResourceID != p.ID {
 		return Result{}, fmt.Errorf("%s %q: the new record is for %q: %w", p.Action, p.ID, p.Want.ResourceID, ErrInvalid)
 	}
+	if err := e.preflight(p.Action, p.ID); err != nil {
+		return Result{}, err
+	}
 	res := Result{Before: p.Seen.SHA256}
 	err := e.apply(ctx, p, &res)
-	return res, e.record(p.Action, p.ID, res, err)
+	return res, e.record(p.Action, p.ID, p.Reason, res, err)
+}
+
+// preflight refuses, before anything is written, a mutation the audit log
+// could not record (its path is a link, not a file, or not writable).
+func (e *Engine) preflight(action Action, id string) error {
+	if err := e.Audit.Check(); err != nil {
+		return fmt.Errorf("%s %q refused, nothing was written: %w (%w)", action, id, err, ErrRefused)
+	}
+	return nil
+}
+
+// backupFailed says a failed backup stopped the action; a backup path that
+// is not statescope's own (a planted link) is a refusal.
+func backupFailed(action Action, id, nothing string, err error) error {
+	if errors.Is(err, private.ErrNotPrivate) {
+		return fmt.Errorf("%s %q refused: %s because the backup failed: %w (%w)", action, id, nothing, err, ErrRefused)
+	}
+	return fmt.Errorf("%s %q: %s because the backup failed: %w", action, id, nothing, err)
 }
 
 func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
@@ -282,7 +311,7 @@ func (e *Engine) apply(ctx context.Context, p *Plan, res *Result) (err error) {
 			Action: string(p.Action), Version: cur.Version, Time: e.Now(),
 		}, cur.Raw)
 		if err != nil {
-			return fmt.Errorf("%s %q: nothing was written because the backup failed: %w", p.Action, p.ID, err)
+			return backupFailed(p.Action, p.ID, "nothing was written", err)
 		}
 		res.Backup = path
 	}
@@ -394,10 +423,10 @@ func (e *Engine) lockHolder(ctx context.Context, id string) *stores.LockInfo {
 
 // record appends the outcome to the audit log and returns err, joined with
 // any failure to log it.
-func (e *Engine) record(action Action, id string, res Result, err error) error {
+func (e *Engine) record(action Action, id, reason string, res Result, err error) error {
 	entry := audit.Entry{
 		Time: e.Now().UTC(), Actor: audit.Actor(), Target: e.Target,
-		Action: string(action), Resource: id,
+		Action: string(action), Resource: id, Reason: redact.Text(reason),
 		Before: res.Before, After: res.After, Backup: res.Backup,
 		Result: audit.ResultApplied,
 	}

@@ -19,6 +19,7 @@ func TestMemory(t *testing.T) {
 			s.(*memory.Store).PutRaw(id, []byte("\x00garbage{"))
 		},
 		Capabilities: storetest.Capabilities{storetest.LockInventory, storetest.LockHolders, storetest.CorruptRecords},
+		Plant:        func(t *testing.T, s stores.Store, id string, raw []byte) { s.(*memory.Store).PutRaw(id, raw) },
 	})
 }
 
@@ -39,5 +40,10 @@ func TestFilesystem(t *testing.T) {
 		},
 		CorruptRaw:   true,
 		Capabilities: storetest.AllCapabilities,
+		Plant: func(t *testing.T, s stores.Store, id string, raw []byte) {
+			if err := os.WriteFile(filepath.Join(s.(*filesystem.Store).Dir(), id+".json"), raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -120,7 +119,8 @@ func (e *Engine) PlanImport(ctx context.Context, doc *snapshot.Document, force b
 		if err != nil {
 			return nil, nil, fmt.Errorf("import %q: %w", r.ResourceID, err)
 		}
-		p := &Plan{Action: ActionImport, ID: r.ResourceID, Seen: cur, Want: r.State}
+		// Written in the stored record's layout, so only what differs changes.
+		p := &Plan{Action: ActionImport, ID: r.ResourceID, Seen: cur, Want: r.State.WithLayoutOf(cur.State)}
 		switch {
 		case cur.Corrupt != "" && !force:
 			skips = append(skips, Skip{ID: r.ResourceID, Reason: "unreadable in the store; use --force to replace it (its bytes are backed up first)", Refused: true})
@@ -128,7 +128,7 @@ func (e *Engine) PlanImport(ctx context.Context, doc *snapshot.Document, force b
 		case cur.Corrupt != "":
 			p.Notes = append(p.Notes, "forced: replaces an unreadable record")
 		case cur.Exists:
-			if reflect.DeepEqual(cur.State, r.State) {
+			if cur.State.Equal(r.State) {
 				skips = append(skips, Skip{ID: r.ResourceID, Reason: "identical in the store"})
 				continue
 			}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -39,34 +38,27 @@ func Validate(orig, edited *stores.State) error {
 	return nil
 }
 
-// recordKeys are the JSON keys of a record, from the State type itself.
-var recordKeys = func() []string {
-	t := reflect.TypeFor[stores.State]()
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		keys = append(keys, name)
+// KeepDraft saves an edited record that was not applied among the drafts
+// and says where it is and how to discard it.
+func (e *Engine) KeepDraft(edited *stores.State) string {
+	text, err := stores.EncodeState(edited)
+	if err == nil {
+		var path string
+		if path, err = e.Drafts.Keep("*.json", text); err == nil {
+			return "your edited record was not applied; it is kept in " + path + "; " + editor.Discard(path)
+		}
 	}
-	return keys
-}()
+	return "your edited record was not applied, and keeping it failed: " + err.Error()
+}
 
-// ParseEdited reads an edited record strictly: unknown keys (typos that
-// would silently be dropped) and non-object outputs/config are errors,
-// as is anything Validate rejects. Syntax errors name the line.
+// ParseEdited reads an edited record strictly: keys that are neither a
+// record's nor among the original's unknown fields (typos that would be
+// kept as unknown fields) and non-object outputs/config are errors, as is
+// anything Validate rejects. Syntax errors name the line.
 func ParseEdited(orig *stores.State, data []byte) (*stores.State, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return nil, fmt.Errorf("%s: %w", syntaxWhere(data, err), ErrInvalid)
-	}
-	var unknown []string
-	for k := range fields {
-		if !slices.Contains(recordKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	if len(unknown) > 0 {
-		return nil, fmt.Errorf("unknown keys %s (a record has %s): %w", strings.Join(unknown, ", "), strings.Join(recordKeys, ", "), ErrInvalid)
 	}
 	for _, k := range []string{"outputs", "config"} {
 		if v := bytes.TrimSpace(fields[k]); len(v) > 0 && v[0] != '{' && string(v) != "null" {
@@ -76,6 +68,20 @@ func ParseEdited(orig *stores.State, data []byte) (*stores.State, error) {
 	st, err := stores.DecodeState(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+	}
+	var unknown []string
+	for _, f := range st.Unknown {
+		if !slices.ContainsFunc(orig.Unknown, func(o stores.Field) bool { return o.Key == f.Key }) {
+			unknown = append(unknown, f.Key)
+		}
+	}
+	if len(unknown) > 0 {
+		allowed := stores.KnownKeys()
+		for _, f := range orig.Unknown {
+			allowed = append(allowed, f.Key)
+		}
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("unknown keys %s (a record has %s): %w", strings.Join(unknown, ", "), strings.Join(allowed, ", "), ErrInvalid)
 	}
 	if err := Validate(orig, st); err != nil {
 		return nil, err
@@ -103,12 +109,13 @@ func syntaxWhere(data []byte, err error) string {
 	return fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)
 }
 
-// EditRecord opens rec as pretty JSON in the editor command (a shell
-// command line such as $EDITOR) on the given terminal streams and returns
-// the edited record once it is valid. It reopens the editor with the error
-// on top until then; an empty or unchanged save gives editor.ErrCancelled.
-// A TUI calls it from its exec hook while suspended.
-func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, rec *stores.State) (*stores.State, error) {
+// EditRecord opens rec, as stored, in the editor command (a shell command
+// line such as $EDITOR) on the given terminal streams and returns the
+// edited record once it is valid. It reopens the editor with the error on
+// top until then; an empty or unchanged save gives editor.ErrCancelled.
+// The buffer lives in e.Drafts. A TUI calls it from its exec hook while
+// suspended.
+func (e *Engine) EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, rec *stores.State) (*stores.State, error) {
 	text, err := stores.EncodeState(rec)
 	if err != nil {
 		return nil, err
@@ -116,7 +123,7 @@ func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut
 	var edited *stores.State
 	s := editor.Session{
 		Editor: editorCmd, Stdin: in, Stdout: out, Stderr: errOut,
-		Pattern: "record-*.json",
+		Pattern: "*.json", Drafts: e.Drafts,
 		Header: []string{
 			"Editing " + rec.ResourceID + ". Lines starting with '#' are ignored.",
 			"Save an empty file, or leave it unchanged, to cancel. A diff is shown before anything is written.",
@@ -131,7 +138,7 @@ func EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut
 	if err != nil {
 		return nil, err
 	}
-	if reflect.DeepEqual(edited, rec) {
+	if edited.Equal(rec) {
 		return nil, editor.ErrCancelled
 	}
 	return edited, nil

@@ -109,6 +109,9 @@ func TestRepairs(t *testing.T) {
 		Corrupt:      corrupt,
 		CorruptRaw:   true,
 		Capabilities: storetest.AllCapabilities,
+		Plant: func(t *testing.T, s stores.Store, id string, raw []byte) {
+			putRaw(t, s.(*Store), s.(*Store).cfg.Prefix+id+".json", raw)
+		},
 	})
 }
 

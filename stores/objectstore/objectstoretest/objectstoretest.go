@@ -186,8 +186,13 @@ func (p *Planted) New(t *testing.T) stores.Store {
 
 // Corrupt writes garbage where the record for id lives.
 func (p *Planted) Corrupt(t *testing.T, s stores.Store, id string) {
+	p.Plant(t, s, id, []byte("\x00garbage{"))
+}
+
+// Plant writes exactly raw where the record for id lives.
+func (p *Planted) Plant(t *testing.T, s stores.Store, id string, raw []byte) {
 	p.mu.Lock()
 	put := p.puts[s]
 	p.mu.Unlock()
-	put(t, "iac-state/"+id+".json", "application/json", "\x00garbage{")
+	put(t, "iac-state/"+id+".json", "application/json", string(raw))
 }

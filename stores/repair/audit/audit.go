@@ -12,6 +12,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"time"
+
+	"statescope/stores/repair/private"
 )
 
 // Results an entry can record.
@@ -30,11 +32,13 @@ type Entry struct {
 	Target   string `json:"target"`
 	Action   string `json:"action"`
 	Resource string `json:"resource"`
-	Before   string `json:"before_sha256,omitempty"`
-	After    string `json:"after_sha256,omitempty"`
-	Backup   string `json:"backup,omitempty"`
-	Result   string `json:"result"`
-	Error    string `json:"error,omitempty"`
+	// Reason is why, as the user gave it (set-status --reason).
+	Reason string `json:"reason,omitempty"`
+	Before string `json:"before_sha256,omitempty"`
+	After  string `json:"after_sha256,omitempty"`
+	Backup string `json:"backup,omitempty"`
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Log is the audit log file.
@@ -53,6 +57,29 @@ func Actor() string {
 	return name + "@" + host
 }
 
+// open opens the log through private: its directory is statescope's state
+// directory, never followed through a link, nor is the log itself.
+func (l Log) open(flag int) (*os.File, error) {
+	dir := filepath.Dir(filepath.Clean(l.Path))
+	d, err := private.Open(filepath.Dir(dir), flag&os.O_CREATE != 0, filepath.Base(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.OpenFile(filepath.Base(l.Path), flag)
+}
+
+// Check opens the log for appending (creating it) and closes it again, so
+// a mutation can refuse before it writes anything when the log could not
+// record it.
+func (l Log) Check() error {
+	f, err := l.open(os.O_WRONLY | os.O_APPEND | os.O_CREATE)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return f.Close()
+}
+
 // Append writes e as one line with a single write on an O_APPEND file, so
 // concurrent statescope processes never interleave within a line.
 func (l Log) Append(e Entry) error {
@@ -60,10 +87,7 @@ func (l Log) Append(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := l.open(os.O_WRONLY | os.O_APPEND | os.O_CREATE)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -83,7 +107,7 @@ func (l Log) Append(e Entry) error {
 // Read returns every entry in order. A missing log is empty; a line that is
 // not an entry is an error naming its line number.
 func (l Log) Read() ([]Entry, error) {
-	f, err := os.Open(l.Path)
+	f, err := l.open(os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

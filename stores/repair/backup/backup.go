@@ -10,11 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"statescope/stores/repair/private"
 )
 
 // Kind says what a backup holds.
@@ -26,10 +27,8 @@ const (
 )
 
 const (
-	fileMode = 0o600
-	dirMode  = 0o700
-	dataExt  = ".json"
-	metaExt  = ".meta.json"
+	dataExt = ".json"
+	metaExt = ".meta.json"
 	// stampLayout sorts lexically in time order.
 	stampLayout = "20060102T150405.000000000Z"
 )
@@ -91,13 +90,23 @@ func (d Dir) ResourceDir(target, id string) string {
 	return filepath.Join(d.Root, Slug(target), Slug(id))
 }
 
+// open opens the resource's directory through private: Root's parent is
+// statescope's state directory, and it and everything under it are
+// statescope's own, never followed through a link.
+func (d Dir) open(target, id string, create bool) (*private.Dir, error) {
+	root := filepath.Clean(d.Root)
+	state := filepath.Dir(root)
+	return private.Open(filepath.Dir(state), create, filepath.Base(state), filepath.Base(root), Slug(target), Slug(id))
+}
+
 // Write stores data and its sidecar durably and returns the data file's
 // path. It never overwrites an earlier backup. Meta.SHA256 is filled in.
 func (d Dir) Write(m Meta, data []byte) (string, error) {
-	dir := d.ResourceDir(m.Target, m.ResourceID)
-	if err := d.mkdirPrivate(dir); err != nil {
+	dir, err := d.open(m.Target, m.ResourceID, true)
+	if err != nil {
 		return "", fmt.Errorf("backup: %w", err)
 	}
+	defer dir.Close()
 	m.SHA256 = SHA256(data)
 	meta, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -109,8 +118,7 @@ func (d Dir) Write(m Meta, data []byte) (string, error) {
 		if n > 1 {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
-		path := filepath.Join(dir, name+dataExt)
-		err := writeNew(path, data)
+		err := dir.WriteNew(name+dataExt, data)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -118,39 +126,43 @@ func (d Dir) Write(m Meta, data []byte) (string, error) {
 			return "", fmt.Errorf("backup: %w", err)
 		}
 		// The data is only listed once its sidecar exists.
-		if err := writeNew(filepath.Join(dir, name+metaExt), meta); err != nil {
-			os.Remove(path)
+		if err := dir.WriteNew(name+metaExt, meta); err != nil {
+			dir.Remove(name + dataExt)
 			return "", fmt.Errorf("backup: %w", err)
 		}
-		return path, nil
+		return filepath.Join(dir.Path, name+dataExt), nil
 	}
 }
 
 // List returns the backups of one resource, newest first.
 func (d Dir) List(target, id string) ([]Backup, error) {
-	dir := d.ResourceDir(target, id)
-	dirents, err := os.ReadDir(dir)
+	dir, err := d.open(target, id, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	defer dir.Close()
+	dirents, err := dir.ReadDir()
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
 	var out []Backup
 	for _, e := range dirents {
 		n := e.Name()
-		if !strings.HasSuffix(n, dataExt) || strings.HasSuffix(n, metaExt) || e.IsDir() {
+		if !strings.HasSuffix(n, dataExt) || strings.HasSuffix(n, metaExt) || !e.Type().IsRegular() {
 			continue
 		}
-		path := filepath.Join(dir, n)
-		m, err := readMeta(path)
+		raw, err := dir.ReadFile(strings.TrimSuffix(n, dataExt) + metaExt)
 		if err != nil {
 			continue // an interrupted write: data without its sidecar
 		}
-		if m.Target != target || m.ResourceID != id {
-			continue // another name whose slug collides
+		var m Meta
+		if json.Unmarshal(raw, &m) != nil || m.Target != target || m.ResourceID != id {
+			continue // unreadable, or another name whose slug collides
 		}
-		out = append(out, Backup{Path: path, Meta: m})
+		out = append(out, Backup{Path: filepath.Join(dir.Path, n), Meta: m})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Meta.Time.Equal(out[j].Meta.Time) {
@@ -162,12 +174,22 @@ func (d Dir) List(target, id string) ([]Backup, error) {
 }
 
 // Read loads a backup and checks its bytes against the sidecar's hash.
+// Neither file is read through a link.
 func Read(path string) (Backup, []byte, error) {
-	m, err := readMeta(path)
+	dir, err := private.Open(filepath.Dir(path), false)
+	if err != nil {
+		return Backup{}, nil, fmt.Errorf("backup: %w", err)
+	}
+	defer dir.Close()
+	raw, err := dir.ReadFile(filepath.Base(metaPath(path)))
+	var m Meta
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
 	if err != nil {
 		return Backup{}, nil, fmt.Errorf("backup %s: no readable sidecar: %w", path, err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := dir.ReadFile(filepath.Base(path))
 	if err != nil {
 		return Backup{}, nil, fmt.Errorf("backup: %w", err)
 	}
@@ -178,64 +200,3 @@ func Read(path string) (Backup, []byte, error) {
 }
 
 func metaPath(dataPath string) string { return strings.TrimSuffix(dataPath, dataExt) + metaExt }
-
-func readMeta(dataPath string) (Meta, error) {
-	b, err := os.ReadFile(metaPath(dataPath))
-	if err != nil {
-		return Meta{}, err
-	}
-	var m Meta
-	if err := json.Unmarshal(b, &m); err != nil {
-		return Meta{}, err
-	}
-	return m, nil
-}
-
-// mkdirPrivate creates dir as 0700 and tightens every directory from Root
-// down to it, in case one already existed with a looser mode.
-func (d Dir) mkdirPrivate(dir string) error {
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return err
-	}
-	for p := dir; ; p = filepath.Dir(p) {
-		if err := os.Chmod(p, dirMode); err != nil {
-			return err
-		}
-		if p == filepath.Clean(d.Root) || p == filepath.Dir(p) {
-			return nil
-		}
-	}
-}
-
-// writeNew writes a complete, synced file at path, failing with
-// fs.ErrExist rather than replacing one: a temp file is linked into place.
-func writeNew(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(fileMode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

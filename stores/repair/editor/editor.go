@@ -6,12 +6,18 @@ package editor
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+
+	"statescope/stores/repair/private"
 )
 
 // ErrCancelled: the user saved the file empty or unchanged.
@@ -30,6 +36,52 @@ func FromEnv() string {
 	return "vi"
 }
 
+// Drafts is the private directory edit buffers live in while an edit runs,
+// and where a draft the user changed but did not apply is kept: Dir is a
+// directory in statescope's state directory (its parent), both made 0700
+// and never followed through a link.
+type Drafts struct{ Dir string }
+
+func (d Drafts) open() (*private.Dir, error) {
+	if d.Dir == "" {
+		return nil, errors.New("no directory for edit drafts is set")
+	}
+	state := filepath.Dir(filepath.Clean(d.Dir))
+	return private.Open(filepath.Dir(state), true, filepath.Base(state), filepath.Base(d.Dir))
+}
+
+// Keep saves text as a new private draft (0600) and returns its path.
+func (d Drafts) Keep(pattern string, text []byte) (string, error) {
+	dir, err := d.open()
+	if err != nil {
+		return "", err
+	}
+	defer dir.Close()
+	name, err := create(dir, pattern, text)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir.Path, name), nil
+}
+
+// create writes text to a new file named after pattern ("*.json":
+// the '*' becomes a unique part) and returns its name.
+func create(d *private.Dir, pattern string, text []byte) (string, error) {
+	for {
+		var b [4]byte
+		rand.Read(b[:])
+		name := strings.Replace(pattern, "*", hex.EncodeToString(b[:]), 1)
+		if err := d.WriteNew(name, text); !errors.Is(err, fs.ErrExist) {
+			return name, err
+		}
+	}
+}
+
+// Discard tells the user how to remove a kept draft.
+func Discard(path string) string {
+	return "discard it with: rm '" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
 // Session is one editing session.
 type Session struct {
 	// Editor is a shell command line ("vim", "code --wait"); the file's path
@@ -40,37 +92,44 @@ type Session struct {
 	Stderr io.Writer
 	// Header lines are shown as comments above the text on every round.
 	Header []string
-	// Pattern names the temporary file, e.g. "record-*.json".
+	// Pattern names the buffer, e.g. "*.json".
 	Pattern string
+	// Drafts is where the buffer lives.
+	Drafts Drafts
 }
 
 // Run edits text until parse accepts it and returns the accepted text with
 // comment lines stripped. Lines starting with '#' are comments: JSON cannot
 // contain one, since a newline inside a JSON string must be escaped.
-// An empty or unchanged save returns ErrCancelled. If the editor fails, or
-// the user gives up on invalid text, the text is kept in a private file
-// whose path the error names.
+// An empty or unchanged save returns ErrCancelled. The buffer is removed
+// when Run returns, unless the editor failed or the user gave up on invalid
+// text after changing it: then it is kept, and the error names it and how
+// to discard it.
 func (s Session) Run(ctx context.Context, text []byte, parse func([]byte) error) ([]byte, error) {
-	dir, err := os.MkdirTemp("", "statescope-edit-")
+	dir, err := s.Drafts.open()
 	if err != nil {
 		return nil, fmt.Errorf("editor: %w", err)
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(dir)
-		}
-	}()
+	defer dir.Close()
 	pattern := s.Pattern
 	if pattern == "" {
 		pattern = "edit-*.txt"
 	}
-	f, err := os.CreateTemp(dir, pattern)
+	name, err := create(dir, pattern, nil)
 	if err != nil {
 		return nil, fmt.Errorf("editor: %w", err)
 	}
-	path := f.Name()
-	f.Close()
+	path := filepath.Join(dir.Path, name)
+	keep := false
+	defer func() {
+		if !keep {
+			dir.Remove(name)
+		}
+	}()
+	kept := func(err error) error {
+		keep = true
+		return fmt.Errorf("%w; your text is kept in %s; %s", err, path, Discard(path))
+	}
 
 	body, lastErr := text, error(nil)
 	for {
@@ -79,17 +138,18 @@ func (s Session) Run(ctx context.Context, text []byte, parse func([]byte) error)
 			content = comments(append([]string{"ERROR: " + lastErr.Error(), ""}, s.Header...))
 		}
 		content = append(content, body...)
-		if err := os.WriteFile(path, content, 0o600); err != nil {
+		if err := rewrite(dir, name, content); err != nil {
 			return nil, fmt.Errorf("editor: %w", err)
 		}
 		if err := s.launch(ctx, path); err != nil {
-			keep = true
-			return nil, fmt.Errorf("editor %q failed: %w; your text is kept in %s", s.Editor, err, path)
+			if saved, rerr := dir.ReadFile(name); rerr == nil && bytes.Equal(saved, content) {
+				return nil, fmt.Errorf("editor %q failed: %w; nothing was changed", s.Editor, err)
+			}
+			return nil, kept(fmt.Errorf("editor %q failed: %w", s.Editor, err))
 		}
-		saved, err := os.ReadFile(path)
+		saved, err := dir.ReadFile(name)
 		if err != nil {
-			keep = true
-			return nil, fmt.Errorf("editor: %w; your text may be in %s", err, path)
+			return nil, kept(fmt.Errorf("editor: %w", err))
 		}
 		edited := StripComments(saved)
 		switch {
@@ -98,14 +158,26 @@ func (s Session) Run(ctx context.Context, text []byte, parse func([]byte) error)
 		case bytes.Equal(bytes.TrimSpace(edited), bytes.TrimSpace(text)):
 			return nil, ErrCancelled
 		case lastErr != nil && bytes.Equal(edited, body):
-			keep = true
-			return nil, fmt.Errorf("%w (%v); your text is kept in %s", ErrAbandoned, lastErr, path)
+			return nil, kept(fmt.Errorf("%w (%v)", ErrAbandoned, lastErr))
 		}
 		if lastErr = parse(edited); lastErr == nil {
 			return edited, nil
 		}
 		body = edited
 	}
+}
+
+// rewrite replaces the buffer's content in place.
+func rewrite(d *private.Dir, name string, content []byte) error {
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_TRUNC)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s Session) launch(ctx context.Context, path string) error {
@@ -137,22 +209,4 @@ func StripComments(b []byte) []byte {
 		out.Write(line)
 	}
 	return out.Bytes()
-}
-
-// Keep saves text the user wrote that is not being applied to a new
-// private file (0600 in a 0700 directory) and returns its path.
-func Keep(pattern string, text []byte) (string, error) {
-	dir, err := os.MkdirTemp("", "statescope-edit-")
-	if err != nil {
-		return "", err
-	}
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(text)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return f.Name(), err
 }

@@ -25,6 +25,7 @@ func TestRun(t *testing.T) {
 	tests := []struct {
 		name    string
 		saves   []string
+		editor  string // a command line instead of the script saving saves
 		want    string
 		wantErr error
 		shown   []string // substrings of what the editor showed, in order
@@ -36,21 +37,24 @@ func TestRun(t *testing.T) {
 		{name: "unchanged cancels", saves: []string{"# edited header only\n" + orig}, wantErr: editor.ErrCancelled},
 		{name: "empty cancels", saves: []string{"# only comments\n\n  \n"}, wantErr: editor.ErrCancelled},
 		{name: "saving the same invalid text again gives up", saves: []string{"bad text\n", "bad text\n"}, wantErr: editor.ErrAbandoned, kept: true},
-		{name: "editor failure keeps the text", saves: nil, wantErr: nil, kept: true},
+		{name: "a failing editor that changed the text keeps it", editor: `sh -c 'echo "changed text" >> "$1"; exit 1' sh`, kept: true},
+		{name: "a failing editor that changed nothing keeps nothing", editor: "false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd, shownPath := repairtest.EditorScript(t, tt.saves...)
-			if tt.saves == nil {
-				cmd = "false"
+			if tt.editor != "" {
+				cmd = tt.editor
 			}
+			drafts := filepath.Join(t.TempDir(), "statescope", "drafts")
 			var errOut bytes.Buffer
-			s := editor.Session{Editor: cmd, Stdin: strings.NewReader(""), Stdout: &errOut, Stderr: &errOut, Header: []string{"Editing a test."}}
+			s := editor.Session{Editor: cmd, Stdin: strings.NewReader(""), Stdout: &errOut, Stderr: &errOut, Header: []string{"Editing a test."},
+				Drafts: editor.Drafts{Dir: drafts}}
 			got, err := s.Run(context.Background(), []byte(orig), mustNotBeValid)
 			switch {
-			case tt.saves == nil:
-				if err == nil || !strings.Contains(err.Error(), "kept in") {
-					t.Fatalf("failing editor: %v, want an error naming the kept file", err)
+			case tt.editor != "":
+				if err == nil || strings.Contains(err.Error(), "kept in") != tt.kept {
+					t.Fatalf("failing editor: %v, want an error that names a kept file: %v", err, tt.kept)
 				}
 			case tt.wantErr != nil:
 				if !errors.Is(err, tt.wantErr) {
@@ -61,16 +65,25 @@ func TestRun(t *testing.T) {
 			case string(got) != tt.want:
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
+			left, _ := os.ReadDir(drafts)
 			if tt.kept {
 				path := keptPath(t, err)
 				data, rerr := os.ReadFile(path)
-				if rerr != nil || !strings.Contains(string(data), "text") {
-					t.Errorf("kept file %s: %q, %v", path, data, rerr)
+				if rerr != nil || !strings.Contains(string(data), "text") || filepath.Dir(path) != drafts {
+					t.Errorf("kept file %s: %q, %v; want it in %s", path, data, rerr, drafts)
 				}
 				if fi, _ := os.Stat(path); fi == nil || fi.Mode().Perm() != 0o600 {
 					t.Errorf("kept file %s is not private", path)
 				}
-				os.RemoveAll(filepath.Dir(path))
+				if !strings.Contains(err.Error(), "discard it with: rm '"+path+"'") {
+					t.Errorf("the error does not say how to discard the draft: %v", err)
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.kept]; len(left) != want {
+				t.Errorf("%d files left in the drafts directory, want %d", len(left), want)
+			}
+			if fi, err := os.Stat(drafts); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("drafts directory: %v, %v; want 0700", fi, err)
 			}
 			shown, _ := os.ReadFile(shownPath)
 			rest := string(shown)
@@ -94,6 +107,7 @@ func keptPath(t *testing.T, err error) string {
 	if !ok {
 		t.Fatalf("error does not name the kept file: %v", err)
 	}
+	path, _, _ = strings.Cut(path, "; ")
 	return strings.TrimSpace(path)
 }
 

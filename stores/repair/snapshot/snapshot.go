@@ -43,6 +43,45 @@ type Record struct {
 	RawMissing string `json:"raw_missing,omitempty"`
 }
 
+// MarshalJSON writes the state as stores.EncodeState does, so unknown
+// fields and the stored values' formatting travel with the snapshot.
+func (r Record) MarshalJSON() ([]byte, error) {
+	type plain Record
+	var state json.RawMessage
+	if r.State != nil {
+		var err error
+		if state, err = stores.EncodeState(r.State); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(struct {
+		plain
+		State json.RawMessage `json:"state,omitempty"`
+	}{plain(r), state})
+}
+
+// UnmarshalJSON reads the state as stores.DecodeState does; it is written
+// in the engine's layout where nothing is stored yet (see WithLayoutOf).
+func (r *Record) UnmarshalJSON(data []byte) error {
+	type plain Record
+	aux := struct {
+		*plain
+		State json.RawMessage `json:"state,omitempty"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	r.State = nil
+	if len(aux.State) > 0 && string(aux.State) != "null" {
+		st, err := stores.DecodeState(bytes.Clone(aux.State))
+		if err != nil {
+			return fmt.Errorf("record %q: %w", r.ResourceID, err)
+		}
+		r.State = st.WithLayoutOf(nil)
+	}
+	return nil
+}
+
 // Encode writes doc as indented JSON.
 func Encode(w io.Writer, doc *Document) error {
 	enc := json.NewEncoder(w)
