@@ -236,6 +236,13 @@ func TestFreshLockRefused(t *testing.T) {
 	s, _ := Open(dir)
 	ctx := context.Background()
 	write(t, dir, "db.lock", "2026-01-01T00:00:00Z")
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "db.lock"), &st); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Unix(st.Ctim.Unix())
+	// Inspected in the very tick the lock was taken.
+	s.now = func() time.Time { return changed }
 	locks, _ := s.Locks(ctx)
 	if len(locks) != 1 || !stores.IsFreshToken(locks[0].Token) || !strings.Contains(locks[0].Unproven, stores.ErrTooFresh.Error()) {
 		t.Fatalf("fresh lock: %+v", locks)
@@ -246,7 +253,7 @@ func TestFreshLockRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "db.lock")); err != nil {
 		t.Fatal("a refused release removed the lock")
 	}
-	s.now = func() time.Time { return time.Now().Add(stores.FreshWindow + time.Second) }
+	s.now = func() time.Time { return changed.Add(stores.FreshWindow) }
 	locks, _ = s.Locks(ctx)
 	if len(locks) != 1 || stores.IsFreshToken(locks[0].Token) || locks[0].Unproven != "" {
 		t.Fatalf("aged lock: %+v", locks)
