@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -74,7 +75,8 @@ func checkOutput(got string, allowed ...string) error {
 }
 
 // lockIndex returns the judged lock inventory by resource ID, or nil when
-// the store has none. A failing inventory does not fail a listing.
+// the store has none or it failed: whether a record is locked is unknown
+// then, and says so. A failing inventory does not fail a listing.
 func (a *app) lockIndex(ctx context.Context, s stores.Store) map[string]stores.LockInfo {
 	ll, ok := s.(stores.LockLister)
 	if !ok {
@@ -123,6 +125,9 @@ func writeListTable(w io.Writer, entries []stores.Entry, locks map[string]stores
 }
 
 func lockCell(locks map[string]stores.LockInfo, id string, now time.Time) string {
+	if locks == nil {
+		return "?"
+	}
 	l, ok := locks[id]
 	if !ok {
 		return "-"
@@ -145,17 +150,36 @@ func dash(s string) string {
 }
 
 // listItem is one element of `list -o json`: the record's own fields under
-// their workflow names, plus whether it is locked.
+// their workflow names, plus whether it is locked (null: the store cannot
+// say, e.g. a stock workflow plugin without a lock inventory).
 type listItem struct {
 	*stores.State
-	Locked bool `json:"locked"`
+	Locked *bool `json:"locked"`
+}
+
+// MarshalJSON adds "locked" to the record's own encoding: State encodes
+// itself, and an embedded marshaler would otherwise drop the field.
+func (it listItem) MarshalJSON() ([]byte, error) {
+	rec, err := json.Marshal(it.State)
+	if err != nil {
+		return nil, err
+	}
+	locked, err := json.Marshal(it.Locked)
+	if err != nil {
+		return nil, err
+	}
+	rec = bytes.TrimSuffix(bytes.TrimSpace(rec), []byte("}"))
+	if len(bytes.TrimSpace(rec)) > 1 {
+		rec = append(rec, ',')
+	}
+	return append(append(append(rec, `"locked":`...), locked...), '}'), nil
 }
 
 type corruptItem struct {
 	ResourceID string `json:"resource_id"`
 	Source     string `json:"source"`
 	Corrupt    string `json:"corrupt"`
-	Locked     bool   `json:"locked"`
+	Locked     *bool  `json:"locked"`
 }
 
 // writeListJSON writes the records as one JSON array as they are listed:
@@ -170,7 +194,11 @@ func writeListJSON(w io.Writer, stream func(yield func([]stores.Entry) error) er
 	err := stream(func(batch []stores.Entry) error {
 		for _, e := range batch {
 			var item any
-			_, locked := locks[e.ID]
+			var locked *bool // null: the store cannot say
+			if locks != nil {
+				_, held := locks[e.ID]
+				locked = &held
+			}
 			if e.Corrupt() {
 				item = corruptItem{ResourceID: e.ID, Source: e.Source, Corrupt: e.Problem, Locked: locked}
 			} else {

@@ -19,6 +19,7 @@ func init() { commands = append(commands, (*app).unlockCommand) }
 func (a *app) unlockCommand() *cobra.Command {
 	var token string
 	var unproven bool
+	var plain bool
 	var m mutation
 	cmd := &cobra.Command{
 		Use:   "unlock ID",
@@ -29,11 +30,17 @@ func (a *app) unlockCommand() *cobra.Command {
 			"(--yes skips that). The lock is backed up and the release audited like every repair.\n" +
 			"Where the token cannot prove which lock instance it names (see `statescope locks`),\n" +
 			"--token is refused; --unproven then breaks whatever lock is current, after you type the ID.\n" +
-			"ID is the resource ID, or for a lock without a record, its listed name.",
+			"ID is the resource ID, or for a lock without a record, its listed name.\n" +
+			"--plain calls the backend's own Unlock, for a remote backend without a lock inventory\n" +
+			"(a stock workflow plugin): it shows what that does there and asks the same way; audited.",
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, id := cmd.Context(), args[0]
 			switch {
+			case plain && (token != "" || unproven):
+				return usageError{errors.New("--plain releases without a token: give one of --plain, --token and --unproven")}
+			case plain:
+				return a.plainUnlock(ctx, id, &m)
 			case token != "" && unproven:
 				return usageError{errors.New("--token and --unproven exclude each other")}
 			case stores.IsFreshToken(token):
@@ -91,6 +98,7 @@ func (a *app) unlockCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&token, "token", "", "token of the lock to release, from `statescope locks`")
 	cmd.Flags().BoolVar(&unproven, "unproven", false, "break whatever lock is current on ID, for a lock no token can prove (asks for the ID typed back)")
+	cmd.Flags().BoolVar(&plain, "plain", false, "call the backend's plain Unlock (remote backends without a lock inventory)")
 	m.register(cmd, false)
 	return cmd
 }

@@ -3,7 +3,9 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -115,5 +117,78 @@ func TestConfigMaskedSelectively(t *testing.T) {
 		if strings.Contains(msg, hidden) {
 			t.Errorf("%q is shown: %s", hidden, msg)
 		}
+	}
+}
+
+// serveStock serves dir as a stock workflow plugin does: the contract's
+// RPCs only, no LockAdmin, so no lock inventory.
+func serveStock(t *testing.T, dir string) (sock string) {
+	t.Helper()
+	sock = sockPath(t)
+	l, err := server.Listen("unix://" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer()
+	iacpb.RegisterIaCStateBackendServer(g, server.New(openFS(t, dir), server.Options{BackendName: "s3"}))
+	serveOn(t, l, g)
+	return sock
+}
+
+// runCLI runs the statescope binary and returns stdout, stderr and the
+// exit code.
+func runCLI(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(statescopeBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return stdout.String(), stderr.String(), ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), 0
+}
+
+// Through a plugin without a lock inventory, whether a record is locked is
+// unknown: `list -o json` says null, never false, even for a locked record.
+func TestListLockedUnknownWithoutInventory(t *testing.T) {
+	dir := t.TempDir()
+	sock := serveStock(t, dir)
+	s := open(t, "unix://"+sock)
+	ctx := ctxT(t)
+	for _, id := range []string{"free", "held"} {
+		if err := s.Save(ctx, storetest.Record(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Lock(ctx, "held"); err != nil {
+		t.Fatal(err)
+	}
+	stores.Close(s)
+	locked := func(target string) map[string]any {
+		out, stderr, code := runCLI(t, "", "list", "-o", "json", "--store", target)
+		var items []map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &items) != nil {
+			t.Fatalf("list -o json: exit %d: %s %s", code, out, stderr)
+		}
+		got := map[string]any{}
+		for _, it := range items {
+			got[it["resource_id"].(string)] = it["locked"]
+		}
+		return got
+	}
+	if got := locked("unix://" + sock); got["free"] != nil || got["held"] != nil || len(got) != 2 {
+		t.Errorf("without an inventory: locked = %v, want null for both", got)
+	}
+	if got := locked(dir); got["free"] != false || got["held"] != true {
+		t.Errorf("with an inventory: locked = %v", got)
+	}
+	if out, _, _ := runCLI(t, "", "list", "--store", "unix://"+sock); !strings.Contains(out, "?") {
+		t.Errorf("the table shows a lock it cannot know: %s", out)
 	}
 }

@@ -1,9 +1,11 @@
 package remote
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,12 @@ func writeScript(t *testing.T, dir, name, body string) string {
 	return p
 }
 
+// uniqueSleep is a sleep duration no other test run uses, so the process
+// can be found by its command line.
+func uniqueSleep() string {
+	return strconv.Itoa(700000 + int(time.Now().UnixNano()%90000))
+}
+
 // waitGone waits (bounded) for no process whose command line holds marker.
 func waitGone(marker string) bool {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -37,15 +45,16 @@ func waitGone(marker string) bool {
 // and its whole process group is gone.
 func TestHangingPluginEndedWithinTimeout(t *testing.T) {
 	sshHost(t)
-	for _, tc := range []struct{ name, target, marker string }{
-		{"local", "plugin://%s?timeout=2s", "31311"},
-		{"ssh", "ssh://sshd?timeout=2s&plugin=%s", "31312"},
+	for _, tc := range []struct{ name, target string }{
+		{"local", "plugin://%s?timeout=2s"},
+		{"ssh", "ssh://sshd?timeout=2s&plugin=%s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bin := writeScript(t, t.TempDir(), "hanging", "sleep "+tc.marker+"1 &\nsleep "+tc.marker+"2\n")
-			target := strings.Replace(tc.target, "%s", url.QueryEscape(bin), 1)
-			if tc.name == "local" {
-				target = "plugin://" + bin + "?timeout=2s"
+			marker := uniqueSleep()
+			bin := writeScript(t, t.TempDir(), "hanging", "sleep "+marker+"1 &\nsleep "+marker+"2\n")
+			target := fmt.Sprintf(tc.target, bin)
+			if tc.name == "ssh" {
+				target = fmt.Sprintf(tc.target, url.QueryEscape(bin))
 			}
 			start := time.Now()
 			err := openErr(t, target)
@@ -58,7 +67,7 @@ func TestHangingPluginEndedWithinTimeout(t *testing.T) {
 			if took > 20*time.Second {
 				t.Errorf("the launch took %s with timeout=2s", took)
 			}
-			for _, m := range []string{"sleep " + tc.marker + "1", "sleep " + tc.marker + "2"} {
+			for _, m := range []string{"sleep " + marker + "1", "sleep " + marker + "2"} {
 				if !waitGone(m) {
 					t.Errorf("%q still runs after the launch was given up", m)
 				}
@@ -70,7 +79,8 @@ func TestHangingPluginEndedWithinTimeout(t *testing.T) {
 // A handshake announcing a TCP address off the host is refused with the
 // address named, unless the target allows it.
 func TestPluginRemoteAddressRefused(t *testing.T) {
-	bin := writeScript(t, t.TempDir(), "far", "echo '1|1|tcp|192.0.2.7:4711|grpc|'\nexec sleep 31313\n")
+	marker := "sleep " + uniqueSleep()
+	bin := writeScript(t, t.TempDir(), "far", "echo '1|1|tcp|192.0.2.7:4711|grpc|'\nexec "+marker+"\n")
 	err := openErr(t, "plugin://"+bin+"?timeout=10s")
 	if err == nil || !strings.Contains(err.Error(), "192.0.2.7:4711") || !strings.Contains(err.Error(), "not loopback") {
 		t.Errorf("a non-loopback plugin address: %v", err)
@@ -79,7 +89,7 @@ func TestPluginRemoteAddressRefused(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "not loopback") {
 		t.Errorf("with allow_remote_addr=true the address is tried: %v", err)
 	}
-	if !waitGone("sleep 31313") {
+	if !waitGone(marker) {
 		t.Error("the refused plugin still runs")
 	}
 }

@@ -15,9 +15,14 @@
 //	ssh://[user@]host[:port]?plugin=/remote/binary&backend=NAME
 //
 // backend= picks the backend (optional when exactly one is served).
-// config={"bucket":"b"} and cfg.bucket=b give the configuration sent with
-// Configure when the plugin asks for it. timeout=30s bounds each call.
-// Plugin targets also take arg= (repeatable): the plugin's arguments, e.g.
+// config={"bucket":"b"} and cfg.bucket=b give the configuration, sent with
+// Configure before any state call (without any, only when the plugin asks).
+// timeout=30s bounds each call and a plugin's whole launch. grpc, unix and
+// ssh socket=/tcp= targets take token_file=, tls=, ca=, cert= and key= to
+// authenticate to `statescope serve`.
+// Plugin targets also take allow_remote_addr=true (accept a handshake
+// announcing a non-loopback TCP address) and arg= (repeatable): the
+// plugin's arguments, e.g.
 // arg=serve&arg=--plugin&arg=--store&arg=/dir for statescope itself. Like
 // workflow, statescope starts plugins without arguments by default; a
 // statescope binary started that way serves the store its Configure names.

@@ -30,6 +30,7 @@ type detailView struct {
 	entry   stores.Row // as listed; the source of truth for a corrupt record
 	state   *stores.State
 	lock    *stores.LockInfo
+	lockWhy error // why whether it is locked is unknown
 	loading bool
 	err     error
 	gone    bool
@@ -55,6 +56,8 @@ type detailMsg struct {
 	state *stores.State
 	err   error
 	lock  *stores.LockInfo
+	// lockWhy says why the lock is unknown (no inventory, or it failed).
+	lockWhy error
 }
 
 // load reads the record and the lock inventory afresh: the listed copy
@@ -66,8 +69,14 @@ func (d *detailView) load() tea.Cmd {
 	return d.tag(func() tea.Msg {
 		st, err := s.Get(ctx, id)
 		msg := detailMsg{gen: gen, state: st, err: err}
-		if ll, ok := s.(stores.LockLister); ok && ctx.Err() == nil {
-			if locks, lerr := ll.Locks(ctx); lerr == nil {
+		ll, ok := s.(stores.LockLister)
+		if !ok {
+			msg.lockWhy = errors.New("this store has no lock inventory")
+		}
+		if ok && ctx.Err() == nil {
+			locks, lerr := ll.Locks(ctx)
+			msg.lockWhy = lerr
+			if lerr == nil {
 				stores.Judge(locks, now, stale)
 				for _, l := range locks {
 					if l.ResourceID == id {
@@ -95,7 +104,7 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		d.loading = false
-		d.lock = msg.lock
+		d.lock, d.lockWhy = msg.lock, msg.lockWhy
 		d.err, d.gone = nil, false
 		switch {
 		case msg.err == nil:
@@ -302,6 +311,10 @@ func (d *detailView) render() {
 
 func (d *detailView) writeLock(b *strings.Builder, row func(string, string), now time.Time) {
 	st := d.env.styles
+	if d.lock == nil && d.lockWhy != nil {
+		row("lock", st.Warn.Render("?")+st.Dim.Render("  unknown: "+redact.Text(d.lockWhy.Error())))
+		return
+	}
 	if d.lock == nil {
 		row("lock", st.Dim.Render("not locked"))
 		return

@@ -59,6 +59,7 @@ func TestGolden(t *testing.T) {
 			h.keys("enter")
 		}, want: "- outputs.username"},
 		{name: "resources_no_inventory", plain: true, want: "no lock inventory"},
+		{name: "detail_no_inventory", plain: true, steps: openRecord("prod/db/orders"), want: "unknown: this store has no lock inventory"},
 		{name: "detail_error", steps: openRecord("prod/db/analytics"), want: "Quota 'SSD_TOTAL_GB' exceeded"},
 		{name: "detail_masked", steps: openRecord("prod/db/users"), want: "••••••••"},
 		{name: "detail_revealed", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("x") }, want: "Xk9#mP2vL8qR"},

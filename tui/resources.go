@@ -64,7 +64,12 @@ func newResourcesView(e *env) *resourcesView {
 				return st.StatusStyle(r.Status)
 			}},
 		{Title: "LOCK", Whole: true,
-			Text:  func(r stores.Row) string { return lockCell(v.locks, r.ID, now()) },
+			Text: func(r stores.Row) string {
+				if v.noInventory || v.lockErr != nil {
+					return "?" // the backend cannot say; detail says why
+				}
+				return lockCell(v.locks, r.ID, now())
+			},
 			Style: func(r stores.Row) *lipgloss.Style { return st.VerdictStyle(v.locks[r.ID].Verdict) },
 			Compare: func(a, b stores.Row) int {
 				return cmp.Compare(lockRank(v.locks, a.ID), lockRank(v.locks, b.ID))

@@ -2,8 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -11,13 +9,11 @@ import (
 
 	"statescope/remote"
 	"statescope/stores"
-	"statescope/stores/redact"
 	"statescope/stores/repair"
-	"statescope/stores/repair/audit"
 )
 
 // actionUnlock is the audit log's name for the backend's plain Unlock.
-const actionUnlock repair.Action = "unlock"
+const actionUnlock = remote.ActionUnlock
 
 // unlockWarner finds the plain-Unlock warning of a remote store, behind
 // any read-only wrapper.
@@ -100,23 +96,9 @@ func (u *plainUnlock) view(st Styles, width int) string {
 	return st.Box.Width(w).Render(b.String())
 }
 
-// plainUnlock calls the backend's plain Unlock on id. The repair engine
-// cannot plan it (it releases a lock it has seen, by token, and there is
-// no inventory to see one in), so it runs here and is audited the same way.
+// plainUnlock calls the backend's plain Unlock on id, audited.
 func (e *env) plainUnlock(id string) tea.Cmd {
 	return e.mutate(0, actionUnlock, id, func(ctx context.Context, eng *repair.Engine) (repair.Result, error) {
-		err := eng.Store.Unlock(ctx, id)
-		entry := audit.Entry{Time: eng.Now().UTC(), Actor: audit.Actor(), Target: eng.Target,
-			Action: string(actionUnlock), Resource: id, Result: audit.ResultApplied}
-		switch {
-		case errors.Is(err, stores.ErrReadOnly):
-			entry.Result, entry.Error = audit.ResultRefused, redact.Text(err.Error())
-		case err != nil:
-			entry.Result, entry.Error = audit.ResultFailed, redact.Text(err.Error())
-		}
-		if aerr := eng.Audit.Append(entry); aerr != nil {
-			err = errors.Join(err, fmt.Errorf("unlock %q: the audit log could not be written: %w", id, aerr))
-		}
-		return repair.Result{}, err
+		return repair.Result{}, remote.PlainUnlock(ctx, eng, id)
 	})
 }

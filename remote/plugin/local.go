@@ -18,6 +18,7 @@ type local struct {
 	stdout, stderr io.ReadCloser
 
 	mu            sync.Mutex
+	proc          *os.Process // set by Start
 	network, addr string
 }
 
@@ -36,30 +37,47 @@ func Local(cmd *exec.Cmd) (Runner, error) {
 	return &local{cmd: cmd, stdout: stdout, stderr: stderr}, nil
 }
 
-func (l *local) Start(context.Context) error                      { return l.cmd.Start() }
 func (l *local) Diagnose(context.Context) string                  { return "" }
 func (l *local) Stdout() io.ReadCloser                            { return l.stdout }
 func (l *local) Stderr() io.ReadCloser                            { return l.stderr }
 func (l *local) Name() string                                     { return l.cmd.Path }
 func (l *local) Wait(context.Context) error                       { return l.cmd.Wait() }
-func (l *local) ID() string                                       { return pid(l.cmd) }
 func (l *local) HostToPlugin(n, a string) (string, string, error) { return n, a, nil }
 
-func pid(cmd *exec.Cmd) string {
-	if cmd.Process == nil {
-		return ""
+// Start starts the process; a Kill meanwhile (a launch running out of
+// time) waits for it, so it never misses the process.
+func (l *local) Start(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.cmd.Start(); err != nil {
+		return err
 	}
-	return strconv.Itoa(cmd.Process.Pid)
+	l.proc = l.cmd.Process
+	return nil
+}
+
+func (l *local) process() *os.Process {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.proc
+}
+
+func (l *local) ID() string {
+	if p := l.process(); p != nil {
+		return strconv.Itoa(p.Pid)
+	}
+	return ""
 }
 
 // Kill ends the plugin's whole process group; it may be called more than
-// once.
+// once, and before Start (when it does nothing).
 func (l *local) Kill(context.Context) error {
-	if l.cmd.Process == nil {
+	p := l.process()
+	if p == nil {
 		return nil
 	}
-	killGroup(l.cmd.Process.Pid)
-	if err := l.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	killGroup(p.Pid)
+	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	return nil

@@ -115,13 +115,14 @@ func (r *remote) Start(ctx context.Context) error {
 		sess.Close()
 		return fmt.Errorf("ssh %s: start %s: %w", r.r, r.cmd.Path, err)
 	}
-	r.sess, r.stdin, r.stderr = sess, stdin, io.NopCloser(stderr)
+	r.stderr = io.NopCloser(stderr)
 	out := bufio.NewReader(stdout)
 	got := make(chan error, 1)
+	var pid int
 	go func() {
 		line, err := out.ReadString('\n')
 		if err == nil {
-			r.pid, err = strconv.Atoi(strings.TrimSpace(line))
+			pid, err = strconv.Atoi(strings.TrimSpace(line))
 		}
 		got <- err
 	}()
@@ -135,6 +136,10 @@ func (r *remote) Start(ctx context.Context) error {
 		return fmt.Errorf("ssh %s: reading the remote shell's pid: %w", r.r, err)
 	}
 	r.stdout = io.NopCloser(out)
+	// A Kill from a launch that ran out of time may run meanwhile.
+	r.mu.Lock()
+	r.sess, r.stdin, r.pid = sess, stdin, pid
+	r.mu.Unlock()
 	return nil
 }
 
@@ -142,13 +147,21 @@ func (r *remote) Diagnose(context.Context) string { return "" }
 func (r *remote) Stdout() io.ReadCloser           { return r.stdout }
 func (r *remote) Stderr() io.ReadCloser           { return r.stderr }
 func (r *remote) Name() string                    { return r.r.String() + ":" + r.cmd.Path }
-func (r *remote) ID() string                      { return strconv.Itoa(r.pid) }
+
+func (r *remote) ID() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strconv.Itoa(r.pid)
+}
 
 func (r *remote) HostToPlugin(n, a string) (string, string, error) { return n, a, nil }
 
 // Wait returns when the remote command has ended (or the connection has).
 func (r *remote) Wait(context.Context) error {
-	err := r.sess.Wait()
+	r.mu.Lock()
+	sess := r.sess
+	r.mu.Unlock()
+	err := sess.Wait()
 	r.mu.Lock()
 	r.exited = true
 	r.mu.Unlock()
@@ -159,25 +172,25 @@ func (r *remote) Wait(context.Context) error {
 // first one cannot stop it, then drops the session.
 func (r *remote) Kill(context.Context) error {
 	r.mu.Lock()
-	exited := r.exited
+	exited, sess, stdin, pid := r.exited, r.sess, r.stdin, r.pid
 	r.mu.Unlock()
-	if exited || r.sess == nil {
+	if exited || sess == nil {
 		return nil
 	}
-	defer r.sess.Close()
-	r.stdin.Close()
-	if r.pid <= 0 {
+	defer sess.Close()
+	stdin.Close()
+	if pid <= 0 {
 		return nil
 	}
 	k, err := r.r.NewSession()
 	if err != nil {
-		return fmt.Errorf("ssh %s: cannot kill plugin pid %d: %w", r.r, r.pid, err)
+		return fmt.Errorf("ssh %s: cannot kill plugin pid %d: %w", r.r, pid, err)
 	}
 	defer k.Close()
 	// sshd makes the session's shell a process-group leader, and exec keeps
 	// its pid: killing the group also ends children a wrapper started.
-	if out, err := k.CombinedOutput(fmt.Sprintf("kill -9 -- -%d 2>/dev/null || kill -9 %d 2>/dev/null || true", r.pid, r.pid)); err != nil {
-		return fmt.Errorf("ssh %s: kill plugin pid %d: %v: %s", r.r, r.pid, err, out)
+	if out, err := k.CombinedOutput(fmt.Sprintf("kill -9 -- -%d 2>/dev/null || kill -9 %d 2>/dev/null || true", pid, pid)); err != nil {
+		return fmt.Errorf("ssh %s: kill plugin pid %d: %v: %s", r.r, pid, err, out)
 	}
 	return nil
 }
