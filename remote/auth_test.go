@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"net/url"
@@ -27,6 +28,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"statescope/remote/auth"
+	"statescope/remote/plugin"
 	"statescope/remote/proto/iacpb"
 	"statescope/remote/proto/lockadminpb"
 	"statescope/remote/server"
@@ -422,5 +424,33 @@ func TestServeBackupWritesAndReadOnly(t *testing.T) {
 	}
 	if got, _ := os.ReadDir(roState); len(got) != 0 {
 		t.Errorf("a refused mutation left %v in the state directory", got)
+	}
+}
+
+// statescope as a workflow plugin checks the peer of the host's socket
+// too: another user reaching it (here through a widened socket) is refused.
+func TestPluginSocketPeerChecked(t *testing.T) {
+	sockDir, err := os.MkdirTemp("", "ssp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	cmd := exec.Command(statescopeBin, "serve", "--plugin", "--store", t.TempDir())
+	cmd.Env = append(os.Environ(), "PLUGIN_UNIX_SOCKET_DIR="+sockDir)
+	proc, err := plugin.Launch(ctxT(t), plugin.Config{Cmd: cmd, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	socks, _ := filepath.Glob(filepath.Join(sockDir, "plugin*"))
+	if len(socks) != 1 {
+		t.Fatalf("plugin sockets in %s: %v", sockDir, socks)
+	}
+	if _, err := lockadminpb.NewLockAdminClient(proc.Conn).Describe(ctxT(t), &lockadminpb.DescribeRequest{}); err != nil {
+		t.Errorf("the host (same uid) is refused: %v", err)
+	}
+	openForNobody(t, filepath.Dir(statescopeBin), statescopeBin, sockDir, socks[0])
+	if out, code := asNobody(t, "list", "--store", "unix://"+socks[0]); code == 0 || !strings.Contains(out, "uid 65534 may not use this server") {
+		t.Errorf("another user on the plugin's socket: exit %d: %s", code, out)
 	}
 }
