@@ -168,6 +168,10 @@ func TestServeTCPNeedsToken(t *testing.T) {
 		t.Fatalf("TCP without authentication: %v %s", err, out)
 	}
 
+	if log := startServe(t, "--store", dir, "--listen", "tcp://"+freeAddr(t), "--insecure-no-auth"); !strings.Contains(log.String(), "WARNING: --insecure-no-auth") {
+		t.Errorf("--insecure-no-auth starts without a warning: %s", log)
+	}
+
 	tokenFile := filepath.Join(t.TempDir(), "ci.token")
 	log := startServe(t, "--store", dir, "--listen", "tcp://"+addr, "--token-file", tokenFile)
 	info, err := os.Stat(tokenFile)

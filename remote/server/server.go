@@ -210,7 +210,7 @@ func (s *Server) useToChange(op, id string) (b *backend, done func(), err error)
 	}
 	switch {
 	case stores.IsReadOnly(b.store):
-		err = s.fail(op, id, fmt.Errorf("%s refused: %w", op, stores.ErrReadOnly))
+		err = s.fail(op, id, stores.ErrReadOnly)
 	case s.journal.err != nil:
 		err = status.Errorf(codes.FailedPrecondition, "iac %s state: %s %q: %v", s.name, op, id, s.journal.err)
 	}
