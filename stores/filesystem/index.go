@@ -75,7 +75,7 @@ func (x *claimIndex) byEngineName() map[string]string {
 
 // refresh brings the index up to date with the directory.
 func (s *Store) refresh(ctx context.Context) error {
-	names, regular, err := s.recordNames()
+	names, regular, err := s.recordNames(ctx)
 	if err != nil {
 		return err
 	}

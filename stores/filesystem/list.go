@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,26 +81,24 @@ func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	names, regular, err := s.recordNames()
-	if err != nil {
-		return err
-	}
-	claims := make(map[string]string, len(names))
-	err = stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
-		return s.readEntry(name, regular(name))
-	}, func(batch []stores.Entry) error {
-		kept := batch[:0]
-		for _, e := range batch {
-			if e.Source == "" {
-				continue // wfctl's metadata.json
+	claims := map[string]string{}
+	err := s.recordPages(ctx, func(names []string, regular func(string) bool) error {
+		return stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
+			return s.readEntry(name, regular(name))
+		}, func(batch []stores.Entry) error {
+			kept := batch[:0]
+			for _, e := range batch {
+				if e.Source == "" {
+					continue // wfctl's metadata.json
+				}
+				claims[filepath.Base(e.Source)] = claimOf(e.ID, e.Problem)
+				kept = append(kept, e)
 			}
-			claims[filepath.Base(e.Source)] = claimOf(e.ID, e.Problem)
-			kept = append(kept, e)
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		return yield(kept)
+			if len(kept) == 0 {
+				return nil
+			}
+			return yield(kept)
+		})
 	})
 	if err == nil {
 		s.idx.replace(claims)
@@ -107,31 +106,68 @@ func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) er
 	return err
 }
 
-// recordNames lists the directory's record entries: *.json of any type (a
+// recordPages hands page the directory's record entries a page at a time,
+// in the directory's own order, as they are read: *.json of any type (a
 // link or FIFO so named is shown as unreadable), but not wfctl's
 // *.lock.json nor statescope's temp files. regular says which the listing
-// itself shows are regular files (checked again when opened).
-func (s *Store) recordNames() (names []string, regular func(string) bool, err error) {
-	dirents, err := os.ReadDir(s.dir)
+// itself shows are regular files (checked again when opened). Reading in
+// pages lets the first records be read before a large directory is listed.
+func (s *Store) recordPages(ctx context.Context, page func(names []string, regular func(string) bool) error) error {
+	d, err := os.Open(s.dir)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	names = make([]string, 0, len(dirents))
-	var other map[string]bool
-	for _, d := range dirents {
-		name := d.Name()
-		if !isRecordName(name) {
-			continue
+	defer d.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		names = append(names, name)
-		if !d.Type().IsRegular() {
-			if other == nil {
-				other = map[string]bool{}
+		dirents, err := d.ReadDir(dirPage)
+		if len(dirents) > 0 {
+			names := make([]string, 0, len(dirents))
+			var other map[string]bool
+			for _, de := range dirents {
+				name := de.Name()
+				if !isRecordName(name) {
+					continue
+				}
+				names = append(names, name)
+				if !de.Type().IsRegular() {
+					if other == nil {
+						other = map[string]bool{}
+					}
+					other[name] = true
+				}
 			}
-			other[name] = true
+			if perr := page(names, func(name string) bool { return !other[name] }); perr != nil {
+				return perr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return names, func(name string) bool { return !other[name] }, nil
+}
+
+// dirPage is how many directory entries are read at a time.
+const dirPage = 1024
+
+// recordNames collects every page of recordPages.
+func (s *Store) recordNames(ctx context.Context) (names []string, regular func(string) bool, err error) {
+	other := map[string]bool{}
+	err = s.recordPages(ctx, func(page []string, reg func(string) bool) error {
+		for _, n := range page {
+			names = append(names, n)
+			if !reg(n) {
+				other[n] = true
+			}
+		}
+		return nil
+	})
+	return names, func(name string) bool { return !other[name] }, err
 }
 
 // isRecordName: *.json, but not wfctl's *.lock.json, nor our temp files.

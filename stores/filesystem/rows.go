@@ -22,36 +22,34 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	names, regular, err := s.recordNames()
-	if err != nil {
-		return fmt.Errorf("filesystem: list: %w", err)
-	}
 	seen := map[string]string{}
-	claims := make(map[string]string, len(names))
-	err = stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
-		return s.readRow(name, regular(name), known)
-	}, func(batch []stores.Row) error {
-		kept := batch[:0]
-		for _, r := range batch {
-			if r.Source == "" {
-				continue // wfctl's metadata.json
-			}
-			claims[filepath.Base(r.Source)] = claimOf(r.ID, r.Problem)
-			if r.Problem == "" || strings.HasPrefix(r.Problem, duplicateKeys) {
-				if first, dup := seen[r.ID]; dup {
-					r.Problem = joinProblem(r.Problem, conflictWith(r.ID, first))
-				} else {
-					seen[r.ID] = r.Source
+	claims := map[string]string{}
+	err := s.recordPages(ctx, func(names []string, regular func(string) bool) error {
+		return stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
+			return s.readRow(name, regular(name), known)
+		}, func(batch []stores.Row) error {
+			kept := batch[:0]
+			for _, r := range batch {
+				if r.Source == "" {
+					continue // wfctl's metadata.json
+				}
+				claims[filepath.Base(r.Source)] = claimOf(r.ID, r.Problem)
+				if r.Problem == "" || strings.HasPrefix(r.Problem, duplicateKeys) {
+					if first, dup := seen[r.ID]; dup {
+						r.Problem = joinProblem(r.Problem, conflictWith(r.ID, first))
+					} else {
+						seen[r.ID] = r.Source
+					}
+				}
+				if f.MatchRow(r) {
+					kept = append(kept, r)
 				}
 			}
-			if f.MatchRow(r) {
-				kept = append(kept, r)
+			if len(kept) == 0 {
+				return nil
 			}
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		return yield(kept)
+			return yield(kept)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("filesystem: list: %w", err)
