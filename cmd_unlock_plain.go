@@ -15,7 +15,8 @@ import (
 // Unlock does on that backend and confirms like the TUI's U: the ID typed
 // back on a terminal, or --yes.
 func (a *app) plainUnlock(ctx context.Context, id string, m *mutation) error {
-	eng, done, err := a.mutationEngine(ctx, m, "a plain unlock of "+id)
+	verb := "a plain unlock of " + id
+	eng, done, err := a.mutationEngine(ctx, m, verb)
 	if err != nil {
 		return err
 	}
@@ -27,6 +28,9 @@ func (a *app) plainUnlock(ctx context.Context, id string, m *mutation) error {
 	fmt.Fprintf(a.out, "Plain unlock of %s on %s\n%s\n"+
 		"statescope cannot see this lock: not who holds it, nor whether its operation still runs. Nothing is backed up; the unlock is audited.\n",
 		id, stores.Describe(eng.Store), warning)
+	if err := a.canAsk(m, verb); err != nil {
+		return err
+	}
 	if m.dryRun {
 		fmt.Fprintf(a.out, "dry run: would call the backend's plain Unlock on %s\n", id)
 		return nil
