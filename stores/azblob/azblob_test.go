@@ -136,7 +136,13 @@ func openFixture(t *testing.T, path string) objectstoretest.Fixture {
 }
 
 func TestObjectStore(t *testing.T) {
-	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture})
+	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture, Interposed: func(t *testing.T) objectstoretest.Interposed {
+		f := newFixture(t, "", 0)
+		ip := objectstoretest.Interpose(t, testserver.SharedAzurite(t).Addr)
+		cfg := f.cfg
+		cfg.AccountURL = "http://" + ip.Addr + "/" + testserver.AzuriteAccount
+		return objectstoretest.Interposed{Store: newStore(t, cfg), Direct: f.store, Proxy: ip}
+	}})
 }
 
 // upstreamLease takes a lease the way the plugin does: on the placeholder,
