@@ -25,6 +25,8 @@ type Interposer struct {
 	mu     sync.Mutex
 	before func()
 	fired  bool
+	hold   func(*http.Request) bool
+	held   chan struct{} // closed on release
 }
 
 // Interpose starts a proxy to the server at addr (host:port). Requests are
@@ -36,6 +38,9 @@ func Interpose(t *testing.T, addr string) *Interposer {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			ip.runBefore()
+		}
+		if !ip.wait(r) {
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -62,6 +67,34 @@ func (ip *Interposer) runBefore() {
 		ip.mu.Lock()
 		ip.fired = true
 		ip.mu.Unlock()
+	}
+}
+
+// Hold keeps every request that match selects from reaching the server
+// until release is called, so a test can assert what a store does before
+// those requests are answered (order, not time).
+func (ip *Interposer) Hold(match func(*http.Request) bool) (release func()) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	held := make(chan struct{})
+	ip.hold, ip.held = match, held
+	var once sync.Once
+	return func() { once.Do(func() { close(held) }) }
+}
+
+// wait holds r while Hold selects it; false if the client gave up first.
+func (ip *Interposer) wait(r *http.Request) bool {
+	ip.mu.Lock()
+	match, held := ip.hold, ip.held
+	ip.mu.Unlock()
+	if match == nil || !match(r) {
+		return true
+	}
+	select {
+	case <-held:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 
