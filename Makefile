@@ -11,7 +11,7 @@ PKGS      = ./...
 FUZZTIME ?= 15s
 BENCHCOUNT ?= 6
 
-.PHONY: build run test servers bench lint fuzz proto clean
+.PHONY: build run test servers bench lint fuzz proto clean mutate
 
 # Release build: symbols and DWARF stripped (-s -w), about 30% smaller;
 # `statescope version` still lists the modules (they are in the build info).
@@ -46,6 +46,28 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTarget$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLockBody$$' -fuzztime $(FUZZTIME) ./stores
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMap$$' -fuzztime $(FUZZTIME) ./remote/wire
+
+# Mutation testing of the safety-critical code (slow; not in CI — run it
+# before resolving an issue that touches these packages). One gremlins run per
+# entry of MUTATE, each against its package's own tests and real servers;
+# MUTATE_<name> is the package and the files left out (test helpers, and code
+# outside locking, conditional writes and masking). Figures go in README.
+GREMLINS          = github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+MUTATE           ?= redact locks objectstore s3 gcs azblob postgres filesystem repair
+MUTATE_redact      = ./stores/redact -E 'redacttest/'
+MUTATE_locks       = ./stores -E '/' -E '^(open|state|store)\.go$$'
+MUTATE_objectstore = ./stores/objectstore -E 'objectstoretest/'
+MUTATE_s3          = ./stores/s3 -E '^(target|s3|errors)\.go$$'
+MUTATE_gcs         = ./stores/gcs -E '^gcs\.go$$'
+MUTATE_azblob      = ./stores/azblob -E '^(auth|azblob)\.go$$'
+MUTATE_postgres    = ./stores/postgres -E '^postgres\.go$$'
+MUTATE_filesystem  = ./stores/filesystem -E '^filesystem\.go$$'
+MUTATE_repair      = ./stores/repair -E '/'
+MUTATE_FLAGS      ?= --workers 1 --timeout-coefficient 5
+
+mutate: servers
+	@command -v gremlins >/dev/null || GOBIN=$(TOOLS)/bin $(GO) install $(GREMLINS)
+	@status=0; $(foreach m,$(MUTATE),echo "== $(m)"; CI=true gremlins unleash $(MUTATE_FLAGS) --threshold-efficacy 85 $(MUTATE_$(m)) || status=1;) exit $$status
 
 # Regenerates the gRPC code from remote/proto/*/*.proto (Debian's protoc).
 proto:
