@@ -172,10 +172,10 @@ func TestLayoutGet(t *testing.T) {
 func TestLockID(t *testing.T) {
 	l := Layout{Scheme: "gs", Bucket: "b", Prefix: "p/"}
 	v := &versioned{objects: map[string]string{
-		"p/a_b.json":    encoded(t, "a/b"), // maps back: a/b
-		"p/c_d.json":    encoded(t, "e"),   // another resource: keep the name
-		"p/bad.json":    "garbage",
-		"p/plain.json":  encoded(t, "plain"),
+		"p/a_b.json":   encoded(t, "a/b"), // maps back: a/b
+		"p/c_d.json":   encoded(t, "e"),   // another resource: keep the name
+		"p/bad.json":   "garbage",
+		"p/plain.json": encoded(t, "plain"),
 	}}
 	tests := []struct {
 		lock, id   string
