@@ -141,10 +141,6 @@ func staleConditional(t *testing.T, h Harness) {
 		}
 		return err
 	}
-	open := func(t *testing.T) (Interposed, context.Context, func() error) {
-		in, c := h.Interposed(t), ctx(t)
-		return in, c, func() error { return in.Direct.Save(c, theirs) }
-	}
 	version := func(t *testing.T, in Interposed, c context.Context) string {
 		if err := in.Store.Save(c, storetest.Record(id)); err != nil {
 			t.Fatal(err)
@@ -155,42 +151,36 @@ func staleConditional(t *testing.T, h Harness) {
 		}
 		return v.Version
 	}
-	keptTheirs := func(t *testing.T, in Interposed, c context.Context) {
-		t.Helper()
-		got, err := in.Direct.Get(c, id)
-		if err != nil || got.Status != theirs.Status || got.Error != theirs.Error {
-			t.Errorf("the other writer's record was not kept: %+v, %v", got, err)
-		}
+	recordOps := []struct {
+		name string
+		// existing: a record is there first, and op is made with its version.
+		existing bool
+		op       func(c context.Context, cs stores.ConditionalStore, version string) error
+	}{
+		{"SaveIf", true, func(c context.Context, cs stores.ConditionalStore, v string) error { return cs.SaveIf(c, ours, v) }},
+		{"SaveIfAbsent", false, func(c context.Context, cs stores.ConditionalStore, _ string) error { return cs.SaveIf(c, ours, "") }},
+		{"DeleteIf", true, func(c context.Context, cs stores.ConditionalStore, v string) error { return cs.DeleteIf(c, id, v) }},
 	}
-
-	t.Run("SaveIf", func(t *testing.T) {
-		in, c, rewrite := open(t)
-		v := version(t, in, c)
-		err := inWindow(t, in, rewrite, func() error { return in.Store.(stores.ConditionalStore).SaveIf(c, ours, v) })
-		if !errors.Is(err, stores.ErrConflict) {
-			t.Errorf("SaveIf on a record rewritten meanwhile: %v, want ErrConflict", err)
-		}
-		keptTheirs(t, in, c)
-	})
-	t.Run("SaveIfAbsent", func(t *testing.T) {
-		in, c, create := open(t)
-		err := inWindow(t, in, create, func() error { return in.Store.(stores.ConditionalStore).SaveIf(c, ours, "") })
-		if !errors.Is(err, stores.ErrConflict) {
-			t.Errorf("create-only SaveIf on a record created meanwhile: %v, want ErrConflict", err)
-		}
-		keptTheirs(t, in, c)
-	})
-	t.Run("DeleteIf", func(t *testing.T) {
-		in, c, rewrite := open(t)
-		v := version(t, in, c)
-		err := inWindow(t, in, rewrite, func() error { return in.Store.(stores.ConditionalStore).DeleteIf(c, id, v) })
-		if !errors.Is(err, stores.ErrConflict) {
-			t.Errorf("DeleteIf on a record rewritten meanwhile: %v, want ErrConflict", err)
-		}
-		keptTheirs(t, in, c)
-	})
+	for _, o := range recordOps {
+		t.Run(o.name, func(t *testing.T) {
+			in, c := h.Interposed(t), ctx(t)
+			var v string
+			if o.existing {
+				v = version(t, in, c)
+			}
+			err := inWindow(t, in, func() error { return in.Direct.Save(c, theirs) },
+				func() error { return o.op(c, in.Store.(stores.ConditionalStore), v) })
+			if !errors.Is(err, stores.ErrConflict) {
+				t.Errorf("%s on a record written by someone else meanwhile: %v, want ErrConflict", o.name, err)
+			}
+			got, err := in.Direct.Get(c, id)
+			if err != nil || got.Status != theirs.Status || got.Error != theirs.Error {
+				t.Errorf("the other writer's record was not kept: %+v, %v", got, err)
+			}
+		})
+	}
 	t.Run("Lock", func(t *testing.T) {
-		in, c, _ := open(t)
+		in, c := h.Interposed(t), ctx(t)
 		err := inWindow(t, in, func() error { return in.Direct.Lock(c, id) }, func() error { return in.Store.Lock(c, id) })
 		if !errors.Is(err, stores.ErrLocked) {
 			t.Errorf("Lock on a lock taken meanwhile: %v, want ErrLocked", err)
@@ -200,7 +190,7 @@ func staleConditional(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("ForceUnlock", func(t *testing.T) {
-		in, c, _ := open(t)
+		in, c := h.Interposed(t), ctx(t)
 		if err := in.Direct.Save(c, storetest.Record(id)); err != nil {
 			t.Fatal(err)
 		}
