@@ -25,6 +25,7 @@ type Interposer struct {
 	mu     sync.Mutex
 	before func()
 	fired  bool
+	drop   bool // the next write's reply is lost
 	hold   func(*http.Request) bool
 	held   chan struct{} // closed on release
 }
@@ -38,6 +39,12 @@ func Interpose(t *testing.T, addr string) *Interposer {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			ip.runBefore()
+			if ip.takeDrop() {
+				// The server acts on the request; the client never hears.
+				rp.ServeHTTP(httptest.NewRecorder(), r)
+				http.Error(w, "reply lost", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		if !ip.wait(r) {
 			return
@@ -68,6 +75,22 @@ func (ip *Interposer) runBefore() {
 		ip.fired = true
 		ip.mu.Unlock()
 	}
+}
+
+// DropNextWriteReply makes the server carry out the next write but the
+// client receive a 503 instead of its reply, as when a response is lost.
+func (ip *Interposer) DropNextWriteReply() {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	ip.drop = true
+}
+
+func (ip *Interposer) takeDrop() bool {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	drop := ip.drop
+	ip.drop = false
+	return drop
 }
 
 // Hold keeps every request that match selects from reaching the server
@@ -187,6 +210,21 @@ func staleConditional(t *testing.T, h Harness) {
 		}
 		if err := in.Direct.Unlock(c, id); err != nil {
 			t.Errorf("the lock taken meanwhile was disturbed: %v", err)
+		}
+	})
+	t.Run("LockReplyLost", func(t *testing.T) {
+		// The create reaches the server, its reply does not: the client's
+		// retry meets its own lock, which is taken, not "locked by someone".
+		in, c := h.Interposed(t), ctx(t)
+		in.Proxy.DropNextWriteReply()
+		if err := in.Store.Lock(c, id); err != nil {
+			t.Fatalf("Lock whose first reply was lost: %v", err)
+		}
+		if err := in.Direct.Lock(c, id); !errors.Is(err, stores.ErrLocked) {
+			t.Errorf("the lock is not held: another Lock got %v", err)
+		}
+		if err := in.Store.Unlock(c, id); err != nil {
+			t.Errorf("Unlock: %v", err)
 		}
 	})
 	t.Run("ForceUnlock", func(t *testing.T) {
