@@ -23,13 +23,17 @@ func TestJudgeOrder(t *testing.T) {
 		{ResourceID: "stale-older", AcquiredAt: older},
 		{ResourceID: "orphan-new", AcquiredAt: now.Add(-time.Minute), HolderGone: true},
 		{ResourceID: "orphan-old", AcquiredAt: older, HolderGone: true},
+		// Two objects claim one resource (colliding names): their listed
+		// order is kept.
+		{ResourceID: "twin", AcquiredAt: old, Source: "first"},
+		{ResourceID: "twin", AcquiredAt: old, Source: "second"},
 	}
 	Judge(locks, now, 15*time.Minute)
 	var got []string
 	for _, l := range locks {
-		got = append(got, l.ResourceID)
+		got = append(got, l.ResourceID+l.Source)
 	}
-	want := "orphan-old orphan-new stale-older stale-a stale-b unknown held-a held-b"
+	want := "orphan-old orphan-new stale-older stale-a stale-b twinfirst twinsecond unknown held-a held-b"
 	if strings.Join(got, " ") != want {
 		t.Errorf("order %v, want %s", got, want)
 	}
