@@ -204,7 +204,7 @@ func TestUpstreamLocks(t *testing.T) {
 			if l.ResourceID != "team/db" || l.Holder != nil || !l.AcquiredAt.IsZero() {
 				t.Errorf("lock = %+v; want team/db, no holder, no acquisition time", l)
 			}
-			if !strings.Contains(l.Evidence, tt.evidence) || !strings.Contains(l.Evidence, "leased") || !strings.Contains(l.Evidence, "lock blob last modified 20") {
+			if !strings.Contains(l.Evidence, tt.evidence) || !strings.Contains(l.Evidence, "leased") || !strings.Contains(l.Evidence, "lock blob last modified 20") || !strings.Contains(l.Evidence, "status locked, duration ") {
 				t.Errorf("evidence %q lacks %q", l.Evidence, tt.evidence)
 			}
 			source := "azblob://" + f.container + "/iac-state/team_db.lock"
