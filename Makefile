@@ -58,7 +58,7 @@ fuzz:
 GREMLINS          = github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 MUTATE           ?= redact locks objectstore s3 gcs azblob postgres filesystem repair router
 MUTATE_redact      = ./stores/redact -E 'redacttest/'
-MUTATE_locks       = ./stores -E '/' -E '^(open|state|store)\.go$$'
+MUTATE_locks       = ./stores -E '/' -E '^(open|row|state|store)\.go$$'
 MUTATE_objectstore = ./stores/objectstore -E 'objectstoretest/'
 MUTATE_s3          = ./stores/s3 -E '^target\.go$$'
 MUTATE_gcs         = ./stores/gcs

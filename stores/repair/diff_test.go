@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"statescope/stores"
+	"statescope/stores/memory"
 	"statescope/stores/redact"
 	"statescope/stores/redact/redacttest"
 	"statescope/stores/repair"
@@ -73,5 +74,32 @@ func TestConflictErrorSaysWhatIsThereNow(t *testing.T) {
 	unreadable := (&repair.ConflictError{ID: "db", Seen: seen, NowErr: errors.New("boom")}).Error()
 	if !strings.Contains(unreadable, "could not be read: boom") || strings.Contains(unreadable, "is now") {
 		t.Errorf("unreadable: %q", unreadable)
+	}
+}
+
+// A reason given with a status other than error is not stored in the
+// record, and the plan says so; with error it is stored, and nothing is said.
+func TestSetStatusNotesAnUnstoredReason(t *testing.T) {
+	s := memory.New()
+	if err := s.Save(t.Context(), &stores.State{ResourceID: "db", Status: stores.StatusProvisioning}); err != nil {
+		t.Fatal(err)
+	}
+	eng := repair.New(s, "mem://", t.TempDir())
+	tests := []struct {
+		status, reason string
+		note           bool
+	}{
+		{stores.StatusDestroyed, "cleaned up by hand", true},
+		{stores.StatusActive, "  ", false},
+		{stores.StatusError, "crashed", false},
+	}
+	for _, tt := range tests {
+		p, err := eng.PlanSetStatus(t.Context(), "db", tt.status, tt.reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(p.Notes) > 0; got != tt.note {
+			t.Errorf("set-status %s %q: notes %q, want a note: %v", tt.status, tt.reason, p.Notes, tt.note)
+		}
 	}
 }
