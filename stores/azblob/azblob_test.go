@@ -136,7 +136,13 @@ func openFixture(t *testing.T, path string) objectstoretest.Fixture {
 }
 
 func TestObjectStore(t *testing.T) {
-	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture})
+	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture, Interposed: func(t *testing.T) objectstoretest.Interposed {
+		f := newFixture(t, "", 0)
+		ip := objectstoretest.Interpose(t, testserver.SharedAzurite(t).Addr)
+		cfg := f.cfg
+		cfg.AccountURL = "http://" + ip.Addr + "/" + testserver.AzuriteAccount
+		return objectstoretest.Interposed{Store: newStore(t, cfg), Direct: f.store, Proxy: ip}
+	}})
 }
 
 // upstreamLease takes a lease the way the plugin does: on the placeholder,
@@ -198,7 +204,7 @@ func TestUpstreamLocks(t *testing.T) {
 			if l.ResourceID != "team/db" || l.Holder != nil || !l.AcquiredAt.IsZero() {
 				t.Errorf("lock = %+v; want team/db, no holder, no acquisition time", l)
 			}
-			if !strings.Contains(l.Evidence, tt.evidence) || !strings.Contains(l.Evidence, "leased") {
+			if !strings.Contains(l.Evidence, tt.evidence) || !strings.Contains(l.Evidence, "leased") || !strings.Contains(l.Evidence, "lock blob last modified 20") || !strings.Contains(l.Evidence, "status locked, duration ") {
 				t.Errorf("evidence %q lacks %q", l.Evidence, tt.evidence)
 			}
 			source := "azblob://" + f.container + "/iac-state/team_db.lock"

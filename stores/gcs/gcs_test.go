@@ -264,7 +264,16 @@ func openFixture(t *testing.T, path string) objectstoretest.Fixture {
 }
 
 func TestObjectStore(t *testing.T) {
-	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture})
+	objectstoretest.Run(t, objectstoretest.Harness{Open: openFixture, Interposed: func(t *testing.T) objectstoretest.Interposed {
+		srv := testserver.SharedFakeGCS(t)
+		ip := objectstoretest.Interpose(t, srv.Addr)
+		target := "gs://" + srv.NewBucket(t)
+		return objectstoretest.Interposed{
+			Store:  openAt(t, "http://"+ip.Addr+"/storage/v1/", target),
+			Direct: openAt(t, srv.Endpoint, target),
+			Proxy:  ip,
+		}
+	}})
 }
 
 func TestTargets(t *testing.T) {

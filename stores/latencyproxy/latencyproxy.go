@@ -19,9 +19,9 @@ import (
 
 // Proxy forwards connections accepted on a loopback port to a target.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	delay  time.Duration
+	ln    net.Listener
+	dial  func() (net.Conn, error)
+	delay time.Duration
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -36,10 +36,17 @@ func Start(target string, delay time.Duration) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, delay: delay, conns: map[net.Conn]struct{}{}}
+	return Serve(ln, func() (net.Conn, error) { return net.DialTimeout("tcp", target, 5*time.Second) }, delay), nil
+}
+
+// Serve forwards every connection ln accepts to one dial opens, delaying
+// client-to-target data by delay. Start is Serve on loopback TCP; tests
+// serve in-memory pipes to run the proxy on a fake clock.
+func Serve(ln net.Listener, dial func() (net.Conn, error), delay time.Duration) *Proxy {
+	p := &Proxy{ln: ln, dial: dial, delay: delay, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
-	return p, nil
+	return p
 }
 
 // Addr is the proxy's host:port.
@@ -96,7 +103,7 @@ func (p *Proxy) untrack(c net.Conn) {
 func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	defer p.untrack(client)
-	upstream, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	upstream, err := p.dial()
 	if err != nil || !p.track(upstream) {
 		return
 	}

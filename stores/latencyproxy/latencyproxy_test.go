@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -59,34 +60,69 @@ func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader, msg string) time.Durat
 	return time.Since(start)
 }
 
-func TestDelay(t *testing.T) {
-	const delay = 100 * time.Millisecond
-	tests := []struct {
-		name     string
-		delay    time.Duration
-		min, max time.Duration
-	}{
-		{"no delay", 0, 0, delay / 2},
-		{"delayed", delay, delay, 4 * delay},
+// pipes is an in-memory listener: Dial hands the proxy one end of a
+// net.Pipe. Pipes block durably, so the proxy runs on synctest's fake clock
+// and its delays are exact.
+type pipes struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipes() *pipes { return &pipes{conns: make(chan net.Conn), done: make(chan struct{})} }
+
+func (l *pipes) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := Start(echoServer(t), tt.delay)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			c, err := net.Dial("tcp", p.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			r := bufio.NewReader(c)
-			for i := range 3 {
-				if d := roundTrip(t, c, r, "ping"); d < tt.min || d > tt.max {
-					t.Errorf("round trip %d took %s, want between %s and %s", i, d, tt.min, tt.max)
+}
+
+func (l *pipes) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
+func (l *pipes) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "pipe"} }
+
+func (l *pipes) Dial() net.Conn {
+	client, server := net.Pipe()
+	l.conns <- server
+	return client
+}
+
+// pipeEcho dials an in-memory echo server.
+func pipeEcho() (net.Conn, error) {
+	proxySide, server := net.Pipe()
+	go func() {
+		defer server.Close()
+		io.Copy(server, server)
+	}()
+	return proxySide, nil
+}
+
+// onFakeClock runs test with a proxy of the given delay in front of an echo
+// server, all in memory inside a synctest bubble.
+func onFakeClock(t *testing.T, delay time.Duration, test func(t *testing.T, dial func() net.Conn)) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipes()
+		p := Serve(ln, pipeEcho, delay)
+		defer p.Close()
+		test(t, ln.Dial)
+	})
+}
+
+func TestDelay(t *testing.T) {
+	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			onFakeClock(t, delay, func(t *testing.T, dial func() net.Conn) {
+				c := dial()
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for i := range 3 {
+					if d := roundTrip(t, c, r, "ping"); d != delay {
+						t.Errorf("round trip %d took %s, want %s", i, d, delay)
+					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -95,54 +131,44 @@ func TestDelay(t *testing.T) {
 // requests on parallel connections each cost it once.
 func TestDelayOverlaps(t *testing.T) {
 	const delay = 50 * time.Millisecond
-	p, err := Start(echoServer(t), delay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-
 	t.Run("chunks", func(t *testing.T) {
-		c, err := net.Dial("tcp", p.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		start := time.Now()
-		const chunks = 10
-		for range chunks {
-			c.Write([]byte("x"))
-			time.Sleep(2 * time.Millisecond)
-		}
-		buf := make([]byte, chunks)
-		if _, err := io.ReadFull(c, buf); err != nil {
-			t.Fatal(err)
-		}
-		if d := time.Since(start); d > 5*delay {
-			t.Errorf("%d chunks took %s: the delay was applied per chunk", chunks, d)
-		}
-	})
-
-	t.Run("connections", func(t *testing.T) {
-		const n = 8
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := net.Dial("tcp", p.Addr())
-				if err != nil {
-					t.Error(err)
-					return
+		onFakeClock(t, delay, func(t *testing.T, dial func() net.Conn) {
+			c := dial()
+			defer c.Close()
+			start := time.Now()
+			const chunks, gap = 10, 2 * time.Millisecond
+			for i := range chunks {
+				if i > 0 {
+					time.Sleep(gap)
 				}
-				defer c.Close()
-				roundTrip(t, c, bufio.NewReader(c), "hello")
-			}()
-		}
-		wg.Wait()
-		if d := time.Since(start); d > 5*delay {
-			t.Errorf("%d parallel round trips took %s: connections were serialised", n, d)
-		}
+				c.Write([]byte("x"))
+			}
+			buf := make([]byte, chunks)
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatal(err)
+			}
+			if d, want := time.Since(start), (chunks-1)*gap+delay; d != want {
+				t.Errorf("%d chunks took %s, want %s: the last one sent plus one delay", chunks, d, want)
+			}
+		})
+	})
+	t.Run("connections", func(t *testing.T) {
+		onFakeClock(t, delay, func(t *testing.T, dial func() net.Conn) {
+			const n = 8
+			var wg sync.WaitGroup
+			start := time.Now()
+			for range n {
+				c := dial()
+				wg.Go(func() {
+					defer c.Close()
+					roundTrip(t, c, bufio.NewReader(c), "hello")
+				})
+			}
+			wg.Wait()
+			if d := time.Since(start); d != delay {
+				t.Errorf("%d parallel round trips took %s, want %s: connections were serialised", n, d, delay)
+			}
+		})
 	})
 }
 

@@ -285,7 +285,7 @@ func randomTree(rng *rand.Rand, depth int) any {
 // values and records the fast matcher and the reference rules agree.
 func TestMatchesReferenceRules(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for range 40_000 {
+	for range 20_000 {
 		if k := randomKey(rng); IsSecretKey(k) != refIsSecretKey(k) || scanKey(k) != IsSecretKey(k) {
 			t.Fatalf("IsSecretKey(%q) = %v, reference %v", k, IsSecretKey(k), refIsSecretKey(k))
 		}
@@ -294,7 +294,7 @@ func TestMatchesReferenceRules(t *testing.T) {
 				v, IsSecretValue(v), refIsSecretValue(v), Text(v), refText(v))
 		}
 	}
-	for range 1_000 {
+	for range 500 {
 		s := &stores.State{ResourceID: "r"}
 		s.Outputs, _ = randomTree(rng, 0).(map[string]any)
 		s.Config, _ = randomTree(rng, 0).(map[string]any)

@@ -151,5 +151,12 @@ func TestObjectStore(t *testing.T) {
 				return aws.ToString(out.ContentType)
 			},
 		}
+	}, Interposed: func(t *testing.T) objectstoretest.Interposed {
+		gw := testserver.SharedVersityGW(t)
+		ip := objectstoretest.Interpose(t, strings.TrimPrefix(gw.Endpoint, "http://"))
+		cfg := gwConfig(gw, gw.NewBucket(t), DefaultPrefix)
+		direct := openStore(t, cfg)
+		cfg.Endpoint = "http://" + ip.Addr
+		return objectstoretest.Interposed{Store: openStore(t, cfg), Direct: direct, Proxy: ip}
 	}})
 }

@@ -31,6 +31,9 @@ type Fixture struct {
 // Harness opens fixtures. path is the target's path: "" or "/state".
 type Harness struct {
 	Open func(t *testing.T, path string) Fixture
+	// Interposed opens a store through an Interposer and one beside it on
+	// the same fresh bucket (required by Run).
+	Interposed func(t *testing.T) Interposed
 }
 
 // Run runs every check as a subtest.
@@ -38,6 +41,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("PrefixAndListing", func(t *testing.T) { prefixAndListing(t, h) })
 	t.Run("NameCollision", func(t *testing.T) { nameCollision(t, h) })
 	t.Run("Conditional", func(t *testing.T) { conditional(t, h) })
+	t.Run("StaleConditional", func(t *testing.T) { staleConditional(t, h) })
 }
 
 func ctx(t *testing.T) context.Context {

@@ -66,7 +66,7 @@ func pem(kind, body string) string {
 }
 
 // secret is the plain value stored under the i-th secret key at one place.
-func secret(i int, where string) string { return fmt.Sprintf("hunter2-%s-%d", where, i) }
+func secret(i int, where string) string { return fmt.Sprintf("hunter2-%s-%d-end", where, i) }
 
 // Record returns a record carrying every secret key and value at the top
 // level, in a nested map and in a list of maps, in outputs and in config,
