@@ -45,7 +45,7 @@ func (a *app) runTUI(ctx context.Context) error {
 	// SSH host key.
 	hostKeys := tui.NewHostKeys()
 	m, err := tui.New(ctx, tui.Options{
-		Session:      tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Open: reopen(target, name, ro)},
+		Session:      tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Args: a.targetArgs(), Open: reopen(target, name, ro, a.targetArgs())},
 		Contexts:     a.cfg.Names(),
 		OpenContext:  a.openContext,
 		OpenTarget:   openForReading,
@@ -56,6 +56,7 @@ func (a *app) runTUI(ctx context.Context) error {
 		Now:          a.now,
 		StateDir:     stateDir,
 		HostKeys:     hostKeys,
+		NoMouse:      a.cfg.NoMouse,
 	})
 	if err != nil {
 		return usageError{fmt.Errorf("config %s: %w", a.cfg.Path, err)}
@@ -74,12 +75,12 @@ func (a *app) runTUI(ctx context.Context) error {
 
 // openSession opens a target, noting the backend's limitations before a
 // read-only wrapper hides them.
-func openSession(ctx context.Context, target, name string, readOnly bool) (tui.Session, error) {
+func openSession(ctx context.Context, target, name string, readOnly bool, args []string) (tui.Session, error) {
 	s, err := stores.Open(ctx, target)
 	if err != nil {
 		return tui.Session{}, err
 	}
-	sess := tui.Session{Store: s, Name: name, Target: repair.TargetName(target), ReadOnly: readOnly, Open: reopen(target, name, readOnly)}
+	sess := tui.Session{Store: s, Name: name, Target: repair.TargetName(target), ReadOnly: readOnly, Args: args, Open: reopen(target, name, readOnly, args)}
 	if l, ok := s.(stores.Limiter); ok {
 		sess.Limitations = l.Limitations()
 	}
@@ -91,8 +92,8 @@ func openSession(ctx context.Context, target, name string, readOnly bool) (tui.S
 
 // reopen opens the same target again: the UI's first connection, and its
 // reconnection after the connection was lost.
-func reopen(target, name string, readOnly bool) func(context.Context) (tui.Session, error) {
-	return func(ctx context.Context) (tui.Session, error) { return openSession(ctx, target, name, readOnly) }
+func reopen(target, name string, readOnly bool, args []string) func(context.Context) (tui.Session, error) {
+	return func(ctx context.Context) (tui.Session, error) { return openSession(ctx, target, name, readOnly, args) }
 }
 
 // openContext opens a config context for :ctx and diffs.
@@ -101,7 +102,7 @@ func (a *app) openContext(ctx context.Context, name string) (tui.Session, error)
 	if err != nil {
 		return tui.Session{}, err
 	}
-	return openSession(ctx, c.Store, name, a.readOnly || a.cfg.ReadOnly || c.ReadOnly)
+	return openSession(ctx, c.Store, name, a.readOnly || a.cfg.ReadOnly || c.ReadOnly, []string{"--context", name})
 }
 
 // openForReading opens a diff target; it is only ever read.

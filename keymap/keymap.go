@@ -19,6 +19,10 @@ type Global struct {
 	Command  key.Binding
 	Locks    key.Binding
 	Resource key.Binding
+	// Message shows the latest status line in full.
+	Message key.Binding
+	// Mouse turns mouse capture off and on.
+	Mouse key.Binding
 }
 
 // Motion moves through a table or scrolls a pane; every list and pane
@@ -32,16 +36,28 @@ func (m Motion) Bindings() []key.Binding {
 	return []key.Binding{m.Up, m.Down, m.Top, m.Bottom, m.PageUp, m.PageDown}
 }
 
+// Pane scrolls a text pane (detail, diff): motion, sideways for long
+// lines, and / search with n/N between matches.
+type Pane struct {
+	Motion
+	Left, Right, Search, NextMatch, PrevMatch key.Binding
+}
+
+// Bindings lists the pane keys, for help.
+func (p Pane) Bindings() []key.Binding {
+	return append(p.Motion.Bindings(), p.Left, p.Right, p.Search, p.NextMatch, p.PrevMatch)
+}
+
 // Resources is the home table.
 type Resources struct {
 	Motion
 	Open, Diff, Filter, Sort, Reverse key.Binding
-	Refresh, Delete                   key.Binding
+	Refresh, Delete, CopyID           key.Binding
 }
 
 // Detail is one record.
 type Detail struct {
-	Motion
+	Pane
 	NextDep, PrevDep, Jump           key.Binding
 	Reveal, CopyID, CopyValues, Diff key.Binding
 	Refresh                          key.Binding
@@ -50,7 +66,7 @@ type Detail struct {
 
 // Diff compares two records.
 type Diff struct {
-	Motion
+	Pane
 	Mode, Reveal, Source key.Binding
 }
 
@@ -59,6 +75,9 @@ type Locks struct {
 	Motion
 	Filter, Sort, Reverse, Refresh, Open key.Binding
 	ForceUnlock                          key.Binding
+	// CopyID, CopyToken and CopyCommand copy the lock's resource ID, its
+	// token and the exact `statescope unlock ID --token T` line.
+	CopyID, CopyToken, CopyCommand key.Binding
 	// Unlock is the backend's plain Unlock of a typed resource ID, for
 	// remote backends without the lock inventory.
 	Unlock key.Binding
@@ -72,13 +91,19 @@ type Connect struct {
 // Backups lists one record's backups.
 type Backups struct {
 	Motion
-	Restore, Filter, Refresh key.Binding
+	Restore, Filter, Refresh, CopyPath key.Binding
 }
 
 // Audit is the audit log table.
 type Audit struct {
 	Motion
-	Filter, Sort, Reverse, Refresh key.Binding
+	Filter, Sort, Reverse, Refresh, CopyID, Open key.Binding
+}
+
+// Messages is the session's status lines (:messages).
+type Messages struct {
+	Motion
+	Filter, Open, Copy key.Binding
 }
 
 // Confirm is the dialog that shows a planned repair's diff.
@@ -106,6 +131,7 @@ type Keymap struct {
 	Locks     Locks
 	Backups   Backups
 	Audit     Audit
+	Messages  Messages
 	Confirm   Confirm
 	Connect   Connect
 	Help      Help
@@ -130,6 +156,12 @@ func defaultMotion() Motion {
 	return Motion{Up: up(), Down: down(), Top: top(), Bottom: bottom(), PageUp: pageUp(), PageDown: pageDown()}
 }
 
+func defaultPane() Pane {
+	return Pane{Motion: defaultMotion(),
+		Left: bind("←/h", "scroll left", "left", "h"), Right: bind("→/l", "scroll right", "right", "l"),
+		Search: bind("/", "search", "/"), NextMatch: bind("n", "next match", "n"), PrevMatch: bind("N", "previous match", "N")}
+}
+
 // Default returns the built-in bindings.
 func Default() *Keymap {
 	return &Keymap{
@@ -140,6 +172,8 @@ func Default() *Keymap {
 			Command:  bind(":", "command", ":"),
 			Locks:    bind("L", "locks", "L"),
 			Resource: bind("R", "resources", "R"),
+			Message:  bind("!", "last message in full", "!"),
+			Mouse:    bind("M", "mouse capture on/off", "M"),
 		},
 		Resources: Resources{
 			Motion:  defaultMotion(),
@@ -150,9 +184,10 @@ func Default() *Keymap {
 			Reverse: bind("S", "reverse sort", "S"),
 			Refresh: bind("r", "refresh", "r", "ctrl+r"),
 			Delete:  bind("ctrl+d", "delete", "ctrl+d"),
+			CopyID:  bind("y", "copy ID", "y"),
 		},
 		Detail: Detail{
-			Motion:     defaultMotion(),
+			Pane:       defaultPane(),
 			NextDep:    bind("tab", "next dependency", "tab"),
 			PrevDep:    bind("shift+tab", "previous dependency", "shift+tab"),
 			Jump:       bind("enter", "open dependency", "enter"),
@@ -167,7 +202,7 @@ func Default() *Keymap {
 			Backups:    bind("b", "backups", "b"),
 		},
 		Diff: Diff{
-			Motion: defaultMotion(),
+			Pane:   defaultPane(),
 			Mode:   bind("u", "structural/text", "u"),
 			Reveal: bind("x", "reveal/mask secrets", "x"),
 			Source: bind("tab", "compare with…", "tab"),
@@ -181,12 +216,16 @@ func Default() *Keymap {
 			Open:        bind("enter", "resource detail", "enter"),
 			ForceUnlock: bind("F", "force release", "F"),
 			Unlock:      bind("U", "unlock by ID", "U"),
+			CopyID:      bind("y", "copy ID", "y"),
+			CopyToken:   bind("t", "copy token", "t"),
+			CopyCommand: bind("c", "copy unlock command", "c"),
 		},
 		Backups: Backups{
-			Motion:  defaultMotion(),
-			Restore: bind("enter", "restore this backup", "enter"),
-			Filter:  bind("/", "filter", "/"),
-			Refresh: bind("r", "refresh", "r", "ctrl+r"),
+			Motion:   defaultMotion(),
+			Restore:  bind("enter", "restore this backup", "enter"),
+			Filter:   bind("/", "filter", "/"),
+			Refresh:  bind("r", "refresh", "r", "ctrl+r"),
+			CopyPath: bind("y", "copy file path", "y"),
 		},
 		Audit: Audit{
 			Motion:  defaultMotion(),
@@ -194,6 +233,14 @@ func Default() *Keymap {
 			Sort:    bind("s", "sort column", "s"),
 			Reverse: bind("S", "reverse sort", "S"),
 			Refresh: bind("r", "refresh", "r", "ctrl+r"),
+			CopyID:  bind("y", "copy resource ID", "y"),
+			Open:    bind("enter", "show the whole entry", "enter"),
+		},
+		Messages: Messages{
+			Motion: defaultMotion(),
+			Filter: bind("/", "filter", "/"),
+			Open:   bind("enter", "show in full", "enter"),
+			Copy:   bind("y", "copy message", "y"),
 		},
 		Confirm: Confirm{
 			Up: up(), Down: down(),
@@ -206,7 +253,7 @@ func Default() *Keymap {
 		Help:    Help{Up: up(), Down: down()},
 		Input: Input{
 			Accept:   bind("enter", "accept", "enter"),
-			Cancel:   bind("esc", "cancel/clear", "esc"),
+			Cancel:   bind("esc/ctrl+c", "cancel/clear", "esc", "ctrl+c"),
 			Complete: bind("tab", "complete/next source", "tab"),
 			Up:       bind("↑", "previous row", "up"),
 			Down:     bind("↓", "next row", "down"),
@@ -220,10 +267,11 @@ func (k *Keymap) named() map[string]*key.Binding {
 	m := map[string]*key.Binding{
 		"global.quit": &k.Global.Quit, "global.back": &k.Global.Back, "global.help": &k.Global.Help,
 		"global.command": &k.Global.Command, "global.locks": &k.Global.Locks, "global.resources": &k.Global.Resource,
+		"global.message": &k.Global.Message, "global.mouse": &k.Global.Mouse,
 
 		"resources.open": &k.Resources.Open, "resources.diff": &k.Resources.Diff, "resources.filter": &k.Resources.Filter,
 		"resources.sort": &k.Resources.Sort, "resources.reverse": &k.Resources.Reverse, "resources.refresh": &k.Resources.Refresh,
-		"resources.delete": &k.Resources.Delete,
+		"resources.delete": &k.Resources.Delete, "resources.copy_id": &k.Resources.CopyID,
 
 		"detail.next_dependency": &k.Detail.NextDep, "detail.previous_dependency": &k.Detail.PrevDep,
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
@@ -236,11 +284,15 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"locks.filter": &k.Locks.Filter, "locks.sort": &k.Locks.Sort, "locks.reverse": &k.Locks.Reverse,
 		"locks.refresh": &k.Locks.Refresh,
 		"locks.open":    &k.Locks.Open, "locks.force_unlock": &k.Locks.ForceUnlock, "locks.unlock": &k.Locks.Unlock,
+		"locks.copy_id": &k.Locks.CopyID, "locks.copy_token": &k.Locks.CopyToken, "locks.copy_command": &k.Locks.CopyCommand,
 
 		"backups.restore": &k.Backups.Restore, "backups.filter": &k.Backups.Filter, "backups.refresh": &k.Backups.Refresh,
+		"backups.copy_path": &k.Backups.CopyPath,
 
 		"audit.filter": &k.Audit.Filter, "audit.sort": &k.Audit.Sort, "audit.reverse": &k.Audit.Reverse,
-		"audit.refresh": &k.Audit.Refresh,
+		"audit.refresh": &k.Audit.Refresh, "audit.copy_id": &k.Audit.CopyID, "audit.open": &k.Audit.Open,
+
+		"messages.filter": &k.Messages.Filter, "messages.open": &k.Messages.Open, "messages.copy": &k.Messages.Copy,
 
 		"confirm.up": &k.Confirm.Up, "confirm.down": &k.Confirm.Down, "confirm.apply": &k.Confirm.Apply,
 		"confirm.cancel": &k.Confirm.Cancel, "confirm.reveal": &k.Confirm.Reveal, "confirm.force": &k.Confirm.Force,
@@ -252,10 +304,14 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"input.accept": &k.Input.Accept, "input.cancel": &k.Input.Cancel, "input.complete": &k.Input.Complete,
 		"input.up": &k.Input.Up, "input.down": &k.Input.Down,
 	}
+	for view, p := range map[string]*Pane{"detail": &k.Detail.Pane, "diff": &k.Diff.Pane} {
+		m[view+".scroll_left"], m[view+".scroll_right"], m[view+".search"] = &p.Left, &p.Right, &p.Search
+		m[view+".next_match"], m[view+".previous_match"] = &p.NextMatch, &p.PrevMatch
+	}
 	// Every list and pane moves the same way, under its own names.
 	for view, motion := range map[string]*Motion{
 		"resources": &k.Resources.Motion, "detail": &k.Detail.Motion, "diff": &k.Diff.Motion,
-		"locks": &k.Locks.Motion, "backups": &k.Backups.Motion, "audit": &k.Audit.Motion,
+		"locks": &k.Locks.Motion, "backups": &k.Backups.Motion, "audit": &k.Audit.Motion, "messages": &k.Messages.Motion,
 	} {
 		m[view+".up"], m[view+".down"], m[view+".top"] = &motion.Up, &motion.Down, &motion.Top
 		m[view+".bottom"], m[view+".page_up"], m[view+".page_down"] = &motion.Bottom, &motion.PageUp, &motion.PageDown
@@ -297,6 +353,9 @@ func Load(overrides map[string][]string, readOnly bool) (*Keymap, error) {
 		b.SetKeys(keys...)
 		b.SetHelp(strings.Join(keys, "/"), b.Help().Desc)
 	}
+	if err := k.collisions(); err != nil {
+		return nil, err
+	}
 	if readOnly {
 		k.ReadOnly = true
 		for _, b := range k.mutating() {
@@ -305,6 +364,73 @@ func Load(overrides map[string][]string, readOnly bool) (*Keymap, error) {
 	}
 	return k, nil
 }
+
+// collisions reports two bindings one key would trigger on the same
+// screen: two of one view's set, or one of them and a global binding
+// (which is matched first, so the view's would never run).
+func (k *Keymap) collisions() error {
+	named := k.named()
+	names := make([]string, 0, len(named))
+	for n := range named {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	owner := map[string]string{} // "set\x00key" -> binding name
+	for _, n := range names {
+		set, _, _ := strings.Cut(n, ".")
+		for _, key := range named[n].Keys() {
+			for _, scope := range scopes(set) {
+				other, taken := owner[scope+"\x00"+key]
+				if taken && !sameAction[[2]string{other, n}] {
+					return fmt.Errorf("keys: %q is bound to both %s and %s; give one of them another key", key, other, n)
+				}
+			}
+			owner[set+"\x00"+key] = n
+		}
+	}
+	return nil
+}
+
+// scopes are the sets whose keys a set's bindings must not reuse: its own
+// and, on screens where global keys work, the global set.
+func scopes(set string) []string {
+	switch set {
+	case "global", "input":
+		return []string{set}
+	}
+	return []string{set, "global"}
+}
+
+// sameAction are pairs that share a key on purpose: they do the same.
+var sameAction = map[[2]string]bool{{"confirm.cancel", "global.back"}: true, {"global.back", "confirm.cancel"}: true}
+
+// ConfigName is the config name of a binding of the set named set (as
+// shown in help, so a user knows what to rebind), "" if none matches.
+// Bindings of one set have distinct descriptions.
+func (k *Keymap) ConfigName(set string, b key.Binding) string {
+	for n, kb := range k.named() {
+		if strings.HasPrefix(n, set+".") && kb.Help().Desc == b.Help().Desc {
+			return n
+		}
+	}
+	return ""
+}
+
+// Set is a key set that names itself, for help and ConfigName.
+type Set interface{ SetName() string }
+
+func (Global) SetName() string    { return "global" }
+func (Resources) SetName() string { return "resources" }
+func (Detail) SetName() string    { return "detail" }
+func (Diff) SetName() string      { return "diff" }
+func (Locks) SetName() string     { return "locks" }
+func (Backups) SetName() string   { return "backups" }
+func (Audit) SetName() string     { return "audit" }
+func (Confirm) SetName() string   { return "confirm" }
+func (Messages) SetName() string  { return "messages" }
+func (Connect) SetName() string   { return "connect" }
+func (Help) SetName() string      { return "help" }
+func (Input) SetName() string     { return "input" }
 
 // mutating are the bindings that change the store; read-only mode
 // disables them and the views refuse them with one message.
@@ -334,7 +460,7 @@ func (g Global) ShortHelp() []key.Binding {
 
 // FullHelp groups the global bindings.
 func (g Global) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{g.Command, g.Resource, g.Locks}, {g.Help, g.Back, g.Quit}}
+	return [][]key.Binding{{g.Command, g.Resource, g.Locks, g.Message, g.Mouse}, {g.Help, g.Back, g.Quit}}
 }
 
 // ShortHelp of the resources table.
@@ -346,7 +472,7 @@ func (r Resources) ShortHelp() []key.Binding {
 func (r Resources) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		r.Motion.Bindings(),
-		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh},
+		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh, r.CopyID},
 		{r.Delete},
 	}
 }
@@ -359,7 +485,7 @@ func (d Detail) ShortHelp() []key.Binding {
 // FullHelp of the detail view.
 func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		d.Motion.Bindings(),
+		d.Pane.Bindings(),
 		{d.NextDep, d.PrevDep, d.Jump, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
 		{d.SetStatus, d.Edit, d.Backups, d.Delete},
 	}
@@ -367,20 +493,20 @@ func (d Detail) FullHelp() [][]key.Binding {
 
 // ShortHelp of the diff view.
 func (d Diff) ShortHelp() []key.Binding {
-	return []key.Binding{d.Source, d.Mode, d.Reveal}
+	return []key.Binding{d.Source, d.Mode, d.Reveal, d.Search}
 }
 
 // FullHelp of the diff view.
 func (d Diff) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		d.Motion.Bindings(),
+		d.Pane.Bindings(),
 		{d.Source, d.Mode, d.Reveal},
 	}
 }
 
 // ShortHelp of the lock inventory.
 func (l Locks) ShortHelp() []key.Binding {
-	return []key.Binding{l.ForceUnlock, l.Open, l.Filter, l.Refresh}
+	return []key.Binding{l.ForceUnlock, l.Open, l.Filter, l.CopyCommand, l.Refresh}
 }
 
 // FullHelp of the lock inventory.
@@ -388,6 +514,7 @@ func (l Locks) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		l.Motion.Bindings(),
 		{l.ForceUnlock, l.Unlock, l.Open, l.Filter, l.Sort, l.Reverse, l.Refresh},
+		{l.CopyID, l.CopyToken, l.CopyCommand},
 	}
 }
 
@@ -404,19 +531,27 @@ func (b Backups) ShortHelp() []key.Binding { return []key.Binding{b.Restore, b.F
 func (b Backups) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		b.Motion.Bindings(),
-		{b.Restore, b.Filter, b.Refresh},
+		{b.Restore, b.Filter, b.Refresh, b.CopyPath},
 	}
 }
 
 // ShortHelp of the audit log.
-func (a Audit) ShortHelp() []key.Binding { return []key.Binding{a.Filter, a.Sort, a.Refresh} }
+func (a Audit) ShortHelp() []key.Binding { return []key.Binding{a.Open, a.Filter, a.Sort, a.Refresh} }
 
 // FullHelp of the audit log.
 func (a Audit) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		a.Motion.Bindings(),
-		{a.Filter, a.Sort, a.Reverse, a.Refresh},
+		{a.Open, a.Filter, a.Sort, a.Reverse, a.Refresh, a.CopyID},
 	}
+}
+
+// ShortHelp of the messages list.
+func (m Messages) ShortHelp() []key.Binding { return []key.Binding{m.Open, m.Filter, m.Copy} }
+
+// FullHelp of the messages list.
+func (m Messages) FullHelp() [][]key.Binding {
+	return [][]key.Binding{m.Motion.Bindings(), {m.Open, m.Filter, m.Copy}}
 }
 
 // ShortHelp of the repair confirmation; cancelling is the global esc

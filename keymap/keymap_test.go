@@ -1,6 +1,7 @@
 package keymap
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -22,11 +23,11 @@ func TestLoad(t *testing.T) {
 				t.Error("j and the down arrow must both move down")
 			}
 		}},
-		{name: "override replaces keys and help", overrides: map[string][]string{"resources.refresh": {"f5", "R"}}, check: func(t *testing.T, k *Keymap) {
-			if got := strings.Join(k.Resources.Refresh.Keys(), ","); got != "f5,R" {
+		{name: "override replaces keys and help", overrides: map[string][]string{"resources.refresh": {"f5", "ctrl+l"}}, check: func(t *testing.T, k *Keymap) {
+			if got := strings.Join(k.Resources.Refresh.Keys(), ","); got != "f5,ctrl+l" {
 				t.Errorf("keys %s", got)
 			}
-			if k.Resources.Refresh.Help().Key != "f5/R" {
+			if k.Resources.Refresh.Help().Key != "f5/ctrl+l" {
 				t.Errorf("help %q", k.Resources.Refresh.Help().Key)
 			}
 		}},
@@ -48,6 +49,11 @@ func TestLoad(t *testing.T) {
 				t.Error("overrides not applied")
 			}
 		}},
+		{name: "a key two bindings of a view share", overrides: map[string][]string{"detail.edit": {"b"}},
+			wantErr: `keys: "b" is bound to both detail.backups and detail.edit`},
+		{name: "a view key a global binding takes first", overrides: map[string][]string{"locks.refresh": {"L"}},
+			wantErr: `keys: "L" is bound to both global.locks and locks.refresh`},
+		{name: "the same key in different views is fine", overrides: map[string][]string{"detail.edit": {"s"}}, check: func(t *testing.T, k *Keymap) {}},
 		{name: "unknown name", overrides: map[string][]string{"resources.explode": {"x"}}, wantErr: `unknown binding "resources.explode"; known bindings: `},
 		{name: "empty keys", overrides: map[string][]string{"global.quit": {}}, wantErr: `binding "global.quit" has no keys`},
 	}
@@ -85,4 +91,35 @@ func TestEverySetIsAHelpKeyMap(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEveryBindingIsNamed: each key.Binding field of every set has a
+// config name (a missed one could not be rebound), and within a set the
+// descriptions differ (help finds a binding's name by it).
+func TestEveryBindingIsNamed(t *testing.T) {
+	k := Default()
+	byAddr := map[*key.Binding]string{}
+	for n, b := range k.named() {
+		byAddr[b] = n
+	}
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		switch b, ok := v.Addr().Interface().(*key.Binding); {
+		case ok:
+			name, named := byAddr[b]
+			if !named {
+				t.Errorf("%s has no config name", path)
+			}
+			set, _, _ := strings.Cut(name, ".")
+			if got := k.ConfigName(set, *b); got != name {
+				t.Errorf("%s: ConfigName gives %q, want %q", path, got, name)
+			}
+			return
+		case v.Kind() == reflect.Struct:
+			for i := range v.NumField() {
+				walk(path+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+		}
+	}
+	walk("Keymap", reflect.ValueOf(k).Elem())
 }

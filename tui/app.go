@@ -30,6 +30,10 @@ type Session struct {
 	// Limitations are the backend's stores.Limiter notes, taken before any
 	// read-only wrapper hid them.
 	Limitations []string
+	// Args are the statescope flags that name this store in a command
+	// printed to run (--context NAME, or --store TARGET with credentials
+	// removed).
+	Args []string
 	// Open opens the same target again: the UI connects with it when Store
 	// is nil, and reconnects with it when the connection is lost.
 	Open func(ctx context.Context) (Session, error)
@@ -61,6 +65,8 @@ type Options struct {
 	// HostKeys asks about unknown SSH host keys in the UI; every store the
 	// UI opens goes through it. Nil: opens run as they are.
 	HostKeys *HostKeys
+	// NoMouse starts with mouse capture off (global.mouse toggles it).
+	NoMouse bool
 }
 
 // env is what every view shares: the app context, the session, the keys,
@@ -92,7 +98,12 @@ type Model struct {
 
 	status    string
 	statusErr bool
-	command   *commandBar
+	// messages keeps every status line of the session (:messages, !).
+	messages messageLog
+	// mouse is whether the UI captures the mouse (off: the terminal's
+	// own text selection works).
+	mouse   bool
+	command *commandBar
 	// dialog is a modal box over the body (host key question, alert).
 	dialog dialog
 
@@ -118,7 +129,7 @@ func New(ctx context.Context, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot)), width: 80, height: 24}
+	m := &Model{spinner: spinner.New(spinner.WithSpinner(spinner.MiniDot)), width: 80, height: 24, mouse: !opts.NoMouse}
 	m.env = &env{ctx: ctx, opts: opts, session: opts.Session, keys: keys, styles: DefaultStyles(), now: opts.Now, router: m, exec: tea.Exec}
 	m.env.repair = m.env.newEngine(opts.Session)
 	return m, nil
@@ -196,9 +207,13 @@ func (m *Model) find(id int) View {
 	return nil
 }
 
-// setStatus shows a one-line message until the next key.
+// setStatus shows a one-line message until the next key, and keeps it
+// in the session's messages.
 func (m *Model) setStatus(text string, isErr bool) {
 	m.status, m.statusErr = text, isErr
+	if text != "" {
+		m.messages.add(m.env.now(), m.env.session.Name, text, isErr)
+	}
 }
 
 func (m *Model) bodyHeight() int { return max(m.height-3, 3) }
@@ -213,6 +228,9 @@ type statusMsg struct {
 func showStatus(text string, isErr bool) tea.Cmd {
 	return func() tea.Msg { return statusMsg{text: text, isErr: isErr} }
 }
+
+// clickMsg is a left click inside the body, in the view's coordinates.
+type clickMsg struct{ x, y int }
 
 // storeChangedMsg tells every open view the store was modified.
 type storeChangedMsg struct{}
@@ -239,8 +257,16 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.MouseWheelMsg:
-		if v := m.top(); v != nil {
+		if v := m.top(); v != nil && m.dialog == nil {
 			return v.Update(msg)
+		}
+	case tea.MouseClickMsg:
+		// The body starts under the breadcrumbs; a click there goes to the
+		// view in its own coordinates.
+		mouse := msg.Mouse()
+		if v := m.top(); v != nil && m.dialog == nil && m.command == nil && mouse.Button == tea.MouseLeft &&
+			mouse.Y >= 1 && mouse.Y <= m.bodyHeight() {
+			return v.Update(clickMsg{x: mouse.X, y: mouse.Y - 1})
 		}
 	case tea.PasteMsg:
 		if m.dialog != nil {
@@ -290,8 +316,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	g := m.env.keys.Global
-	if msg.String() == "ctrl+c" {
-		return m.quit() // always, even while typing or with quit rebound
+	top := m.top()
+	typing := m.dialog != nil || m.command != nil || (top != nil && top.Capturing())
+	if msg.String() == "ctrl+c" && !(typing && key.Matches(msg, m.env.keys.Input.Cancel)) {
+		// Always quits, even with quit rebound — except that text being
+		// typed (a filter, a prompt, a dialog) is cancelled first.
+		return m.quit()
 	}
 	m.status = ""
 	if m.dialog != nil {
@@ -300,7 +330,6 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if m.command != nil {
 		return m.command.update(msg)
 	}
-	top := m.top()
 	if top == nil {
 		return nil
 	}
@@ -311,9 +340,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return top.Update(msg) // no store yet: only the connect view's keys
 	}
 	switch {
-	case key.Matches(msg, g.Quit):
-		return m.quit()
-	case key.Matches(msg, g.Back):
+	case key.Matches(msg, g.Quit) && len(m.stack) == 1:
+		return m.quit() // only from a top-level view; elsewhere q closes
+	case key.Matches(msg, g.Back), key.Matches(msg, g.Quit):
 		if b, ok := top.(backer); ok && b.Back() {
 			return nil
 		}
@@ -325,6 +354,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.push(newHelpView(m.env, top))
 	case key.Matches(msg, g.Command):
 		m.command = newCommandBar(m)
+		return nil
+	case key.Matches(msg, g.Message):
+		return m.showLastMessage()
+	case key.Matches(msg, g.Mouse):
+		m.mouse = !m.mouse
+		if m.mouse {
+			m.setStatus("mouse on: clicks select, the wheel scrolls", false)
+		} else {
+			m.setStatus("mouse off: the terminal selects text ("+g.Mouse.Help().Key+" turns it back on)", false)
+		}
 		return nil
 	case key.Matches(msg, g.Locks):
 		if _, already := top.(*locksView); already {
@@ -433,15 +472,26 @@ func (m *Model) View() tea.View {
 		if m.statusErr {
 			style = st.StatusErr
 		}
-		b.WriteString(style.Render(ansi.Truncate(m.status, m.width, "…")))
+		b.WriteString(style.Render(m.statusLine()))
 	}
 	b.WriteByte('\n')
 	b.WriteString(m.helpBar())
 	v := tea.NewView(b.String())
 	v.AltScreen = true
-	v.MouseMode = tea.MouseModeCellMotion
+	if m.mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	v.WindowTitle = "statescope – " + m.env.session.Name
 	return v
+}
+
+// statusLine is the status cut to the screen, saying how to read the rest.
+func (m *Model) statusLine() string {
+	if ansi.StringWidth(m.status) <= m.width {
+		return m.status
+	}
+	more := "… (" + m.env.keys.Global.Message.Help().Key + " shows all)"
+	return ansi.Truncate(m.status, max(m.width-ansi.StringWidth(more), 0), "") + more
 }
 
 func (m *Model) crumbs() string {
@@ -518,12 +568,17 @@ func (m *Model) helpBar() string {
 	}
 	var bindings []key.Binding
 	switch {
-	case v.Capturing() || m.command != nil || m.dialog != nil:
+	case m.dialog != nil:
+		bindings = []key.Binding{m.env.keys.Input.Accept, m.env.keys.Input.Cancel}
+	case v.Capturing() || m.command != nil:
 		bindings = m.env.keys.Input.ShortHelp()
 	case m.env.session.Store == nil:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.Quit) // nothing else works yet
 	default:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)
+		if len(m.stack) > 1 {
+			bindings = bindings[:len(bindings)-1] // q goes back here, as esc does
+		}
 	}
 	// A view offers only what works on its screen now, so the line is
 	// rendered again whenever its bindings change.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,11 +45,23 @@ func newAuditView(e *env) *auditView {
 		return []string{a.Resource, a.Action, a.Result, a.Actor, a.Target}
 	}, st.Grid)
 	g.SortBy(0) // newest first
-	v := &auditView{env: e, keys: e.keys.Audit, table: newTable(g)}
+	v := &auditView{env: e, keys: e.keys.Audit, table: newTable(g, func(a audit.Entry) (string, string) { return a.Resource, "resource ID " + a.Resource })}
 	if e.opts.StateDir != "" {
 		v.log = repair.AuditLog(e.opts.StateDir)
 	}
 	return v
+}
+
+// auditDialog shows an entry's whole JSON line, secret-looking values
+// masked (an error may quote a connection string).
+func auditDialog(a audit.Entry) *textDialog {
+	raw, err := json.Marshal(a)
+	text := prettyJSON(json.RawMessage(raw))
+	if err != nil {
+		text = err.Error()
+	}
+	text, _ = maskRaw(text)
+	return &textDialog{title: "AUDIT ENTRY", sub: a.Time.UTC().Format(backupTime) + " · " + a.Action + " " + a.Resource, text: text, isErr: a.Result != audit.ResultApplied && a.Result != audit.ResultRefused}
 }
 
 func storeAndError(a audit.Entry) string {
@@ -123,8 +136,15 @@ func (v *auditView) Update(msg tea.Msg) tea.Cmd {
 	case storeChangedMsg:
 		return v.load()
 	case tea.KeyPressMsg:
-		if key.Matches(msg, k.Refresh) {
+		switch {
+		case key.Matches(msg, k.Refresh):
 			return v.load()
+		case key.Matches(msg, k.CopyID):
+			return v.copyRow()
+		case key.Matches(msg, k.Open):
+			if a, ok := v.grid.Selected(); ok {
+				v.env.router.dialog = auditDialog(a)
+			}
 		}
 	}
 	return nil

@@ -39,7 +39,7 @@ func newBackupsView(e *env, id string) *backupsView {
 	}, func(b backup.Backup) string { return b.Path }, func(b backup.Backup) []string {
 		return []string{b.Meta.Action, b.Meta.SHA256, b.Meta.Time.UTC().Format(backupTime)}
 	}, e.styles.Grid)
-	return &backupsView{env: e, keys: e.keys.Backups, id: id, table: newTable(g)}
+	return &backupsView{env: e, keys: e.keys.Backups, id: id, table: newTable(g, func(b backup.Backup) (string, string) { return b.Path, "backup path" })}
 }
 
 func shortHash(h string) string { return h[:min(len(h), 12)] }
@@ -99,6 +99,8 @@ func (v *backupsView) Update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Refresh):
 			return v.load()
+		case key.Matches(msg, k.CopyPath):
+			return v.copyRow()
 		case keymap.Pressed(msg, k.Restore):
 			return v.restore()
 		}

@@ -10,7 +10,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -25,7 +24,7 @@ type detailView struct {
 	scope
 	env  *env
 	keys keymap.Detail
-	vp   viewport.Model
+	pane pane
 
 	entry   stores.Row // as listed; the source of truth for a corrupt record
 	state   *stores.State
@@ -40,12 +39,12 @@ type detailView struct {
 }
 
 func newDetailView(e *env, en stores.Row) *detailView {
-	return &detailView{env: e, keys: e.keys.Detail, entry: en, dep: -1, vp: viewport.New()}
+	return &detailView{env: e, keys: e.keys.Detail, entry: en, dep: -1, pane: newPane()}
 }
 
 func (d *detailView) Title() string     { return d.entry.ID }
 func (d *detailView) Keys() help.KeyMap { return d.keys }
-func (d *detailView) Capturing() bool   { return false }
+func (d *detailView) Capturing() bool   { return d.pane.capturing() }
 func (d *detailView) Busy() bool        { return d.loading }
 func (d *detailView) Leave()            {}
 func (d *detailView) Enter() tea.Cmd    { return d.load() }
@@ -92,8 +91,7 @@ func (d *detailView) load() tea.Cmd {
 
 func (d *detailView) SetSize(w, h int) {
 	d.scope.SetSize(w, h)
-	d.vp.SetWidth(w)
-	d.vp.SetHeight(h)
+	d.pane.setSize(w, h)
 	d.render()
 }
 
@@ -126,9 +124,7 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 	case editedMsg:
 		return d.edited(msg)
 	case tea.MouseWheelMsg:
-		var cmd tea.Cmd
-		d.vp, cmd = d.vp.Update(msg)
-		return cmd
+		return d.pane.wheel(msg)
 	case tea.KeyPressMsg:
 		return d.key(msg)
 	}
@@ -145,7 +141,7 @@ func (d *detailView) deps() []string {
 func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := d.keys
 	switch {
-	case scrollPane(msg, &d.vp, k.Motion):
+	case d.pane.key(msg, k.Pane, d.env.keys.Input):
 	case key.Matches(msg, k.NextDep), key.Matches(msg, k.PrevDep):
 		if n := len(d.deps()); n > 0 {
 			back := key.Matches(msg, k.PrevDep)
@@ -306,7 +302,7 @@ func (d *detailView) render() {
 			b.WriteString(prettyJSON(redact.FieldValues(s.Unknown)))
 		}
 	}
-	d.vp.SetContent(b.String())
+	d.pane.setContent(b.String())
 }
 
 func (d *detailView) writeLock(b *strings.Builder, row func(string, string), now time.Time) {
@@ -342,4 +338,10 @@ func wrap(s string, w int) string {
 	return ansi.Wordwrap(s, max(w, 20), " /")
 }
 
-func (d *detailView) Render() string { return d.vp.View() }
+func (d *detailView) Render() string { return d.pane.view(d.env.styles) }
+
+// Paste goes to the search being typed.
+func (d *detailView) Paste(text string) tea.Cmd {
+	d.pane.paste(text)
+	return nil
+}

@@ -9,8 +9,8 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
 	"statescope/stores"
@@ -46,7 +46,7 @@ type diffView struct {
 	scope
 	env  *env
 	keys keymap.Diff
-	vp   viewport.Model
+	pane pane
 
 	id   string
 	this *stores.State // read with the first comparison when not given
@@ -67,10 +67,13 @@ type diffView struct {
 	changes  []jsondiff.Change
 	text     bool
 	revealed bool
+
+	// tabs are the columns each source tab of the picker spans, for clicks.
+	tabs [][2]int
 }
 
 func newDiffView(e *env, id string, this *stores.State) *diffView {
-	d := &diffView{env: e, keys: e.keys.Diff, id: id, this: this, vp: viewport.New(), picking: true, in: input{prompt: "> "}}
+	d := &diffView{env: e, keys: e.keys.Diff, id: id, this: this, pane: newPane(), picking: true, in: input{prompt: "> "}}
 	d.choices = grid.New([]grid.Column[string]{{Title: "RESOURCE", Flex: true, Text: func(s string) string { return s }}},
 		func(s string) string { return s }, func(s string) []string { return []string{s} }, e.styles.Grid)
 	return d
@@ -78,7 +81,7 @@ func newDiffView(e *env, id string, this *stores.State) *diffView {
 
 func (d *diffView) Title() string     { return "diff" }
 func (d *diffView) Keys() help.KeyMap { return d.keys }
-func (d *diffView) Capturing() bool   { return d.picking }
+func (d *diffView) Capturing() bool   { return d.picking || d.pane.capturing() }
 func (d *diffView) Busy() bool        { return d.loading || d.listing }
 func (d *diffView) Leave()            {}
 
@@ -95,8 +98,7 @@ func (d *diffView) Enter() tea.Cmd {
 
 func (d *diffView) SetSize(w, h int) {
 	d.scope.SetSize(w, h)
-	d.vp.SetWidth(w)
-	d.vp.SetHeight(max(h-2, 1))
+	d.pane.setSize(w, max(h-2, 2))
 	d.choices.SetSize(w, max(h-4, 2))
 	d.render()
 }
@@ -229,9 +231,9 @@ func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 			d.choices.Move(wheelDelta(msg))
 			return nil
 		}
-		var cmd tea.Cmd
-		d.vp, cmd = d.vp.Update(msg)
-		return cmd
+		return d.pane.wheel(msg)
+	case clickMsg:
+		return d.click(msg)
 	case tea.KeyPressMsg:
 		if d.picking {
 			return d.pickKey(msg)
@@ -241,8 +243,30 @@ func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// Paste goes to the picker's text field (a target or file path).
+// click picks a source tab or a row of the picker.
+func (d *diffView) click(msg clickMsg) tea.Cmd {
+	if !d.picking {
+		return nil
+	}
+	if msg.y == 0 {
+		for i, span := range d.tabs {
+			if msg.x >= span[0] && msg.x < span[1] {
+				return d.pick(source(i))
+			}
+		}
+		return nil
+	}
+	d.choices.Click(msg.y - 2) // under the tabs and the text field
+	return nil
+}
+
+// Paste goes to the picker's text field (a target or file path), or the
+// search being typed.
 func (d *diffView) Paste(text string) tea.Cmd {
+	if d.pane.capturing() {
+		d.pane.paste(text)
+		return nil
+	}
 	d.in.Paste(text)
 	if d.kind == fromResource || d.kind == fromContext {
 		return d.tag(d.choices.SetQuery(d.in.Value()))
@@ -289,7 +313,7 @@ func (d *diffView) pickKey(msg tea.KeyPressMsg) tea.Cmd {
 func (d *diffView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := d.keys
 	switch {
-	case scrollPane(msg, &d.vp, k.Motion):
+	case d.pane.key(msg, k.Pane, d.env.keys.Input):
 	case key.Matches(msg, k.Mode):
 		d.text = !d.text
 		d.render()
@@ -324,7 +348,7 @@ func (d *diffView) render() {
 	default:
 		content = renderStructural(st, d.changes, d.only, d.revealed, d.width)
 	}
-	d.vp.SetContent(content)
+	d.pane.setContent(content)
 }
 
 // hiddenChanges counts differences the masked text diff cannot show.
@@ -364,21 +388,27 @@ func (d *diffView) Render() string {
 	} else {
 		sub += st.Dim.Render("secrets masked (x reveals)")
 	}
-	return head + "\n" + sub + "\n" + d.vp.View()
+	return head + "\n" + sub + "\n" + d.pane.view(st)
 }
 
 func (d *diffView) renderPicker() string {
 	st := d.env.styles
 	var tabs []string
+	lead := "compare " + st.Bold.Render(d.id) + " with:  "
+	x := ansi.StringWidth(lead)
+	d.tabs = d.tabs[:0]
 	for i, n := range sourceNames {
+		label := " " + n + " "
+		d.tabs = append(d.tabs, [2]int{x, x + ansi.StringWidth(label)})
+		x += ansi.StringWidth(label) + 1
 		if source(i) == d.kind {
-			tabs = append(tabs, st.Selected.Render(" "+n+" "))
+			tabs = append(tabs, st.Selected.Render(label))
 		} else {
-			tabs = append(tabs, st.Dim.Render(" "+n+" "))
+			tabs = append(tabs, st.Dim.Render(label))
 		}
 	}
 	var b strings.Builder
-	b.WriteString("compare " + st.Bold.Render(d.id) + " with:  " + strings.Join(tabs, " ") + st.Dim.Render("   (tab switches)") + "\n")
+	b.WriteString(lead + strings.Join(tabs, " ") + st.Dim.Render("   (tab switches, or click)") + "\n")
 	switch d.kind {
 	case fromResource, fromContext:
 		b.WriteString(d.in.View(st.Key) + st.Dim.Render(fmt.Sprintf("   %d of %d · ↑/↓ select · enter compares", d.choices.Visible(), d.choices.Len())) + "\n")

@@ -65,9 +65,14 @@ func (f *tableFilter[T]) clear(g *grid.Model[T]) bool {
 	return true
 }
 
-// line shows the filter being typed, or the one in force, with counts.
+// line shows where the cursor is (row 12/58), and the filter being typed
+// or the one in force with how many rows it keeps.
 func (f *tableFilter[T]) line(st Styles, g *grid.Model[T]) string {
-	count := st.Dim.Render(fmt.Sprintf("  %d of %d", g.Visible(), g.Len()))
+	pos := fmt.Sprintf("row %d/%d", min(g.Cursor()+1, g.Visible()), g.Visible())
+	if g.Query() != "" || f.typing {
+		pos += fmt.Sprintf(" of %d", g.Len())
+	}
+	count := st.Dim.Render("  " + pos)
 	if g.Filtering() {
 		count = st.Dim.Render("  filtering…")
 	}
@@ -77,5 +82,5 @@ func (f *tableFilter[T]) line(st Styles, g *grid.Model[T]) string {
 	case g.Query() != "":
 		return st.Key.Render("/") + g.Query() + count + st.Dim.Render("  (esc clears)")
 	}
-	return ""
+	return st.Dim.Render(pos)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
@@ -17,6 +18,21 @@ func auditIn(t *testing.T) func(o *Options) {
 	return func(o *Options) {
 		o.StateDir = t.TempDir()
 		writeAudit(t, o.StateDir)
+	}
+}
+
+// postgresLock is a lock as the PostgreSQL store reports it: releasing
+// it terminates the holder's session, which holds two more locks.
+func postgresLock() stores.LockInfo {
+	since := clock.Add(-2 * time.Hour)
+	return stores.LockInfo{
+		ResourceID: "prod/db/orders", Token: "812:2025-12-31T22:00:00.000000Z", AcquiredAt: since,
+		Holder:  &stores.Holder{PID: 812, Since: since, Details: map[string]string{"backend_pid": "812", "application": "workflow-engine", "client": "10.0.4.17 port 51234"}},
+		Verdict: stores.VerdictStale, HolderGone: false,
+		Evidence: "session idle since 2025-12-31T22:00:00Z (pg_stat_activity.state_change; the lock is at least that old)",
+		Source:   "pg_locks advisory key 6254091520194829953 (classid 1456181760, objid 1993413505) in database workflow",
+		Release: `terminate PostgreSQL backend pid 812 (session of "workflow-engine" from 10.0.4.17 port 51234), which also releases: ` +
+			`its locks on "prod/db/users", "prod/vpc/aws"; its open transaction is rolled back`,
 	}
 }
 
@@ -117,6 +133,11 @@ func TestGolden(t *testing.T) {
 		}, want: "st4g1ng-Pw!"},
 		{name: "locks", steps: func(h *syncHarness) { h.keys("L") }, want: "orphaned"},
 		{name: "locks_confirm", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/ord") }, want: "delete lock file /state/prod_db_orders.lock"},
+		{name: "locks_confirm_postgres", opts: func(o *Options) {
+			gs := newGoldenStore(t)
+			gs.locks = []stores.LockInfo{postgresLock()}
+			o.Session.Store = gs
+		}, steps: func(h *syncHarness) { h.keys("L", "F") }, want: `which also releases: its locks on "prod/db/users"`},
 		{name: "locks_confirm_held", steps: func(h *syncHarness) { h.keys("L", "G", "F") }, want: "Not known to be abandoned"},
 		{name: "locks_confirm_mismatch", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/ord"); h.keys("enter") }, want: "does not match"},
 		{name: "locks_released", steps: func(h *syncHarness) { h.keys("L", "F"); h.typeText("prod/db/orders"); h.keys("enter") }, want: "released the lock on prod/db/orders"},

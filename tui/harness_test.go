@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"charm.land/bubbles/v2/spinner"
@@ -57,6 +59,8 @@ type syncHarness struct {
 	// updated, when set, runs after every message is handled (benchmarks
 	// watch the load with it).
 	updated func()
+	// clipboard is the text of the last OSC 52 copy the UI asked for.
+	clipboard string
 }
 
 func newSyncHarness(t testing.TB, opts Options) *syncHarness {
@@ -97,9 +101,17 @@ func (h *syncHarness) run(cmd tea.Cmd) {
 			h.run(c)
 		}
 	default:
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.String && v.Type() == clipboardMsgType {
+			h.clipboard = v.String()
+			return
+		}
 		h.send(msg)
 	}
 }
+
+// clipboardMsgType is the type of the message tea.SetClipboard sends the
+// program, which writes it out as OSC 52.
+var clipboardMsgType = reflect.TypeOf(tea.SetClipboard("")())
 
 // keys presses each key in turn; a plain string is typed letter by letter.
 func (h *syncHarness) keys(keys ...string) {
@@ -218,14 +230,17 @@ func (b *blockingStore) Delete(context.Context, string) error      { return erro
 func (b *blockingStore) Lock(context.Context, string) error        { return errors.ErrUnsupported }
 func (b *blockingStore) Unlock(context.Context, string) error      { return errors.ErrUnsupported }
 
-// wait receives one op name from ch or fails after d.
-func wait(t *testing.T, ch <-chan string, d time.Duration, what string) string {
+// settled takes what ch holds once every goroutine of the test's
+// synctest bubble is blocked: an assertion on order (it happened before
+// everything went idle), never on how long it took.
+func settled(t *testing.T, ch <-chan string, what string) string {
 	t.Helper()
+	synctest.Wait()
 	select {
 	case op := <-ch:
 		return op
-	case <-time.After(d):
-		t.Fatalf("timed out after %s waiting for %s", d, what)
+	default:
+		t.Fatalf("%s had not happened by the time every goroutine was idle", what)
 		return ""
 	}
 }

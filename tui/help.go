@@ -5,7 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -36,12 +35,12 @@ type helpView struct {
 	scope
 	env  *env
 	of   View
-	vp   viewport.Model
+	pane pane
 	keys keymap.Help
 }
 
 func newHelpView(e *env, of View) *helpView {
-	return &helpView{env: e, of: of, keys: e.keys.Help, vp: viewport.New()}
+	return &helpView{env: e, of: of, keys: e.keys.Help, pane: newPane()}
 }
 
 func (h *helpView) Title() string     { return "help" }
@@ -53,32 +52,39 @@ func (h *helpView) Keys() help.KeyMap { return h.keys }
 
 func (h *helpView) SetSize(w, ht int) {
 	h.scope.SetSize(w, ht)
-	h.vp.SetWidth(w)
-	h.vp.SetHeight(ht)
+	h.pane.setSize(w, ht)
 	h.render()
 }
 
 func (h *helpView) render() {
 	st := h.env.styles
 	var b strings.Builder
+	// Each binding shows its config name: what to put under keys: in the
+	// config file to rebind it.
 	section := func(title string, km help.KeyMap) {
 		b.WriteString(st.Title.Render(title) + "\n")
+		set := ""
+		if s, ok := km.(keymap.Set); ok {
+			set = s.SetName()
+		}
 		for _, group := range km.FullHelp() {
 			for _, k := range group {
 				hp := k.Help()
-				line := "  " + padRight(hp.Key, 14) + hp.Desc
+				name := st.Dim.Render(h.env.keys.ConfigName(set, k))
+				line := "  " + padRight(hp.Key, 14) + padRight(hp.Desc, 24) + name
 				if !k.Enabled() {
-					line = st.KeyDisabled.Render("  "+padRight(hp.Key, 14)+hp.Desc) + st.Dim.Render("  disabled: read-only")
+					line = st.KeyDisabled.Render("  "+padRight(hp.Key, 14)+hp.Desc) + st.Dim.Render("  disabled: read-only") + "  " + name
 				}
 				b.WriteString(line + "\n")
 			}
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(st.Dim.Render("keys are rebound in the config file under keys:, by the names on the right") + "\n\n")
 	section(h.of.Title(), h.of.Keys())
 	section("while typing (filter, command bar, confirmations, pickers)", h.env.keys.Input)
 	section("global", h.env.keys.Global)
-	h.vp.SetContent(strings.TrimRight(b.String(), "\n"))
+	h.pane.setContent(strings.TrimRight(b.String(), "\n"))
 }
 
 func (h *helpView) Update(msg tea.Msg) tea.Cmd {
@@ -86,19 +92,17 @@ func (h *helpView) Update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, h.keys.Up):
-			h.vp.ScrollUp(1)
+			h.pane.vp.ScrollUp(1)
 		case key.Matches(msg, h.keys.Down):
-			h.vp.ScrollDown(1)
+			h.pane.vp.ScrollDown(1)
 		}
 	case tea.MouseWheelMsg:
-		var cmd tea.Cmd
-		h.vp, cmd = h.vp.Update(msg)
-		return cmd
+		return h.pane.wheel(msg)
 	}
 	return nil
 }
 
-func (h *helpView) Render() string { return h.vp.View() }
+func (h *helpView) Render() string { return h.pane.view(h.env.styles) }
 
 // padRight pads a label to w columns, always leaving a space after it.
 func padRight(s string, w int) string {

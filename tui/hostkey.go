@@ -162,14 +162,14 @@ type alertDialog struct {
 }
 
 func (d *alertDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(msg, m.env.keys.Input.Accept, m.env.keys.Input.Cancel) {
+	if key.Matches(msg, m.env.keys.Input.Accept, m.env.keys.Input.Cancel, m.env.keys.Global.Quit) {
 		m.dialog = nil
 	}
 	return nil
 }
 
 func (d *alertDialog) view(st Styles, width int) string {
-	return errorBox(st, d.title, d.err, width) + "\n" + st.Dim.Render("enter or esc closes")
+	return errorBox(st, d.title, d.err, width) + "\n" + st.Dim.Render("enter, esc or q closes")
 }
 
 // errorBox draws a failure in full, wrapped to width.

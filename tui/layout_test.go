@@ -95,3 +95,37 @@ func TestStatusSortsBySeverity(t *testing.T) {
 		t.Fatalf("last row is %s, want a destroyed record", en.Status)
 	}
 }
+
+// TestFilterMatchesWhatTheTableShows: the marks a row carries are words
+// the filter finds, ranked before rows that only hold the letters.
+func TestFilterMatchesWhatTheTableShows(t *testing.T) {
+	h := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}})
+	v := h.m.top().(*resourcesView)
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"stuck", []string{"prod/db/orders"}},
+		{"orphaned", []string{"prod/db/orders", "prod/k8s/main"}},
+		{"locked", []string{"prod/db/orders", "prod/k8s/main", "staging/dns/api"}},
+		{"held", []string{"staging/dns/api"}},
+		{"corrupt", []string{"prod/cache/sessions"}},
+		{"locked prod", []string{"prod/db/orders", "prod/k8s/main"}},
+	} {
+		v.grid.SetQuery(tt.query)
+		var got []string
+		for range v.grid.Visible() {
+			en, _ := v.grid.Selected()
+			got = append(got, en.ID)
+			v.grid.Move(1)
+		}
+		v.grid.Top()
+		if len(got) < len(tt.want) || strings.Join(got[:len(tt.want)], ",") != strings.Join(tt.want, ",") {
+			t.Errorf("/%s found %v, want %v first", tt.query, got, tt.want)
+		}
+	}
+	v.grid.SetQuery("error")
+	if en, _ := v.grid.Selected(); en.Status != stores.StatusError {
+		t.Errorf("/error ranks %s (%s) first, not a record in error", en.ID, en.Status)
+	}
+}

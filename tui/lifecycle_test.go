@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -13,9 +14,6 @@ import (
 
 	"statescope/stores"
 )
-
-// cancelWithin is how fast leaving a view must reach a blocked store call.
-const cancelWithin = 100 * time.Millisecond
 
 // TestLeavingAViewCancelsItsLoads enters each view on a store that never
 // answers, leaves it, and checks that the blocked call is cancelled at
@@ -44,63 +42,63 @@ func TestLeavingAViewCancelsItsLoads(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			bs := newBlockingStore()
-			h := newAsyncHarness(t, bs)
-			defer h.close()
-			homeOps := 2
-			if tt.name == "resources" {
-				homeOps = 0 // the home view is the one under test
-			}
-			for range homeOps {
-				wait(t, bs.started, time.Second, "the home view's load")
-			}
-			tt.enter(h)
-			for range tt.ops {
-				wait(t, bs.started, time.Second, "the view's load")
-			}
-			v := h.m.top()
-			gen := v.base().gen
-
-			start := time.Now()
-			tt.leave(h)
-			for range tt.ops {
-				wait(t, bs.returned, cancelWithin, "the cancelled call to return")
-			}
-			t.Logf("cancelled in %s", time.Since(start))
-			if tt.name == "resources" {
-				wait(t, bs.started, time.Second, "the locks view that replaced it")
-			}
-			if h.m.find(v.base().id) != nil {
-				t.Fatal("the view is still on the stack after leaving")
-			}
-
-			// The late replies are addressed to a view that is gone.
-			for range tt.ops {
-				late := h.next(time.Second)
-				tg, ok := late.(tagged)
-				if !ok || tg.to != v.base().id {
-					t.Fatalf("late reply %T %+v is not addressed to the left view", late, late)
+			synctest.Test(t, func(t *testing.T) {
+				bs := newBlockingStore()
+				h := newAsyncHarness(t, bs)
+				defer h.close()
+				homeOps := 2
+				if tt.name == "resources" {
+					homeOps = 0 // the home view is the one under test
 				}
-				h.send(late)
-			}
-			if v.base().gen != gen || !v.base().left {
-				t.Fatalf("left view changed: gen %d→%d left=%v", gen, v.base().gen, v.base().left)
-			}
-
-			// Entering again starts a new view with a new, live load.
-			if tt.name == "resources" {
-				h.keys(":", "r", "e", "s", "enter")
-				wait(t, bs.returned, cancelWithin, "the locks view to be left") // :resources replaced it
-			} else {
+				for range homeOps {
+					settled(t, bs.started, "the home view's load")
+				}
 				tt.enter(h)
-			}
-			for range tt.ops {
-				wait(t, bs.started, time.Second, "the new load")
-			}
-			nv := h.m.top()
-			if nv == v || nv.base().ctx.Err() != nil || nv.base().gen != 1 {
-				t.Fatalf("re-entry did not start afresh: same=%v ctxErr=%v gen=%d", nv == v, nv.base().ctx.Err(), nv.base().gen)
-			}
+				for range tt.ops {
+					settled(t, bs.started, "the view's load")
+				}
+				v := h.m.top()
+				gen := v.base().gen
+
+				tt.leave(h)
+				for range tt.ops {
+					settled(t, bs.returned, "the cancelled call to return")
+				}
+				if tt.name == "resources" {
+					settled(t, bs.started, "the locks view that replaced it")
+				}
+				if h.m.find(v.base().id) != nil {
+					t.Fatal("the view is still on the stack after leaving")
+				}
+
+				// The late replies are addressed to a view that is gone.
+				for range tt.ops {
+					late := h.next(time.Second)
+					tg, ok := late.(tagged)
+					if !ok || tg.to != v.base().id {
+						t.Fatalf("late reply %T %+v is not addressed to the left view", late, late)
+					}
+					h.send(late)
+				}
+				if v.base().gen != gen || !v.base().left {
+					t.Fatalf("left view changed: gen %d→%d left=%v", gen, v.base().gen, v.base().left)
+				}
+
+				// Entering again starts a new view with a new, live load.
+				if tt.name == "resources" {
+					h.keys(":", "r", "e", "s", "enter")
+					settled(t, bs.returned, "the locks view to be left") // :resources replaced it
+				} else {
+					tt.enter(h)
+				}
+				for range tt.ops {
+					settled(t, bs.started, "the new load")
+				}
+				nv := h.m.top()
+				if nv == v || nv.base().ctx.Err() != nil || nv.base().gen != 1 {
+					t.Fatalf("re-entry did not start afresh: same=%v ctxErr=%v gen=%d", nv == v, nv.base().ctx.Err(), nv.base().gen)
+				}
+			})
 		})
 	}
 }
@@ -109,21 +107,23 @@ func TestLeavingAViewCancelsItsLoads(t *testing.T) {
 // its reply, arriving later, is ignored by generation.
 func TestNewerLoadSupersedesOlder(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	bs := newBlockingStore()
-	h := newAsyncHarness(t, bs)
-	defer h.close()
-	wait(t, bs.started, time.Second, "first load")
-	wait(t, bs.started, time.Second, "first lock load")
-	v := h.m.top().(*resourcesView)
-	h.keys("r")
-	wait(t, bs.returned, cancelWithin, "the superseded load")
-	wait(t, bs.returned, cancelWithin, "the superseded lock load")
-	for range 2 {
-		h.send(h.next(time.Second))
-	}
-	if v.gen != 2 || !v.listing || !v.lockLoading || v.err != nil {
-		t.Fatalf("stale replies changed the view: gen=%d listing=%v lockLoading=%v err=%v", v.gen, v.listing, v.lockLoading, v.err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		bs := newBlockingStore()
+		h := newAsyncHarness(t, bs)
+		defer h.close()
+		settled(t, bs.started, "first load")
+		settled(t, bs.started, "first lock load")
+		v := h.m.top().(*resourcesView)
+		h.keys("r")
+		settled(t, bs.returned, "the superseded load")
+		settled(t, bs.returned, "the superseded lock load")
+		for range 2 {
+			h.send(h.next(time.Second))
+		}
+		if v.gen != 2 || !v.listing || !v.lockLoading || v.err != nil {
+			t.Fatalf("stale replies changed the view: gen=%d listing=%v lockLoading=%v err=%v", v.gen, v.listing, v.lockLoading, v.err)
+		}
+	})
 }
 
 // batchStore streams whatever batches the test sends, then ends.
@@ -159,38 +159,40 @@ func entries(ids ...string) []stores.Entry {
 // TestRowsStreamInAsBatchesArrive: rows appear before the load completes.
 func TestRowsStreamInAsBatchesArrive(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	bs := &batchStore{plainStore: plainStore{newBlockingStore()}, batches: make(chan []stores.Entry)}
-	h := newAsyncHarness(t, bs)
-	defer h.close()
-	v := h.m.top().(*resourcesView)
-	pump := func() {
-		for {
-			msg := h.next(time.Second)
-			h.send(msg)
-			if tg, ok := msg.(tagged); ok {
-				if _, isEntries := tg.msg.(rowsMsg); isEntries {
-					return
+	synctest.Test(t, func(t *testing.T) {
+		bs := &batchStore{plainStore: plainStore{newBlockingStore()}, batches: make(chan []stores.Entry)}
+		h := newAsyncHarness(t, bs)
+		defer h.close()
+		v := h.m.top().(*resourcesView)
+		pump := func() {
+			for {
+				msg := h.next(time.Second)
+				h.send(msg)
+				if tg, ok := msg.(tagged); ok {
+					if _, isEntries := tg.msg.(rowsMsg); isEntries {
+						return
+					}
 				}
 			}
 		}
-	}
-	bs.batches <- entries("a", "b")
-	pump()
-	if v.grid.Len() != 2 || !v.listing {
-		t.Fatalf("after one batch: %d rows, listing=%v", v.grid.Len(), v.listing)
-	}
-	if !strings.Contains(h.m.View().Content, "a") {
-		t.Fatal("streamed rows are not rendered")
-	}
-	bs.batches <- entries("c")
-	pump()
-	close(bs.batches)
-	for v.listing {
+		bs.batches <- entries("a", "b")
 		pump()
-	}
-	if v.grid.Len() != 3 || !v.loaded || v.err != nil {
-		t.Fatalf("after the end: %d rows, loaded=%v err=%v", v.grid.Len(), v.loaded, v.err)
-	}
+		if v.grid.Len() != 2 || !v.listing {
+			t.Fatalf("after one batch: %d rows, listing=%v", v.grid.Len(), v.listing)
+		}
+		if !strings.Contains(h.m.View().Content, "a") {
+			t.Fatal("streamed rows are not rendered")
+		}
+		bs.batches <- entries("c")
+		pump()
+		close(bs.batches)
+		for v.listing {
+			pump()
+		}
+		if v.grid.Len() != 3 || !v.loaded || v.err != nil {
+			t.Fatalf("after the end: %d rows, loaded=%v err=%v", v.grid.Len(), v.loaded, v.err)
+		}
+	})
 }
 
 // flakyStore fails its first list.
@@ -282,17 +284,19 @@ func TestChangedLockIsNotReleased(t *testing.T) {
 
 func TestQuitLeavesEveryView(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	bs := newBlockingStore()
-	h := newAsyncHarness(t, bs)
-	defer h.close()
-	wait(t, bs.started, time.Second, "load")
-	wait(t, bs.started, time.Second, "lock load")
-	h.keys("q")
-	wait(t, bs.returned, cancelWithin, "cancel on quit")
-	wait(t, bs.returned, cancelWithin, "cancel on quit")
-	if len(h.m.stack) != 0 {
-		t.Fatalf("%d views still open after quit", len(h.m.stack))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		bs := newBlockingStore()
+		h := newAsyncHarness(t, bs)
+		defer h.close()
+		settled(t, bs.started, "load")
+		settled(t, bs.started, "lock load")
+		h.keys("q")
+		settled(t, bs.returned, "cancel on quit")
+		settled(t, bs.returned, "cancel on quit")
+		if len(h.m.stack) != 0 {
+			t.Fatalf("%d views still open after quit", len(h.m.stack))
+		}
+	})
 }
 
 // closeRecorder notes that its store was closed.
@@ -353,32 +357,35 @@ func (c *countingStore) List(ctx context.Context, f stores.Filter) ([]stores.Ent
 // it does, and stops ticking once the view is left.
 func TestAutoRefresh(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cs := &countingStore{goldenStore: newGoldenStore(t)}
-	h := newAsyncHarnessWith(t, Options{Session: Session{Store: cs, Name: "demo"}, Refresh: 5 * time.Millisecond})
-	defer h.close()
-	v := h.m.top().(*resourcesView)
-	for cs.lists.Load() < 3 {
-		h.send(h.next(time.Second))
-		if v.loaded && v.grid.Len() != 58 {
-			t.Fatalf("%d rows on screen during a refresh, want 58", v.grid.Len())
+	synctest.Test(t, func(t *testing.T) {
+		cs := &countingStore{goldenStore: newGoldenStore(t)}
+		h := newAsyncHarnessWith(t, Options{Session: Session{Store: cs, Name: "demo"}, Refresh: 5 * time.Millisecond})
+		defer h.close()
+		v := h.m.top().(*resourcesView)
+		for cs.lists.Load() < 3 {
+			h.send(h.next(time.Second))
+			if v.loaded && v.grid.Len() != 58 {
+				t.Fatalf("%d rows on screen during a refresh, want 58", v.grid.Len())
+			}
 		}
-	}
-	h.keys(":", "l", "o", "c", "k", "s", "enter")
-	// Deliver what is in flight; nothing may schedule a further list.
-	deadline := time.After(50 * time.Millisecond)
-	for done := false; !done; {
-		select {
-		case msg := <-h.msgs:
-			h.send(msg)
-		case <-deadline:
-			done = true
+		h.keys(":", "l", "o", "c", "k", "s", "enter")
+		// Deliver what is in flight, then let many intervals pass: no tick
+		// may reach a list any more.
+		deliver := func() {
+			for synctest.Wait(); len(h.msgs) > 0; synctest.Wait() {
+				h.send(<-h.msgs)
+			}
 		}
-	}
-	n := cs.lists.Load()
-	time.Sleep(30 * time.Millisecond)
-	if cs.lists.Load() != n {
-		t.Fatal("the left view kept refreshing")
-	}
+		deliver()
+		n := cs.lists.Load()
+		for range 10 {
+			time.Sleep(5 * time.Millisecond) // fake time: every timer due fires
+			deliver()
+		}
+		if cs.lists.Load() != n {
+			t.Fatal("the left view kept refreshing")
+		}
+	})
 }
 
 func TestMouseWheelScrolls(t *testing.T) {

@@ -10,8 +10,10 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
+	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/redact"
 	"statescope/tui/grid"
@@ -49,7 +51,7 @@ func newLocksView(e *env) *locksView {
 		return []string{l.ResourceID, string(l.Verdict), l.Holder.String()}
 	}, st.Grid)
 	g.SortBy(3) // the most suspect first
-	return &locksView{env: e, keys: e.keys.Locks, table: newTable(g)}
+	return &locksView{env: e, keys: e.keys.Locks, table: newTable(g, func(l stores.LockInfo) (string, string) { return l.ResourceID, "resource ID " + l.ResourceID })}
 }
 
 func (v *locksView) Title() string     { return "locks" }
@@ -126,6 +128,16 @@ func (v *locksView) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, k.Open):
 			if l, ok := v.grid.Selected(); ok {
 				return v.env.router.push(newDetailView(v.env, stores.Row{ID: l.ResourceID}))
+			}
+		case key.Matches(msg, k.CopyID):
+			return v.copyRow()
+		case key.Matches(msg, k.CopyToken):
+			if l, ok := v.grid.Selected(); ok {
+				return copyCmd(l.Token, "the lock token of "+l.ResourceID)
+			}
+		case key.Matches(msg, k.CopyCommand):
+			if l, ok := v.grid.Selected(); ok {
+				return copyCmd(unlockLine(l, v.env.session.Args), "the unlock command for "+l.ResourceID+credentialsNote(v.env.session.Args))
 			}
 		case keymap.Pressed(msg, k.ForceUnlock):
 			return v.startRelease()
@@ -208,6 +220,23 @@ func (v *locksView) summary() string {
 	return v.env.styles.Bold.Render(fmt.Sprintf("%d locks", v.grid.Len())) + "  " + strings.Join(parts, " · ")
 }
 
+// unlockLine is the exact CLI command that releases this lock instance,
+// quoted for sh: tokens may hold quotes (S3) or | (Azure).
+func unlockLine(l stores.LockInfo, storeArgs []string) string {
+	return shellcmd.Line(append([]string{"unlock", l.ResourceID, "--token", l.Token}, storeArgs...)...)
+}
+
+// credentialsNote warns that a copied command names its store without the
+// credentials the screen never shows.
+func credentialsNote(storeArgs []string) string {
+	for _, a := range storeArgs {
+		if strings.Contains(a, "xxxxx") {
+			return "; put the store's credentials back where it says xxxxx"
+		}
+	}
+	return ""
+}
+
 // confirmRelease is the force-release dialog: it states exactly what will
 // happen and needs the resource ID typed back.
 type confirmRelease struct {
@@ -218,8 +247,10 @@ type confirmRelease struct {
 func (c *confirmRelease) view(st Styles, now time.Time, width int) string {
 	l := c.lock
 	var b strings.Builder
+	box := min(width, 100)
+	inner := box - 4 // border and padding
 	row := func(label, value string) {
-		b.WriteString(st.Dim.Render(padRight(label, 10)) + value + "\n")
+		b.WriteString(hanging(st.Dim.Render(padRight(label, 10)), value, 10, inner) + "\n")
 	}
 	b.WriteString(st.Error.Render("FORCE RELEASE LOCK") + "\n\n")
 	row("resource", st.Bold.Render(l.ResourceID))
@@ -228,14 +259,21 @@ func (c *confirmRelease) view(st Styles, now time.Time, width int) string {
 	row("age", lockAge(l, now))
 	row("holder", dash(l.Holder.String()))
 	row("verdict", st.VerdictStyle(l.Verdict).Render(string(l.Verdict)))
-	row("evidence", wrap(redact.Text(l.Evidence), width-20))
+	row("evidence", redact.Text(l.Evidence))
 	row("source", dash(l.Source))
 	if l.Verdict == stores.VerdictHeld {
 		b.WriteString("\n" + st.Error.Render("Not known to be abandoned: its operation may still be running, and releasing lets a second writer in.") + "\n")
 	}
-	b.WriteString("\nOnly this exact lock (token " + dash(l.Token) + ") is released; if it changed meanwhile, nothing happens.\n")
-	b.WriteString("Records are not touched; the lock is backed up and the release audited.\n\n")
+	b.WriteString("\n" + wrap("Only this exact lock (token "+dash(l.Token)+") is released; if it changed meanwhile, nothing happens.", inner) + "\n")
+	b.WriteString(wrap("Records are not touched; the lock is backed up and the release audited.", inner) + "\n\n")
 	b.WriteString(c.typed.view(st))
 	b.WriteString(st.Dim.Render("enter releases · esc cancels"))
-	return st.Box.Width(min(width, 100)).Render(b.String())
+	return st.Box.Width(box).Render(b.String())
+}
+
+// hanging is label then value wrapped to width, its later lines indented
+// under the value's first.
+func hanging(label, value string, indent, width int) string {
+	lines := strings.Split(ansi.Wordwrap(value, max(width-indent, 10), " /,;"), "\n")
+	return label + strings.Join(lines, "\n"+strings.Repeat(" ", indent))
 }

@@ -8,7 +8,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/pmezard/go-difflib/difflib"
 
@@ -29,7 +28,7 @@ type planView struct {
 	scope
 	env  *env
 	keys keymap.Confirm
-	vp   viewport.Model
+	pane pane
 
 	action   repair.Action
 	resource string
@@ -52,7 +51,7 @@ type planView struct {
 }
 
 func newPlanView(e *env, action repair.Action, id string, plan planner) *planView {
-	return &planView{env: e, keys: e.keys.Confirm, vp: viewport.New(), action: action, resource: id, plan: plan}
+	return &planView{env: e, keys: e.keys.Confirm, pane: newPane(), action: action, resource: id, plan: plan}
 }
 
 // openDelete opens the confirmation of deleting a record; it lists the
@@ -67,14 +66,17 @@ func (e *env) openDelete(id string, b key.Binding) tea.Cmd {
 }
 
 func (v *planView) Title() string     { return string(v.action) }
-func (v *planView) Keys() help.KeyMap { return planKeys{v} }
+func (v *planView) Keys() help.KeyMap { return planKeys{v.keys, v} }
 
 // planKeys offers only what the screen can do now: no apply while the
 // plan is read, after a refusal or while dependents block a delete.
-type planKeys struct{ v *planView }
+type planKeys struct {
+	keymap.Confirm
+	v *planView
+}
 
 func (k planKeys) ShortHelp() []key.Binding {
-	v, c := k.v, k.v.keys
+	v, c := k.v, k.Confirm
 	switch {
 	case v.dependents != nil && !v.forced:
 		return []key.Binding{c.Force}
@@ -84,15 +86,13 @@ func (k planKeys) ShortHelp() []key.Binding {
 	return []key.Binding{c.Apply, c.Reveal}
 }
 
-func (k planKeys) FullHelp() [][]key.Binding { return k.v.keys.FullHelp() }
-func (v *planView) Capturing() bool          { return v.force != nil }
-func (v *planView) Busy() bool               { return v.planning || v.applying }
-func (v *planView) Enter() tea.Cmd           { return v.replan() }
+func (v *planView) Capturing() bool { return v.force != nil }
+func (v *planView) Busy() bool      { return v.planning || v.applying }
+func (v *planView) Enter() tea.Cmd  { return v.replan() }
 
 func (v *planView) SetSize(w, h int) {
 	v.scope.SetSize(w, h)
-	v.vp.SetWidth(w)
-	v.vp.SetHeight(h)
+	v.pane.setSize(w, h)
 	v.render()
 }
 
@@ -161,9 +161,7 @@ func (v *planView) Update(msg tea.Msg) tea.Cmd {
 		v.keepText()
 		v.render()
 	case tea.MouseWheelMsg:
-		var cmd tea.Cmd
-		v.vp, cmd = v.vp.Update(msg)
-		return cmd
+		return v.pane.wheel(msg)
 	case tea.KeyPressMsg:
 		if v.force != nil {
 			return v.forceKey(msg)
@@ -202,9 +200,9 @@ func (v *planView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.Back()
 		return v.env.router.pop()
 	case key.Matches(msg, k.Up):
-		v.vp.ScrollUp(1)
+		v.pane.vp.ScrollUp(1)
 	case key.Matches(msg, k.Down):
-		v.vp.ScrollDown(1)
+		v.pane.vp.ScrollDown(1)
 	case key.Matches(msg, k.Reveal):
 		v.revealed = !v.revealed
 		v.render()
@@ -317,14 +315,14 @@ func (v *planView) render() {
 		b.WriteString("\n" + st.Dim.Render("f deletes it anyway (type the ID to confirm) · esc cancels"))
 	case v.err != nil:
 		b.WriteString(st.Error.Render(wrap(v.err.Error(), v.width)) + "\n")
+		b.WriteString(st.Dim.Render("nothing was written · esc goes back") + "\n")
 		if v.explain != "" {
-			b.WriteString("\n" + colorUnified(st, v.explain) + "\n")
+			b.WriteString("\n" + colorUnified(st, v.explain))
 		}
-		b.WriteString(st.Dim.Render("nothing was written · esc goes back"))
 	case v.p != nil:
 		v.writePlan(&b)
 	}
-	v.vp.SetContent(b.String())
+	v.pane.setContent(b.String())
 }
 
 func (v *planView) writePlan(b *strings.Builder) {
@@ -423,4 +421,4 @@ func recordLines(s *stores.State) []string {
 	return difflib.SplitLines(string(raw))
 }
 
-func (v *planView) Render() string { return v.vp.View() }
+func (v *planView) Render() string { return v.pane.view(v.env.styles) }

@@ -27,7 +27,10 @@ func TestProgram(t *testing.T) {
 	tm.Type("L")
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("3 locks")) },
 		teatest.WithDuration(5*time.Second))
-	tm.Type("q")
+	tm.Type("q") // back from the locks view
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("58 records")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Type("q") // quits from the home view
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if len(final.stack) != 0 {
 		t.Fatalf("%d views open after quit", len(final.stack))

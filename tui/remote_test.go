@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -280,30 +281,34 @@ func TestPlainUnlockOverStockPlugin(t *testing.T) {
 // each question belongs to one of them.
 func TestHostKeysOnlyAnswerTheUIsOpens(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	asked := make(chan tea.Msg, 1)
-	h := NewHostKeys()
-	h.Attach(func(msg tea.Msg) { asked <- msg })
-	if h.Ask("stray", testFingerprint) || len(asked) != 0 {
-		t.Fatal("a question outside an open was asked or accepted")
-	}
-	inFirst, release := make(chan struct{}), make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		_, err := opening(h, context.Background(), func(context.Context) (int, error) {
-			close(inFirst)
-			<-release
-			return 0, nil
-		})
-		done <- err
-	}()
-	<-inFirst
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := opening(h, ctx, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a second open ran beside the first: %v", err)
-	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		asked := make(chan tea.Msg, 1)
+		h := NewHostKeys()
+		h.Attach(func(msg tea.Msg) { asked <- msg })
+		if h.Ask("stray", testFingerprint) || len(asked) != 0 {
+			t.Fatal("a question outside an open was asked or accepted")
+		}
+		inFirst, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			_, err := opening(h, context.Background(), func(context.Context) (int, error) {
+				close(inFirst)
+				<-release
+				return 0, nil
+			})
+			done <- err
+		}()
+		<-inFirst
+		// Fake time: the deadline passes only once the second open is
+		// blocked waiting for its turn.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := opening(h, ctx, func(context.Context) (int, error) { return 0, nil }); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a second open ran beside the first: %v", err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -77,7 +77,7 @@ func newResourcesView(e *env) *resourcesView {
 		{Title: "UPDATED", Whole: true,
 			Text:    func(r stores.Row) string { return field(r, stores.RelativeAge(r.UpdatedAt, now())) },
 			Compare: func(a, b stores.Row) int { return updatedAt(b).Compare(updatedAt(a)) }},
-	}, func(r stores.Row) string { return r.ID }, searchFields, st.Grid)
+	}, func(r stores.Row) string { return r.ID }, func(r stores.Row) []string { return v.searchFields(r, now(), stale) }, st.Grid)
 	v.grid.SortBy(0)
 	return v
 }
@@ -127,12 +127,24 @@ func statusText(r stores.Row, now time.Time, stale time.Duration) string {
 	return r.Status
 }
 
-// searchFields are what the filter matches: ID, type, provider, status.
-func searchFields(r stores.Row) []string {
-	if r.Corrupt() {
-		return []string{r.ID, "corrupt"}
+// searchFields are what the filter matches: what the row shows (ID,
+// type, provider, status, lock) and the words for its marks: corrupt,
+// stuck, locked, and the lock's verdict (orphaned, stale, held).
+func (v *resourcesView) searchFields(r stores.Row, now time.Time, stale time.Duration) []string {
+	fields := []string{r.ID}
+	switch {
+	case r.Corrupt():
+		fields = append(fields, "corrupt")
+	default:
+		fields = append(fields, r.ResourceType, r.Provider, r.Status)
+		if r.IsStuck(now, stale) {
+			fields = append(fields, "stuck")
+		}
 	}
-	return []string{r.ID, r.ResourceType, r.Provider, r.Status}
+	if l, ok := v.locks[r.ID]; ok {
+		fields = append(fields, "locked", string(l.Verdict))
+	}
+	return fields
 }
 
 func updatedAt(r stores.Row) time.Time {
@@ -250,12 +262,19 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 		}
 		v.lockLoading = false
 		v.noInventory, v.lockErr = msg.unsupported, quiet(msg.err)
+		old := v.locks
 		v.locks = make(map[string]stores.LockInfo, len(msg.locks))
 		for _, l := range msg.locks {
 			v.locks[l.ResourceID] = l
 		}
 		v.header = nil
-		return v.tag(v.grid.Recompute())
+		// Only rows whose lock came, went or changed verdict are searched
+		// differently now.
+		return v.tag(v.grid.Recompute(func(en stores.Row) bool {
+			was, had := old[en.ID]
+			is, has := v.locks[en.ID]
+			return had != has || was.Verdict != is.Verdict
+		}))
 	case grid.FilterMsg:
 		return v.tag(v.grid.Apply(msg))
 	case refreshTickMsg:
@@ -268,6 +287,8 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 		return v.load()
 	case tea.MouseWheelMsg:
 		v.grid.Move(wheelDelta(msg))
+	case clickMsg:
+		v.grid.Click(msg.y - len(v.summaryLines())) // under the summary lines
 	case tea.KeyPressMsg:
 		if v.filter.typing {
 			return v.tag(v.filter.key(msg, v.env.keys.Input, v.grid))
@@ -349,6 +370,10 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Diff):
 		if r, ok := v.grid.Selected(); ok {
 			return v.env.router.openDiff(r, nil)
+		}
+	case key.Matches(msg, k.CopyID):
+		if en, ok := v.grid.Selected(); ok {
+			return copyCmd(en.ID, "resource ID "+en.ID)
 		}
 	case keymap.Pressed(msg, k.Delete):
 		if r, ok := v.grid.Selected(); ok {
@@ -484,18 +509,23 @@ func flow(parts []string, sep string, w int) []string {
 	return lines
 }
 
+// summaryLines is the header as laid out now; the table gets what it
+// leaves.
+func (v *resourcesView) summaryLines() []string {
+	if v.header == nil {
+		v.header = v.summary()
+		v.grid.SetSize(v.width, max(v.height-1-len(v.header), 2))
+	}
+	return v.header
+}
+
 // summaryOrder puts the statuses that need attention first.
 var summaryOrder = []string{stores.StatusError, stores.StatusProvisioning, stores.StatusDestroying, stores.StatusPlanned, stores.StatusActive, stores.StatusDestroyed}
 
 func (v *resourcesView) Render() string {
 	st := v.env.styles
 	var b strings.Builder
-	if v.header == nil {
-		v.header = v.summary()
-		// The table gets what the header leaves.
-		v.grid.SetSize(v.width, max(v.height-1-len(v.header), 2))
-	}
-	b.WriteString(strings.Join(v.header, "\n") + "\n")
+	b.WriteString(strings.Join(v.summaryLines(), "\n") + "\n")
 	switch {
 	case v.err != nil:
 		b.WriteString(loadFailed(st, "load failed", v.err, v.width) + "\n")

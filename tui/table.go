@@ -13,10 +13,12 @@ import (
 type table[T any] struct {
 	grid   *grid.Model[T]
 	filter tableFilter[T]
+	// id is the text y copies from a row, and what it is called.
+	id func(T) (text, what string)
 }
 
-func newTable[T any](g *grid.Model[T]) table[T] {
-	return table[T]{grid: g, filter: newTableFilter[T]()}
+func newTable[T any](g *grid.Model[T], id func(T) (text, what string)) table[T] {
+	return table[T]{grid: g, filter: newTableFilter[T](), id: id}
 }
 
 // tableKeys are a table view's bindings for the shared handling; an unset
@@ -36,6 +38,9 @@ func (t *table[T]) update(msg tea.Msg, in keymap.Input, k tableKeys) (tea.Cmd, b
 	case tea.MouseWheelMsg:
 		t.grid.Move(wheelDelta(msg))
 		return nil, true
+	case clickMsg:
+		t.grid.Click(msg.y - 1) // under the view's one title line
+		return nil, true
 	case tea.KeyPressMsg:
 		if t.filter.typing {
 			return t.filter.key(msg, in, t.grid), true
@@ -54,6 +59,16 @@ func (t *table[T]) update(msg tea.Msg, in keymap.Input, k tableKeys) (tea.Cmd, b
 		}
 	}
 	return nil, false
+}
+
+// copyRow copies the selected row's ID. The command goes to the program
+// as it is (its clipboard message is not the view's), so it is not tagged.
+func (t *table[T]) copyRow() tea.Cmd {
+	it, ok := t.grid.Selected()
+	if !ok {
+		return nil
+	}
+	return copyCmd(t.id(it))
 }
 
 // Capturing reports the filter being typed.

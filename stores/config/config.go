@@ -33,6 +33,9 @@ type Config struct {
 	Refresh        Duration            `yaml:"refresh"`
 	Contexts       map[string]Context  `yaml:"contexts"`
 	Keys           map[string][]string `yaml:"keys"`
+	// NoMouse starts the TUI with mouse capture off, so the terminal's own
+	// text selection works (global.mouse toggles it).
+	NoMouse bool `yaml:"no-mouse"`
 	// Path is where the file was read from ("" when there was none).
 	Path string `yaml:"-"`
 }

@@ -26,6 +26,7 @@ contexts:
   dev: {store: /tmp/state}
 keys:
   resources.refresh: [r, f5]
+no-mouse: true
 `)
 	c, err := Load(p)
 	if err != nil {
@@ -43,6 +44,9 @@ keys:
 	}
 	if got := c.Keys["resources.refresh"]; len(got) != 2 {
 		t.Errorf("keys: %v", got)
+	}
+	if !c.NoMouse {
+		t.Errorf("no-mouse not read")
 	}
 }
 

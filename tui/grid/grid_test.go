@@ -204,3 +204,33 @@ func TestNarrowLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterRanks: exact, then prefix, then word start, then anywhere,
+// then scattered; rows of one rank keep the sort order.
+func TestFilterRanks(t *testing.T) {
+	g := newTestGrid()
+	g.Append([]row{
+		{"o-r-d-e-r-s", "x", 1}, {"backorders", "x", 2}, {"prod/orders-db", "x", 3},
+		{"orders-archive", "x", 4}, {"orders", "x", 5}, {"orders-new", "x", 6},
+	})
+	g.SetQuery("orders")
+	want := []string{"orders", "orders-archive", "orders-new", "prod/orders-db", "backorders", "o-r-d-e-r-s"}
+	if got := visibleIDs(g); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ranked %v, want %v", got, want)
+	}
+	g.Reverse() // ties follow the sort: the two prefix matches swap
+	want = []string{"orders", "orders-new", "orders-archive", "prod/orders-db", "backorders", "o-r-d-e-r-s"}
+	if got := visibleIDs(g); !reflect.DeepEqual(got, want) {
+		t.Fatalf("reversed %v, want %v", got, want)
+	}
+	g.SetQuery("orders-") // narrowing keeps rank, then sort order
+	want = []string{"orders-new", "orders-archive", "prod/orders-db"}
+	if got := visibleIDs(g); !reflect.DeepEqual(got, want) {
+		t.Fatalf("narrowed %v, want %v", got, want)
+	}
+	g.Append([]row{{"orders-", "x", 7}, {"zz/orders-q", "x", 8}}) // streamed in: merged by rank
+	want = []string{"orders-", "orders-new", "orders-archive", "zz/orders-q", "prod/orders-db"}
+	if got := visibleIDs(g); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after append %v, want %v", got, want)
+	}
+}
