@@ -23,7 +23,7 @@ import (
 // Sorted by ID, then source.
 func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
 	var all []stores.Entry
-	err := s.stream(ctx, func(batch []stores.Entry) error {
+	err := listRecords(ctx, s, s.readEntry, entryInfo, nil, func(stores.Entry) bool { return true }, func(batch []stores.Entry) error {
 		all = append(all, batch...)
 		return nil
 	})
@@ -49,50 +49,46 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 // file claims carries the conflict naming both files; the earlier one was
 // delivered before it was known (List marks both).
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	seen := map[string]string{}
-	err := s.stream(ctx, func(batch []stores.Entry) error {
-		kept := batch[:0]
-		for _, e := range batch {
-			if e.State != nil {
-				if first, dup := seen[e.ID]; dup {
-					e.Problem = joinProblem(e.Problem, conflictWith(e.ID, first))
-				} else {
-					seen[e.ID] = e.Source
-				}
-			}
-			if f.Match(e) {
-				kept = append(kept, e)
-			}
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		return yield(kept)
-	})
-	if err != nil {
+	setProblem := func(e *stores.Entry, p string) { e.Problem = p }
+	if err := listRecords(ctx, s, s.readEntry, entryInfo, setProblem, f.Match, yield); err != nil {
 		return fmt.Errorf("filesystem: list: %w", err)
 	}
 	return nil
 }
 
-// stream reads every record entry in parallel and refreshes the claim
-// index with what it read.
-func (s *Store) stream(ctx context.Context, yield func([]stores.Entry) error) error {
+func entryInfo(e stores.Entry) (source, id, problem string) { return e.Source, e.ID, e.Problem }
+
+// listRecords reads every record entry a directory page at a time on
+// GOMAXPROCS workers and hands yield, batch by batch as they complete, the
+// items that keep accepts (wfctl's metadata.json is left out). With
+// setProblem, an item whose resource ID an earlier item claims gets the
+// conflict. A completed listing rebuilds the claim index.
+func listRecords[T any](ctx context.Context, s *Store, read func(name string, listedRegular bool) T, info func(T) (source, id, problem string), setProblem func(*T, string), keep func(T) bool, yield func([]T) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	claims := map[string]string{}
+	claims, first := map[string]string{}, map[string]string{}
 	err := s.recordPages(ctx, func(names []string, regular func(string) bool) error {
-		return stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Entry {
-			return s.readEntry(name, regular(name))
-		}, func(batch []stores.Entry) error {
+		return stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) T {
+			return read(name, regular(name))
+		}, func(batch []T) error {
 			kept := batch[:0]
-			for _, e := range batch {
-				if e.Source == "" {
+			for i := range batch {
+				source, id, problem := info(batch[i])
+				if source == "" {
 					continue // wfctl's metadata.json
 				}
-				claims[filepath.Base(e.Source)] = claimOf(e.ID, e.Problem)
-				kept = append(kept, e)
+				claims[filepath.Base(source)] = claimOf(id, problem)
+				if setProblem != nil && (problem == "" || strings.HasPrefix(problem, duplicateKeys)) {
+					if earlier, dup := first[id]; dup {
+						setProblem(&batch[i], joinProblem(problem, conflictWith(id, earlier)))
+					} else {
+						first[id] = source
+					}
+				}
+				if keep(batch[i]) {
+					kept = append(kept, batch[i])
+				}
 			}
 			if len(kept) == 0 {
 				return nil

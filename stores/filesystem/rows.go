@@ -3,8 +3,6 @@ package filesystem
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
 
 	"statescope/stores"
@@ -19,42 +17,12 @@ var _ stores.RowLister = (*Store)(nil)
 // is not decoded again. Conflicts are marked as Stream marks them; the
 // claim index is rebuilt from what was listed.
 func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	seen := map[string]string{}
-	claims := map[string]string{}
-	err := s.recordPages(ctx, func(names []string, regular func(string) bool) error {
-		return stores.FetchParallel(ctx, names, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
-			return s.readRow(name, regular(name), known)
-		}, func(batch []stores.Row) error {
-			kept := batch[:0]
-			for _, r := range batch {
-				if r.Source == "" {
-					continue // wfctl's metadata.json
-				}
-				claims[filepath.Base(r.Source)] = claimOf(r.ID, r.Problem)
-				if r.Problem == "" || strings.HasPrefix(r.Problem, duplicateKeys) {
-					if first, dup := seen[r.ID]; dup {
-						r.Problem = joinProblem(r.Problem, conflictWith(r.ID, first))
-					} else {
-						seen[r.ID] = r.Source
-					}
-				}
-				if f.MatchRow(r) {
-					kept = append(kept, r)
-				}
-			}
-			if len(kept) == 0 {
-				return nil
-			}
-			return yield(kept)
-		})
-	})
-	if err != nil {
+	read := func(name string, listedRegular bool) stores.Row { return s.readRow(name, listedRegular, known) }
+	info := func(r stores.Row) (source, id, problem string) { return r.Source, r.ID, r.Problem }
+	setProblem := func(r *stores.Row, p string) { r.Problem = p }
+	if err := listRecords(ctx, s, read, info, setProblem, f.MatchRow, yield); err != nil {
 		return fmt.Errorf("filesystem: list: %w", err)
 	}
-	s.idx.replace(claims)
 	return nil
 }
 
