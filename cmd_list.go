@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +31,9 @@ func (a *app) listCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
+			}
+			if f.Status != "" && !slices.Contains(stores.Statuses, f.Status) {
+				return usageError{fmt.Errorf("--status %q is not a workflow status (use one of %s)", f.Status, strings.Join(stores.Statuses, ", "))}
 			}
 			s, name, err := a.openStore(cmd.Context())
 			if err != nil {
@@ -53,7 +58,11 @@ func (a *app) listCommand() *cobra.Command {
 				return noState
 			}
 			locks := a.lockIndex(cmd.Context(), s)
-			return writeListTable(a.out, entries, locks, a.now(), a.staleAfter)
+			if err := writeListTable(a.out, entries, locks, a.now(), a.staleAfter); err != nil {
+				return err
+			}
+			writeCorruptNotes(a.errOut, entries)
+			return nil
 		},
 	}
 	fl := cmd.Flags()
@@ -111,17 +120,17 @@ func writeListTable(w io.Writer, entries []stores.Entry, locks map[string]stores
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ResourceID, dash(s.ResourceType), dash(s.Provider), dash(status), lock, stores.RelativeAge(s.UpdatedAt, now))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	sep := "\n"
+	return tw.Flush()
+}
+
+// writeCorruptNotes says why each unreadable record is unreadable, on
+// stderr, so the table on stdout stays one row per record.
+func writeCorruptNotes(w io.Writer, entries []stores.Entry) {
 	for _, e := range entries {
 		if e.Corrupt() {
-			fmt.Fprintf(w, "%scorrupt: %s (%s): %s\n", sep, e.ID, e.Source, e.Problem)
-			sep = ""
+			fmt.Fprintf(w, "corrupt: %s (%s): %s\n", e.ID, e.Source, e.Problem)
 		}
 	}
-	return nil
 }
 
 func lockCell(locks map[string]stores.LockInfo, id string, now time.Time) string {

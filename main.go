@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -113,6 +116,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 }
 
 func (a *app) rootCommand() *cobra.Command {
+	bi, _ := debug.ReadBuildInfo()
 	root := &cobra.Command{
 		Use:   "statescope",
 		Short: "Inspect and repair workflow IaC state",
@@ -120,8 +124,14 @@ func (a *app) rootCommand() *cobra.Command {
 			"and releases orphaned locks safely. Without a command it opens the terminal UI.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Version:       versionLine(bi),
+		Args:          unknownCommand,
+		// cobra applies its default distance only to its own suggestions.
+		SuggestionsMinimumDistance: 2,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if a.staleAfter < 0 {
+				return usageError{fmt.Errorf("--stale-after %s: a duration cannot be negative", a.staleAfter)}
+			}
 			cfg, err := config.Load(a.configPath)
 			if err != nil {
 				return err
@@ -151,11 +161,36 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.backend.pluginDir, "plugin-dir", "", "workflow plugin directory for plugin:// targets (default $WFCTL_PLUGIN_DIR, then ./data/plugins)")
 	pf.BoolVar(&a.backend.acceptNewHostKey, "accept-new-host-key", false, "trust an SSH host key missing from known_hosts and record it")
 	a.addTUIFlags(pf)
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
 	return root
+}
+
+// unknownCommand refuses arguments to the bare command: they can only be
+// a mistyped command (exit 2), and cobra's suggestions say which was meant.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{fmt.Errorf("%s (see `statescope --help`)", msg)}
+}
+
+// count is n and its noun, plural unless n is 1: "1 record", "2 records".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // target resolves --store / --context / the config's current context into
