@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"statescope/remote"
+	"statescope/remote/plugin"
 	"statescope/stores"
 	"statescope/stores/config"
 	_ "statescope/stores/filesystem"
@@ -80,11 +81,64 @@ type app struct {
 // adds its own in init, so commands live beside their code.
 var commands []func(*app) *cobra.Command
 
+// shutdownGrace is how long a command has to wind down after SIGINT or
+// SIGTERM cancelled its context. A call that ignores its context (an
+// open(2) that blocks, a driver that does not honour cancellation) must
+// not keep statescope running: past the grace the process exits anyway.
+// Writes are atomic renames or conditional requests, so none is left half
+// done; the repair engine releases its lock without waiting for the grace.
+const shutdownGrace = 1500 * time.Millisecond
+
+// interrupted is the cancellation cause a signal leaves on the context.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + signalName(i.sig) }
+
+// exitCode is the shell's convention for a process ended by a signal.
+func (i interrupted) exitCode() int {
+	if s, ok := i.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitError
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx := context.Background()
+	// A plugin's host owns its lifetime: go-plugin ignores SIGINT (the
+	// host's terminal sends it to the plugin too) and serve resets SIGTERM.
+	if os.Getenv(plugin.Handshake.MagicCookieKey) == "" {
+		ctx = interruptible(ctx, os.Stderr)
+	}
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM.
+// A second signal, or the grace running out, ends the process.
+func interruptible(parent context.Context, errOut io.Writer) context.Context {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := interrupted{<-sigs}
+		cancel(first)
+		select {
+		case <-sigs:
+		case <-time.After(shutdownGrace):
+		}
+		fmt.Fprintf(errOut, "statescope: %v; exiting\n", first)
+		os.Exit(first.exitCode())
+	}()
+	return ctx
 }
 
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
@@ -97,6 +151,15 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	err := root.ExecuteContext(ctx)
 	for _, c := range a.closers {
 		c.Close()
+	}
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		// What was cancelled says only "context canceled": say why.
+		if err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(errOut, "statescope:", err)
+		}
+		fmt.Fprintf(errOut, "statescope: %v\n", sig)
+		return sig.exitCode()
 	}
 	if err == nil {
 		return exitOK
