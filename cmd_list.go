@@ -43,7 +43,14 @@ func (a *app) listCommand() *cobra.Command {
 			noState := fmt.Errorf("no state in %s: it holds no records", name)
 			if output == "json" {
 				locks := a.lockIndex(cmd.Context(), s)
-				stream := func(yield func([]stores.Entry) error) error { return stores.Stream(cmd.Context(), s, f, yield) }
+				stream := func(yield func([]stores.Entry) error) error {
+					return stores.Stream(cmd.Context(), s, f, func(batch []stores.Entry) error {
+						for i := range batch {
+							batch[i].Problem = a.redact(batch[i].Problem) // a backend's words
+						}
+						return yield(batch)
+					})
+				}
 				n, err := writeListJSON(a.out, stream, locks, reveal, f == (stores.Filter{}))
 				if err == nil && n == 0 && f == (stores.Filter{}) {
 					err = noState

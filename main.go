@@ -53,6 +53,9 @@ func refused(format string, args ...any) error {
 // standard streams (injectable for tests).
 type app struct {
 	storeTarget string
+	// resolved is the target the flags or the config named, once known:
+	// its credentials are masked in everything printed to stderr.
+	resolved    string
 	contextName string
 	configPath  string
 	readOnly    bool
@@ -142,7 +145,10 @@ func interruptible(parent context.Context, errOut io.Writer) context.Context {
 }
 
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
-	a := &app{in: in, out: out, errOut: errOut, now: time.Now, isTerminal: stdioIsTerminal}
+	a := &app{in: in, out: out, now: time.Now, isTerminal: stdioIsTerminal}
+	// Whatever reaches stderr, a driver's words included, is redacted.
+	a.errOut = redacting{errOut, a.redact}
+	errOut = a.errOut
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(in)
@@ -283,7 +289,28 @@ func (a *app) target() (target, name string, readOnly bool, err error) {
 	if err != nil {
 		return "", "", false, usageError{err}
 	}
+	a.resolved = ctx.Store
 	return ctx.Store, name, readOnly || ctx.ReadOnly, nil
+}
+
+// redact masks the credentials of the store targets in play, and any
+// other URL or DSN password, in text about to be shown or logged.
+func (a *app) redact(s string) string {
+	return stores.NewRedactor(a.storeTarget, a.resolved).String(s)
+}
+
+// redacting writes through redact. Each write is redacted whole: every
+// message is printed with one Fprint.
+type redacting struct {
+	w      io.Writer
+	redact func(string) string
+}
+
+func (r redacting) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // openStore opens the store the flags name, read-only when asked.
