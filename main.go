@@ -167,14 +167,18 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		fmt.Fprintf(errOut, "statescope: %v\n", sig)
 		return sig.exitCode()
 	}
-	if err == nil {
+	switch {
+	case err == nil:
 		return exitOK
+	case errors.Is(err, errDifferent):
+		return exitError // diff's answer, not a failure: its output says it
 	}
 	fmt.Fprintln(errOut, "statescope:", err)
 	var ue usageError
 	var re refusedError
+	var dt diffTrouble
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &dt):
 		return exitUsage
 	case errors.As(err, &re), errors.Is(err, stores.ErrReadOnly), errors.Is(err, stores.ErrLockChanged),
 		errors.Is(err, remote.ErrHostKeyMismatch), errors.Is(err, remote.ErrHostKeyUnknown):
