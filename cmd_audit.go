@@ -64,7 +64,7 @@ func (a *app) auditCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	fl.StringVar(&f.resource, "resource", "", "only entries about this resource ID")
 	fl.StringVar(&f.action, "action", "", "only entries of this action (set-status, edit, delete, restore, import, force-unlock, …)")
 	fl.StringVar(&f.since, "since", "", "only entries this recent: a duration (90m, 24h, 7d) or an RFC 3339 time")

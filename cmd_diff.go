@@ -73,7 +73,7 @@ func (a *app) diffCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "compare with this JSON file: a record, or just its outputs and config")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	outputFlag(cmd, &output, "text", "json")
 	cmd.Flags().BoolVar(&reveal, "reveal", false, "show secret-looking values")
 	return cmd
 }

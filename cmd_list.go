@@ -76,7 +76,7 @@ func (a *app) listCommand() *cobra.Command {
 	fl.StringVar(&f.Status, "status", "", "only records with this status")
 	fl.StringVar(&f.ResourceType, "type", "", "only records of this resource type")
 	fl.StringVar(&f.Provider, "provider", "", "only records of this provider")
-	fl.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	fl.BoolVar(&reveal, "reveal", false, "show secret-looking values in -o json")
 	return cmd
 }

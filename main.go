@@ -239,6 +239,7 @@ func (a *app) rootCommand() *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
+	a.addCompletions(root)
 	return root
 }
 

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"statescope/stores"
+	"statescope/stores/config"
+)
+
+// completionTimeout bounds how long a shell waits for IDs from the store.
+const completionTimeout = 3 * time.Second
+
+// outputFlag adds -o/--output with its formats (the first is the
+// default); the shell completes them.
+func outputFlag(cmd *cobra.Command, output *string, formats ...string) {
+	cmd.Flags().StringVarP(output, "output", "o", formats[0], "output format: "+strings.Join(formats, " or "))
+	cmd.RegisterFlagCompletionFunc("output", fixed(formats))
+}
+
+// addCompletions teaches the shell (`statescope completion bash|zsh|fish`)
+// the arguments of each command: resource IDs from the store the command
+// line names, statuses and contexts.
+func (a *app) addCompletions(root *cobra.Command) {
+	statuses := fixed(stores.Statuses)
+	root.RegisterFlagCompletionFunc("context", a.completeContexts)
+	root.RegisterFlagCompletionFunc("against", a.completeContexts)
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "show", "edit", "rm", "restore":
+			c.ValidArgsFunction = a.completeIDs(1, nil)
+		case "diff":
+			c.ValidArgsFunction = a.completeIDs(2, nil)
+		case "set-status":
+			c.ValidArgsFunction = a.completeIDs(1, statuses)
+		case "unlock":
+			c.ValidArgsFunction = a.completeLocked
+		case "list":
+			c.RegisterFlagCompletionFunc("status", statuses)
+		}
+	}
+}
+
+// completionStore opens the store the command line names, as the command
+// would, but never asks anything (no terminal) and never waits long.
+func (a *app) completionStore(cmd *cobra.Command) (stores.Store, context.Context, func(), bool) {
+	// The pre-run loaded the config before __complete's own arguments,
+	// --config among them, were parsed.
+	cfg, err := config.Load(a.configPath)
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	a.cfg = cfg
+	a.isTerminal = func() bool { return false }
+	a.configureRemote()
+	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	s, _, err := a.openStore(ctx)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, false
+	}
+	return s, ctx, func() { stores.Close(s); cancel() }, true
+}
+
+// completeIDs completes the first n arguments with resource IDs, and the
+// one after them with then (when given).
+func (a *app) completeIDs(n int, then cobra.CompletionFunc) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) >= n {
+			if then != nil && len(args) == n {
+				return then(cmd, args, toComplete)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		s, ctx, done, ok := a.completionStore(cmd)
+		if !ok {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		defer done()
+		entries, err := s.List(ctx, stores.Filter{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		ids := make([]string, 0, len(entries))
+		for _, e := range entries {
+			ids = append(ids, e.ID)
+		}
+		return matching(sorted(ids), toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeLocked completes unlock's ID with the locked resources.
+func (a *app) completeLocked(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	s, ctx, done, ok := a.completionStore(cmd)
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	}
+	defer done()
+	ll, ok := s.(stores.LockLister)
+	if !ok {
+		return a.completeIDs(1, nil)(cmd, args, toComplete)
+	}
+	locks, err := ll.Locks(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	}
+	ids := make([]string, 0, len(locks))
+	for _, l := range locks {
+		ids = append(ids, l.ResourceID)
+	}
+	return matching(sorted(ids), toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+func (a *app) completeContexts(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	cfg, err := config.Load(a.configPath)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	}
+	return matching(cfg.Names(), toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// fixed completes from a fixed list, in its order.
+func fixed(choices []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return matching(choices, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// matching keeps the candidates that start with what was typed.
+func matching(candidates []string, prefix string) []cobra.Completion {
+	var out []cobra.Completion
+	for _, c := range candidates {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// sorted is ids sorted, without repeats (a record and its conflict twin).
+func sorted(ids []string) []string {
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
