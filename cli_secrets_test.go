@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,5 +33,32 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q, without the password", code, out, errOut, tt.want)
 			}
 		})
+	}
+}
+
+// TestPrintedCommandsLeaveCredentialsOut: the unlock line printed for a
+// script names the store without its secrets, and says so.
+func TestPrintedCommandsLeaveCredentialsOut(t *testing.T) {
+	dir := demoDir(t)
+	code, _, errOut := cli(t, "", "--store", "file://"+dir+"?token=Sup3rSecret", "unlock", "prod/db/orders")
+	if code != 3 || strings.Contains(errOut, "Sup3rSecret") || !strings.Contains(errOut, "token=xxxxx") || !strings.Contains(errOut, "credentials are not shown") {
+		t.Errorf("exit %d:\n%s", code, errOut)
+	}
+}
+
+// TestApplicationLogIsRedacted: what backends log goes through the same
+// redaction as what is printed.
+func TestApplicationLogIsRedacted(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	a := &app{storeTarget: "postgres://app:Sup3rSecret@db/x"}
+	w := a.appLog()
+	io.WriteString(w, "plugin: dial postgres://app:Sup3rSecret@db/x failed (Sup3rSecret)\n")
+	for _, c := range a.closers {
+		c.Close()
+	}
+	b, err := os.ReadFile(filepath.Join(state, "statescope", "statescope.log"))
+	if err != nil || strings.Contains(string(b), "Sup3rSecret") || !strings.Contains(string(b), "dial postgres://app:xxxxx@db/x") {
+		t.Errorf("log: %v\n%s", err, b)
 	}
 }
