@@ -45,51 +45,46 @@ func (a *app) addCompletions(root *cobra.Command) {
 	}
 }
 
-// completionStore opens the store the command line names, as the command
-// would, but never asks anything (no terminal) and never waits long.
-func (a *app) completionStore(cmd *cobra.Command) (stores.Store, context.Context, func(), bool) {
+// fromStore completes with the IDs list finds in the store the command
+// line names, opened as the command would open it, but never asking
+// anything (no terminal) and never waiting long.
+func (a *app) fromStore(cmd *cobra.Command, toComplete string, list func(context.Context, stores.Store) ([]string, error)) ([]cobra.Completion, cobra.ShellCompDirective) {
+	const failed = cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 	// The pre-run loaded the config before __complete's own arguments,
 	// --config among them, were parsed.
 	cfg, err := config.Load(a.configPath)
 	if err != nil {
-		return nil, nil, nil, false
+		return nil, failed
 	}
 	a.cfg = cfg
 	a.isTerminal = func() bool { return false }
 	a.configureRemote()
 	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	defer cancel()
 	s, _, err := a.openStore(ctx)
 	if err != nil {
-		cancel()
-		return nil, nil, nil, false
+		return nil, failed
 	}
-	return s, ctx, func() { stores.Close(s); cancel() }, true
+	defer stores.Close(s)
+	ids, err := list(ctx, s)
+	if err != nil {
+		return nil, failed
+	}
+	slices.Sort(ids)
+	return matching(slices.Compact(ids), toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
 // completeIDs completes the first n arguments with resource IDs, and the
 // one after them with then (when given).
 func (a *app) completeIDs(n int, then cobra.CompletionFunc) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) >= n {
-			if then != nil && len(args) == n {
-				return then(cmd, args, toComplete)
-			}
-			return nil, cobra.ShellCompDirectiveNoFileComp
+		switch {
+		case len(args) < n:
+			return a.fromStore(cmd, toComplete, recordIDs)
+		case len(args) == n && then != nil:
+			return then(cmd, args, toComplete)
 		}
-		s, ctx, done, ok := a.completionStore(cmd)
-		if !ok {
-			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
-		}
-		defer done()
-		entries, err := s.List(ctx, stores.Filter{})
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
-		}
-		ids := make([]string, 0, len(entries))
-		for _, e := range entries {
-			ids = append(ids, e.ID)
-		}
-		return matching(sorted(ids), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
@@ -98,24 +93,31 @@ func (a *app) completeLocked(cmd *cobra.Command, args []string, toComplete strin
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	s, ctx, done, ok := a.completionStore(cmd)
-	if !ok {
-		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	return a.fromStore(cmd, toComplete, lockedIDs)
+}
+
+func recordIDs(ctx context.Context, s stores.Store) ([]string, error) {
+	entries, err := s.List(ctx, stores.Filter{})
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ids = append(ids, e.ID)
 	}
-	defer done()
+	return ids, err
+}
+
+// lockedIDs are the resources the lock inventory lists, or every record's
+// where the store has no inventory.
+func lockedIDs(ctx context.Context, s stores.Store) ([]string, error) {
 	ll, ok := s.(stores.LockLister)
 	if !ok {
-		return a.completeIDs(1, nil)(cmd, args, toComplete)
+		return recordIDs(ctx, s)
 	}
 	locks, err := ll.Locks(ctx)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
-	}
 	ids := make([]string, 0, len(locks))
 	for _, l := range locks {
 		ids = append(ids, l.ResourceID)
 	}
-	return matching(sorted(ids), toComplete), cobra.ShellCompDirectiveNoFileComp
+	return ids, err
 }
 
 func (a *app) completeContexts(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -142,10 +144,4 @@ func matching(candidates []string, prefix string) []cobra.Completion {
 		}
 	}
 	return out
-}
-
-// sorted is ids sorted, without repeats (a record and its conflict twin).
-func sorted(ids []string) []string {
-	slices.Sort(ids)
-	return slices.Compact(ids)
 }
