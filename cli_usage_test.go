@@ -81,8 +81,15 @@ func TestImportSummaryAddsUp(t *testing.T) {
 		t.Errorf("import of one: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// Nothing to import still accounts for the snapshot.
-	code, out, _ = cli(t, "", "--store", one, "import", snapshot, "--yes")
-	if code != 0 || !strings.Contains(out, "0 imported, 1 skipped of 1\n") {
-		t.Errorf("import of an identical record: exit %d\n%s", code, out)
+	corrupt := t.TempDir()
+	data, _ = os.ReadFile(filepath.Join(src, "prod_cache_sessions.json"))
+	os.WriteFile(filepath.Join(corrupt, "prod_cache_sessions.json"), data, 0o600)
+	snapshot = filepath.Join(t.TempDir(), "corrupt.json")
+	if code, _, errOut := cli(t, "", "--store", corrupt, "export", "-o", snapshot); code != 0 {
+		t.Fatalf("export of a corrupt record: exit %d, %s", code, errOut)
+	}
+	code, out, _ = cli(t, "", "--store", t.TempDir(), "import", snapshot, "--yes")
+	if code != 3 || !strings.Contains(out, "0 imported, 1 skipped of 1\n") {
+		t.Errorf("import of nothing importable: exit %d\n%s", code, out)
 	}
 }
