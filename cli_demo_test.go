@@ -113,3 +113,20 @@ func TestTemporaryDemoNamesNoDeletedPath(t *testing.T) {
 		t.Errorf("the temporary demo was left behind: %v", left)
 	}
 }
+
+// TestDemoListsOnlyItsRecords: the demo's own state directory is not
+// taken for anything of the store's (a record, a lock, a temporary file).
+func TestDemoListsOnlyItsRecords(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, errOut := runDemo(t, "--dir", dir); code != 0 {
+		t.Fatalf("demo: %s", errOut)
+	}
+	for _, args := range [][]string{{"list"}, {"locks"}} {
+		code, out, errOut := cli(t, "", append([]string{"--store", dir}, args...)...)
+		if code != 0 || strings.Contains(out+errOut, demo.Marker) {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+}

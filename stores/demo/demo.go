@@ -21,8 +21,9 @@ import (
 // Marker is the directory statescope keeps inside a demo directory. It
 // marks the directory as a demo, so `demo --dir` may open it again, and it
 // is the demo's own state directory: its backups, audit log and log, never
-// mixed with the user's.
-const Marker = ".statescope-demo"
+// mixed with the user's. (Not ".statescope-…": the filesystem store shows
+// such names as its own leftover temporary files.)
+const Marker = ".statescope.demo"
 
 // Check says whether dst may hold the demo; it writes nothing. A missing
 // or empty directory gets a fresh demo (fresh is true); a demo directory
