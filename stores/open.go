@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Target is a parsed store address: a scheme plus the URL, or a bare path
@@ -236,7 +237,7 @@ func NewRedactor(targets ...string) Redactor {
 		})
 	}
 	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && secretEnv.MatchString(k) {
+		if k, v, ok := strings.Cut(kv, "="); ok && secretEnv.MatchString(k) && mixed(v) {
 			add(v, minEnvSecret)
 		}
 	}
@@ -247,6 +248,27 @@ func NewRedactor(targets ...string) Redactor {
 		pairs = append(pairs, s, "xxxxx")
 	}
 	return Redactor{replacer: strings.NewReplacer(pairs...)}
+}
+
+// mixed reports a value with at least two kinds of character (lower and
+// upper case, digits, others): a key or a password, not a word such as
+// "postgres" that a secret-looking variable may hold and that ordinary
+// messages use.
+func mixed(v string) bool {
+	kinds := map[int]bool{}
+	for _, r := range v {
+		switch {
+		case unicode.IsLower(r):
+			kinds[0] = true
+		case unicode.IsUpper(r):
+			kinds[1] = true
+		case unicode.IsDigit(r):
+			kinds[2] = true
+		default:
+			kinds[3] = true
+		}
+	}
+	return len(kinds) >= 2
 }
 
 // secretEnv names the environment variables backends read credentials

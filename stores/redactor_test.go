@@ -37,6 +37,7 @@ func TestUnescapedAtIsRefused(t *testing.T) {
 func TestRedactorMasksCredentialsInAnyWords(t *testing.T) {
 	t.Setenv("AZURE_STORAGE_KEY", "QXp1cml0ZUtleVNlY3JldA==")
 	t.Setenv("SOME_TOKEN_ENABLED", "true")
+	t.Setenv("POSTGRES_PASSWORD", "postgres") // a word, not masked wherever it appears
 	tests := []struct {
 		target, text, secret string
 	}{
@@ -60,7 +61,7 @@ func TestRedactorMasksCredentialsInAnyWords(t *testing.T) {
 			t.Errorf("%q: the error chain was lost", tt.target)
 		}
 	}
-	plain := errors.New("context canceled; status true; host db")
+	plain := errors.New("context canceled; status true; host db; postgres")
 	if got := NewRedactor("postgres://a:x@db/y").Error(plain); got != plain {
 		t.Errorf("ordinary words changed: %q", got)
 	}
