@@ -58,7 +58,7 @@ func (a *app) askHostKey(host, fingerprint string) bool {
 func (a *app) appLog() io.Writer {
 	l := &lazyLog{}
 	a.closers = append(a.closers, l)
-	return l
+	return redacting{l, a.redact}
 }
 
 // lazyLog opens the log file when first written to. When it cannot be

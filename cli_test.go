@@ -51,10 +51,14 @@ func TestListTableAndFilters(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"ID", "UPDATED", "prod/db/orders", "provisioning (stuck)", "orphaned", "CORRUPT", "corrupt: prod/cache/sessions", "legacy:db*old"} {
+	for _, want := range []string{"ID", "UPDATED", "prod/db/orders", "provisioning (stuck)", "orphaned", "CORRUPT", "legacy:db*old"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q", want)
 		}
+	}
+	// Why a record is unreadable is a note on stderr; stdout is the table.
+	if strings.Contains(out, "corrupt:") || !strings.Contains(errOut, "corrupt: prod/cache/sessions") {
+		t.Errorf("corrupt notes belong on stderr:\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	}
 	code, out, _ = cli(t, "", "--store", dir, "list", "--status", "error", "--provider", "gcp")
 	if code != 0 || !strings.Contains(out, "prod/db/analytics") || strings.Contains(out, "staging/dns/api-canary") {

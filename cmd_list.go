@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -30,6 +32,9 @@ func (a *app) listCommand() *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
+			if f.Status != "" && !slices.Contains(stores.Statuses, f.Status) {
+				return usageError{fmt.Errorf("--status %q is not a workflow status (use one of %s)", f.Status, strings.Join(stores.Statuses, ", "))}
+			}
 			s, name, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -38,7 +43,14 @@ func (a *app) listCommand() *cobra.Command {
 			noState := fmt.Errorf("no state in %s: it holds no records", name)
 			if output == "json" {
 				locks := a.lockIndex(cmd.Context(), s)
-				stream := func(yield func([]stores.Entry) error) error { return stores.Stream(cmd.Context(), s, f, yield) }
+				stream := func(yield func([]stores.Entry) error) error {
+					return stores.Stream(cmd.Context(), s, f, func(batch []stores.Entry) error {
+						for i := range batch {
+							batch[i].Problem = a.redact(batch[i].Problem) // a backend's words
+						}
+						return yield(batch)
+					})
+				}
 				n, err := writeListJSON(a.out, stream, locks, reveal, f == (stores.Filter{}))
 				if err == nil && n == 0 && f == (stores.Filter{}) {
 					err = noState
@@ -53,14 +65,18 @@ func (a *app) listCommand() *cobra.Command {
 				return noState
 			}
 			locks := a.lockIndex(cmd.Context(), s)
-			return writeListTable(a.out, entries, locks, a.now(), a.staleAfter)
+			if err := writeListTable(a.out, entries, locks, a.now(), a.staleAfter); err != nil {
+				return err
+			}
+			writeCorruptNotes(a.errOut, entries)
+			return nil
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.Status, "status", "", "only records with this status")
 	fl.StringVar(&f.ResourceType, "type", "", "only records of this resource type")
 	fl.StringVar(&f.Provider, "provider", "", "only records of this provider")
-	fl.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	fl.BoolVar(&reveal, "reveal", false, "show secret-looking values in -o json")
 	return cmd
 }
@@ -111,17 +127,17 @@ func writeListTable(w io.Writer, entries []stores.Entry, locks map[string]stores
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ResourceID, dash(s.ResourceType), dash(s.Provider), dash(status), lock, stores.RelativeAge(s.UpdatedAt, now))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	sep := "\n"
+	return tw.Flush()
+}
+
+// writeCorruptNotes says why each unreadable record is unreadable, on
+// stderr, so the table on stdout stays one row per record.
+func writeCorruptNotes(w io.Writer, entries []stores.Entry) {
 	for _, e := range entries {
 		if e.Corrupt() {
-			fmt.Fprintf(w, "%scorrupt: %s (%s): %s\n", sep, e.ID, e.Source, e.Problem)
-			sep = ""
+			fmt.Fprintf(w, "corrupt: %s (%s): %s\n", e.ID, e.Source, e.Problem)
 		}
 	}
-	return nil
 }
 
 func lockCell(locks map[string]stores.LockInfo, id string, now time.Time) string {

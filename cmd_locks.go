@@ -43,7 +43,7 @@ func (a *app) locksCommand() *cobra.Command {
 			return writeLocksTable(a.out, locks, a.now())
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	return cmd
 }
 

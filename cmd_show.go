@@ -50,7 +50,7 @@ func (a *app) showCommand() *cobra.Command {
 			return writeRecord(a.out, st, output)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	outputFlag(cmd, &output, "yaml", "json")
 	cmd.Flags().BoolVar(&reveal, "reveal", false, "show secret-looking values")
 	return cmd
 }

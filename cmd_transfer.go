@@ -55,7 +55,7 @@ func (a *app) exportCommand() *cobra.Command {
 				return err
 			}
 			if file != "" {
-				fmt.Fprintf(a.errOut, "exported %d records from %s to %s\n", len(doc.Records), eng.Target, file)
+				fmt.Fprintf(a.errOut, "exported %s from %s to %s\n", count(len(doc.Records), "record"), eng.Target, file)
 			}
 			return nil
 		},
@@ -94,18 +94,19 @@ func (a *app) importCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "snapshot of %s taken %s by %s: %d records\n", doc.Source, doc.ExportedAt, doc.Tool, len(doc.Records))
+			fmt.Fprintf(a.out, "snapshot of %s taken %s by %s: %s\n", doc.Source, doc.ExportedAt, doc.Tool, count(len(doc.Records), "record"))
 			for _, p := range plans {
 				a.present(p)
 			}
 			fmt.Fprint(a.out, repair.SkipReport(skips))
 			if m.dryRun || len(plans) == 0 {
+				fmt.Fprintln(a.out, importSummary(0, len(skips), 0, len(doc.Records)))
 				if m.dryRun {
 					fmt.Fprintln(a.out, "dry run: nothing was written")
 				}
 				return importOutcome(len(plans), 0, skips, nil)
 			}
-			if err := a.confirm(&m, "import", fmt.Sprintf("Import %d records into %s?", len(plans), eng.Target)); err != nil {
+			if err := a.confirm(&m, "import", fmt.Sprintf("Import %s into %s?", count(len(plans), "record"), eng.Target)); err != nil {
 				return err
 			}
 			applied := 0
@@ -119,7 +120,7 @@ func (a *app) importCommand() *cobra.Command {
 				applied++
 				a.reportApplied(string(p.Action), p.ID, res)
 			}
-			fmt.Fprintf(a.out, "%d of %d imported, %d skipped\n", applied, len(plans), len(skips))
+			fmt.Fprintln(a.out, importSummary(applied, len(skips), len(failures), len(doc.Records)))
 			return importOutcome(len(plans), applied, skips, failures)
 		},
 	}
@@ -135,7 +136,7 @@ func importOutcome(planned, applied int, skips []repair.Skip, failures []error) 
 	for _, f := range failures {
 		var re refusedError
 		if !errors.As(f, &re) {
-			return fmt.Errorf("%d of %d records not imported: %w", planned-applied, planned, errors.Join(failures...))
+			return fmt.Errorf("%d of %s not imported: %w", planned-applied, count(planned, "record"), errors.Join(failures...))
 		}
 		refusals = append(refusals, f)
 	}
@@ -145,7 +146,17 @@ func importOutcome(planned, applied int, skips []repair.Skip, failures []error) 
 		}
 	}
 	if len(refusals) > 0 {
-		return refusedError{fmt.Errorf("%d records were refused or skipped for safety: %w", len(refusals), errors.Join(refusals...))}
+		return refusedError{fmt.Errorf("%s refused or skipped for safety: %w", count(len(refusals), "record"), errors.Join(refusals...))}
 	}
 	return nil
+}
+
+// importSummary accounts for every record of the snapshot: imported,
+// skipped and failed add up to the total.
+func importSummary(imported, skipped, failed, total int) string {
+	out := fmt.Sprintf("%d imported, %d skipped", imported, skipped)
+	if failed > 0 {
+		out += fmt.Sprintf(", %d failed", failed)
+	}
+	return out + fmt.Sprintf(" of %d", total)
 }

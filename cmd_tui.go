@@ -21,7 +21,7 @@ type tuiFlags struct {
 }
 
 func (a *app) addTUIFlags(pf *pflag.FlagSet) {
-	pf.StringVar(&a.tui.against, "against", "", "TUI: diff records against this store target or context")
+	pf.StringVar(&a.tui.against, "against", "", "diff records against this store target or context (the TUI's diff view and the diff command)")
 	pf.DurationVar(&a.tui.refresh, "refresh", 0, "TUI: reload the tables at this interval, e.g. 5s (default: the config's refresh, else off)")
 }
 

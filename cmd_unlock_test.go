@@ -90,9 +90,10 @@ func TestRepairRefusedOnConflict(t *testing.T) {
 		t.Errorf("set-status on a conflict: exit %d, %s", code, errOut)
 	}
 	e.nothingWritten(t, before)
-	_, out, _ := e.run(t, "", "list")
-	if strings.Count(out, "also claimed by") != 2 {
-		t.Errorf("list does not show the conflict on both entries:\n%s", out)
+	// Why each entry is unreadable is a corrupt: note, on stderr.
+	_, _, notes := e.run(t, "", "list")
+	if strings.Count(notes, "also claimed by") != 2 {
+		t.Errorf("list does not show the conflict on both entries:\n%s", notes)
 	}
 }
 

@@ -27,11 +27,7 @@ func (a *app) versionCommand() *cobra.Command {
 // from: the VCS revision when it was recorded, and every module linked in,
 // as `go version -m` would list them (a bug report then names them all).
 func writeVersion(w io.Writer, bi *debug.BuildInfo) error {
-	v := version
-	if v == "dev" && bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		v = bi.Main.Version // go install module@version sets no -X flag
-	}
-	if _, err := fmt.Fprintf(w, "statescope %s (%s %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH); err != nil {
+	if _, err := fmt.Fprintln(w, versionLine(bi)); err != nil {
 		return err
 	}
 	if bi == nil {
@@ -50,4 +46,13 @@ func writeVersion(w io.Writer, bi *debug.BuildInfo) error {
 		fmt.Fprintln(w, line)
 	}
 	return nil
+}
+
+// versionLine is the first line of `version`, and all of `--version`.
+func versionLine(bi *debug.BuildInfo) string {
+	v := version
+	if v == "dev" && bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version // go install module@version sets no -X flag
+	}
+	return fmt.Sprintf("statescope %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

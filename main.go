@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"statescope/remote"
+	"statescope/remote/plugin"
 	"statescope/stores"
 	"statescope/stores/config"
 	_ "statescope/stores/filesystem"
@@ -49,6 +53,9 @@ func refused(format string, args ...any) error {
 // standard streams (injectable for tests).
 type app struct {
 	storeTarget string
+	// resolved is the target the flags or the config named, once known:
+	// its credentials are masked in everything printed to stderr.
+	resolved    string
 	contextName string
 	configPath  string
 	readOnly    bool
@@ -77,15 +84,71 @@ type app struct {
 // adds its own in init, so commands live beside their code.
 var commands []func(*app) *cobra.Command
 
+// shutdownGrace is how long a command has to wind down after SIGINT or
+// SIGTERM cancelled its context. A call that ignores its context (an
+// open(2) that blocks, a driver that does not honour cancellation) must
+// not keep statescope running: past the grace the process exits anyway.
+// Writes are atomic renames or conditional requests, so none is left half
+// done; the repair engine releases its lock without waiting for the grace.
+const shutdownGrace = 1500 * time.Millisecond
+
+// interrupted is the cancellation cause a signal leaves on the context.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + signalName(i.sig) }
+
+// exitCode is the shell's convention for a process ended by a signal.
+func (i interrupted) exitCode() int {
+	if s, ok := i.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitError
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx := context.Background()
+	// A plugin's host owns its lifetime: go-plugin ignores SIGINT (the
+	// host's terminal sends it to the plugin too) and serve resets SIGTERM.
+	if os.Getenv(plugin.Handshake.MagicCookieKey) == "" {
+		ctx = interruptible(ctx, os.Stderr)
+	}
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM.
+// A second signal, or the grace running out, ends the process.
+func interruptible(parent context.Context, errOut io.Writer) context.Context {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := interrupted{<-sigs}
+		cancel(first)
+		select {
+		case <-sigs:
+		case <-time.After(shutdownGrace):
+		}
+		fmt.Fprintf(errOut, "statescope: %v; exiting\n", first)
+		os.Exit(first.exitCode())
+	}()
+	return ctx
 }
 
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
-	a := &app{in: in, out: out, errOut: errOut, now: time.Now, isTerminal: stdioIsTerminal}
+	a := &app{in: in, out: out, now: time.Now, isTerminal: stdioIsTerminal}
+	// Whatever reaches stderr, a driver's words included, is redacted.
+	a.errOut = redacting{errOut, a.redact}
+	errOut = a.errOut
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(in)
@@ -95,14 +158,27 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	for _, c := range a.closers {
 		c.Close()
 	}
-	if err == nil {
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		// What was cancelled says only "context canceled": say why.
+		if err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(errOut, "statescope:", err)
+		}
+		fmt.Fprintf(errOut, "statescope: %v\n", sig)
+		return sig.exitCode()
+	}
+	switch {
+	case err == nil:
 		return exitOK
+	case errors.Is(err, errDifferent):
+		return exitError // diff's answer, not a failure: its output says it
 	}
 	fmt.Fprintln(errOut, "statescope:", err)
 	var ue usageError
 	var re refusedError
+	var dt diffTrouble
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &dt):
 		return exitUsage
 	case errors.As(err, &re), errors.Is(err, stores.ErrReadOnly), errors.Is(err, stores.ErrLockChanged),
 		errors.Is(err, remote.ErrHostKeyMismatch), errors.Is(err, remote.ErrHostKeyUnknown):
@@ -113,6 +189,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 }
 
 func (a *app) rootCommand() *cobra.Command {
+	bi, _ := debug.ReadBuildInfo()
 	root := &cobra.Command{
 		Use:   "statescope",
 		Short: "Inspect and repair workflow IaC state",
@@ -120,8 +197,14 @@ func (a *app) rootCommand() *cobra.Command {
 			"and releases orphaned locks safely. Without a command it opens the terminal UI.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Version:       versionLine(bi),
+		Args:          unknownCommand,
+		// cobra applies its default distance only to its own suggestions.
+		SuggestionsMinimumDistance: 2,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if a.staleAfter < 0 {
+				return usageError{fmt.Errorf("--stale-after %s: a duration cannot be negative", a.staleAfter)}
+			}
 			cfg, err := config.Load(a.configPath)
 			if err != nil {
 				return err
@@ -151,11 +234,37 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.backend.pluginDir, "plugin-dir", "", "workflow plugin directory for plugin:// targets (default $WFCTL_PLUGIN_DIR, then ./data/plugins)")
 	pf.BoolVar(&a.backend.acceptNewHostKey, "accept-new-host-key", false, "trust an SSH host key missing from known_hosts and record it")
 	a.addTUIFlags(pf)
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
+	a.addCompletions(root)
 	return root
+}
+
+// unknownCommand refuses arguments to the bare command: they can only be
+// a mistyped command (exit 2), and cobra's suggestions say which was meant.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{fmt.Errorf("%s (see `statescope --help`)", msg)}
+}
+
+// count is n and its noun, plural unless n is 1: "1 record", "2 records".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // target resolves --store / --context / the config's current context into
@@ -185,7 +294,28 @@ func (a *app) target() (target, name string, readOnly bool, err error) {
 	if err != nil {
 		return "", "", false, usageError{err}
 	}
+	a.resolved = ctx.Store
 	return ctx.Store, name, readOnly || ctx.ReadOnly, nil
+}
+
+// redact masks the credentials of the store targets in play, and any
+// other URL or DSN password, in text about to be shown or logged.
+func (a *app) redact(s string) string {
+	return stores.NewRedactor(a.storeTarget, a.resolved).String(s)
+}
+
+// redacting writes through redact. Each write is redacted whole: every
+// message is printed with one Fprint.
+type redacting struct {
+	w      io.Writer
+	redact func(string) string
+}
+
+func (r redacting) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // openStore opens the store the flags name, read-only when asked.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Target is a parsed store address: a scheme plus the URL, or a bare path
@@ -71,6 +73,9 @@ func ParseTarget(raw string) (Target, error) {
 		}
 		return Target{Raw: raw, Scheme: "file", Path: abs}, nil
 	}
+	if err := checkUserInfo(raw); err != nil {
+		return Target{}, err
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return Target{}, fmt.Errorf("malformed store target %q: %v; %s", RedactTarget(raw), unwrapURLError(err), acceptedHint())
@@ -89,6 +94,21 @@ func ParseTarget(raw string) (Target, error) {
 		t.Path = filepath.Clean(u.Path)
 	}
 	return t, nil
+}
+
+// checkUserInfo refuses a URL whose authority holds more than one "@":
+// parsers disagree on where its password ends (Go's takes the last "@",
+// PostgreSQL's driver the first, and then resolves the rest of the
+// password as a host name, quoting it in its error).
+func checkUserInfo(raw string) error {
+	rest := raw[strings.Index(raw, "://")+3:]
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.Count(rest, "@") > 1 {
+		return fmt.Errorf("store target %q: the user name or password holds an unescaped @; escape @ in the password as %%40", RedactTarget(raw))
+	}
+	return nil
 }
 
 func unwrapURLError(err error) error {
@@ -110,7 +130,11 @@ func Open(ctx context.Context, raw string) (Store, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown store scheme %q in %q; %s", t.Scheme, RedactTarget(raw), acceptedHint())
 	}
-	return b.open(ctx, t)
+	s, err := b.open(ctx, t)
+	if err != nil {
+		return nil, NewRedactor(raw).Error(err)
+	}
+	return s, nil
 }
 
 func acceptedHint() string {
@@ -172,3 +196,157 @@ func RedactTarget(raw string) string {
 	}
 	return u.String()
 }
+
+// Redactor removes credentials from text that may quote them: a backend's
+// or a driver's error, a log line. It knows the secrets of the targets it
+// was made for (and of the environment the backends take credentials
+// from) and masks them wherever they appear, in whatever words; it also
+// masks every URL password, keyword-DSN password and secret-looking query
+// value, as RedactTarget does.
+type Redactor struct {
+	replacer *strings.Replacer
+}
+
+// minSecret is the shortest value masked wherever it appears: shorter ones
+// would mangle ordinary words, and are masked where they sit in a URL or DSN.
+const minSecret = 4
+
+// minEnvSecret is the same for environment variables, whose secret-looking
+// names also hold flags and switches ("true").
+const minEnvSecret = 8
+
+// NewRedactor makes a Redactor for these targets.
+func NewRedactor(targets ...string) Redactor {
+	seen := map[string]bool{}
+	var secrets []string
+	add := func(v string, min int) {
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+			if len(form) >= min && !seen[form] {
+				seen[form] = true
+				secrets = append(secrets, form)
+			}
+		}
+	}
+	for _, t := range targets {
+		targetSecrets(t, func(v string) {
+			add(v, minSecret)
+			// A parser that split the value elsewhere quotes its pieces.
+			for _, piece := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune("@:/", r) }) {
+				add(piece, minSecret)
+			}
+		})
+	}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && secretEnv.MatchString(k) && mixed(v) {
+			add(v, minEnvSecret)
+		}
+	}
+	// Longest first, so a secret is never half masked by a piece of it.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		pairs = append(pairs, s, "xxxxx")
+	}
+	return Redactor{replacer: strings.NewReplacer(pairs...)}
+}
+
+// mixed reports a value with at least two kinds of character (lower and
+// upper case, digits, others): a key or a password, not a word such as
+// "postgres" that a secret-looking variable may hold and that ordinary
+// messages use.
+func mixed(v string) bool {
+	kinds := map[int]bool{}
+	for _, r := range v {
+		switch {
+		case unicode.IsLower(r):
+			kinds[0] = true
+		case unicode.IsUpper(r):
+			kinds[1] = true
+		case unicode.IsDigit(r):
+			kinds[2] = true
+		default:
+			kinds[3] = true
+		}
+	}
+	return len(kinds) >= 2
+}
+
+// secretEnv names the environment variables backends read credentials
+// from (AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_KEY, PGPASSWORD, …).
+var secretEnv = regexp.MustCompile(`(?i)(secret|password|passwd|token|_key$|credential|connection_string|sas)`)
+
+// targetSecrets calls add with every credential written into a target.
+func targetSecrets(raw string, add func(string)) {
+	if keywordDSN.MatchString(raw) {
+		for _, m := range dsnPassword.FindAllStringSubmatch(raw, -1) {
+			add(strings.Trim(m[2], "'"))
+		}
+		return
+	}
+	if rest, ok := strings.CutPrefix(raw[strings.Index(raw, "://")+1:], "//"); ok {
+		// The user info as written, before any parser decides where it ends.
+		if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+				add(pw)
+			}
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		for _, m := range querySecretText.FindAllStringSubmatch(raw, -1) {
+			add(strings.TrimPrefix(m[0], m[1]))
+		}
+		return
+	}
+	if pw, ok := u.User.Password(); ok {
+		add(pw)
+	}
+	for k, vals := range u.Query() {
+		lk := strings.ToLower(k)
+		for _, v := range vals {
+			for _, s := range secretParams {
+				if strings.Contains(lk, s) {
+					add(v)
+				}
+			}
+			if strings.Contains(v, "://") {
+				targetSecrets(v, add)
+			}
+		}
+	}
+}
+
+// String masks every credential in s.
+func (r Redactor) String(s string) string {
+	if r.replacer != nil {
+		s = r.replacer.Replace(s)
+	}
+	s = dsnPassword.ReplaceAllString(s, "${1}xxxxx")
+	s = userInfoSecret.ReplaceAllString(s, "${1}xxxxx@")
+	return querySecretInText.ReplaceAllString(s, "${1}xxxxx")
+}
+
+// querySecretInText is querySecretText for a URL inside other words: a
+// parameter never spans white space or quotes.
+var querySecretInText = regexp.MustCompile(`(?i)([?&][^=&\s'"]*(?:secret|password|key|token|sig|credential|config|cfg\.)[^=&\s'"]*=)[^&\s'"]*`)
+
+// Error is err with its message masked; errors.Is and errors.As still see
+// the errors it wraps. nil stays nil.
+func (r Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := r.String(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"statescope/stores/demo"
 )
 
 // tmux drives one terminal on a private server socket.
@@ -172,7 +174,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	repairStuckRecord(t, x, filepath.Join(state, "prod_db_orders.json"), filepath.Join(xdgState, "statescope"))
+	// The demo's repairs are backed up and audited inside the demo, never
+	// in the user's own state directory.
+	repairStuckRecord(t, x, filepath.Join(state, "prod_db_orders.json"), filepath.Join(state, demo.Marker, "statescope"))
+	if _, err := os.Stat(filepath.Join(xdgState, "statescope")); !os.IsNotExist(err) {
+		t.Errorf("the demo wrote into the user's state directory: %v", err)
+	}
 	x.send("q")
 }
 

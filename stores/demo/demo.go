@@ -7,6 +7,7 @@ package demo
 //go:generate go run ./internal/gen ../../testdata/demo
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +17,40 @@ import (
 
 	"statescope/stores"
 )
+
+// Marker is the directory statescope keeps inside a demo directory. It
+// marks the directory as a demo, so `demo --dir` may open it again, and it
+// is the demo's own state directory: its backups, audit log and log, never
+// mixed with the user's. (Not ".statescope-…": the filesystem store shows
+// such names as its own leftover temporary files.)
+const Marker = ".statescope.demo"
+
+// Check says whether dst may hold the demo; it writes nothing. A missing
+// or empty directory gets a fresh demo (fresh is true); a demo directory
+// statescope made before is opened again as it is. Anything else is
+// refused: the demo never overwrites a user's files.
+func Check(dst string) (fresh bool, err error) {
+	entries, err := os.ReadDir(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(entries) == 0 {
+		return true, nil
+	}
+	if fi, err := os.Lstat(filepath.Join(dst, Marker)); err == nil && fi.IsDir() {
+		return false, nil
+	}
+	return false, fmt.Errorf("%s is not empty and is not a demo directory statescope made (no %s in it): refusing to put the demo there; name a new or empty directory", dst, Marker)
+}
+
+// MarkDone creates the marker once the demo files are in place, so a copy
+// that failed half way is never taken for a demo.
+func MarkDone(dst string) error {
+	return os.Mkdir(filepath.Join(dst, Marker), 0o700)
+}
 
 // Reference is the "now" the demo files were written against.
 var Reference = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -79,3 +79,42 @@ func TestMaterializeKeepsAgesAndFormats(t *testing.T) {
 		t.Errorf("oldest orphan first: got %s", locks[0].ResourceID)
 	}
 }
+
+func TestCheckRefusesWhatIsNotADemo(t *testing.T) {
+	base := t.TempDir()
+	mk := func(name string, files ...string) string {
+		dir := filepath.Join(base, name)
+		os.MkdirAll(dir, 0o750)
+		for _, f := range files {
+			os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600)
+		}
+		return dir
+	}
+	marked := mk("marked", "a.json")
+	if err := demo.MarkDone(marked); err != nil {
+		t.Fatal(err)
+	}
+	fake := mk("fake", "a.json")
+	os.Symlink(marked+"/"+demo.Marker, filepath.Join(fake, demo.Marker))
+	plainMarker := mk("file-marker", demo.Marker)
+	tests := []struct {
+		dir       string
+		fresh, ok bool
+	}{
+		{filepath.Join(base, "missing"), true, true},
+		{mk("empty"), true, true},
+		{marked, false, true},
+		{mk("state", "a.json", "a.lock"), false, false},
+		{fake, false, false},        // a link to a marker is not one
+		{plainMarker, false, false}, // nor is a file of its name
+	}
+	for _, tt := range tests {
+		fresh, err := demo.Check(tt.dir)
+		if fresh != tt.fresh || (err == nil) != tt.ok {
+			t.Errorf("%s: fresh %v, %v", filepath.Base(tt.dir), fresh, err)
+		}
+	}
+	if err := demo.MarkDone(marked); err == nil {
+		t.Error("marking twice succeeded")
+	}
+}

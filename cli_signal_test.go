@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"statescope/stores"
+	"statescope/stores/storetest"
+	"statescope/stores/storetest/testserver"
+)
+
+// The issue's bound: any command ends within 2 s of SIGTERM.
+const signalBound = 2 * time.Second
+
+// startCLI starts the real CLI (this binary as `statescope`); done is
+// closed when it has exited.
+func startCLI(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, <-chan struct{}) {
+	t.Helper()
+	var errOut bytes.Buffer
+	cmd := exec.Command(statescopeOnPath(t), args...)
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	return cmd, &errOut, done
+}
+
+// terminate sends sig and requires the process gone within the bound,
+// with the shell's exit code for it and the reason on stderr.
+func terminate(t *testing.T, sig syscall.Signal, cmd *exec.Cmd, errOut *bytes.Buffer, done <-chan struct{}) {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(signalBound):
+		t.Fatalf("still running %s after %v", signalBound, sig)
+	}
+	name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig]
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) || !strings.Contains(errOut.String(), "interrupted by "+name) {
+		t.Errorf("exit %d, stderr %q; want %d and the reason", code, errOut, 128+int(sig))
+	}
+}
+
+// TestSIGTERMEndsABlockedListing: a file store holding a FIFO named like a
+// record. A listing that blocks on it must still end on SIGTERM or SIGINT;
+// one that does not block has nothing to interrupt.
+func TestSIGTERMEndsABlockedListing(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	dir := demoDir(t)
+	if err := syscall.Mkfifo(filepath.Join(dir, "zz_fifo.json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		cmd, errOut, done := startCLI(t, "--store", dir, "list")
+		select {
+		case <-done:
+			t.Logf("list did not block on the FIFO (exit %d): nothing to interrupt", cmd.ProcessState.ExitCode())
+			return
+		case <-time.After(time.Second): // far longer than listing the demo takes
+		}
+		terminate(t, sig, cmd, errOut, done)
+	}
+}
+
+// TestSIGTERMEndsCommandsWaitingOnPostgres: the iac_resources table is
+// locked by another session, so every statement waits on it for ever.
+// SIGTERM ends a listing and a repair within the bound; the repair has
+// written nothing and left no lock.
+func TestSIGTERMEndsCommandsWaitingOnPostgres(t *testing.T) {
+	pg := testserver.Postgres(t)
+	dsn := pg.SuperuserDSN(pg.NewDatabase(t, "postgres"))
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := stores.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := storetest.Record("team/a")
+	rec.Status = stores.StatusProvisioning
+	if err := s.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Get(ctx, "team/a")
+	stores.Close(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	blocker, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(context.Background())
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE iac_resources IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	watcher, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close(context.Background())
+
+	for _, args := range [][]string{
+		{"list"},
+		{"set-status", "team/a", "active", "--reason", "interrupted", "--yes"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			cmd, errOut, done := startCLI(t, append([]string{"--store", dsn}, args...)...)
+			// Wait until statescope's statement waits on the table lock.
+			for {
+				var waiting int
+				err := watcher.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE application_name = 'statescope' AND wait_event_type = 'Lock'`).Scan(&waiting)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if waiting > 0 {
+					break
+				}
+				select {
+				case <-done:
+					t.Fatalf("%v ended before waiting on the lock: %s", args, errOut)
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			terminate(t, syscall.SIGTERM, cmd, errOut, done)
+		})
+	}
+
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err = stores.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stores.Close(s)
+	after, err := s.Get(ctx, "team/a")
+	if err != nil || after.Status != before.Status || after.UpdatedAt != before.UpdatedAt {
+		t.Errorf("the interrupted repair changed the record: %+v, %v", after, err)
+	}
+	locks, err := s.(stores.LockLister).Locks(ctx)
+	if err != nil || len(locks) != 0 {
+		t.Errorf("locks left behind: %+v, %v", locks, err)
+	}
+}
