@@ -335,3 +335,20 @@ func TestOpenWithEmulatorVariable(t *testing.T) {
 		t.Errorf("Describe = %q", d)
 	}
 }
+
+// A token that names no generation (0, negative, not a number) never
+// releases the live lock: generation 0 would address the latest one.
+func TestForceUnlockWithoutAGeneration(t *testing.T) {
+	f, c := newFixture(t, ""), ctx(t)
+	if err := f.store.Lock(c, "db"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{"0", "-1", "latest", ""} {
+		if err := f.store.ForceUnlock(c, "db", tok); !errors.Is(err, stores.ErrLockChanged) {
+			t.Errorf("ForceUnlock with token %q: %v, want ErrLockChanged", tok, err)
+		}
+	}
+	if !f.exists(t, "iac-state/db.lock") {
+		t.Fatal("a token naming no generation released the lock")
+	}
+}

@@ -75,6 +75,40 @@ func TestConflictErrorSaysWhatIsThereNow(t *testing.T) {
 	if !strings.Contains(unreadable, "could not be read: boom") || strings.Contains(unreadable, "is now") {
 		t.Errorf("unreadable: %q", unreadable)
 	}
+	corrupt := repair.Observed{ID: "db", Exists: true, SHA256: "0123456789abcdef", Corrupt: "invalid JSON"}
+	want := "db changed since it was read (it was sha256 aaaaaaaaaaaa, version v1 and is now unreadable, sha256 0123456789ab)"
+	if got := (&repair.ConflictError{ID: "db", Seen: seen, Now: corrupt}).Error(); !strings.HasPrefix(got, want) {
+		t.Errorf("got %q, want %q…", got, want)
+	}
+	if got := (&repair.ConflictError{ID: "db", Seen: repair.Observed{Exists: true, SHA256: "abc"}, Now: repair.Observed{}}).Error(); !strings.Contains(got, "it was sha256 abc and is now absent") {
+		t.Errorf("short hash or absent record: %q", got)
+	}
+}
+
+// A lock backup holds the lock's own bytes where there are some, else a
+// description of the lock.
+func TestLockBytes(t *testing.T) {
+	if got := string(repair.LockBytes(stores.LockInfo{ResourceID: "db", Raw: []byte("2026-01-01T00:00:00Z")})); got != "2026-01-01T00:00:00Z" {
+		t.Errorf("with bytes: %q", got)
+	}
+	if got := string(repair.LockBytes(stores.LockInfo{ResourceID: "db", Token: "t1"})); !strings.Contains(got, `"resource_id": "db"`) {
+		t.Errorf("without bytes: %q", got)
+	}
+}
+
+// A delete plan's diff is labelled as the record deleted.
+func TestDeletePlanDiff(t *testing.T) {
+	s := memory.New()
+	if err := s.Save(t.Context(), &stores.State{ResourceID: "db", Status: stores.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := repair.New(s, "mem://", t.TempDir()).PlanDelete(t.Context(), "db", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Diff(); !strings.Contains(d, "+++ deleted") || !strings.Contains(d, "--- current db") {
+		t.Errorf("diff:\n%s", d)
+	}
 }
 
 // A reason given with a status other than error is not stored in the
