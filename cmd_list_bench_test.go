@@ -24,6 +24,7 @@ func BenchmarkListJSON(b *testing.B) {
 			b.Setenv("XDG_STATE_HOME", b.TempDir())
 			var peak uint64
 			var errOut bytes.Buffer
+			cpu := storetest.CPUTime()
 			for b.Loop() {
 				stop := storetest.SampleHeap()
 				if code := run(context.Background(), []string{"--store", dir, "list", "-o", "json"}, strings.NewReader(""), io.Discard, &errOut); code != 0 {
@@ -32,6 +33,7 @@ func BenchmarkListJSON(b *testing.B) {
 				peak = max(peak, stop())
 			}
 			b.ReportMetric(float64(b.Elapsed())/float64(time.Second)/float64(b.N), "s/op")
+			b.ReportMetric(float64(storetest.CPUTime()-cpu)/float64(time.Second)/float64(b.N), "s-cpu/op")
 			b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 			b.ReportMetric(float64(peak)/float64(disk), "x-disk")
 		})

@@ -140,6 +140,7 @@ func BenchmarkLoad(b *testing.B) {
 			ctx := context.Background()
 			var first, full time.Duration
 			var peak uint64
+			cpu := storetest.CPUTime()
 			for b.Loop() {
 				stop := storetest.SampleHeap()
 				start := time.Now()
@@ -172,6 +173,7 @@ func BenchmarkLoad(b *testing.B) {
 			}
 			b.ReportMetric(ms(first)/float64(b.N), "ms-first/op")
 			b.ReportMetric(ms(full)/float64(b.N), "ms-full/op")
+			b.ReportMetric(ms(storetest.CPUTime()-cpu)/float64(b.N), "ms-cpu/op")
 			b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 			b.ReportMetric(float64(peak)/float64(disk), "x-disk")
 		})

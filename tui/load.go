@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -10,8 +11,8 @@ import (
 	"statescope/stores"
 )
 
-// maxCoalesce bounds how many streamed rows one message carries, so the
-// table fills promptly but a fast store is not delivered row by row.
+// maxCoalesce bounds how many streamed rows one message carries, so one
+// Update never appends an unbounded amount.
 const maxCoalesce = 4096
 
 // rowsMsg is one streamed batch of a list load; next reads the batch after
@@ -24,70 +25,86 @@ type rowsMsg struct {
 	next tea.Cmd
 }
 
-type streamItem struct {
-	rows []stores.Row
-	done bool
-	err  error
+// rowFeed collects a listing's rows as the store yields them, for the
+// commands that hand them to the view. The first rows go out at once;
+// after that a message waits until it carries an eighth of what the table
+// already has (up to maxCoalesce) or the listing ended, so a table of n
+// rows fills in O(log n) messages, not thousands of tiny ones each costing
+// an append over the whole table.
+type rowFeed struct {
+	mu        sync.Mutex
+	rows      []stores.Row
+	delivered int
+	done      bool
+	err       error
+	ready     chan struct{} // signalled when rows or the end arrive
+}
+
+func (f *rowFeed) add(rows []stores.Row, done bool, err error) {
+	f.mu.Lock()
+	f.rows = append(f.rows, rows...)
+	f.done, f.err = done, err
+	f.mu.Unlock()
+	select {
+	case f.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what has been collected, and whether a message is due:
+// enough rows, or the end.
+func (f *rowFeed) take() (rows []stores.Row, done bool, err error, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.done && len(f.rows) < max(1, min(maxCoalesce, f.delivered/8)) {
+		return nil, false, nil, false
+	}
+	n := min(len(f.rows), maxCoalesce)
+	f.delivered += n
+	// The rows handed out are never written again: appends go past them.
+	rows, f.rows = f.rows[:n:n], f.rows[n:]
+	done = f.done && len(f.rows) == 0
+	return rows, done, f.err, n > 0 || done
 }
 
 // streamRows lists s's rows (stores.ListRows: only what a table holds,
-// never whole records) in a goroutine that feeds a channel; the command
+// never whole records) in a goroutine that feeds a rowFeed; the command
 // delivers the first batch and each message carries the command for the
 // next. known offers the rows of the last load for the store to reuse
 // where a record's version is unchanged (nil for none). The goroutine ends
 // when the list does or ctx is cancelled, whether or not anyone reads on.
 func streamRows(ctx context.Context, gen int, s stores.Store, known func(source, version string) (stores.Row, bool)) tea.Cmd {
 	return func() tea.Msg {
-		ch := make(chan streamItem, 4)
+		f := &rowFeed{ready: make(chan struct{}, 1)}
 		go func() {
-			defer close(ch)
 			err := stores.ListRows(ctx, s, stores.Filter{}, known, func(batch []stores.Row) error {
-				select {
-				case ch <- streamItem{rows: batch}:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
+				f.add(batch, false, nil)
+				return ctx.Err()
 			})
-			select {
-			case ch <- streamItem{done: true, err: err}:
-			case <-ctx.Done():
-			}
+			f.add(nil, true, err)
 		}()
-		return readBatch(ctx, gen, ch)()
+		return readBatch(ctx, gen, f)()
 	}
 }
 
-func readBatch(ctx context.Context, gen int, ch <-chan streamItem) tea.Cmd {
+func readBatch(ctx context.Context, gen int, f *rowFeed) tea.Cmd {
 	return func() tea.Msg {
-		msg := rowsMsg{gen: gen}
-		select {
-		case it, ok := <-ch:
-			if !ok {
+		for {
+			if rows, done, err, ok := f.take(); ok {
+				msg := rowsMsg{gen: gen, rows: rows, done: done}
+				if done {
+					msg.err = err
+				} else {
+					msg.next = readBatch(ctx, gen, f)
+				}
+				return msg
+			}
+			select {
+			case <-f.ready:
+			case <-ctx.Done():
 				return rowsMsg{gen: gen, done: true, err: ctx.Err()}
 			}
-			msg.rows, msg.done, msg.err = append([]stores.Row(nil), it.rows...), it.done, it.err
-		case <-ctx.Done():
-			return rowsMsg{gen: gen, done: true, err: ctx.Err()}
 		}
-	drain:
-		for !msg.done && len(msg.rows) < maxCoalesce {
-			select {
-			case it, ok := <-ch:
-				if !ok {
-					msg.done, msg.err = true, ctx.Err()
-					break drain
-				}
-				msg.rows = append(msg.rows, it.rows...)
-				msg.done, msg.err = it.done, it.err
-			default:
-				break drain
-			}
-		}
-		if !msg.done {
-			msg.next = readBatch(ctx, gen, ch)
-		}
-		return msg
 	}
 }
 
