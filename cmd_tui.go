@@ -45,18 +45,19 @@ func (a *app) runTUI(ctx context.Context) error {
 	// SSH host key.
 	hostKeys := tui.NewHostKeys()
 	m, err := tui.New(ctx, tui.Options{
-		Session:      tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Args: a.targetArgs(), Open: reopen(target, name, ro, a.targetArgs())},
-		Contexts:     a.cfg.Names(),
-		OpenContext:  a.openContext,
-		OpenTarget:   openForReading,
-		Against:      a.tui.against,
-		Refresh:      refresh,
-		StaleAfter:   a.staleAfter,
-		KeyOverrides: a.cfg.Keys,
-		Now:          a.now,
-		StateDir:     stateDir,
-		HostKeys:     hostKeys,
-		NoMouse:      a.cfg.NoMouse,
+		Session:        tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Args: a.targetArgs(), Open: reopen(target, name, ro, a.targetArgs())},
+		Contexts:       a.cfg.Names(),
+		ContextTargets: a.contextTargets(),
+		OpenContext:    a.openContext,
+		OpenTarget:     openForReading,
+		Against:        a.tui.against,
+		Refresh:        refresh,
+		StaleAfter:     a.staleAfter,
+		KeyOverrides:   a.cfg.Keys,
+		Now:            a.now,
+		StateDir:       stateDir,
+		HostKeys:       hostKeys,
+		NoMouse:        a.cfg.NoMouse,
 	})
 	if err != nil {
 		return usageError{fmt.Errorf("config %s: %w", a.cfg.Path, err)}
@@ -94,6 +95,15 @@ func openSession(ctx context.Context, target, name string, readOnly bool, args [
 // reconnection after the connection was lost.
 func reopen(target, name string, readOnly bool, args []string) func(context.Context) (tui.Session, error) {
 	return func(ctx context.Context) (tui.Session, error) { return openSession(ctx, target, name, readOnly, args) }
+}
+
+// contextTargets are the contexts' targets, credentials removed.
+func (a *app) contextTargets() map[string]string {
+	out := map[string]string{}
+	for name, c := range a.cfg.Contexts {
+		out[name] = stores.RedactTarget(c.Store)
+	}
+	return out
 }
 
 // openContext opens a config context for :ctx and diffs.

@@ -106,6 +106,12 @@ type Messages struct {
 	Filter, Open, Copy key.Binding
 }
 
+// Contexts is the :ctx picker.
+type Contexts struct {
+	Motion
+	Filter, Switch key.Binding
+}
+
 // Confirm is the dialog that shows a planned repair's diff.
 type Confirm struct {
 	Up, Down, Apply, Cancel, Reveal, Force key.Binding
@@ -132,6 +138,7 @@ type Keymap struct {
 	Backups   Backups
 	Audit     Audit
 	Messages  Messages
+	Contexts  Contexts
 	Confirm   Confirm
 	Connect   Connect
 	Help      Help
@@ -242,6 +249,11 @@ func Default() *Keymap {
 			Open:   bind("enter", "show in full", "enter"),
 			Copy:   bind("y", "copy message", "y"),
 		},
+		Contexts: Contexts{
+			Motion: defaultMotion(),
+			Filter: bind("/", "filter", "/"),
+			Switch: bind("enter", "switch to it", "enter"),
+		},
 		Confirm: Confirm{
 			Up: up(), Down: down(),
 			Apply:  bind("enter/y", "apply", "enter", "y"),
@@ -292,6 +304,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"audit.filter": &k.Audit.Filter, "audit.sort": &k.Audit.Sort, "audit.reverse": &k.Audit.Reverse,
 		"audit.refresh": &k.Audit.Refresh, "audit.copy_id": &k.Audit.CopyID, "audit.open": &k.Audit.Open,
 
+		"contexts.filter": &k.Contexts.Filter, "contexts.switch": &k.Contexts.Switch,
 		"messages.filter": &k.Messages.Filter, "messages.open": &k.Messages.Open, "messages.copy": &k.Messages.Copy,
 
 		"confirm.up": &k.Confirm.Up, "confirm.down": &k.Confirm.Down, "confirm.apply": &k.Confirm.Apply,
@@ -311,7 +324,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 	// Every list and pane moves the same way, under its own names.
 	for view, motion := range map[string]*Motion{
 		"resources": &k.Resources.Motion, "detail": &k.Detail.Motion, "diff": &k.Diff.Motion,
-		"locks": &k.Locks.Motion, "backups": &k.Backups.Motion, "audit": &k.Audit.Motion, "messages": &k.Messages.Motion,
+		"locks": &k.Locks.Motion, "backups": &k.Backups.Motion, "audit": &k.Audit.Motion, "messages": &k.Messages.Motion, "contexts": &k.Contexts.Motion,
 	} {
 		m[view+".up"], m[view+".down"], m[view+".top"] = &motion.Up, &motion.Down, &motion.Top
 		m[view+".bottom"], m[view+".page_up"], m[view+".page_down"] = &motion.Bottom, &motion.PageUp, &motion.PageDown
@@ -428,6 +441,7 @@ func (Backups) SetName() string   { return "backups" }
 func (Audit) SetName() string     { return "audit" }
 func (Confirm) SetName() string   { return "confirm" }
 func (Messages) SetName() string  { return "messages" }
+func (Contexts) SetName() string  { return "contexts" }
 func (Connect) SetName() string   { return "connect" }
 func (Help) SetName() string      { return "help" }
 func (Input) SetName() string     { return "input" }
@@ -552,6 +566,14 @@ func (m Messages) ShortHelp() []key.Binding { return []key.Binding{m.Open, m.Fil
 // FullHelp of the messages list.
 func (m Messages) FullHelp() [][]key.Binding {
 	return [][]key.Binding{m.Motion.Bindings(), {m.Open, m.Filter, m.Copy}}
+}
+
+// ShortHelp of the context picker.
+func (c Contexts) ShortHelp() []key.Binding { return []key.Binding{c.Switch, c.Filter} }
+
+// FullHelp of the context picker.
+func (c Contexts) FullHelp() [][]key.Binding {
+	return [][]key.Binding{c.Motion.Bindings(), {c.Switch, c.Filter}}
 }
 
 // ShortHelp of the repair confirmation; cancelling is the global esc

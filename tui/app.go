@@ -44,6 +44,9 @@ type Options struct {
 	Session Session
 	// Contexts are the config's context names, for :ctx and the diff view.
 	Contexts []string
+	// ContextTargets are their store targets, credentials removed, for
+	// the :ctx picker.
+	ContextTargets map[string]string
 	// OpenContext opens a named context (for :ctx and diffs against it).
 	OpenContext func(ctx context.Context, name string) (Session, error)
 	// OpenTarget opens a store target for a diff; the result is only read.

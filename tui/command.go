@@ -113,10 +113,9 @@ func (c *commandBar) run(words []string) tea.Cmd {
 		if len(words) < 2 {
 			if len(m.env.opts.Contexts) == 0 {
 				m.setStatus("the config file defines no contexts", true)
-			} else {
-				m.setStatus("contexts: "+strings.Join(m.env.opts.Contexts, ", "), false)
+				return nil
 			}
-			return nil
+			return m.push(newContextsView(m.env))
 		}
 		return m.switchContext(words[1])
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"strings"
@@ -217,5 +218,30 @@ func TestMouse(t *testing.T) {
 	off := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}, NoMouse: true})
 	if off.m.View().MouseMode != tea.MouseModeNone {
 		t.Fatal("NoMouse did not start with mouse capture off")
+	}
+}
+
+// TestContextPicker: :ctx alone lists the contexts with their targets,
+// credentials removed, and enter switches to the selected one.
+func TestContextPicker(t *testing.T) {
+	next := newGoldenStore(t)
+	h := newSyncHarness(t, Options{
+		Session:        Session{Store: newGoldenStore(t), Name: "prod"},
+		Contexts:       []string{"prod", "staging"},
+		ContextTargets: map[string]string{"prod": "/var/lib/state", "staging": stores.RedactTarget("postgres://app:hunter2@db/state")},
+		OpenContext: func(_ context.Context, name string) (Session, error) {
+			return Session{Store: next, Name: name}, nil
+		},
+	})
+	h.keys(":")
+	h.typeText("ctx")
+	h.keys("enter")
+	s := h.screen()
+	if !strings.Contains(s, "staging") || !strings.Contains(s, "postgres://app:xxxxx@db/state") || strings.Contains(s, "hunter2") {
+		t.Fatalf("the picker does not list the contexts with their redacted targets:\n%s", s)
+	}
+	h.keys("j", "enter")
+	if s := h.screen(); !strings.Contains(s, "statescope › staging › resources") {
+		t.Fatalf("enter did not switch:\n%s", s)
 	}
 }

@@ -329,7 +329,7 @@ func (v *planView) writePlan(b *strings.Builder) {
 	st, p := v.env.styles, v.p
 	seen := "absent now"
 	if p.Seen.Exists {
-		seen = "sha256 " + p.Seen.SHA256[:12] + " as read now"
+		seen = "sha256 " + shortHash(p.Seen.SHA256) + " as read now"
 	}
 	b.WriteString(st.Dim.Render(seen) + "\n")
 	for _, n := range p.Notes {
@@ -382,7 +382,7 @@ func corruptPlan(st Styles, p *repair.Plan, revealed bool, width int) string {
 	if p.Want != nil {
 		fate = "replaced"
 	}
-	head := fmt.Sprintf("The current record is unreadable (%d bytes, sha256 %s): %s\nIts exact bytes are backed up, then it is %s.", len(p.Seen.Raw), short(p.Seen.SHA256), p.Seen.Corrupt, fate)
+	head := fmt.Sprintf("The current record is unreadable (%d bytes, sha256 %s): %s\nIts exact bytes are backed up, then it is %s.", len(p.Seen.Raw), shortHash(p.Seen.SHA256), p.Seen.Corrupt, fate)
 	var b strings.Builder
 	b.WriteString(st.Warn.Render(wrap(head, width)) + "\n\n")
 	b.WriteString(st.Bold.Render("--- current "+p.ID+" (unreadable)") + "\n")
@@ -406,8 +406,6 @@ func corruptPlan(st Styles, p *repair.Plan, revealed bool, width int) string {
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
-
-func short(h string) string { return h[:min(len(h), 12)] }
 
 // recordLines is a record's stored encoding as diff lines, unmasked.
 func recordLines(s *stores.State) []string {
