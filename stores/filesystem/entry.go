@@ -3,7 +3,6 @@ package filesystem
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -47,57 +46,90 @@ func describe(path string, mode fs.FileMode) string {
 	return fmt.Sprintf("%s, not read", mode.Type())
 }
 
-// openEntry opens a directory entry for reading only if it is a regular
-// file, and returns its size. The type is checked before opening (opening
-// a device can have effects of its own) unless the directory listing
-// already said the entry is a regular file, and always again with fstat on
-// the open file, which is opened with O_NOFOLLOW|O_NONBLOCK so a link
-// swapped in meanwhile is not followed and a FIFO cannot block.
-func openEntry(path string, listedRegular bool) (*os.File, int64, error) {
+// openFD opens a directory entry for reading only if it is a regular file,
+// and returns its descriptor and size. The type is checked before opening
+// (opening a device can have effects of its own) unless the directory
+// listing already said the entry is a regular file, and always again with
+// fstat on the open descriptor, which is opened with O_NOFOLLOW|O_NONBLOCK
+// so a link swapped in meanwhile is not followed and a FIFO cannot block.
+// Raw descriptors spare a listing the poller registration os.File tries.
+func openFD(path string, listedRegular bool) (int, int64, error) {
 	if !listedRegular {
 		info, err := os.Lstat(path)
 		if err != nil {
-			return nil, 0, err
+			return -1, 0, err
 		}
 		if !info.Mode().IsRegular() {
-			return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+			return -1, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
 			if info, lerr := os.Lstat(path); lerr == nil {
-				return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+				return -1, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
 			}
 		}
-		return nil, 0, err
+		return -1, 0, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		f.Close()
-		if err != nil {
-			return nil, 0, err
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return -1, 0, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		what := "not a regular file, not read"
+		if info, lerr := os.Lstat(path); lerr == nil {
+			what = describe(path, info.Mode())
 		}
-		return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+		return -1, 0, &NotRegularError{Path: path, What: what}
 	}
-	return f, info.Size(), nil
+	return fd, st.Size, nil
 }
 
-// readOpen reads an open entry of the given size to its end (it may have
+// retry repeats a system call interrupted by a signal.
+func retry(call func() error) error {
+	for {
+		if err := call(); err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// openEntry is openFD as an *os.File, for the few callers (locks) that
+// keep the file open.
+func openEntry(path string, listedRegular bool) (*os.File, int64, error) {
+	fd, size, err := openFD(path, listedRegular)
+	if err != nil {
+		return nil, 0, err
+	}
+	return os.NewFile(uintptr(fd), path), size, nil
+}
+
+// readFD reads an open entry of the given size to its end (it may have
 // grown), refusing one too large to be a record or lock.
-func readOpen(f *os.File, size int64) ([]byte, error) {
+func readFD(fd int, path string, size int64) ([]byte, error) {
 	data := make([]byte, 0, min(size, maxFileBytes)+1)
 	for {
-		n, err := f.Read(data[len(data):cap(data)])
+		var n int
+		err := retry(func() (err error) {
+			n, err = syscall.Read(fd, data[len(data):cap(data)])
+			return err
+		})
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
 		data = data[:len(data)+n]
 		if len(data) > maxFileBytes {
-			return nil, fmt.Errorf("%s is larger than the %d MiB a record may have", f.Name(), maxFileBytes>>20)
+			return nil, fmt.Errorf("%s is larger than the %d MiB a record may have", path, maxFileBytes>>20)
 		}
-		if err == io.EOF {
+		if n == 0 {
 			return data, nil
-		}
-		if err != nil {
-			return nil, err
 		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
@@ -110,10 +142,10 @@ func readOpen(f *os.File, size int64) ([]byte, error) {
 func ReadFile(path string) ([]byte, error) { return readEntryFile(path, false) }
 
 func readEntryFile(path string, listedRegular bool) ([]byte, error) {
-	f, size, err := openEntry(path, listedRegular)
+	fd, size, err := openFD(path, listedRegular)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return readOpen(f, size)
+	defer syscall.Close(fd)
+	return readFD(fd, path, size)
 }

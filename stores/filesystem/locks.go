@@ -83,7 +83,7 @@ func openLock(path string, now time.Time) (*lockFile, error) {
 		return nil, err
 	}
 	l := &lockFile{f: f}
-	if l.body, err = readOpen(f, size); err == nil {
+	if l.body, err = readFD(int(f.Fd()), path, size); err == nil {
 		l.id, err = identify(f)
 	}
 	if err != nil {
