@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,33 +59,11 @@ func terminate(t *testing.T, sig syscall.Signal, cmd *exec.Cmd, errOut *bytes.Bu
 	}
 }
 
-// TestSIGTERMEndsABlockedListing: a file store holding a FIFO named like a
-// record. A listing that blocks on it must still end on SIGTERM or SIGINT;
-// one that does not block has nothing to interrupt.
-func TestSIGTERMEndsABlockedListing(t *testing.T) {
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	dir := demoDir(t)
-	if err := syscall.Mkfifo(filepath.Join(dir, "zz_fifo.json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		cmd, errOut, done := startCLI(t, "--store", dir, "list")
-		select {
-		case <-done:
-			t.Logf("list did not block on the FIFO (exit %d): nothing to interrupt", cmd.ProcessState.ExitCode())
-			return
-		case <-time.After(time.Second): // far longer than listing the demo takes
-		}
-		terminate(t, sig, cmd, errOut, done)
-	}
-}
-
-// TestSIGTERMEndsCommandsWaitingOnPostgres: the iac_resources table is
+// TestSignalsEndCommandsWaitingOnPostgres: the iac_resources table is
 // locked by another session, so every statement waits on it for ever.
-// SIGTERM ends a listing and a repair within the bound; the repair has
-// written nothing and left no lock.
-func TestSIGTERMEndsCommandsWaitingOnPostgres(t *testing.T) {
+// SIGTERM or SIGINT ends a listing and a repair within the bound; the
+// repair has written nothing and left no lock.
+func TestSignalsEndCommandsWaitingOnPostgres(t *testing.T) {
 	pg := testserver.Postgres(t)
 	dsn := pg.SuperuserDSN(pg.NewDatabase(t, "postgres"))
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
@@ -126,11 +103,16 @@ func TestSIGTERMEndsCommandsWaitingOnPostgres(t *testing.T) {
 	}
 	defer watcher.Close(context.Background())
 
-	for _, args := range [][]string{
-		{"list"},
-		{"set-status", "team/a", "active", "--reason", "interrupted", "--yes"},
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		args []string
+	}{
+		{syscall.SIGTERM, []string{"list"}},
+		{syscall.SIGINT, []string{"list"}},
+		{syscall.SIGTERM, []string{"set-status", "team/a", "active", "--reason", "interrupted", "--yes"}},
 	} {
-		t.Run(args[0], func(t *testing.T) {
+		args := tc.args
+		t.Run(args[0]+" "+tc.sig.String(), func(t *testing.T) {
 			cmd, errOut, done := startCLI(t, append([]string{"--store", dsn}, args...)...)
 			// Wait until statescope's statement waits on the table lock.
 			for {
@@ -149,7 +131,7 @@ func TestSIGTERMEndsCommandsWaitingOnPostgres(t *testing.T) {
 				case <-time.After(20 * time.Millisecond):
 				}
 			}
-			terminate(t, syscall.SIGTERM, cmd, errOut, done)
+			terminate(t, tc.sig, cmd, errOut, done)
 		})
 	}
 
