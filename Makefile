@@ -11,7 +11,7 @@ PKGS      = ./...
 FUZZTIME ?= 15s
 BENCHCOUNT ?= 6
 
-.PHONY: build run test servers bench lint fuzz proto clean mutate
+.PHONY: build run test servers bench bench-load lint fuzz proto clean mutate
 
 # Release build: symbols and DWARF stripped (-s -w), about 30% smaller;
 # `statescope version` still lists the modules (they are in the build info).
@@ -34,6 +34,15 @@ servers:
 bench: servers
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -timeout 60m $(PKGS) | tee bench.txt
 	@command -v benchstat >/dev/null && benchstat bench.txt || echo "(go install golang.org/x/perf/cmd/benchstat@latest for a summary)"
+
+# The README's load figures from one run: the TUI's own load of 10,000
+# and 100,000 realistic ~1 KB filesystem records (first rows, full load,
+# CPU, peak heap against the bytes on disk), `list -o json` end to end, and
+# the keystroke budgets beside them.
+bench-load:
+	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 2x -benchmem -timeout 60m ./tui | tee bench-load.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkKeystroke$$' ./tui | tee -a bench-load.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkListJSON$$' -benchtime 2x -benchmem -timeout 60m . | tee -a bench-load.txt
 
 lint:
 	$(GO) vet $(PKGS)
@@ -82,4 +91,4 @@ proto:
 	remote/proto/generate.sh
 
 clean:
-	rm -rf bin bench.txt mutate.txt
+	rm -rf bin bench.txt bench-load.txt mutate.txt
