@@ -183,17 +183,19 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 		stores.Judge(locks, opt.Now, opt.StaleAfter)
 		c.report.Locks = map[stores.Verdict]int{}
 	}
-	var skip map[string]bool
+	// skip holds the sources of unreadable entries a more precise finding
+	// already explains.
+	skip := map[string]bool{}
 	if dir != nil {
-		skip = c.dirFindings(dir, entries)
+		c.dirFindings(dir, entries, skip)
+	}
+	if err := c.postgres(ctx, inner, skip); err != nil {
+		return nil, err
 	}
 	c.records(entries, skip)
 	c.locks(locks, entries)
 	c.graph(entries)
 	c.names(entries, nameRuleFor(inner, opt.Target))
-	if err := c.postgres(ctx, inner); err != nil {
-		return nil, err
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -263,6 +265,12 @@ func (c *checker) locks(locks []stores.LockInfo, entries []stores.Entry) {
 		if age := l.Age(c.opt.Now); age > c.report.OldestLock {
 			c.report.OldestLock = age
 		}
+		if strings.HasPrefix(l.ResourceID, "advisory-key:") {
+			// Another application's advisory lock is none of ours to judge.
+			c.add(Finding{Kind: LockWithoutRecord, Severity: Info, Resources: []string{l.ResourceID}, Source: l.Source,
+				Evidence: "no record has this ID; " + l.Evidence})
+			continue
+		}
 		f := Finding{Resources: []string{l.ResourceID}, Source: l.Source, Token: l.Token, Evidence: l.Evidence}
 		if l.Token != "" {
 			f.Repair = c.cmd("unlock", l.ResourceID, "--token", l.Token)
@@ -281,13 +289,8 @@ func (c *checker) locks(locks []stores.LockInfo, entries []stores.Entry) {
 			c.add(f)
 		}
 		if !ids[l.ResourceID] {
-			g := Finding{Kind: LockWithoutRecord, Severity: Warning, Resources: []string{l.ResourceID}, Source: l.Source,
-				Token: l.Token, Repair: f.Repair, Evidence: "no record has this ID; " + l.Evidence}
-			if strings.HasPrefix(l.ResourceID, "advisory-key:") {
-				// Another application's advisory lock is no business of ours.
-				g.Severity, g.Repair = Info, ""
-			}
-			c.add(g)
+			c.add(Finding{Kind: LockWithoutRecord, Severity: Warning, Resources: []string{l.ResourceID}, Source: l.Source,
+				Token: l.Token, Repair: f.Repair, Evidence: "no record has this ID; " + l.Evidence})
 		}
 	}
 }

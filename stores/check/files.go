@@ -97,8 +97,8 @@ func irregularReason(path string, mode fs.FileMode) string {
 }
 
 // dirFindings reports temp files, irregular entries and mixed layouts,
-// and returns the sources whose corrupt entries they already explain.
-func (c *checker) dirFindings(d *dirScan, entries []stores.Entry) map[string]bool {
+// and adds to skip the sources whose unreadable entries they explain.
+func (c *checker) dirFindings(d *dirScan, entries []stores.Entry, skip map[string]bool) {
 	for _, info := range d.temps {
 		path := filepath.Join(d.dir, info.Name())
 		c.add(Finding{Kind: TempFile, Severity: Warning, Resources: []string{info.Name()}, Source: path,
@@ -131,11 +131,9 @@ func (c *checker) dirFindings(d *dirScan, entries []stores.Entry) map[string]boo
 			Evidence: fmt.Sprintf("both writers' layouts in one directory: wfctl's %s; the engine's %s — each finds records only under its own names",
 				sample(d.wfctl), sample(d.engine))})
 	}
-	skip := map[string]bool{}
 	for path := range d.irregular {
 		skip[path] = true
 	}
-	return skip
 }
 
 // sample lists up to three items and how many more there are.

@@ -26,18 +26,20 @@ ORDER BY name`
 // fixTimestampsSQL sets an unreadable timestamp to now, touching nothing
 // else. statescope's own writes never set created_at (the database does, as
 // the engine's store has it), so this one repair is SQL.
-const fixTimestampsSQL = `UPDATE iac_resources SET
- created_at = CASE WHEN isfinite(created_at) AND created_at BETWEEN '0001-01-01Z' AND '9999-12-31Z' THEN created_at ELSE now() END,
- updated_at = CASE WHEN isfinite(updated_at) AND updated_at BETWEEN '0001-01-01Z' AND '9999-12-31Z' THEN updated_at ELSE now() END
- WHERE name = %s`
+const fixTimestampsSQL = `UPDATE iac_resources SET ` +
+	`created_at = CASE WHEN created_at BETWEEN '0001-01-01Z' AND '9999-12-31Z' THEN created_at ELSE now() END, ` +
+	`updated_at = CASE WHEN updated_at BETWEEN '0001-01-01Z' AND '9999-12-31Z' THEN updated_at ELSE now() END ` +
+	`WHERE name = %s`
 
 // quoteLiteral is a SQL string literal.
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // postgres probes a PostgreSQL store's table for rows whose timestamps
-// upstream cannot read. The store keeps its pool to itself, so the probe
-// makes one short connection of its own with the same DSN.
-func (c *checker) postgres(ctx context.Context, s stores.Store) error {
+// upstream cannot read, and returns their sources (the store lists them as
+// unreadable; this finding says why and how to repair). The store keeps
+// its pool to itself, so the probe makes one short connection of its own
+// with the same DSN.
+func (c *checker) postgres(ctx context.Context, s stores.Store, skip map[string]bool) error {
 	if _, ok := s.(*postgres.Store); !ok {
 		return nil
 	}
@@ -62,8 +64,10 @@ func (c *checker) postgres(ctx context.Context, s stores.Store) error {
 		return postgresErr(s, err)
 	}
 	for _, r := range found {
+		source := "iac_resources row name=" + strconv.Quote(r.name)
+		skip[source] = true
 		c.add(Finding{Kind: UnreadableTimestamp, Severity: Warning, Resources: []string{r.name},
-			Source:   "iac_resources row name=" + strconv.Quote(r.name),
+			Source:   source,
 			Evidence: fmt.Sprintf("created_at %s, updated_at %s: infinite or outside years 1–9999, so it has no RFC 3339 form and readers that scan it fail", r.created, r.updated),
 			Repair:   "psql -c " + shellQuote(fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.name)))})
 	}
