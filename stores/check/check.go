@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/graph"
 )
@@ -103,8 +104,8 @@ type Options struct {
 	// object-store prefix and the PostgreSQL DSN the probes need.
 	Target string
 	// Select is appended to every statescope repair command so it acts on
-	// this store, e.g. "--context prod".
-	Select string
+	// this store, e.g. ["--context", "prod"].
+	Select []string
 }
 
 // Report is one store's check.
@@ -212,15 +213,7 @@ func (c *checker) add(f Finding) { c.report.Findings = append(c.report.Findings,
 
 // cmd is a statescope command acting on this store.
 func (c *checker) cmd(args ...string) string {
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = shellQuote(a)
-	}
-	line := "statescope " + strings.Join(quoted, " ")
-	if c.opt.Select != "" {
-		line += " " + c.opt.Select
-	}
-	return line
+	return shellcmd.Line(append(args, c.opt.Select...)...)
 }
 
 func (c *checker) records(entries []stores.Entry, skip map[string]bool) {
@@ -352,14 +345,4 @@ func sortFindings(fs []Finding) {
 		}
 		return slices.Compare(a.Resources, b.Resources)
 	})
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r == '=' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -177,7 +177,7 @@ func TestFilesystemFindsEveryKind(t *testing.T) {
 	p.raw(t, "metadata", `{"generator_metadata": {"tool": "wfctl"}}`)
 	want = append(want, check.TempFile, check.NotRegularFile, check.DuplicateID, check.NameMismatch, check.MixedLayout)
 
-	rep, got := kinds(t, p.store, check.Options{Target: dir, Select: "--store " + dir})
+	rep, got := kinds(t, p.store, check.Options{Target: dir, Select: []string{"--store", dir}})
 	assertKinds(t, rep, got, want)
 
 	// Every repair names this store and, for locks, the exact token.

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"al.essio.dev/pkg/shellescape"
 	"context"
 	"fmt"
 	"io/fs"
@@ -104,13 +105,13 @@ func (c *checker) dirFindings(d *dirScan, entries []stores.Entry, skip map[strin
 		c.add(Finding{Kind: TempFile, Severity: Warning, Resources: []string{info.Name()}, Source: path,
 			Evidence: fmt.Sprintf("statescope temporary file left by a run that was killed (%d bytes, %s old); workflow ignores it",
 				info.Size(), stores.HumanDuration(c.opt.Now.Sub(info.ModTime()))),
-			Repair: "rm -- " + shellQuote(path)})
+			Repair: "rm -- " + shellescape.Quote(path)})
 	}
 	for path, why := range d.irregular {
 		name := filepath.Base(path)
 		c.add(Finding{Kind: NotRegularFile, Severity: Critical, Resources: []string{strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".lock")},
 			Source: path, Evidence: why + "; neither statescope nor workflow can use it as a record or lock",
-			Repair: "mv -- " + shellQuote(path) + " " + shellQuote(path+".not-a-record")})
+			Repair: "mv -- " + shellescape.Quote(path) + " " + shellescape.Quote(path+".not-a-record")})
 	}
 	for _, e := range entries {
 		if e.State == nil {
@@ -169,10 +170,10 @@ func nameRuleFor(s stores.Store, target string) *nameRule {
 				return strings.TrimSuffix(filepath.Base(source), ".json"), true
 			},
 			move: func(source, name string) string {
-				return "mv -n -- " + shellQuote(source) + " " + shellQuote(filepath.Join(dir, name+".json"))
+				return "mv -n -- " + shellescape.Quote(source) + " " + shellescape.Quote(filepath.Join(dir, name+".json"))
 			},
 			aside: func(source string) string {
-				return "mv -n -- " + shellQuote(source) + " " + shellQuote(source+".duplicate")
+				return "mv -n -- " + shellescape.Quote(source) + " " + shellescape.Quote(source+".duplicate")
 			},
 		}
 	}

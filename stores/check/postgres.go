@@ -1,6 +1,7 @@
 package check
 
 import (
+	"al.essio.dev/pkg/shellescape"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func (c *checker) postgres(ctx context.Context, s stores.Store, skip map[string]
 		c.add(Finding{Kind: UnreadableTimestamp, Severity: Warning, Resources: []string{r.name},
 			Source:   source,
 			Evidence: fmt.Sprintf("created_at %s, updated_at %s: infinite or outside years 1–9999, so it has no RFC 3339 form and readers that scan it fail", r.created, r.updated),
-			Repair:   "psql -c " + shellQuote(fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.name)))})
+			Repair:   "psql -c " + shellescape.Quote(fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.name)))})
 	}
 	return nil
 }
