@@ -174,3 +174,40 @@ func TestFleetCommandsShowUnreachableAsARow(t *testing.T) {
 		t.Errorf("--contexts with --store: exit %d, want 2", code)
 	}
 }
+
+func TestGraphCommand(t *testing.T) {
+	dir := demoDir(t)
+	code, out, errOut := cli(t, "", "--store", dir, "graph", "--root", "dev/lb/api", "--reverse", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var g struct {
+		Nodes []struct{ ID, Status string }
+		Edges []struct{ From, To string }
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range g.Edges {
+		found = found || (e.From == "dev/dns/api" && e.To == "dev/lb/api")
+	}
+	if !found || g.Nodes[0].Status == "" {
+		t.Errorf("reverse graph of dev/lb/api lacks dev/dns/api → dev/lb/api:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"graph"}, 0, "digraph statescope {"},
+		{[]string{"graph", "-o", "mermaid"}, 0, "flowchart LR"},
+		{[]string{"graph", "--reverse"}, exitUsage, ""},
+		{[]string{"graph", "--root", "no/such"}, exitError, ""},
+	} {
+		code, out, _ := cli(t, "", append([]string{"--store", dir}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, want %d; output lacks %q", tc.args, code, tc.code, tc.want)
+		}
+	}
+}
