@@ -124,7 +124,7 @@ func TestCheckPrometheusParses(t *testing.T) {
 	if success["demo"] != 1 || success["clean"] != 1 || success["down"] != 0 {
 		t.Errorf("check_success %v", success)
 	}
-	orphaned := 0.0
+	orphaned, tempFiles := 0.0, -1.0
 	for _, m := range fams["statescope_findings"].GetMetric() {
 		labels := model.LabelSet{}
 		for _, l := range m.GetLabel() {
@@ -133,6 +133,12 @@ func TestCheckPrometheusParses(t *testing.T) {
 		if labels["context"] == "demo" && labels["kind"] == "orphaned-lock" {
 			orphaned = m.GetGauge().GetValue()
 		}
+		if labels["context"] == "clean" && labels["kind"] == "temp-file" {
+			tempFiles = m.GetGauge().GetValue()
+		}
+	}
+	if tempFiles != 0 {
+		t.Errorf("a kind not found must be written as 0, got %v", tempFiles)
 	}
 	if orphaned != 2 {
 		t.Errorf("demo orphaned-lock findings %v, want 2", orphaned)

@@ -105,6 +105,16 @@ func TestCancelledRunLeaksNothing(t *testing.T) {
 	}
 }
 
+func TestOpenIsReadOnly(t *testing.T) {
+	s, err := fleet.Open(context.Background(), fleet.Member{Name: "m", Target: "mem://"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(context.Background(), &stores.State{ResourceID: "x"}); !errors.Is(err, stores.ErrReadOnly) {
+		t.Errorf("save through a fleet store: %v, want ErrReadOnly", err)
+	}
+}
+
 func TestSelect(t *testing.T) {
 	cfg := &config.Config{Contexts: map[string]config.Context{"prod": {Store: "s3://b/p?region=r"}, "dev": {Store: "/d"}}}
 	got, err := fleet.Select(cfg, []string{"prod", " dev", "prod"})
