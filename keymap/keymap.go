@@ -143,6 +143,9 @@ type Keymap struct {
 	Connect   Connect
 	Help      Help
 	Input     Input
+	Fleet     Fleet
+	Findings  Findings
+	Tree      Tree
 	// ReadOnly is set when mutating bindings are disabled.
 	ReadOnly bool
 }
@@ -261,8 +264,11 @@ func Default() *Keymap {
 			Reveal: bind("x", "reveal/mask secrets", "x"),
 			Force:  bind("f", "delete anyway…", "f"),
 		},
-		Connect: Connect{Retry: bind("r", "try again", "r", "ctrl+r")},
-		Help:    Help{Up: up(), Down: down()},
+		Connect:  Connect{Retry: bind("r", "try again", "r", "ctrl+r")},
+		Fleet:    defaultFleet(),
+		Findings: defaultFindings(),
+		Tree:     defaultTree(),
+		Help:     Help{Up: up(), Down: down()},
 		Input: Input{
 			Accept:   bind("enter", "accept", "enter"),
 			Cancel:   bind("esc/ctrl+c", "cancel/clear", "esc", "ctrl+c"),
@@ -329,6 +335,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		m[view+".up"], m[view+".down"], m[view+".top"] = &motion.Up, &motion.Down, &motion.Top
 		m[view+".bottom"], m[view+".page_up"], m[view+".page_down"] = &motion.Bottom, &motion.PageUp, &motion.PageDown
 	}
+	k.nameFleet(m)
 	return m
 }
 

@@ -117,6 +117,9 @@ type Report struct {
 	Locks map[stores.Verdict]int
 	// OldestLock is the age of the oldest lock whose age is known.
 	OldestLock time.Duration
+	// Inventory is the judged lock inventory the lock findings came from,
+	// so a front end can confirm a release against the lock it showed.
+	Inventory []stores.LockInfo
 	// Graph is the dependency graph the graph checks used.
 	Graph *graph.Graph
 }
@@ -182,7 +185,7 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 			return nil, err
 		}
 		stores.Judge(locks, opt.Now, opt.StaleAfter)
-		c.report.Locks = map[stores.Verdict]int{}
+		c.report.Locks, c.report.Inventory = map[stores.Verdict]int{}, locks
 	}
 	// skip holds the sources of unreadable entries a more precise finding
 	// already explains.
