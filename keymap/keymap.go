@@ -62,6 +62,7 @@ type Detail struct {
 	Reveal, CopyID, CopyValues, Diff key.Binding
 	Refresh                          key.Binding
 	SetStatus, Edit, Delete, Backups key.Binding
+	Tree                             key.Binding
 }
 
 // Diff compares two records.
@@ -172,6 +173,14 @@ func defaultPane() Pane {
 		Search: bind("/", "search", "/"), NextMatch: bind("n", "next match", "n"), PrevMatch: bind("N", "previous match", "N")}
 }
 
+// detailPane is the detail view's pane: g opens the dependency tree
+// there, so home alone goes to the top.
+func detailPane() Pane {
+	p := defaultPane()
+	p.Top = bind("home", "top", "home")
+	return p
+}
+
 // Default returns the built-in bindings.
 func Default() *Keymap {
 	return &Keymap{
@@ -197,7 +206,8 @@ func Default() *Keymap {
 			CopyID:  bind("y", "copy ID", "y"),
 		},
 		Detail: Detail{
-			Pane:       defaultPane(),
+			Pane:       detailPane(),
+			Tree:       bind("g", "dependency tree", "g"),
 			NextDep:    bind("tab", "next dependency", "tab"),
 			PrevDep:    bind("shift+tab", "previous dependency", "shift+tab"),
 			Jump:       bind("enter", "open dependency", "enter"),
@@ -295,7 +305,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
 		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
 		"detail.set_status": &k.Detail.SetStatus, "detail.edit": &k.Detail.Edit, "detail.delete": &k.Detail.Delete,
-		"detail.backups": &k.Detail.Backups,
+		"detail.backups": &k.Detail.Backups, "detail.tree": &k.Detail.Tree,
 
 		"diff.mode": &k.Diff.Mode, "diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
 
@@ -507,7 +517,7 @@ func (d Detail) ShortHelp() []key.Binding {
 func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		d.Pane.Bindings(),
-		{d.NextDep, d.PrevDep, d.Jump, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
+		{d.NextDep, d.PrevDep, d.Jump, d.Tree, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
 		{d.SetStatus, d.Edit, d.Backups, d.Delete},
 	}
 }

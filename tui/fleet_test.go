@@ -67,7 +67,7 @@ func TestFleetRowsFillInWorstFirst(t *testing.T) {
 		}
 		h.keys(":", "f", "l", "e", "e", "t", "enter")
 		settled(t, o.slow.started, "the slow context's open")
-		for range 3 { // the other three answer while the slow one waits
+		for !strings.Contains(h.screen(), "3 answered") { // the others answer while the slow one waits
 			h.send(h.next(5 * time.Second))
 		}
 		s := h.screen()
@@ -86,7 +86,9 @@ func TestFleetRowsFillInWorstFirst(t *testing.T) {
 			}
 		}
 		close(o.release)
-		h.send(h.next(5 * time.Second))
+		for !strings.Contains(h.screen(), "4 answered") {
+			h.send(h.next(5 * time.Second))
+		}
 		if s := h.screen(); !strings.Contains(s, "4 answered") || strings.Contains(s, "checking…") {
 			t.Errorf("the slow context did not fill in:\n%s", s)
 		}
