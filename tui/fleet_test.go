@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -166,5 +167,27 @@ func TestStartOnTheFleet(t *testing.T) {
 	h.keys("g", "enter")
 	if s := h.screen(); !strings.Contains(s, "statescope › c-down › resources") {
 		t.Fatalf("enter did not open the context:\n%s", s)
+	}
+}
+
+// TestFleetAutoRefresh: with the config's refresh the fleet checks every
+// context again on the interval, and stops when it is left.
+func TestFleetAutoRefresh(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var opens atomic.Int32
+	opts := Options{
+		Session: Session{Store: memory.New(), Name: "x"},
+		OpenTarget: func(context.Context, string) (stores.Store, error) {
+			opens.Add(1)
+			return memory.New(), nil
+		},
+		Fleet:   []fleet.Member{{Name: "only", Target: "clean"}},
+		Refresh: 5 * time.Millisecond,
+	}
+	h := newAsyncHarnessWith(t, opts)
+	defer h.close()
+	h.run(h.m.push(newFleetView(h.m.env)))
+	for opens.Load() < 3 {
+		h.send(h.next(5 * time.Second))
 	}
 }
