@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -124,44 +124,30 @@ func (a *app) listFleet(ctx context.Context, f *fleetFlags, filter stores.Filter
 		return err
 	}
 	now := a.now()
-	if asJSON {
-		items := []any{}
-		for _, r := range results {
-			if r.err != nil {
-				items = append(items, contextError{r.member.Name, r.err.Error()})
-				continue
+	return writeFleet(a, results, asJSON, fleetOutput[listed]{
+		header: listHeader, verb: "listed",
+		items: func(name string, l listed) []any {
+			items := make([]any, len(l.entries))
+			for i, e := range l.entries {
+				items[i] = listEntryItem(e, l.locks, reveal, name)
 			}
+			return items
+		},
+		rows: func(l listed) []string {
+			rows := make([]string, len(l.entries))
+			for i, e := range l.entries {
+				rows[i] = listRow(e, l.locks, now, a.staleAfter)
+			}
+			return rows
+		},
+		notes: func(r memberResult[listed]) {
 			for _, e := range r.value.entries {
-				items = append(items, listEntryItem(e, r.value.locks, reveal, r.member.Name))
+				if e.Corrupt() {
+					fmt.Fprintf(a.out, "%s: corrupt: %s (%s): %s\n", r.member.Name, e.ID, e.Source, e.Problem)
+				}
 			}
-		}
-		if err := writeJSON(a.out, items); err != nil {
-			return err
-		}
-		return fleetFailure(results, "listed")
-	}
-	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONTEXT\t"+listHeader)
-	for _, r := range results {
-		if r.err != nil {
-			fmt.Fprintf(tw, "%s\tUNREACHABLE\t-\t-\t-\t-\t-\n", r.member.Name)
-			continue
-		}
-		for _, e := range r.value.entries {
-			fmt.Fprintf(tw, "%s\t%s\n", r.member.Name, listRow(e, r.value.locks, now, a.staleAfter))
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fleetNotes(a.errOut, results, func(r memberResult[listed]) {
-		for _, e := range r.value.entries {
-			if e.Corrupt() {
-				fmt.Fprintf(a.out, "%s: corrupt: %s (%s): %s\n", r.member.Name, e.ID, e.Source, e.Problem)
-			}
-		}
+		},
 	})
-	return fleetFailure(results, "listed")
 }
 
 func (a *app) locksFleet(ctx context.Context, f *fleetFlags, asJSON bool) error {
@@ -172,6 +158,45 @@ func (a *app) locksFleet(ctx context.Context, f *fleetFlags, asJSON bool) error 
 		return err
 	}
 	now := a.now()
+	return writeFleet(a, results, asJSON, fleetOutput[[]stores.LockInfo]{
+		header: locksHeader, verb: "read",
+		items: func(name string, locks []stores.LockInfo) []any {
+			items := make([]any, len(locks))
+			for i, l := range locks {
+				j := toLockJSON(l, now)
+				j.Context = name
+				items[i] = j
+			}
+			return items
+		},
+		rows: func(locks []stores.LockInfo) []string {
+			rows := make([]string, len(locks))
+			for i, l := range locks {
+				rows[i] = lockRow(l, now)
+			}
+			return rows
+		},
+	})
+}
+
+// fleetOutput says how to write one command's answers from many contexts.
+type fleetOutput[T any] struct {
+	// header is the single-store table header; rows are its rows.
+	header string
+	rows   func(T) []string
+	// items are the JSON elements of one context, with its name set.
+	items func(name string, v T) []any
+	// notes prints what follows the table for one context (optional).
+	notes func(memberResult[T])
+	// verb completes "N of M contexts could not be …".
+	verb string
+}
+
+// writeFleet writes every context's answer: one JSON array (an error
+// element for a context that failed) or one table with a CONTEXT column
+// (UNREACHABLE for a context that failed), then the notes, and on stderr
+// each failure; exit 1 when any context failed.
+func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOutput[T]) error {
 	if asJSON {
 		items := []any{}
 		for _, r := range results {
@@ -179,56 +204,43 @@ func (a *app) locksFleet(ctx context.Context, f *fleetFlags, asJSON bool) error 
 				items = append(items, contextError{r.member.Name, r.err.Error()})
 				continue
 			}
-			for _, l := range r.value {
-				j := toLockJSON(l, now)
-				j.Context = r.member.Name
-				items = append(items, j)
-			}
+			items = append(items, o.items(r.member.Name, r.value)...)
 		}
-		if err := writeJSON(a.out, items); err != nil {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(items); err != nil {
 			return err
 		}
-		return fleetFailure(results, "read")
+		return fleetFailure(results, o.verb)
 	}
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONTEXT\t"+locksHeader)
+	fmt.Fprintln(tw, "CONTEXT\t"+o.header)
+	dashes := strings.Repeat("\t-", strings.Count(o.header, "\t"))
 	for _, r := range results {
 		if r.err != nil {
-			fmt.Fprintf(tw, "%s\tUNREACHABLE\t-\t-\t-\t-\t-\n", r.member.Name)
+			fmt.Fprintf(tw, "%s\tUNREACHABLE%s\n", r.member.Name, dashes)
 			continue
 		}
-		for _, l := range r.value {
-			fmt.Fprintf(tw, "%s\t%s\n", r.member.Name, lockRow(l, now))
+		for _, row := range o.rows(r.value) {
+			fmt.Fprintf(tw, "%s\t%s\n", r.member.Name, row)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fleetNotes(a.errOut, results, nil)
-	return fleetFailure(results, "read")
-}
-
-// fleetNotes prints, under a fleet table, each context's own notes, and
-// on errW the error of each context that could not be read.
-func fleetNotes[T any](errW io.Writer, results []memberResult[T], notes func(memberResult[T])) {
 	for _, r := range results {
 		switch {
 		case r.err != nil:
-			fmt.Fprintf(errW, "%s (%s): could not be read: %v\n", r.member.Name, r.member.Label(), r.err)
-		case notes != nil:
-			notes(r)
+			fmt.Fprintf(a.errOut, "%s (%s): could not be read: %v\n", r.member.Name, r.member.Label(), r.err)
+		case o.notes != nil:
+			o.notes(r)
 		}
 	}
+	return fleetFailure(results, o.verb)
 }
 
 // contextError is a JSON element for a context that could not be read.
 type contextError struct {
 	Context string `json:"context"`
 	Error   string `json:"error"`
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

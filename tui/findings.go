@@ -106,7 +106,7 @@ func (v *findingsView) Paste(text string) tea.Cmd {
 
 func (v *findingsView) Update(msg tea.Msg) tea.Cmd {
 	if press, ok := msg.(tea.KeyPressMsg); ok && v.confirm != nil {
-		return v.confirmKey(press)
+		return v.env.answerRelease(&v.confirm, press)
 	}
 	k := v.keys
 	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Motion: k.Motion, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
@@ -153,11 +153,9 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 		}
 		for _, l := range v.report.Inventory {
 			if l.ResourceID == id && l.Token == f.Token && f.Token != "" {
-				if _, can := e.session.Store.(stores.ForceUnlocker); !can {
-					return showStatus("this store cannot force-release locks", true)
-				}
-				v.confirm = &confirmRelease{lock: l, typed: newTypedConfirm(l.ResourceID)}
-				return nil
+				var cmd tea.Cmd
+				v.confirm, cmd = e.askRelease(l)
+				return cmd
 			}
 		}
 	case check.StuckRecord, check.ErrorRecord:
@@ -180,19 +178,6 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 		return showStatus(fmt.Sprintf("this repair runs outside statescope; %s copies it: %s", v.keys.Copy.Help().Key, f.Repair), false)
 	}
 	return showStatus("no repair to run: "+string(f.Kind)+" needs a person to decide", false)
-}
-
-func (v *findingsView) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	l := v.confirm.lock
-	switch accepted, cancelled := v.confirm.typed.key(msg, v.env.keys.Input); {
-	case cancelled:
-		v.confirm = nil
-		return showStatus("release cancelled; nothing changed", false)
-	case accepted:
-		v.confirm = nil
-		return v.env.releaseLock(l)
-	}
-	return nil
 }
 
 func (v *findingsView) Render() string {
@@ -223,10 +208,7 @@ func (v *findingsView) Render() string {
 func (v *findingsView) summary() string {
 	st := &v.env.styles
 	n := v.report.Count()
-	records := 0
-	for _, c := range v.report.Records {
-		records += c
-	}
+	records := sum(v.report.Records)
 	parts := []string{st.Bold.Render(fmt.Sprintf("%d findings", len(v.report.Findings)))}
 	for _, sev := range check.Severities {
 		if n[sev] > 0 {

@@ -60,7 +60,6 @@ func benchStore(b *testing.B) *filesystem.Store {
 	return s
 }
 
-
 // BenchmarkCheckVsList100k: `check` (listing, lock inventory, directory
 // look, graph) against `list` on the same 100,000-record store.
 func BenchmarkCheckVsList100k(b *testing.B) {
