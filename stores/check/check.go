@@ -268,7 +268,12 @@ func (c *checker) locks(locks []stores.LockInfo, entries []stores.Entry) {
 			continue
 		}
 		f := Finding{Resources: []string{l.ResourceID}, Source: l.Source, Token: l.Token, Evidence: l.Evidence}
-		if l.Token != "" {
+		switch {
+		case l.Unproven != "":
+			// A token that cannot name this lock instance is refused.
+			f.Repair = c.cmd("unlock", l.ResourceID, "--unproven")
+			f.Evidence += "; the token cannot prove it names this lock: " + l.Unproven
+		case l.Token != "":
 			f.Repair = c.cmd("unlock", l.ResourceID, "--token", l.Token)
 		}
 		switch {
@@ -284,7 +289,7 @@ func (c *checker) locks(locks []stores.LockInfo, entries []stores.Entry) {
 		if f.Kind != "" {
 			c.add(f)
 		}
-		if !ids[l.ResourceID] {
+		if l.NoRecord || !ids[l.ResourceID] {
 			c.add(Finding{Kind: LockWithoutRecord, Severity: Warning, Resources: []string{l.ResourceID}, Source: l.Source,
 				Token: l.Token, Repair: f.Repair, Evidence: "no record has this ID; " + l.Evidence})
 		}
