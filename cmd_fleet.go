@@ -70,6 +70,9 @@ func eachContext[T any](ctx context.Context, a *app, f *fleetFlags, do func(cont
 	for i, m := range members {
 		index[m.Name] = i
 	}
+	// Contexts open at once, so none may ask on the terminal (an unknown
+	// SSH host key): each is answered no, and the row says why.
+	a.isTerminal = func() bool { return false }
 	out := make([]memberResult[T], len(members))
 	fleet.Run(ctx, members, fleet.Options{Parallel: f.parallel, Timeout: f.timeout},
 		func(ctx context.Context, m fleet.Member) (T, error) {
