@@ -220,3 +220,19 @@ func TestCleanStoreHasNoFindings(t *testing.T) {
 		t.Errorf("counts: records %v locks %v", rep.Records, rep.Locks)
 	}
 }
+
+// noInventory is a store without a lock inventory.
+type noInventory struct{ stores.Store }
+
+func TestStoreWithoutLockInventory(t *testing.T) {
+	p, dir := fsPlanter(t)
+	if err := p.store.Save(testCtx(t), rec("db", stores.StatusActive)); err != nil {
+		t.Fatal(err)
+	}
+	// Read-only wraps it in a lister that answers ErrUnsupported.
+	rep, got := kinds(t, stores.ReadOnly(noInventory{p.store}), check.Options{Target: dir})
+	assertKinds(t, rep, got, nil)
+	if rep.Locks != nil || rep.Records[stores.StatusActive] != 1 {
+		t.Errorf("locks %v records %v", rep.Locks, rep.Records)
+	}
+}
