@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -193,11 +194,21 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 			c.report.Locks, c.report.Inventory = map[stores.Verdict]int{}, locks
 		}
 	}
+	// The filesystem store lists the temp files killed runs left beside
+	// its locks; they are temp-file findings, not locks.
+	var temps []stores.LockInfo
+	locks = slices.DeleteFunc(slices.Clone(locks), func(l stores.LockInfo) bool {
+		if isFS && strings.HasPrefix(filepath.Base(l.Source), tempPrefix) {
+			temps = append(temps, l)
+			return true
+		}
+		return false
+	})
 	// skip holds the sources of unreadable entries a more precise finding
 	// already explains.
 	skip := map[string]bool{}
 	if dir != nil {
-		c.dirFindings(dir, entries, skip)
+		c.dirFindings(dir, entries, temps, skip)
 	}
 	if err := c.postgres(ctx, inner, skip); err != nil {
 		return nil, err

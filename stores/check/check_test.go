@@ -189,6 +189,11 @@ func TestFilesystemFindsEveryKind(t *testing.T) {
 			t.Errorf("orphaned lock repair without its token: %q", f.Repair)
 		}
 	}
+	for _, f := range rep.Findings {
+		if f.Source == tmp && f.Kind != check.TempFile {
+			t.Errorf("the temp file is also a %s finding", f.Kind)
+		}
+	}
 	if rep.Worst() != check.Critical || !rep.AtLeast(check.Warning) {
 		t.Errorf("worst %s", rep.Worst())
 	}

@@ -67,41 +67,29 @@ func scanDir(ctx context.Context, dir string, now time.Time) (*dirScan, error) {
 		if !strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".lock") {
 			continue
 		}
-		if why := irregularReason(path, de.Type()); why != "" {
-			d.irregular[path] = why
+		if !de.Type().IsRegular() {
+			d.irregular[path] = filesystem.DescribeEntry(path, de.Type())
 		}
 	}
 	return d, nil
 }
 
-// irregularReason says why an entry is not a regular file, or "" when it is.
-func irregularReason(path string, mode fs.FileMode) string {
-	switch {
-	case mode.IsRegular():
-		return ""
-	case mode&fs.ModeSymlink != 0:
-		to, err := os.Readlink(path)
-		if err != nil {
-			return "symbolic link, not followed"
-		}
-		return fmt.Sprintf("symbolic link to %s, not followed", to)
-	case mode.IsDir():
-		return "a directory, not a file"
-	case mode&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO), never read: reading it would block"
-	case mode&fs.ModeSocket != 0:
-		return "a socket, not a file"
-	case mode&fs.ModeDevice != 0:
-		return "a device, not a file"
-	}
-	return "not a regular file (" + mode.Type().String() + ")"
-}
-
 // dirFindings reports temp files, irregular entries and mixed layouts,
 // and adds to skip the sources whose unreadable entries they explain.
-func (c *checker) dirFindings(d *dirScan, entries []stores.Entry, skip map[string]bool) {
+func (c *checker) dirFindings(d *dirScan, entries []stores.Entry, listed []stores.LockInfo, skip map[string]bool) {
+	// The store's own account of a temp file (whose run, killed or not)
+	// comes first; the directory look adds any it did not list.
+	seen := map[string]bool{}
+	for _, l := range listed {
+		seen[l.Source] = true
+		c.add(Finding{Kind: TempFile, Severity: Warning, Resources: []string{filepath.Base(l.Source)}, Source: l.Source,
+			Evidence: l.Evidence + "; workflow ignores it", Repair: "rm -- " + shellescape.Quote(l.Source)})
+	}
 	for _, info := range d.temps {
 		path := filepath.Join(d.dir, info.Name())
+		if seen[path] {
+			continue
+		}
 		c.add(Finding{Kind: TempFile, Severity: Warning, Resources: []string{info.Name()}, Source: path,
 			Evidence: fmt.Sprintf("statescope temporary file left by a run that was killed (%d bytes, %s old); workflow ignores it",
 				info.Size(), stores.HumanDuration(c.opt.Now.Sub(info.ModTime()))),

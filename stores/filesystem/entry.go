@@ -26,8 +26,9 @@ func (e *NotRegularError) Error() string { return notRegular + ": " + e.What }
 // notRegular starts every NotRegularError.
 const notRegular = "not a regular file"
 
-// describe says what a non-regular entry is, for NotRegularError.
-func describe(path string, mode fs.FileMode) string {
+// DescribeEntry says what a non-regular entry is (NotRegularError, and the
+// health check, which looks without opening).
+func DescribeEntry(path string, mode fs.FileMode) string {
 	switch {
 	case mode&fs.ModeSymlink != 0:
 		target, err := os.Readlink(path)
@@ -60,14 +61,14 @@ func openEntry(path string, listedRegular bool) (*os.File, int64, error) {
 			return nil, 0, err
 		}
 		if !info.Mode().IsRegular() {
-			return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+			return nil, 0, &NotRegularError{Path: path, What: DescribeEntry(path, info.Mode())}
 		}
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
 			if info, lerr := os.Lstat(path); lerr == nil {
-				return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+				return nil, 0, &NotRegularError{Path: path, What: DescribeEntry(path, info.Mode())}
 			}
 		}
 		return nil, 0, err
@@ -78,7 +79,7 @@ func openEntry(path string, listedRegular bool) (*os.File, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		return nil, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+		return nil, 0, &NotRegularError{Path: path, What: DescribeEntry(path, info.Mode())}
 	}
 	return f, info.Size(), nil
 }
