@@ -35,7 +35,11 @@ func WriteTable(w io.Writer, results []Result) error {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "%s (%s): %s\n", r.Context, r.Target, summary(r))
+		name := r.Context
+		if r.Target != r.Context {
+			name += " (" + r.Target + ")"
+		}
+		fmt.Fprintf(tw, "%s: %s\n", name, summary(r))
 		if r.Report == nil {
 			continue
 		}
