@@ -24,6 +24,7 @@ func (a *app) listCommand() *cobra.Command {
 	var f stores.Filter
 	var output string
 	var reveal bool
+	var fleetSel fleetFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the resources in the store",
@@ -34,6 +35,9 @@ func (a *app) listCommand() *cobra.Command {
 			}
 			if f.Status != "" && !slices.Contains(stores.Statuses, f.Status) {
 				return usageError{fmt.Errorf("--status %q is not a workflow status (use one of %s)", f.Status, strings.Join(stores.Statuses, ", "))}
+			}
+			if fleetSel.enabled() {
+				return a.listFleet(cmd.Context(), &fleetSel, f, output == "json", reveal)
 			}
 			s, name, err := a.openStore(cmd.Context())
 			if err != nil {
@@ -78,6 +82,7 @@ func (a *app) listCommand() *cobra.Command {
 	fl.StringVar(&f.Provider, "provider", "", "only records of this provider")
 	outputFlag(cmd, &output, "table", "json")
 	fl.BoolVar(&reveal, "reveal", false, "show secret-looking values in -o json")
+	fleetSel.register(cmd)
 	return cmd
 }
 
@@ -113,19 +118,9 @@ func (a *app) lockIndex(ctx context.Context, s stores.Store) map[string]stores.L
 
 func writeListTable(w io.Writer, entries []stores.Entry, locks map[string]stores.LockInfo, now time.Time, staleAfter time.Duration) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tPROVIDER\tSTATUS\tLOCK\tUPDATED")
+	fmt.Fprintln(tw, listHeader)
 	for _, e := range entries {
-		lock := lockCell(locks, e.ID, now)
-		if e.Corrupt() {
-			fmt.Fprintf(tw, "%s\t-\t-\tCORRUPT\t%s\t-\n", e.ID, lock)
-			continue
-		}
-		s := e.State
-		status := s.Status
-		if s.IsStuck(now, staleAfter) {
-			status += " (stuck)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ResourceID, dash(s.ResourceType), dash(s.Provider), dash(status), lock, stores.RelativeAge(s.UpdatedAt, now))
+		fmt.Fprintln(tw, listRow(e, locks, now, staleAfter))
 	}
 	return tw.Flush()
 }
@@ -138,6 +133,22 @@ func writeCorruptNotes(w io.Writer, entries []stores.Entry) {
 			fmt.Fprintf(w, "corrupt: %s (%s): %s\n", e.ID, e.Source, e.Problem)
 		}
 	}
+}
+
+const listHeader = "ID\tTYPE\tPROVIDER\tSTATUS\tLOCK\tUPDATED"
+
+// listRow is one record's table row, tab-separated.
+func listRow(e stores.Entry, locks map[string]stores.LockInfo, now time.Time, staleAfter time.Duration) string {
+	lock := lockCell(locks, e.ID, now)
+	if e.Corrupt() {
+		return fmt.Sprintf("%s\t-\t-\tCORRUPT\t%s\t-", e.ID, lock)
+	}
+	s := e.State
+	status := s.Status
+	if s.IsStuck(now, staleAfter) {
+		status += " (stuck)"
+	}
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", s.ResourceID, dash(s.ResourceType), dash(s.Provider), dash(status), lock, stores.RelativeAge(s.UpdatedAt, now))
 }
 
 func lockCell(locks map[string]stores.LockInfo, id string, now time.Time) string {
@@ -171,6 +182,8 @@ func dash(s string) string {
 type listItem struct {
 	*stores.State
 	Locked *bool `json:"locked"`
+	// Context names the context with --all-contexts/--contexts.
+	Context string `json:"context,omitempty"`
 }
 
 // MarshalJSON adds "locked" to the record's own encoding: State encodes
@@ -188,7 +201,12 @@ func (it listItem) MarshalJSON() ([]byte, error) {
 	if len(bytes.TrimSpace(rec)) > 1 {
 		rec = append(rec, ',')
 	}
-	return append(append(append(rec, `"locked":`...), locked...), '}'), nil
+	rec = append(append(rec, `"locked":`...), locked...)
+	if it.Context != "" {
+		name, _ := json.Marshal(it.Context)
+		rec = append(append(rec, `,"context":`...), name...)
+	}
+	return append(rec, '}'), nil
 }
 
 type corruptItem struct {
@@ -196,6 +214,26 @@ type corruptItem struct {
 	Source     string `json:"source"`
 	Corrupt    string `json:"corrupt"`
 	Locked     *bool  `json:"locked"`
+	Context    string `json:"context,omitempty"`
+}
+
+// listEntryItem is one entry's JSON element, masked unless reveal;
+// locked is null when locks is nil (the store cannot say); context is set
+// when several contexts are listed.
+func listEntryItem(e stores.Entry, locks map[string]stores.LockInfo, reveal bool, context string) any {
+	var locked *bool
+	if locks != nil {
+		_, held := locks[e.ID]
+		locked = &held
+	}
+	if e.Corrupt() {
+		return corruptItem{ResourceID: e.ID, Source: e.Source, Corrupt: e.Problem, Locked: locked, Context: context}
+	}
+	s := e.State
+	if !reveal {
+		s = redact.State(s)
+	}
+	return listItem{State: s, Locked: locked, Context: context}
 }
 
 // writeListJSON writes the records as one JSON array as they are listed:
@@ -209,22 +247,7 @@ func writeListJSON(w io.Writer, stream func(yield func([]stores.Entry) error) er
 	n := 0
 	err := stream(func(batch []stores.Entry) error {
 		for _, e := range batch {
-			var item any
-			var locked *bool // null: the store cannot say
-			if locks != nil {
-				_, held := locks[e.ID]
-				locked = &held
-			}
-			if e.Corrupt() {
-				item = corruptItem{ResourceID: e.ID, Source: e.Source, Corrupt: e.Problem, Locked: locked}
-			} else {
-				s := e.State
-				if !reveal {
-					s = redact.State(s)
-				}
-				item = listItem{State: s, Locked: locked}
-			}
-			data, err := json.MarshalIndent(item, "  ", "  ")
+			data, err := json.MarshalIndent(listEntryItem(e, locks, reveal, ""), "  ", "  ")
 			if err != nil {
 				return err
 			}

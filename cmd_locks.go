@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ func init() { commands = append(commands, (*app).locksCommand) }
 
 func (a *app) locksCommand() *cobra.Command {
 	var output string
+	var fleetSel fleetFlags
 	cmd := &cobra.Command{
 		Use:   "locks",
 		Short: "List every lock with its age, holder and verdict",
@@ -27,6 +29,9 @@ func (a *app) locksCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
+			}
+			if fleetSel.enabled() {
+				return a.locksFleet(cmd.Context(), &fleetSel, output == "json")
 			}
 			s, name, err := a.openStore(cmd.Context())
 			if err != nil {
@@ -44,15 +49,21 @@ func (a *app) locksCommand() *cobra.Command {
 		},
 	}
 	outputFlag(cmd, &output, "table", "json")
+	fleetSel.register(cmd)
 	return cmd
 }
 
 func (a *app) inventory(cmd *cobra.Command, s stores.Store, name string) ([]stores.LockInfo, error) {
+	return a.judgedLocks(cmd.Context(), s, name)
+}
+
+// judgedLocks is the store's lock inventory with verdicts.
+func (a *app) judgedLocks(ctx context.Context, s stores.Store, name string) ([]stores.LockInfo, error) {
 	ll, ok := s.(stores.LockLister)
 	if !ok {
 		return nil, fmt.Errorf("%s has no lock inventory: %w", name, stores.ErrUnsupported)
 	}
-	locks, err := ll.Locks(cmd.Context())
+	locks, err := ll.Locks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +77,22 @@ func writeLocksTable(w io.Writer, locks []stores.LockInfo, now time.Time) error 
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tAGE\tVERDICT\tHOLDER\tTOKEN\tEVIDENCE")
+	fmt.Fprintln(tw, locksHeader)
 	for _, l := range locks {
-		age := "-"
-		if !l.AcquiredAt.IsZero() {
-			age = stores.HumanDuration(l.Age(now))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", lockName(l), age, l.Verdict, dash(l.Holder.String()), l.Token, l.Evidence)
+		fmt.Fprintln(tw, lockRow(l, now))
 	}
 	return tw.Flush()
+}
+
+const locksHeader = "RESOURCE\tAGE\tVERDICT\tHOLDER\tTOKEN\tEVIDENCE"
+
+// lockRow is one lock's table row, tab-separated.
+func lockRow(l stores.LockInfo, now time.Time) string {
+	age := "-"
+	if !l.AcquiredAt.IsZero() {
+		age = stores.HumanDuration(l.Age(now))
+	}
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", lockName(l), age, l.Verdict, dash(l.Holder.String()), l.Token, l.Evidence)
 }
 
 // lockName is how the table names a lock: its resource, or for a lock
@@ -99,6 +117,8 @@ type lockJSON struct {
 	Release    string         `json:"release,omitempty"`
 	NoRecord   bool           `json:"no_record,omitempty"`
 	Unproven   string         `json:"unproven,omitempty"`
+	// Context names the context with --all-contexts/--contexts.
+	Context string `json:"context,omitempty"`
 }
 
 func toLockJSON(l stores.LockInfo, now time.Time) lockJSON {

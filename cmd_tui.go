@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"statescope/stores"
+	"statescope/stores/fleet"
 	"statescope/stores/repair"
 	"statescope/tui"
 )
@@ -30,9 +31,17 @@ func (a *app) runTUI(ctx context.Context) error {
 	if !a.isTerminal() {
 		return usageError{errors.New("the terminal UI needs a terminal; for scripts use `statescope list`, `show` or `locks`")}
 	}
-	target, name, ro, err := a.target()
-	if err != nil {
-		return err
+	members, _ := fleet.Select(a.cfg, nil)
+	// Several contexts and none chosen: start on the fleet.
+	startFleet := a.storeTarget == "" && a.contextName == "" && a.backend.infraPath == "" &&
+		a.cfg.CurrentContext == "" && len(members) > 1
+	var session tui.Session
+	if !startFleet {
+		target, name, ro, err := a.target()
+		if err != nil {
+			return err
+		}
+		session = tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Args: a.targetArgs(), Open: reopen(target, name, ro, a.targetArgs())}
 	}
 	refresh := a.tui.refresh
 	if refresh == 0 {
@@ -45,7 +54,9 @@ func (a *app) runTUI(ctx context.Context) error {
 	// SSH host key.
 	hostKeys := tui.NewHostKeys()
 	m, err := tui.New(ctx, tui.Options{
-		Session:        tui.Session{Name: name, Target: repair.TargetName(target), ReadOnly: ro, Args: a.targetArgs(), Open: reopen(target, name, ro, a.targetArgs())},
+		Session:        session,
+		Fleet:          members,
+		StartFleet:     startFleet,
 		Contexts:       a.cfg.Names(),
 		ContextTargets: a.contextTargets(),
 		OpenContext:    a.openContext,

@@ -37,6 +37,8 @@ const (
 	exitError   = 1
 	exitUsage   = 2
 	exitRefused = 3
+	// exitFindings: `check` found something at or above --fail-on.
+	exitFindings = 4
 )
 
 // usageError marks a mistake in how the command was called (exit 2).
@@ -177,9 +179,12 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	var ue usageError
 	var re refusedError
 	var dt diffTrouble
+	var fe findingsError
 	switch {
 	case errors.As(err, &ue), errors.As(err, &dt):
 		return exitUsage
+	case errors.As(err, &fe):
+		return exitFindings
 	case errors.As(err, &re), errors.Is(err, stores.ErrReadOnly), errors.Is(err, stores.ErrLockChanged),
 		errors.Is(err, remote.ErrHostKeyMismatch), errors.Is(err, remote.ErrHostKeyUnknown):
 		return exitRefused

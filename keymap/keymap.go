@@ -62,6 +62,7 @@ type Detail struct {
 	Reveal, CopyID, CopyValues, Diff key.Binding
 	Refresh                          key.Binding
 	SetStatus, Edit, Delete, Backups key.Binding
+	Tree                             key.Binding
 }
 
 // Diff compares two records.
@@ -143,6 +144,9 @@ type Keymap struct {
 	Connect   Connect
 	Help      Help
 	Input     Input
+	Fleet     Fleet
+	Findings  Findings
+	Tree      Tree
 	// ReadOnly is set when mutating bindings are disabled.
 	ReadOnly bool
 }
@@ -167,6 +171,14 @@ func defaultPane() Pane {
 	return Pane{Motion: defaultMotion(),
 		Left: bind("←/h", "scroll left", "left", "h"), Right: bind("→/l", "scroll right", "right", "l"),
 		Search: bind("/", "search", "/"), NextMatch: bind("n", "next match", "n"), PrevMatch: bind("N", "previous match", "N")}
+}
+
+// detailPane is the detail view's pane: g opens the dependency tree
+// there, so home alone goes to the top.
+func detailPane() Pane {
+	p := defaultPane()
+	p.Top = bind("home", "top", "home")
+	return p
 }
 
 // Default returns the built-in bindings.
@@ -194,7 +206,8 @@ func Default() *Keymap {
 			CopyID:  bind("y", "copy ID", "y"),
 		},
 		Detail: Detail{
-			Pane:       defaultPane(),
+			Pane:       detailPane(),
+			Tree:       bind("g", "dependency tree", "g"),
 			NextDep:    bind("tab", "next dependency", "tab"),
 			PrevDep:    bind("shift+tab", "previous dependency", "shift+tab"),
 			Jump:       bind("enter", "open dependency", "enter"),
@@ -261,8 +274,11 @@ func Default() *Keymap {
 			Reveal: bind("x", "reveal/mask secrets", "x"),
 			Force:  bind("f", "delete anyway…", "f"),
 		},
-		Connect: Connect{Retry: bind("r", "try again", "r", "ctrl+r")},
-		Help:    Help{Up: up(), Down: down()},
+		Connect:  Connect{Retry: bind("r", "try again", "r", "ctrl+r")},
+		Fleet:    defaultFleet(),
+		Findings: defaultFindings(),
+		Tree:     defaultTree(),
+		Help:     Help{Up: up(), Down: down()},
 		Input: Input{
 			Accept:   bind("enter", "accept", "enter"),
 			Cancel:   bind("esc/ctrl+c", "cancel/clear", "esc", "ctrl+c"),
@@ -289,7 +305,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
 		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
 		"detail.set_status": &k.Detail.SetStatus, "detail.edit": &k.Detail.Edit, "detail.delete": &k.Detail.Delete,
-		"detail.backups": &k.Detail.Backups,
+		"detail.backups": &k.Detail.Backups, "detail.tree": &k.Detail.Tree,
 
 		"diff.mode": &k.Diff.Mode, "diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
 
@@ -329,6 +345,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		m[view+".up"], m[view+".down"], m[view+".top"] = &motion.Up, &motion.Down, &motion.Top
 		m[view+".bottom"], m[view+".page_up"], m[view+".page_down"] = &motion.Bottom, &motion.PageUp, &motion.PageDown
 	}
+	k.nameFleet(m)
 	return m
 }
 
@@ -500,7 +517,7 @@ func (d Detail) ShortHelp() []key.Binding {
 func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		d.Pane.Bindings(),
-		{d.NextDep, d.PrevDep, d.Jump, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
+		{d.NextDep, d.PrevDep, d.Jump, d.Tree, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
 		{d.SetStatus, d.Edit, d.Backups, d.Delete},
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"statescope/keymap"
 	"statescope/stores"
+	"statescope/stores/fleet"
 	"statescope/stores/repair"
 	"statescope/tui/grid"
 )
@@ -70,6 +71,10 @@ type Options struct {
 	HostKeys *HostKeys
 	// NoMouse starts with mouse capture off (global.mouse toggles it).
 	NoMouse bool
+	// Fleet is every config context, for :fleet (opened with OpenTarget,
+	// read-only). StartFleet opens the UI on it, with no session yet.
+	Fleet      []fleet.Member
+	StartFleet bool
 }
 
 // env is what every view shares: the app context, the session, the keys,
@@ -141,6 +146,9 @@ func New(ctx context.Context, opts Options) (*Model, error) {
 // Init opens the home view, or connects first when the session has no
 // store yet (a network target: connecting may ask about a host key).
 func (m *Model) Init() tea.Cmd {
+	if m.env.opts.StartFleet {
+		return m.push(newFleetView(m.env))
+	}
 	if m.env.session.Store == nil {
 		return m.push(newConnectView(m.env, false))
 	}
@@ -342,6 +350,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if m.env.session.Store == nil && !key.Matches(msg, g.Quit) {
 		return top.Update(msg) // no store yet: only the connect view's keys
 	}
+	if c, ok := top.(claimer); ok && c.Claims(msg) {
+		return top.Update(msg)
+	}
 	switch {
 	case key.Matches(msg, g.Quit) && len(m.stack) == 1:
 		return m.quit() // only from a top-level view; elsewhere q closes
@@ -379,6 +390,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return top.Update(msg)
 }
 
+// claimer is a view that uses some global keys itself (the fleet's L is
+// that context's locks).
+type claimer interface{ Claims(tea.KeyPressMsg) bool }
+
 // paster is a view with a text field that takes pasted text.
 type paster interface{ Paste(text string) tea.Cmd }
 
@@ -391,13 +406,17 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
-// sessionMsg is a context opened by :ctx.
+// sessionMsg is a context opened by :ctx or the fleet; then, when set,
+// is the view to open over its resources.
 type sessionMsg struct {
 	session Session
 	err     error
+	then    func(*env) View
 }
 
-func (m *Model) switchContext(name string) tea.Cmd {
+func (m *Model) switchContext(name string) tea.Cmd { return m.switchContextThen(name, nil) }
+
+func (m *Model) switchContextThen(name string, then func(*env) View) tea.Cmd {
 	open := m.env.opts.OpenContext
 	if open == nil {
 		m.setStatus("no config contexts to switch to", true)
@@ -412,7 +431,7 @@ func (m *Model) switchContext(name string) tea.Cmd {
 		if err != nil {
 			return sessionMsg{err: fmt.Errorf("context %s: %w", name, err)}
 		}
-		return sessionMsg{session: s}
+		return sessionMsg{session: s, then: then}
 	}
 }
 
@@ -425,7 +444,11 @@ func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 		m.setStatus(msg.err.Error(), true)
 		return nil
 	}
-	return m.adopt(msg.session, "switched to "+msg.session.Name)
+	cmd := m.adopt(msg.session, "switched to "+msg.session.Name)
+	if msg.then != nil && m.env.session.Store == msg.session.Store {
+		cmd = tea.Batch(cmd, m.push(msg.then(m.env)))
+	}
+	return cmd
 }
 
 // adopt makes s the session and opens its resources; the store it

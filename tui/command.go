@@ -25,6 +25,8 @@ var commands = map[string][]string{
 	"audit":     {"log"},
 	"messages":  {"msg"},
 	"ctx":       {"context"},
+	"fleet":     {"contexts"},
+	"check":     {"findings"},
 	"help":      {},
 	"q":         {"quit", "q!"},
 }
@@ -109,6 +111,10 @@ func (c *commandBar) run(words []string) tea.Cmd {
 		return m.push(newMessagesView(m.env))
 	case "help":
 		return m.push(newHelpView(m.env, m.top()))
+	case "fleet":
+		return m.push(newFleetView(m.env))
+	case "check":
+		return m.push(newFindingsView(m.env))
 	case "ctx":
 		if len(words) < 2 {
 			if len(m.env.opts.Contexts) == 0 {
@@ -119,10 +125,10 @@ func (c *commandBar) run(words []string) tea.Cmd {
 		}
 		return m.switchContext(words[1])
 	}
-	m.setStatus("unknown command :"+words[0]+" (resources, locks, audit, messages, ctx NAME, help, q)", true)
+	m.setStatus("unknown command :"+words[0]+" (resources, locks, audit, messages, check, fleet, ctx NAME, help, q)", true)
 	return nil
 }
 
 func (c *commandBar) view() string {
-	return c.in.View(c.m.env.styles.Key) + c.m.env.styles.Dim.Render("   resources · locks · audit · messages · ctx NAME · help · q   (tab completes)")
+	return c.in.View(c.m.env.styles.Key) + c.m.env.styles.Dim.Render("   resources · locks · audit · messages · check · fleet · ctx NAME · help · q   (tab completes)")
 }

@@ -141,6 +141,8 @@ func (d *detailView) deps() []string {
 func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := d.keys
 	switch {
+	case key.Matches(msg, k.Tree):
+		return d.env.router.push(newTreeView(d.env, d.entry.ID))
 	case d.pane.key(msg, k.Pane, d.env.keys.Input):
 	case key.Matches(msg, k.NextDep), key.Matches(msg, k.PrevDep):
 		if n := len(d.deps()); n > 0 {

@@ -35,6 +35,10 @@ func TestLeavingAViewCancelsItsLoads(t *testing.T) {
 		}, ops: 1, leave: func(h *asyncHarness) { h.keys("esc") }},
 		{name: "locks", enter: func(h *asyncHarness) { h.keys("L") }, ops: 1,
 			leave: func(h *asyncHarness) { h.keys("esc") }},
+		{name: "findings", enter: func(h *asyncHarness) { h.run(h.m.push(newFindingsView(h.m.env))) }, ops: 1,
+			leave: func(h *asyncHarness) { h.keys("esc") }},
+		{name: "tree", enter: func(h *asyncHarness) { h.run(h.m.push(newTreeView(h.m.env, "prod/db/orders"))) }, ops: 1,
+			leave: func(h *asyncHarness) { h.keys("esc") }},
 		{name: "repair plan", enter: func(h *asyncHarness) {
 			h.run(h.m.env.openDelete("prod/db/orders", h.m.env.keys.Detail.Delete))
 		}, ops: 1, leave: func(h *asyncHarness) { h.keys("esc") }},

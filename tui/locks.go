@@ -157,24 +157,36 @@ func (v *locksView) startRelease() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	if _, can := v.env.session.Store.(stores.ForceUnlocker); !can {
-		return showStatus("this store cannot force-release locks", true)
+	var cmd tea.Cmd
+	v.confirm, cmd = v.env.askRelease(l)
+	return cmd
+}
+
+// askRelease is the force-release confirmation of l, or why there is none.
+func (e *env) askRelease(l stores.LockInfo) (*confirmRelease, tea.Cmd) {
+	if _, can := e.session.Store.(stores.ForceUnlocker); !can {
+		return nil, showStatus("this store cannot force-release locks", true)
 	}
-	v.confirm = &confirmRelease{lock: l, typed: newTypedConfirm(l.ResourceID)}
-	return nil
+	return &confirmRelease{lock: l, typed: newTypedConfirm(l.ResourceID)}, nil
 }
 
 func (v *locksView) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	l := v.confirm.lock
-	switch accepted, cancelled := v.confirm.typed.key(msg, v.env.keys.Input); {
+	return v.env.answerRelease(&v.confirm, msg)
+}
+
+// answerRelease passes a key to the confirmation *c and closes it once
+// answered.
+func (e *env) answerRelease(c **confirmRelease, msg tea.KeyPressMsg) tea.Cmd {
+	l := (*c).lock
+	switch accepted, cancelled := (*c).typed.key(msg, e.keys.Input); {
 	case cancelled:
-		v.confirm = nil
+		*c = nil
 		return showStatus("release cancelled; nothing changed", false)
 	case accepted:
-		v.confirm = nil
+		*c = nil
 		// The outcome goes to the router, which reports it and refreshes
 		// every open view.
-		return v.env.releaseLock(l)
+		return e.releaseLock(l)
 	}
 	return nil
 }

@@ -25,8 +25,8 @@ func (e *NotRegularError) Error() string { return notRegular + ": " + e.What }
 // notRegular starts every NotRegularError.
 const notRegular = "not a regular file"
 
-// describe says what a non-regular entry is, for NotRegularError.
-func describe(path string, mode fs.FileMode) string {
+// DescribeEntry says what a non-regular entry is (NotRegularError, check).
+func DescribeEntry(path string, mode fs.FileMode) string {
 	switch {
 	case mode&fs.ModeSymlink != 0:
 		target, err := os.Readlink(path)
@@ -60,7 +60,7 @@ func openFD(path string, listedRegular bool) (int, int64, error) {
 			return -1, 0, err
 		}
 		if !info.Mode().IsRegular() {
-			return -1, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+			return -1, 0, &NotRegularError{Path: path, What: DescribeEntry(path, info.Mode())}
 		}
 	}
 	var fd int
@@ -71,7 +71,7 @@ func openFD(path string, listedRegular bool) (int, int64, error) {
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
 			if info, lerr := os.Lstat(path); lerr == nil {
-				return -1, 0, &NotRegularError{Path: path, What: describe(path, info.Mode())}
+				return -1, 0, &NotRegularError{Path: path, What: DescribeEntry(path, info.Mode())}
 			}
 		}
 		return -1, 0, &os.PathError{Op: "open", Path: path, Err: err}
@@ -85,7 +85,7 @@ func openFD(path string, listedRegular bool) (int, int64, error) {
 		syscall.Close(fd)
 		what := "not a regular file, not read"
 		if info, lerr := os.Lstat(path); lerr == nil {
-			what = describe(path, info.Mode())
+			what = DescribeEntry(path, info.Mode())
 		}
 		return -1, 0, &NotRegularError{Path: path, What: what}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"statescope/stores"
 )
@@ -47,19 +48,25 @@ func source(name string) string { return "iac_resources row name=" + strconv.Quo
 // in place (RawValues) and decoded by dec, which a whole listing shares.
 func scanState(rows pgx.Rows, dec *objectDecoder) (st *stores.State, updated time.Time, problem string, err error) {
 	var s stores.State
-	var created time.Time
+	var created, upd pgtype.Timestamptz
 	err = rows.Scan(&s.ResourceID, &s.ResourceType, &s.Provider, &s.ProviderRef, &s.ProviderID, &s.Status, &s.ConfigHash,
-		nil, nil, &s.Dependencies, &created, &updated)
+		nil, nil, &s.Dependencies, &created, &upd)
 	if err != nil {
 		return nil, time.Time{}, "", err
 	}
 	if len(s.Dependencies) == 0 {
 		s.Dependencies = nil
 	}
-	s.CreatedAt, s.UpdatedAt = stores.FormatTime(created), stores.FormatTime(updated)
-	raw := rows.RawValues()
 	var problems []string
 	var p string
+	if s.CreatedAt, p = readableTime("created_at", created); p != "" {
+		problems = append(problems, p)
+	}
+	if s.UpdatedAt, p = readableTime("updated_at", upd); p != "" {
+		problems = append(problems, p)
+	}
+	updated = upd.Time
+	raw := rows.RawValues()
 	if s.Outputs, p = dec.decode("outputs", raw[7]); p != "" {
 		problems = append(problems, p)
 	}
@@ -70,6 +77,19 @@ func scanState(rows pgx.Rows, dec *objectDecoder) (st *stores.State, updated tim
 		s.Outputs, s.Config = nil, nil
 	}
 	return &s, updated, strings.Join(problems, "; "), nil
+}
+
+// readableTime formats a timestamp column the engine's way, or says why
+// it has no such form (±infinity, a year outside 1–9999): such a row is
+// listed as unreadable instead of failing the whole listing.
+func readableTime(column string, t pgtype.Timestamptz) (string, string) {
+	switch {
+	case t.InfinityModifier != pgtype.Finite:
+		return "", fmt.Sprintf("%s is %s, which has no RFC 3339 form", column, t.InfinityModifier)
+	case t.Time.Year() < 1 || t.Time.Year() > 9999:
+		return "", fmt.Sprintf("%s is in the year %d, outside the RFC 3339 range", column, t.Time.Year())
+	}
+	return stores.FormatTime(t.Time), ""
 }
 
 // objectDecoder decodes JSONB text with UseNumber, one value after another

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"statescope/stores"
+	"statescope/stores/filesystem"
+)
+
+func cleanDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := filesystem.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"db", "web"} {
+		st := &stores.State{ResourceID: id, ResourceType: "t", Provider: "p", Status: stores.StatusActive, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
+		if err := s.Save(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	demo, clean := demoDir(t), cleanDir(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"findings", []string{"--store", demo, "check"}, exitFindings, []string{"CRITICAL (", "orphaned-lock", "repair: statescope unlock ", "--store " + demo, "WARNING (", "stuck-record"}},
+		{"below threshold", []string{"--store", demo, "check", "--fail-on", "none"}, exitOK, []string{"orphaned-lock"}},
+		{"clean", []string{"--store", clean, "check", "--fail-on", "info"}, exitOK, []string{"2 records", "no findings"}},
+		{"unreachable", []string{"--store", filepath.Join(clean, "missing"), "check"}, exitError, nil},
+		{"bad threshold", []string{"--store", clean, "check", "--fail-on", "bad"}, exitUsage, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := cli(t, "", tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	dir := demoDir(t)
+	code, out, errOut := cli(t, "", "--store", dir, "check", "-o", "json")
+	if code != exitFindings {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r struct {
+		Success  bool           `json:"success"`
+		Records  map[string]int `json:"records"`
+		Findings []struct {
+			Kind, Severity, Repair string
+			Resources              []string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Success || r.Records["corrupt"] != 1 || len(r.Findings) == 0 || r.Findings[0].Severity != "critical" {
+		t.Errorf("json: %+v", r)
+	}
+}
+
+// writeConfig writes a config with these contexts and returns its path.
+func writeConfig(t *testing.T, contexts map[string]string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("contexts:\n")
+	for name, target := range contexts {
+		fmt.Fprintf(&b, "  %s: {store: %q}\n", name, target)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheckPrometheusParses(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"demo": demoDir(t), "clean": cleanDir(t), "down": "/nonexistent/statescope"})
+	code, out, errOut := cli(t, "", "--config", cfg, "check", "--all-contexts", "-o", "prometheus")
+	if code != exitError {
+		t.Fatalf("exit %d, want 1 (one context is down): %s", code, errOut)
+	}
+	// Legacy names: what node_exporter's textfile collector and older Prometheus accept.
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("exposition does not parse: %v\n%s", err, out)
+	}
+	for _, name := range []string{"statescope_records", "statescope_locks", "statescope_oldest_lock_age_seconds", "statescope_findings", "statescope_check_success"} {
+		if fams[name] == nil {
+			t.Errorf("no %s", name)
+		}
+	}
+	success := map[string]float64{}
+	for _, m := range fams["statescope_check_success"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "context" {
+				success[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if success["demo"] != 1 || success["clean"] != 1 || success["down"] != 0 {
+		t.Errorf("check_success %v", success)
+	}
+	orphaned, tempFiles := 0.0, -1.0
+	for _, m := range fams["statescope_findings"].GetMetric() {
+		labels := model.LabelSet{}
+		for _, l := range m.GetLabel() {
+			labels[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
+		}
+		if labels["context"] == "demo" && labels["kind"] == "orphaned-lock" {
+			orphaned = m.GetGauge().GetValue()
+		}
+		if labels["context"] == "clean" && labels["kind"] == "temp-file" {
+			tempFiles = m.GetGauge().GetValue()
+		}
+	}
+	if tempFiles != 0 {
+		t.Errorf("a kind not found must be written as 0, got %v", tempFiles)
+	}
+	if orphaned != 2 {
+		t.Errorf("demo orphaned-lock findings %v, want 2", orphaned)
+	}
+}
+
+// TestFleetCommandsShowUnreachableAsARow: check, locks and list over
+// every context answer for the reachable ones and name the one that is
+// not, exiting 1.
+func TestFleetCommandsShowUnreachableAsARow(t *testing.T) {
+	cfg := writeConfig(t, map[string]string{"demo": demoDir(t), "clean": cleanDir(t),
+		"down": "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=5"})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"check", "--all-contexts"}, []string{"demo (", "clean (", "down (postgres://nobody@127.0.0.1:1/none", "could not be checked", "--context demo"}},
+		{[]string{"locks", "--contexts", "demo,down"}, []string{"CONTEXT", "demo ", "orphaned", "down ", "UNREACHABLE"}},
+		{[]string{"list", "--all-contexts", "--parallel", "2"}, []string{"CONTEXT", "clean ", "demo ", "prod/db/orders", "UNREACHABLE"}},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			code, out, errOut := cli(t, "", append([]string{"--config", cfg}, tc.args...)...)
+			if code != exitError {
+				t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	code, out, _ := cli(t, "", "--config", cfg, "list", "--contexts", "clean", "-o", "json")
+	var items []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &items) != nil || len(items) != 2 || items[0]["context"] != "clean" {
+		t.Errorf("list --contexts clean -o json (exit %d):\n%s", code, out)
+	}
+	if code, _, _ := cli(t, "", "--config", cfg, "list", "--contexts", "clean", "--store", "/x"); code != exitUsage {
+		t.Errorf("--contexts with --store: exit %d, want 2", code)
+	}
+}
+
+func TestGraphCommand(t *testing.T) {
+	dir := demoDir(t)
+	code, out, errOut := cli(t, "", "--store", dir, "graph", "--root", "dev/lb/api", "--reverse", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var g struct {
+		Nodes []struct{ ID, Status string }
+		Edges []struct{ From, To string }
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range g.Edges {
+		found = found || (e.From == "dev/dns/api" && e.To == "dev/lb/api")
+	}
+	if !found || g.Nodes[0].Status == "" {
+		t.Errorf("reverse graph of dev/lb/api lacks dev/dns/api → dev/lb/api:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"graph"}, 0, "digraph statescope {"},
+		{[]string{"graph", "-o", "mermaid"}, 0, "flowchart LR"},
+		{[]string{"graph", "--reverse"}, exitUsage, ""},
+		{[]string{"graph", "--root", "no/such"}, exitError, ""},
+	} {
+		code, out, _ := cli(t, "", append([]string{"--store", dir}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, want %d; output lacks %q", tc.args, code, tc.code, tc.want)
+		}
+	}
+}

@@ -1,0 +1,285 @@
+// Package graph is the dependency graph of a store's records: which record
+// depends on which, the dependencies that name no record (dangling), and
+// the cycles. It is a leaf: it knows records, not stores or views.
+package graph
+
+import (
+	"slices"
+
+	"statescope/stores"
+)
+
+// Node is one resource: a record, or an ID some record depends on that
+// no record has (Missing).
+type Node struct {
+	ID     string `json:"id"`
+	Status string `json:"status,omitempty"`
+	// Missing: no readable record has this ID (a dangling dependency).
+	Missing bool `json:"missing,omitempty"`
+	// Corrupt: the record exists but could not be read.
+	Corrupt bool `json:"corrupt,omitempty"`
+}
+
+// Edge says From depends on To.
+type Edge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Dangling: To names no record.
+	Dangling bool `json:"dangling,omitempty"`
+	// Cyclic: the edge lies on a dependency cycle.
+	Cyclic bool `json:"cyclic,omitempty"`
+}
+
+// Graph is every record and dependency of a store.
+type Graph struct {
+	Nodes []Node `json:"nodes"`
+	Edges []Edge `json:"edges"`
+	// Cycles lists each cycle once, as IDs in dependency order starting at
+	// the smallest (a → b → a is [a b]).
+	Cycles [][]string `json:"cycles,omitempty"`
+
+	index map[string]int
+	out   map[string][]int // edge indexes by From
+	in    map[string][]int // edge indexes by To
+}
+
+// Build makes the graph of the listed entries. Corrupt entries are nodes
+// (they exist) without dependencies; a duplicated ID is one node.
+func Build(entries []stores.Entry) *Graph {
+	g := &Graph{index: map[string]int{}, out: map[string][]int{}, in: map[string][]int{}}
+	for _, e := range entries {
+		if _, seen := g.index[e.ID]; seen {
+			continue
+		}
+		n := Node{ID: e.ID, Corrupt: e.Corrupt()}
+		if e.State != nil {
+			n.Status = e.State.Status
+		}
+		g.index[e.ID] = len(g.Nodes)
+		g.Nodes = append(g.Nodes, n)
+	}
+	for _, e := range entries {
+		if e.State == nil {
+			continue
+		}
+		for _, dep := range e.State.Dependencies {
+			if g.hasEdge(e.ID, dep) {
+				continue
+			}
+			_, exists := g.index[dep]
+			g.addEdge(Edge{From: e.ID, To: dep, Dangling: !exists})
+		}
+	}
+	for _, e := range g.Edges {
+		if e.Dangling {
+			if _, ok := g.index[e.To]; !ok {
+				g.index[e.To] = len(g.Nodes)
+				g.Nodes = append(g.Nodes, Node{ID: e.To, Missing: true})
+			}
+		}
+	}
+	g.findCycles()
+	return g
+}
+
+func (g *Graph) hasEdge(from, to string) bool {
+	for _, i := range g.out[from] {
+		if g.Edges[i].To == to {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Graph) addEdge(e Edge) {
+	g.out[e.From] = append(g.out[e.From], len(g.Edges))
+	g.in[e.To] = append(g.in[e.To], len(g.Edges))
+	g.Edges = append(g.Edges, e)
+}
+
+// Node returns the node with id.
+func (g *Graph) Node(id string) (Node, bool) {
+	i, ok := g.index[id]
+	if !ok {
+		return Node{}, false
+	}
+	return g.Nodes[i], true
+}
+
+// DependsOn lists the edges from id (what it depends on), in record order.
+func (g *Graph) DependsOn(id string) []Edge { return g.edges(g.out[id]) }
+
+// Dependents lists the edges into id (what depends on it).
+func (g *Graph) Dependents(id string) []Edge { return g.edges(g.in[id]) }
+
+func (g *Graph) edges(idx []int) []Edge {
+	out := make([]Edge, len(idx))
+	for i, j := range idx {
+		out[i] = g.Edges[j]
+	}
+	return out
+}
+
+// Next is the neighbours of id: its dependencies, or with reverse its
+// dependents.
+func (g *Graph) Next(id string, reverse bool) []Edge {
+	if reverse {
+		return g.Dependents(id)
+	}
+	return g.DependsOn(id)
+}
+
+// Subgraph keeps what root reaches (its dependencies, or with reverse
+// what depends on it, transitively), cycles included.
+func (g *Graph) Subgraph(root string, reverse bool) *Graph {
+	keep := map[string]bool{root: true}
+	queue := []string{root}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, e := range g.Next(id, reverse) {
+			next := e.To
+			if reverse {
+				next = e.From
+			}
+			if !keep[next] {
+				keep[next] = true
+				queue = append(queue, next)
+			}
+		}
+	}
+	sub := &Graph{index: map[string]int{}, out: map[string][]int{}, in: map[string][]int{}}
+	for _, n := range g.Nodes {
+		if keep[n.ID] {
+			sub.index[n.ID] = len(sub.Nodes)
+			sub.Nodes = append(sub.Nodes, n)
+		}
+	}
+	for _, e := range g.Edges {
+		if keep[e.From] && keep[e.To] {
+			sub.addEdge(e)
+		}
+	}
+	for _, c := range g.Cycles {
+		if keep[c[0]] {
+			sub.Cycles = append(sub.Cycles, c)
+		}
+	}
+	return sub
+}
+
+// findCycles runs Tarjan's strongly connected components (iteratively, so
+// a long chain cannot overflow the stack), marks the edges inside each
+// component as cyclic and lists one cycle through each component.
+func (g *Graph) findCycles() {
+	n := len(g.Nodes)
+	index := make([]int, n)
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	comp := make([]int, n)
+	var stack []int
+	next, comps := 0, 0
+	type frame struct{ v, edge int }
+	for start := range n {
+		if index[start] >= 0 {
+			continue
+		}
+		call := []frame{{v: start}}
+		index[start], low[start] = next, next
+		next++
+		stack = append(stack, start)
+		onStack[start] = true
+		for len(call) > 0 {
+			f := &call[len(call)-1]
+			out := g.out[g.Nodes[f.v].ID]
+			if f.edge < len(out) {
+				w := g.index[g.Edges[out[f.edge]].To]
+				f.edge++
+				switch {
+				case index[w] < 0:
+					index[w], low[w] = next, next
+					next++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{v: w})
+				case onStack[w]:
+					low[f.v] = min(low[f.v], index[w])
+				}
+				continue
+			}
+			v := f.v
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				p := call[len(call)-1].v
+				low[p] = min(low[p], low[v])
+			}
+			if low[v] == index[v] {
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					comp[w] = comps
+					if w == v {
+						break
+					}
+				}
+				comps++
+			}
+		}
+	}
+	size := make([]int, comps)
+	for _, c := range comp {
+		size[c]++
+	}
+	members := map[int][]string{}
+	for i := range g.Edges {
+		e := &g.Edges[i]
+		if e.Dangling {
+			continue
+		}
+		cf, ct := comp[g.index[e.From]], comp[g.index[e.To]]
+		if cf == ct && (size[cf] > 1 || e.From == e.To) {
+			e.Cyclic = true
+			members[cf] = append(members[cf], e.From)
+		}
+	}
+	for c, ids := range members {
+		slices.Sort(ids)
+		g.Cycles = append(g.Cycles, g.cycleFrom(ids[0], c, comp))
+	}
+	slices.SortFunc(g.Cycles, func(a, b []string) int { return slices.Compare(a, b) })
+}
+
+// cycleFrom finds a shortest path from start back to itself inside its
+// component (breadth first), so the cycle shown is a real one.
+func (g *Graph) cycleFrom(start string, c int, comp []int) []string {
+	prev := map[string]string{}
+	queue := []string{start}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, i := range g.out[id] {
+			e := g.Edges[i]
+			if e.Dangling || comp[g.index[e.To]] != c {
+				continue
+			}
+			if e.To == start {
+				path := []string{id}
+				for p := id; p != start; {
+					p = prev[p]
+					path = append(path, p)
+				}
+				slices.Reverse(path)
+				return path
+			}
+			if _, seen := prev[e.To]; !seen {
+				prev[e.To] = id
+				queue = append(queue, e.To)
+			}
+		}
+	}
+	return []string{start}
+}

@@ -1,0 +1,219 @@
+package tui
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"statescope/keymap"
+	"statescope/stores"
+	"statescope/stores/check"
+	"statescope/stores/redact"
+	"statescope/stores/repair"
+	"statescope/tui/grid"
+)
+
+// findingsView is `statescope check` for the current store: every
+// finding, worst first, with its repair one key away through the same
+// dialogs the other views use.
+type findingsView struct {
+	scope
+	env  *env
+	keys keymap.Findings
+	table[check.Finding]
+
+	report  *check.Report
+	loading bool
+	loaded  bool
+	err     error
+
+	confirm *confirmRelease
+}
+
+func newFindingsView(e *env) *findingsView {
+	st := &e.styles
+	g := grid.New([]grid.Column[check.Finding]{
+		{Title: "SEVERITY", MaxWidth: 9, Text: func(f check.Finding) string { return string(f.Severity) },
+			Style:   func(f check.Finding) *lipgloss.Style { return st.SeverityStyle(f.Severity) },
+			Compare: func(a, b check.Finding) int { return cmp.Compare(a.Severity.Rank(), b.Severity.Rank()) }},
+		{Title: "KIND", MaxWidth: 24, Text: func(f check.Finding) string { return string(f.Kind) }},
+		{Title: "RESOURCES", MaxWidth: 36, Text: func(f check.Finding) string { return strings.Join(f.Resources, ", ") }},
+		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return redact.Text(f.Evidence) }},
+	}, findingKey, func(f check.Finding) []string {
+		return append([]string{string(f.Kind), string(f.Severity)}, f.Resources...)
+	}, st.Grid)
+	return &findingsView{env: e, keys: e.keys.Findings, table: newTable(g, func(f check.Finding) (string, string) { return f.Repair, "repair command" })}
+}
+
+func findingKey(f check.Finding) string {
+	return string(f.Kind) + "\x00" + strings.Join(f.Resources, "\x00") + "\x00" + f.Source
+}
+
+// SeverityStyle colours a finding's severity.
+func (s *Styles) SeverityStyle(sev check.Severity) *lipgloss.Style {
+	switch sev {
+	case check.Critical:
+		return &s.Error
+	case check.Warning:
+		return &s.Warn
+	}
+	return &s.Info
+}
+
+func (v *findingsView) Title() string     { return "findings" }
+func (v *findingsView) Keys() help.KeyMap { return v.keys }
+func (v *findingsView) Capturing() bool   { return v.filter.typing || v.confirm != nil }
+func (v *findingsView) Busy() bool        { return v.loading }
+func (v *findingsView) Leave()            {}
+func (v *findingsView) Enter() tea.Cmd    { return v.load() }
+
+func (v *findingsView) SetSize(w, h int) {
+	v.scope.SetSize(w, h)
+	v.grid.SetSize(w, max(h-4, 2))
+}
+
+// findingsMsg is one check of the current store.
+type findingsMsg struct {
+	gen    int
+	report *check.Report
+	err    error
+}
+
+func (v *findingsView) load() tea.Cmd {
+	ctx, gen := v.begin()
+	v.loading, v.err = true, nil
+	s, opt := v.env.session.Store, v.env.checkOptions(v.env.session.Name)
+	return v.tag(func() tea.Msg {
+		r, err := check.Run(ctx, s, opt)
+		return findingsMsg{gen: gen, report: r, err: err}
+	})
+}
+
+// Paste goes to the confirmation or the filter being typed.
+func (v *findingsView) Paste(text string) tea.Cmd {
+	if v.confirm != nil {
+		v.confirm.typed.paste(text)
+		return nil
+	}
+	return v.tag(v.filter.paste(text, v.grid))
+}
+
+func (v *findingsView) Update(msg tea.Msg) tea.Cmd {
+	if press, ok := msg.(tea.KeyPressMsg); ok && v.confirm != nil {
+		return v.env.answerRelease(&v.confirm, press)
+	}
+	k := v.keys
+	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Motion: k.Motion, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
+		return v.tag(cmd)
+	}
+	switch msg := msg.(type) {
+	case findingsMsg:
+		if !v.current(msg.gen) {
+			return nil
+		}
+		v.loading, v.loaded, v.err = false, true, quiet(msg.err)
+		if msg.err == nil {
+			v.report = msg.report
+			return v.tag(v.grid.SetItems(msg.report.Findings))
+		}
+	case storeChangedMsg:
+		return v.load()
+	case tea.KeyPressMsg:
+		f, selected := v.grid.Selected()
+		switch {
+		case key.Matches(msg, k.Refresh):
+			return v.env.retry(v.err, v.load)
+		case key.Matches(msg, k.Open) && selected:
+			return v.env.router.push(newDetailView(v.env, stores.Row{ID: f.Resources[0]}))
+		case key.Matches(msg, k.Copy) && selected && f.Repair != "":
+			return v.copyRow()
+		case keymap.Pressed(msg, k.Repair) && selected:
+			return v.repair(f)
+		}
+	}
+	return nil
+}
+
+// repair opens the dialog that repairs f: the force-release confirmation
+// for a lock, the set-status plan for a stuck or failed record, the editor
+// for a record whose content is wrong. Each refuses on a read-only store
+// as it does everywhere else.
+func (v *findingsView) repair(f check.Finding) tea.Cmd {
+	e, id := v.env, f.Resources[0]
+	switch f.Kind {
+	case check.OrphanedLock, check.StaleLock, check.IdleTransactionLock, check.LockWithoutRecord:
+		if refused := e.refuse("force release", e.keys.Locks.ForceUnlock); refused != nil {
+			return refused
+		}
+		for _, l := range v.report.Inventory {
+			if l.ResourceID == id && l.Token == f.Token && f.Token != "" {
+				var cmd tea.Cmd
+				v.confirm, cmd = e.askRelease(l)
+				return cmd
+			}
+		}
+	case check.StuckRecord, check.ErrorRecord:
+		if refused := e.refuse("set status", e.keys.Detail.SetStatus); refused != nil {
+			return refused
+		}
+		status, reason := stores.StatusActive, ""
+		if f.Kind == check.StuckRecord {
+			status, reason = stores.StatusError, "left half-done by an interrupted run (statescope check)"
+		}
+		return e.router.push(newPlanView(e, repair.ActionSetStatus, id, func(ctx context.Context, eng *repair.Engine, _ bool) (*repair.Plan, error) {
+			return eng.PlanSetStatus(ctx, id, status, reason)
+		}))
+	case check.CorruptRecord, check.DanglingDependency, check.DependencyCycle, check.DestroyedDependency:
+		d := newDetailView(e, stores.Row{ID: id})
+		cmd := e.router.push(d)
+		return tea.Batch(cmd, d.startEdit())
+	}
+	if f.Repair != "" {
+		return showStatus(fmt.Sprintf("this repair runs outside statescope; %s copies it: %s", v.keys.Copy.Help().Key, f.Repair), false)
+	}
+	return showStatus("no repair to run: "+string(f.Kind)+" needs a person to decide", false)
+}
+
+func (v *findingsView) Render() string {
+	st := v.env.styles
+	var b strings.Builder
+	switch {
+	case v.err != nil:
+		b.WriteString(loadFailed(st, "check failed", v.err, v.width))
+	case v.confirm != nil:
+		b.WriteString(v.confirm.view(st, v.env.now(), v.width))
+	case !v.loaded:
+		b.WriteString(st.Dim.Render("checking the store…"))
+	case v.grid.Len() == 0:
+		b.WriteString(v.summary() + "\n\n" + st.OK.Render("nothing wrong") + st.Dim.Render(" — no findings in this store"))
+	default:
+		b.WriteString(v.summary() + "\n" + v.grid.View())
+		if f, ok := v.grid.Selected(); ok {
+			fix := st.Dim.Render("no repair command: a person has to decide")
+			if f.Repair != "" {
+				fix = st.Dim.Render("repair: ") + redact.Text(f.Repair)
+			}
+			b.WriteString("\n" + fix)
+		}
+	}
+	return fit(b.String(), v.width, v.height-1) + "\n" + v.footer(st)
+}
+
+func (v *findingsView) summary() string {
+	st := &v.env.styles
+	n := v.report.Count()
+	records := sum(v.report.Records)
+	parts := []string{st.Bold.Render(fmt.Sprintf("%d findings", len(v.report.Findings)))}
+	for _, sev := range check.Severities {
+		if n[sev] > 0 {
+			parts = append(parts, st.SeverityStyle(sev).Render(fmt.Sprintf("%s %d", sev, n[sev])))
+		}
+	}
+	return strings.Join(parts, " · ") + st.Dim.Render(fmt.Sprintf("   %d records checked", records))
+}

@@ -1,0 +1,193 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"statescope/stores"
+	"statescope/stores/fleet"
+	"statescope/stores/memory"
+)
+
+// fleetOpener opens the test fleet's targets: "crit" is the demo (two
+// orphaned locks), "clean" an empty store, "down" fails, and "slow" waits
+// for release or its context, reporting both on slow.
+type fleetOpener struct {
+	t       *testing.T
+	release chan struct{}
+	slow    *blockingStore
+}
+
+func (o *fleetOpener) open(ctx context.Context, target string) (stores.Store, error) {
+	switch target {
+	case "crit":
+		return newGoldenStore(o.t), nil
+	case "clean":
+		return memory.New(), nil
+	case "slow":
+		o.slow.started <- "open"
+		select {
+		case <-o.release:
+			return memory.New(), nil
+		case <-ctx.Done():
+			o.slow.returned <- "open"
+			return nil, ctx.Err()
+		}
+	}
+	return nil, errors.New("dial tcp 10.0.0.9:5432: connection refused")
+}
+
+func fleetOptions(o *fleetOpener) Options {
+	return Options{
+		Session:    Session{Store: newGoldenStore(o.t), Name: "crit"},
+		OpenTarget: o.open,
+		Fleet: []fleet.Member{
+			{Name: "a-slow", Target: "slow"}, {Name: "b-clean", Target: "clean"},
+			{Name: "c-down", Target: "down"}, {Name: "d-crit", Target: "crit"},
+		},
+	}
+}
+
+// TestFleetRowsFillInWorstFirst: the slow context does not hold up the
+// others; rows come in as they answer, critical and unreachable first.
+func TestFleetRowsFillInWorstFirst(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		o := &fleetOpener{t: t, release: make(chan struct{}), slow: newBlockingStore()}
+		h := newAsyncHarnessWith(t, fleetOptions(o))
+		defer h.close()
+		for range 2 { // the home view's list and locks
+			h.send(h.next(time.Second))
+		}
+		h.keys(":", "f", "l", "e", "e", "t", "enter")
+		settled(t, o.slow.started, "the slow context's open")
+		for !strings.Contains(h.screen(), "3 answered") { // the others answer while the slow one waits
+			h.send(h.next(5 * time.Second))
+		}
+		s := h.screen()
+		order := []string{"c-down", "d-crit", "b-clean", "a-slow"}
+		last := -1
+		for _, name := range order {
+			i := strings.Index(s, name)
+			if i < last {
+				t.Fatalf("rows not worst first (want %v):\n%s", order, s)
+			}
+			last = i
+		}
+		for _, want := range []string{"4 contexts  3 answered", "unreachable", "3c 3w", "none", "checking…", "connection refused"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("fleet lacks %q:\n%s", want, s)
+			}
+		}
+		close(o.release)
+		for !strings.Contains(h.screen(), "4 answered") {
+			h.send(h.next(5 * time.Second))
+		}
+		if s := h.screen(); !strings.Contains(s, "4 answered") || strings.Contains(s, "checking…") {
+			t.Errorf("the slow context did not fill in:\n%s", s)
+		}
+	})
+}
+
+// TestLeavingTheFleetCancelsEveryLoad: each context's load has its own
+// context under the view's; leaving the view ends them all and leaks
+// nothing.
+func TestLeavingTheFleetCancelsEveryLoad(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		o := &fleetOpener{t: t, release: make(chan struct{}), slow: newBlockingStore()}
+		opts := fleetOptions(o)
+		opts.Fleet = []fleet.Member{{Name: "s1", Target: "slow"}, {Name: "s2", Target: "slow"}, {Name: "ok", Target: "clean"}}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		for range 2 {
+			h.send(h.next(time.Second))
+		}
+		h.run(h.m.push(newFleetView(h.m.env)))
+		v := h.m.top()
+		settled(t, o.slow.started, "s1")
+		settled(t, o.slow.started, "s2")
+		h.keys("esc")
+		settled(t, o.slow.returned, "s1 cancelled")
+		settled(t, o.slow.returned, "s2 cancelled")
+		if h.m.find(v.base().id) != nil || !v.base().left {
+			t.Fatal("the fleet view is still open")
+		}
+	})
+}
+
+// TestFleetOpensAContextsViews: enter, L and c switch to the selected
+// context and open its resources, locks or findings.
+func TestFleetOpensAContextsViews(t *testing.T) {
+	o := &fleetOpener{t: t}
+	opts := fleetOptions(o)
+	opts.Fleet = opts.Fleet[1:] // nothing slow: the sync harness runs every command to the end
+	opts.OpenContext = func(ctx context.Context, name string) (Session, error) {
+		for _, m := range opts.Fleet {
+			if m.Name == name {
+				s, err := o.open(ctx, m.Target)
+				return Session{Store: s, Name: name}, err
+			}
+		}
+		return Session{}, errors.New("unknown")
+	}
+	for _, tc := range []struct{ key, crumb string }{{"enter", "resources"}, {"L", "locks"}, {"c", "findings"}} {
+		h := newSyncHarness(t, opts)
+		h.keys(":")
+		h.typeText("fleet")
+		h.keys("enter", "g", "down", tc.key) // the second row: d-crit, after c-down
+		if s := h.screen(); !strings.Contains(s, "statescope › d-crit › resources") || !strings.Contains(s, tc.crumb) {
+			t.Errorf("%s did not open d-crit's %s:\n%s", tc.key, tc.crumb, s)
+		}
+	}
+}
+
+// TestStartOnTheFleet: with several contexts and none chosen the UI opens
+// on the fleet, with no session; enter picks one.
+func TestStartOnTheFleet(t *testing.T) {
+	o := &fleetOpener{t: t}
+	opts := fleetOptions(o)
+	opts.Fleet = opts.Fleet[1:]
+	opts.Session = Session{}
+	opts.StartFleet = true
+	opts.OpenContext = func(ctx context.Context, name string) (Session, error) {
+		return Session{Store: memory.New(), Name: name}, nil
+	}
+	h := newSyncHarness(t, opts)
+	if s := h.screen(); !strings.Contains(s, "3 contexts  3 answered") {
+		t.Fatalf("not on the fleet:\n%s", s)
+	}
+	h.keys("g", "enter")
+	if s := h.screen(); !strings.Contains(s, "statescope › c-down › resources") {
+		t.Fatalf("enter did not open the context:\n%s", s)
+	}
+}
+
+// TestFleetAutoRefresh: with the config's refresh the fleet checks every
+// context again on the interval, and stops when it is left.
+func TestFleetAutoRefresh(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var opens atomic.Int32
+	opts := Options{
+		Session: Session{Store: memory.New(), Name: "x"},
+		OpenTarget: func(context.Context, string) (stores.Store, error) {
+			opens.Add(1)
+			return memory.New(), nil
+		},
+		Fleet:   []fleet.Member{{Name: "only", Target: "clean"}},
+		Refresh: 5 * time.Millisecond,
+	}
+	h := newAsyncHarnessWith(t, opts)
+	defer h.close()
+	h.run(h.m.push(newFleetView(h.m.env)))
+	for opens.Load() < 3 {
+		h.send(h.next(5 * time.Second))
+	}
+}
