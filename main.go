@@ -161,9 +161,11 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		c.Close()
 	}
 	var sig interrupted
-	if errors.As(context.Cause(ctx), &sig) {
+	// A command that finished despite the signal (serve's normal stop is a
+	// SIGTERM) succeeded; one that was cut short says why.
+	if err != nil && errors.As(context.Cause(ctx), &sig) {
 		// What was cancelled says only "context canceled": say why.
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) {
 			fmt.Fprintln(errOut, "statescope:", err)
 		}
 		fmt.Fprintf(errOut, "statescope: %v\n", sig)

@@ -2,6 +2,7 @@ package stores
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -146,14 +147,72 @@ func acceptedHint() string {
 }
 
 // secretParams are query parameters whose values are (or may carry)
-// credentials; config= and cfg.KEY= carry a plugin's configuration.
-var secretParams = []string{"secret", "password", "key", "token", "sig", "credential", "config", "cfg."}
+// credentials. A plugin's configuration (cfg.KEY=, config={json}) is masked
+// only where its keys look secret: a directory or a bucket is not a secret.
+var secretParams = []string{"secret", "password", "key", "token", "sig", "credential"}
+
+// secretParam reports a query parameter (or configuration key) whose value
+// is a credential.
+func secretParam(name string) bool {
+	ln := strings.ToLower(name)
+	for _, s := range secretParams {
+		if strings.Contains(ln, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// configSecrets calls add with each secret-looking value of a config=
+// JSON object, at any depth; an unreadable object is secret as a whole.
+func configSecrets(v string, add func(string)) {
+	var m map[string]any
+	if json.Unmarshal([]byte(v), &m) != nil {
+		add(v)
+		return
+	}
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, e := range t {
+				walk(k, e)
+			}
+		case []any:
+			for _, e := range t {
+				walk(key, e)
+			}
+		case string:
+			if secretParam(key) {
+				add(t)
+			} else if strings.Contains(t, "://") {
+				targetSecrets(t, add)
+			}
+		}
+	}
+	walk("", m)
+}
+
+// maskConfig is a config= JSON object with its secret-looking values
+// masked, for display.
+func maskConfig(v string) string {
+	masked := v
+	configSecrets(v, func(secret string) {
+		if secret == v {
+			masked = "xxxxx"
+			return
+		}
+		quoted, _ := json.Marshal(secret)
+		masked = strings.ReplaceAll(masked, string(quoted), `"xxxxx"`)
+	})
+	return masked
+}
 
 var (
 	keywordDSN      = regexp.MustCompile(`^\s*(host|hostaddr|dbname|user|port|sslmode|password|service)\s*=`)
 	dsnPassword     = regexp.MustCompile(`(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 	userInfoSecret  = regexp.MustCompile(`(://[^/:@\s]*:)[^@\s]*@`)
-	querySecretText = regexp.MustCompile(`(?i)([?&][^=&]*(?:secret|password|key|token|sig|credential|config|cfg\.)[^=&]*=)[^&\s]*`)
+	querySecretText = regexp.MustCompile(`(?i)([?&][^=&]*(?:secret|password|key|token|sig|credential)[^=&]*=)[^&\s]*`)
 )
 
 // RedactTarget removes credentials from a target for display: the password
@@ -175,11 +234,18 @@ func RedactTarget(raw string) string {
 	changed := false
 	for k, vals := range q {
 		lk := strings.ToLower(k)
-		for _, s := range secretParams {
-			if strings.Contains(lk, s) {
-				q.Set(k, "xxxxx")
-				changed = true
+		switch {
+		case lk == "config":
+			for i, v := range vals {
+				if m := maskConfig(v); m != v {
+					q[k][i] = m
+					changed = true
+				}
 			}
+			continue
+		case secretParam(strings.TrimPrefix(lk, "cfg.")):
+			q.Set(k, "xxxxx")
+			changed = true
 		}
 		// A URL-valued parameter (endpoint=https://u:p@host) can carry a password.
 		for i, v := range vals {
@@ -304,10 +370,12 @@ func targetSecrets(raw string, add func(string)) {
 	for k, vals := range u.Query() {
 		lk := strings.ToLower(k)
 		for _, v := range vals {
-			for _, s := range secretParams {
-				if strings.Contains(lk, s) {
-					add(v)
-				}
+			switch {
+			case lk == "config":
+				configSecrets(v, add)
+				continue
+			case secretParam(strings.TrimPrefix(lk, "cfg.")):
+				add(v)
 			}
 			if strings.Contains(v, "://") {
 				targetSecrets(v, add)
@@ -328,7 +396,7 @@ func (r Redactor) String(s string) string {
 
 // querySecretInText is querySecretText for a URL inside other words: a
 // parameter never spans white space or quotes.
-var querySecretInText = regexp.MustCompile(`(?i)([?&][^=&\s'"]*(?:secret|password|key|token|sig|credential|config|cfg\.)[^=&\s'"]*=)[^&\s'"]*`)
+var querySecretInText = regexp.MustCompile(`(?i)([?&][^=&\s'"]*(?:secret|password|key|token|sig|credential)[^=&\s'"]*=)[^&\s'"]*`)
 
 // Error is err with its message masked; errors.Is and errors.As still see
 // the errors it wraps. nil stays nil.

@@ -230,7 +230,7 @@ func TestRedactTarget(t *testing.T) {
 		{"postgres://u:pw@h:badport/db", "postgres://u:xxxxx@h:badport/db"},
 		{"host=db user=app password='se cret' dbname=x", "host=db user=app password=xxxxx dbname=x"},
 		{"host=db password=hunter2", "host=db password=xxxxx"},
-		{`ssh://ops@h?plugin=/p&config={"secretKey":"x"}&cfg.accessKey=y`, "ssh://ops@h?cfg.accessKey=xxxxx&config=xxxxx&plugin=%2Fp"},
+		{`ssh://ops@h?plugin=/p&config={"secretKey":"x"}&cfg.accessKey=y`, "ssh://ops@h?cfg.accessKey=xxxxx&config=%7B%22secretKey%22%3A%22xxxxx%22%7D&plugin=%2Fp"},
 		{"s3://b/p?endpoint=https://u:pw@minio:9000", "s3://b/p?endpoint=https%3A%2F%2Fu%3Axxxxx%40minio%3A9000"},
 		{"s3://b/%zz?secretKey=abc", "s3://b/%zz?secretKey=xxxxx"},
 	}
