@@ -14,6 +14,7 @@ import (
 
 	"statescope/keymap"
 	"statescope/stores"
+	"statescope/stores/recorddiff"
 	"statescope/tui/grid"
 	"statescope/tui/jsondiff"
 )
@@ -63,7 +64,7 @@ type diffView struct {
 	// label names the source compared with (or being read, or that
 	// failed); only is what the comparison covers.
 	label    string
-	only     sections
+	only     recorddiff.Sections
 	changes  []jsondiff.Change
 	text     bool
 	revealed bool
@@ -127,7 +128,7 @@ type otherMsg struct {
 	gen   int
 	this  *stores.State
 	state *stores.State
-	only  sections
+	only  recorddiff.Sections
 	err   error
 }
 
@@ -148,7 +149,7 @@ func (d *diffView) compare(kind source, what string) tea.Cmd {
 		d.label = what
 	}
 	d.render()
-	load := func() (*stores.State, sections, error) {
+	load := func() (*stores.State, recorddiff.Sections, error) {
 		switch kind {
 		case fromResource:
 			s, err := store.Get(ctx, what)
@@ -180,7 +181,7 @@ func (d *diffView) compare(kind source, what string) tea.Cmd {
 			if err != nil {
 				return nil, nil, err
 			}
-			return decodeCompared(raw)
+			return recorddiff.DecodeCompared(raw)
 		}
 	}
 	return d.tag(func() tea.Msg {
@@ -223,7 +224,7 @@ func (d *diffView) Update(msg tea.Msg) tea.Cmd {
 		d.loading = false
 		if d.err = quiet(msg.err); d.err == nil {
 			d.this, d.other, d.only = msg.this, msg.state, msg.only
-			d.changes = jsondiff.Compare(recordDoc(d.this, d.only), recordDoc(d.other, d.only))
+			d.changes, d.err = recorddiff.Compare(d.this, d.other, d.only)
 		}
 		d.render()
 	case tea.MouseWheelMsg:
@@ -358,7 +359,7 @@ func (d *diffView) hiddenChanges() int {
 	}
 	n := 0
 	for _, c := range d.changes {
-		if secretPath(c) {
+		if recorddiff.Masked(c) {
 			n++
 		}
 	}

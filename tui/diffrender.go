@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,6 +8,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"statescope/stores"
+	"statescope/stores/recorddiff"
 	"statescope/stores/redact"
 	"statescope/tui/jsondiff"
 )
@@ -18,117 +17,10 @@ import (
 // in two columns.
 const sideBySideMin = 140
 
-// sections are the parts of a record a diff compares: nil for the whole
-// record; otherwise only these top-level fields (a file that holds only
-// outputs, or outputs and config, is compared on what it has).
-type sections []string
-
-// recordDoc is the record as the JSON document the diff compares: every
-// top-level field, or only the sections given. Numbers stay exact.
-func recordDoc(s *stores.State, only sections) map[string]any {
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return map[string]any{"error": "cannot encode: " + err.Error()}
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return map[string]any{"error": "cannot decode: " + err.Error()}
-	}
-	if only == nil {
-		return doc
-	}
-	out := make(map[string]any, len(only))
-	for _, k := range only {
-		out[k] = doc[k]
-	}
-	return out
-}
-
-// decodeCompared reads a file to compare with: a whole record, or a
-// document of just outputs ({"outputs": …}, {"outputs": …, "config": …},
-// or a bare outputs object), reported by the sections it holds.
-func decodeCompared(raw []byte) (*stores.State, sections, error) {
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(raw, &probe) != nil || probe["resource_id"] != nil {
-		s, err := stores.DecodeState(raw)
-		return s, nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	s := &stores.State{}
-	var only sections
-	for _, k := range []string{"outputs", "config"} {
-		if v, ok := doc[k]; ok {
-			m, isMap := v.(map[string]any)
-			if !isMap && v != nil {
-				return nil, nil, fmt.Errorf("%s is not a JSON object", k)
-			}
-			only = append(only, k)
-			if k == "outputs" {
-				s.Outputs = m
-			} else {
-				s.Config = m
-			}
-		}
-	}
-	switch {
-	case only == nil:
-		s.Outputs, only = doc, sections{"outputs"} // a bare outputs object
-	case len(only) < len(doc):
-		return nil, nil, fmt.Errorf("not a record (no resource_id) and not just outputs and config")
-	}
-	return s, only, nil
-}
-
-// scopeName says what a diff compares.
-func (only sections) String() string {
-	if only == nil {
-		return "whole record"
-	}
-	return strings.Join(only, " & ") + " only"
-}
-
-// inBody reports a change under outputs or config; the others are the
-// record's header fields (status, dependencies, timestamps…).
-func inBody(c jsondiff.Change) bool {
-	return len(c.Keys) > 0 && (c.Keys[0] == "outputs" || c.Keys[0] == "config")
-}
-
-// secretPath reports a change under a secret-looking key anywhere on its path.
-func secretPath(c jsondiff.Change) bool {
-	for _, k := range c.Keys {
-		if redact.IsSecretKey(k) {
-			return true
-		}
-	}
-	return false
-}
-
-// shownValue is a value as displayed: compact JSON, masked unless revealed.
-func shownValue(c jsondiff.Change, v any, revealed bool) string {
-	if !revealed {
-		if secretPath(c) && v != nil {
-			return redact.Mask
-		}
-		v = redact.Value("", v)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
 // renderStructural lists changes by JSON path: + added, - removed,
 // ~ changed old → new; the record's header fields first, then outputs and
 // config. A partial comparison says what it left out.
-func renderStructural(st Styles, changes []jsondiff.Change, only sections, revealed bool, width int) string {
+func renderStructural(st Styles, changes []jsondiff.Change, only recorddiff.Sections, revealed bool, width int) string {
 	var b strings.Builder
 	if only != nil {
 		b.WriteString(st.Warn.Render("only "+strings.Join(only, " & ")+" compared: the other side is not a whole record") + "\n")
@@ -147,7 +39,7 @@ func renderStructural(st Styles, changes []jsondiff.Change, only sections, revea
 	fmt.Fprintf(&b, "%d differences (%s)\n", len(changes), countKinds(changes))
 	var head, body []jsondiff.Change
 	for _, c := range changes {
-		if inBody(c) {
+		if recorddiff.InBody(c) {
 			body = append(body, c)
 		} else {
 			head = append(head, c)
@@ -172,11 +64,11 @@ func changeLine(st Styles, c jsondiff.Change, pathW int, revealed bool) string {
 	path := ansi.Truncate(padTo(c.Path, pathW+1), pathW+1, "…")
 	switch c.Kind {
 	case jsondiff.Added:
-		return st.Added.Render("+ "+path) + " " + shownValue(c, c.New, revealed)
+		return st.Added.Render("+ "+path) + " " + recorddiff.Shown(c, c.New, revealed)
 	case jsondiff.Removed:
-		return st.Removed.Render("- "+path) + " " + shownValue(c, c.Old, revealed)
+		return st.Removed.Render("- "+path) + " " + recorddiff.Shown(c, c.Old, revealed)
 	}
-	return st.Changed.Render("~ "+path) + " " + shownValue(c, c.Old, revealed) + st.Dim.Render(" → ") + shownValue(c, c.New, revealed)
+	return st.Changed.Render("~ "+path) + " " + recorddiff.Shown(c, c.Old, revealed) + st.Dim.Render(" → ") + recorddiff.Shown(c, c.New, revealed)
 }
 
 func countKinds(changes []jsondiff.Change) string {
@@ -188,7 +80,7 @@ func countKinds(changes []jsondiff.Change) string {
 }
 
 // textDocs are the two records as pretty JSON, masked unless revealed.
-func textDocs(a, b *stores.State, only sections, revealed bool) ([]string, []string) {
+func textDocs(a, b *stores.State, only recorddiff.Sections, revealed bool) ([]string, []string) {
 	doc := func(s *stores.State) []string {
 		if !revealed {
 			s = redact.State(s)
@@ -197,7 +89,11 @@ func textDocs(a, b *stores.State, only sections, revealed bool) ([]string, []str
 		if only == nil {
 			return recordLines(s) // the record as stored, in upstream's key order
 		}
-		return difflib.SplitLines(prettyJSON(recordDoc(s, only)) + "\n")
+		d, err := recorddiff.Doc(s, only)
+		if err != nil {
+			return []string{err.Error() + "\n"}
+		}
+		return difflib.SplitLines(prettyJSON(d) + "\n")
 	}
 	return doc(a), doc(b)
 }
