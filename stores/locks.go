@@ -190,7 +190,8 @@ var verdictRank = map[Verdict]int{VerdictOrphaned: 0, VerdictStale: 1, VerdictUn
 
 func judgeOne(l *LockInfo, now time.Time, staleAfter time.Duration, host string) {
 	var why []string
-	if l.Evidence != "" {
+	backendSaid := l.Evidence != ""
+	if backendSaid {
 		why = append(why, l.Evidence)
 	}
 	h := l.Holder
@@ -218,7 +219,31 @@ func judgeOne(l *LockInfo, now time.Time, staleAfter time.Duration, host string)
 		l.Verdict = VerdictHeld
 		why = append(why, fmt.Sprintf("taken %s ago", HumanDuration(now.Sub(l.AcquiredAt))))
 	}
+	if l.Verdict != VerdictOrphaned && !(h != nil && h.PID != 0 && h.Host == host) {
+		if note := holderNote(h, backendSaid); note != "" {
+			why = append(why, note)
+		}
+	}
 	l.Evidence = strings.Join(why, "; ")
+}
+
+// holderNote says what is known of a holder that was not checked, so "no
+// holder recorded" never reads like "a holder we could not check". A
+// backend that described the holder itself (a PostgreSQL session's pid
+// and client) needs no note.
+func holderNote(h *Holder, backendSaid bool) string {
+	switch {
+	case backendSaid:
+		return ""
+	case h == nil:
+		return "no holder recorded"
+	case h.PID == 0:
+		return "holder recorded without a pid"
+	case h.Host == "":
+		return fmt.Sprintf("holder pid %d, host not recorded: not checked", h.PID)
+	default:
+		return fmt.Sprintf("holder pid %d on %s, not checked from this host", h.PID, h.Host)
+	}
 }
 
 // ProcessAlive reports whether a local pid exists (signal 0). EPERM means it

@@ -1,6 +1,7 @@
 package stores
 
 import (
+	"fmt"
 	"os"
 	"os/user"
 	"regexp"
@@ -50,8 +51,8 @@ func TestJudgeStaleBoundary(t *testing.T) {
 	}
 	Judge(locks, now, 15*time.Minute)
 	want := map[string]string{
-		"at":           "held: taken 15m ago",
-		"past":         "stale: held 15m, longer than 15m",
+		"at":           "held: taken 15m ago; no holder recorded",
+		"past":         "stale: held 15m, longer than 15m; no holder recorded",
 		"gone":         "orphaned: the socket is closed",
 		"gone-quietly": "orphaned: the holder is gone",
 	}
@@ -197,5 +198,36 @@ func TestDefaultStaleAfter(t *testing.T) {
 func TestReadOnlyDescribe(t *testing.T) {
 	if got, want := Describe(ReadOnly(fakeStore{})), Describe(fakeStore{})+" (read-only)"; got != want {
 		t.Errorf("Describe = %q, want %q", got, want)
+	}
+}
+
+// Evidence says what is known of the holder: running here, gone, on
+// another host (not checked), or none recorded at all — never the same
+// words for "no holder" and "a holder we could not check".
+func TestJudgeEvidenceNamesTheHolder(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	host, _ := os.Hostname()
+	recent := now.Add(-time.Minute)
+	locks := []LockInfo{
+		{ResourceID: "running", AcquiredAt: recent, Holder: &Holder{Host: host, PID: os.Getpid()}},
+		{ResourceID: "elsewhere", AcquiredAt: recent, Holder: &Holder{Host: "build-7", PID: 812}},
+		{ResourceID: "pidless", AcquiredAt: recent, Holder: &Holder{Host: host}},
+		{ResourceID: "upstream", AcquiredAt: recent},
+		{ResourceID: "upstream-old", AcquiredAt: now.Add(-time.Hour)},
+		{ResourceID: "bare"},
+	}
+	Judge(locks, now, 15*time.Minute)
+	want := map[string]string{
+		"running":      fmt.Sprintf("held: holder pid %d is running on this host", os.Getpid()),
+		"elsewhere":    "held: taken 1m ago; holder pid 812 on build-7, not checked from this host",
+		"pidless":      "held: taken 1m ago; holder recorded without a pid",
+		"upstream":     "held: taken 1m ago; no holder recorded",
+		"upstream-old": "stale: held 1h, longer than 15m; no holder recorded",
+		"bare":         "unknown: acquisition time unknown; no holder recorded",
+	}
+	for _, l := range locks {
+		if got := string(l.Verdict) + ": " + l.Evidence; got != want[l.ResourceID] {
+			t.Errorf("%s: %q, want %q", l.ResourceID, got, want[l.ResourceID])
+		}
 	}
 }
