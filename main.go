@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -80,6 +81,11 @@ type app struct {
 	hostKeys atomic.Pointer[tui.HostKeys]
 	// closers are closed when the command ends (the application log).
 	closers []io.Closer
+
+	redactorMu    sync.Mutex
+	redactorFor   [2]string
+	redactorSet   bool
+	redactorCache stores.Redactor
 }
 
 // commands holds the constructors of the subcommands; each cmd_*.go file
@@ -308,7 +314,20 @@ func (a *app) target() (target, name string, readOnly bool, err error) {
 // redact masks the credentials of the store targets in play, and any
 // other URL or DSN password, in text about to be shown or logged.
 func (a *app) redact(s string) string {
-	return stores.NewRedactor(a.storeTarget, a.resolved).String(s)
+	return a.redactor().String(s)
+}
+
+// redactor is the Redactor for the current targets, built once per pair:
+// building one scans the environment and every target's secrets, too much
+// to repeat for each listed entry or stderr write.
+func (a *app) redactor() stores.Redactor {
+	a.redactorMu.Lock()
+	defer a.redactorMu.Unlock()
+	key := [2]string{a.storeTarget, a.resolved}
+	if a.redactorFor != key || !a.redactorSet {
+		a.redactorCache, a.redactorFor, a.redactorSet = stores.NewRedactor(key[0], key[1]), key, true
+	}
+	return a.redactorCache
 }
 
 // redacting writes through redact. Each write is redacted whole: every
