@@ -34,8 +34,14 @@ func (e *ConflictError) Error() string {
 	if e.NowErr == nil {
 		now = "is now " + e.Now.describe()
 	}
+	if e.created() {
+		return fmt.Sprintf("%s was created since it was read (it was absent and %s); nothing was written, so that record was not overwritten", e.ID, now)
+	}
 	return fmt.Sprintf("%s changed since it was read (it was %s and %s); nothing was written", e.ID, e.Seen.describe(), now)
 }
+
+// created: a record appeared where the user saw none.
+func (e *ConflictError) created() bool { return !e.Seen.Exists && e.NowErr == nil && e.Now.Exists }
 
 // Is makes the error match ErrRefused and stores.ErrConflict.
 func (e *ConflictError) Is(target error) bool {
@@ -46,7 +52,11 @@ func (e *ConflictError) Is(target error) bool {
 // now and what they wanted, secrets masked.
 func (e *ConflictError) Explain() string {
 	var b strings.Builder
-	b.WriteString("Someone else changed it (what you saw → what is there now):\n")
+	if e.created() {
+		b.WriteString("Someone else created it (what you saw → what is there now):\n")
+	} else {
+		b.WriteString("Someone else changed it (what you saw → what is there now):\n")
+	}
 	if e.NowErr != nil {
 		b.WriteString(indent("(could not read it: "+e.NowErr.Error()+")", "  "))
 	} else {

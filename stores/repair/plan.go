@@ -181,7 +181,7 @@ func (e *Engine) PlanRestore(ctx context.Context, id, path string) (*Plan, backu
 		p.Notes = append(p.Notes, "the backup was taken from another store, "+b.Meta.Target)
 	}
 	if !seen.Exists {
-		p.Notes = append(p.Notes, id+" does not exist now; the restore recreates it")
+		p.Notes = append(p.Notes, id+" does not exist now; the restore recreates it, only if no record has the ID when it is written")
 	}
 	return p, b, nil
 }

@@ -241,7 +241,11 @@ func (p *Plan) Diff() string {
 	if p.Want == nil {
 		to = "deleted"
 	}
-	d := Diff("current "+p.ID, to, p.Seen.State, p.Want)
+	from := "current " + p.ID
+	if !p.Seen.Exists {
+		from += " (absent)"
+	}
+	d := Diff(from, to, p.Seen.State, p.Want)
 	if p.Seen.Corrupt != "" {
 		d = fmt.Sprintf("The current record is unreadable (%d bytes, sha256 %s): %s\nIts bytes are backed up before it is replaced.\n", len(p.Seen.Raw), p.Seen.SHA256, p.Seen.Corrupt) + d
 	}

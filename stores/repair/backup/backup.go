@@ -90,19 +90,19 @@ func (d Dir) ResourceDir(target, id string) string {
 	return filepath.Join(d.Root, Slug(target), Slug(id))
 }
 
-// open opens the resource's directory through private: Root's parent is
+// open opens a directory under Root through private: Root's parent is
 // statescope's state directory, and it and everything under it are
 // statescope's own, never followed through a link.
-func (d Dir) open(target, id string, create bool) (*private.Dir, error) {
+func (d Dir) open(create bool, elems ...string) (*private.Dir, error) {
 	root := filepath.Clean(d.Root)
 	state := filepath.Dir(root)
-	return private.Open(filepath.Dir(state), create, filepath.Base(state), filepath.Base(root), Slug(target), Slug(id))
+	return private.Open(filepath.Dir(state), create, append([]string{filepath.Base(state), filepath.Base(root)}, elems...)...)
 }
 
 // Write stores data and its sidecar durably and returns the data file's
 // path. It never overwrites an earlier backup. Meta.SHA256 is filled in.
 func (d Dir) Write(m Meta, data []byte) (string, error) {
-	dir, err := d.open(m.Target, m.ResourceID, true)
+	dir, err := d.open(true, Slug(m.Target), Slug(m.ResourceID))
 	if err != nil {
 		return "", fmt.Errorf("backup: %w", err)
 	}
@@ -136,7 +136,26 @@ func (d Dir) Write(m Meta, data []byte) (string, error) {
 
 // List returns the backups of one resource, newest first.
 func (d Dir) List(target, id string) ([]Backup, error) {
-	dir, err := d.open(target, id, false)
+	dir, err := d.open(false, Slug(target), Slug(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	defer dir.Close()
+	out, err := list(dir, func(m Meta) bool { return m.Target == target && m.ResourceID == id })
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	newestFirst(out)
+	return out, nil
+}
+
+// ListStore returns the backups of every resource of one store, deleted
+// records' included, newest first.
+func (d Dir) ListStore(target string) ([]Backup, error) {
+	dir, err := d.open(false, Slug(target))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -150,6 +169,34 @@ func (d Dir) List(target, id string) ([]Backup, error) {
 	}
 	var out []Backup
 	for _, e := range dirents {
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := dir.Sub(e.Name(), false)
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		// A resource's directory holds only its own backups; a sidecar
+		// naming another store is a slug collision, not this store's.
+		found, err := list(sub, func(m Meta) bool { return m.Target == target && Slug(m.ResourceID) == e.Name() })
+		sub.Close()
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		out = append(out, found...)
+	}
+	newestFirst(out)
+	return out, nil
+}
+
+// list reads the backups in dir whose sidecar is readable and matches.
+func list(dir *private.Dir, match func(Meta) bool) ([]Backup, error) {
+	dirents, err := dir.ReadDir()
+	if err != nil {
+		return nil, err
+	}
+	var out []Backup
+	for _, e := range dirents {
 		n := e.Name()
 		if !strings.HasSuffix(n, dataExt) || strings.HasSuffix(n, metaExt) || !e.Type().IsRegular() {
 			continue
@@ -159,18 +206,22 @@ func (d Dir) List(target, id string) ([]Backup, error) {
 			continue // an interrupted write: data without its sidecar
 		}
 		var m Meta
-		if json.Unmarshal(raw, &m) != nil || m.Target != target || m.ResourceID != id {
+		if json.Unmarshal(raw, &m) != nil || !match(m) {
 			continue // unreadable, or another name whose slug collides
 		}
 		out = append(out, Backup{Path: filepath.Join(dir.Path, n), Meta: m})
 	}
+	return out, nil
+}
+
+// newestFirst sorts backups by time, newest first; ties by path.
+func newestFirst(out []Backup) {
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Meta.Time.Equal(out[j].Meta.Time) {
 			return out[i].Meta.Time.After(out[j].Meta.Time)
 		}
 		return out[i].Path > out[j].Path
 	})
-	return out, nil
 }
 
 // Read loads a backup and checks its bytes against the sidecar's hash.

@@ -86,3 +86,49 @@ func TestWriteFailsWhenUnwritable(t *testing.T) {
 		t.Error("a backup under a file succeeded")
 	}
 }
+
+// TestListStore: every resource's backups of one store, newest first,
+// never another store's (its own directory, or a sidecar naming it).
+func TestListStore(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "backups")
+	d := backup.Dir{Root: root}
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	write := func(target, id string, at time.Time) string {
+		t.Helper()
+		p, err := d.Write(backup.Meta{Target: target, ResourceID: id, Kind: backup.KindRecord, Action: "delete", Time: at}, []byte(id+target))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if list, err := d.ListStore("file:///s"); err != nil || len(list) != 0 {
+		t.Fatalf("no backups yet: %v, %v", list, err)
+	}
+	old := write("file:///s", "a", at)
+	newest := write("file:///s", "b/c", at.Add(time.Hour))
+	mid := write("file:///s", "a", at.Add(time.Minute))
+	write("file:///other", "a", at.Add(2*time.Hour))
+	// A sidecar naming another store, in this store's directory (a slug
+	// collision), is not this store's.
+	stray := filepath.Join(filepath.Dir(filepath.Dir(old)), "stray")
+	if err := os.MkdirAll(stray, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stray, "x.json"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stray, "x.meta.json"), []byte(`{"target":"file:///other","resource_id":"x","kind":"record"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list, err := d.ListStore("file:///s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range list {
+		got = append(got, b.Path)
+	}
+	if want := []string{newest, mid, old}; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("ListStore:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

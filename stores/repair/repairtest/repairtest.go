@@ -62,6 +62,7 @@ func Run(t *testing.T, h Harness) {
 		{"Edit", edit},
 		{"Delete", deleteRecord},
 		{"Restore", restore},
+		{"RestoreDeleted", restoreDeleted},
 		{"ExportImport", exportImport},
 		{"ChangedBeforeApply", changedBeforeApply},
 		{"ChangedDuringApply", changedDuringApply},
@@ -427,6 +428,77 @@ func restore(t *testing.T, e *env) {
 	}
 }
 
+// planRestoreDeleted deletes id through the engine and plans bringing it
+// back from the backup the delete took.
+func planRestoreDeleted(t *testing.T, e *env, id string) *repair.Plan {
+	t.Helper()
+	dp, err := e.eng.PlanDelete(e.ctx, id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Apply(e.ctx, dp); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := e.eng.PlanRestore(e.ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Seen.Exists {
+		t.Fatalf("%s still exists after its delete", id)
+	}
+	return p
+}
+
+// restoreDeleted: the store's backups list a deleted record as deleted
+// and one still there as differing or the same as its newest backup; the
+// deleted one comes back from its backup, created only where no record is.
+func restoreDeleted(t *testing.T, e *env) {
+	gone, kept := Record("gone"), Record("kept")
+	e.put(t, gone)
+	e.put(t, kept)
+	sp, err := e.eng.PlanSetStatus(e.ctx, kept.ResourceID, stores.StatusDestroyed, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Apply(e.ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	e.eng.Now = func() time.Time { return time.Now().Add(time.Second) } // the delete is the newest backup
+	rp := planRestoreDeleted(t, e, gone.ResourceID)
+	all, err := e.eng.StoreBackups(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]repair.RecordNow{}
+	var order []string
+	for _, b := range all {
+		got[b.ID] = b.Now
+		order = append(order, b.ID)
+		if len(b.Backups) != 1 {
+			t.Errorf("%s: %d backups, want 1", b.ID, len(b.Backups))
+		}
+	}
+	if strings.Join(order, ",") != "gone,kept" || got["gone"] != repair.NowDeleted || got["kept"] != repair.NowDiffers {
+		t.Fatalf("store backups %v %v, want gone deleted (newest first), then kept differs", order, got)
+	}
+	if !strings.Contains(rp.Diff(), "(absent)") {
+		t.Errorf("the restore's diff does not say there is no record now:\n%s", rp.Diff())
+	}
+	res, err := e.eng.Apply(e.ctx, rp)
+	if err != nil || res.Backup != "" {
+		t.Fatalf("restoring a deleted record: backup %q, %v", res.Backup, err)
+	}
+	e.assertRecord(t, gone)
+	e.lastAudit(t, repair.ActionRestore, gone.ResourceID, audit.ResultApplied)
+	if e.h.ServerTimestamps {
+		return
+	}
+	all, err = e.eng.StoreBackups(e.ctx)
+	if err != nil || len(all) != 2 || all[0].Now != repair.NowSame {
+		t.Errorf("after the restore: %+v, %v; want gone the same as its backup", all, err)
+	}
+}
+
 func exportImport(t *testing.T, e *env) {
 	recs := []*stores.State{Record("a"), Record("b/with/slashes"), Record("c")}
 	recs[2].Outputs, recs[2].Config = nil, map[string]any{}
@@ -560,10 +632,15 @@ func changedBeforeApply(t *testing.T, e *env) { changed(t, e, false) }
 func changedDuringApply(t *testing.T, e *env) { changed(t, e, true) }
 
 func changed(t *testing.T, e *env, during bool) {
-	for _, name := range []string{"set-status", "edit", "delete"} {
+	for _, name := range []string{"set-status", "edit", "delete", "restore-deleted"} {
 		t.Run(name, func(t *testing.T) {
 			e.put(t, Record("r"))
-			p := plansFor(t, e, "r")[name]
+			var p *repair.Plan
+			if name == "restore-deleted" {
+				p = planRestoreDeleted(t, e, "r")
+			} else {
+				p = plansFor(t, e, "r")[name]
+			}
 			theirs := otherWriter("r")
 			eng := e.eng
 			if during {
@@ -579,8 +656,11 @@ func changed(t *testing.T, e *env, during bool) {
 			assertConflict(t, err)
 			e.assertRecord(t, theirs)
 			e.noLock(t, "r")
-			if during && res.Backup == "" {
+			if during && p.Seen.Exists && res.Backup == "" {
 				t.Error("no backup of the record read before the refusal")
+			}
+			if !p.Seen.Exists && !strings.Contains(err.Error(), "was created") {
+				t.Errorf("the refusal does not say the record was created meanwhile: %v", err)
 			}
 			e.lastAudit(t, p.Action, "r", audit.ResultRefused)
 		})
