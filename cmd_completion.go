@@ -10,6 +10,8 @@ import (
 
 	"statescope/stores"
 	"statescope/stores/config"
+	"statescope/stores/repair"
+	"statescope/stores/repair/backup"
 )
 
 // completionTimeout bounds how long a shell waits for IDs from the store.
@@ -31,8 +33,10 @@ func (a *app) addCompletions(root *cobra.Command) {
 	root.RegisterFlagCompletionFunc("against", a.completeContexts)
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "show", "edit", "rm", "restore":
+		case "show", "edit", "rm":
 			c.ValidArgsFunction = a.completeIDs(1, nil)
+		case "restore":
+			c.ValidArgsFunction = a.completeRestorable
 		case "diff":
 			c.ValidArgsFunction = a.completeIDs(2, nil)
 		case "set-status":
@@ -94,6 +98,29 @@ func (a *app) completeLocked(cmd *cobra.Command, args []string, toComplete strin
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	return a.fromStore(cmd, toComplete, lockedIDs)
+}
+
+// completeRestorable completes restore's ID with the records and the
+// deleted records this store has backups of.
+func (a *app) completeRestorable(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return a.fromStore(cmd, toComplete, func(ctx context.Context, s stores.Store) ([]string, error) {
+		ids, err := recordIDs(ctx, s)
+		target, _, _, terr := a.target()
+		dir, derr := repair.DefaultStateDir()
+		if err != nil || terr != nil || derr != nil {
+			return ids, err
+		}
+		backups, _ := repair.New(s, repair.TargetName(target), dir).Backups.ListStore(repair.TargetName(target))
+		for _, b := range backups {
+			if b.Meta.Kind == backup.KindRecord {
+				ids = append(ids, b.Meta.ResourceID)
+			}
+		}
+		return ids, nil
+	})
 }
 
 func recordIDs(ctx context.Context, s stores.Store) ([]string, error) {
