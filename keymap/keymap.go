@@ -53,6 +53,8 @@ type Resources struct {
 	Motion
 	Open, Diff, Filter, Sort, Reverse key.Binding
 	Refresh, Delete, CopyID           key.Binding
+	// Backups opens the store's backups, deleted records' included.
+	Backups key.Binding
 }
 
 // Detail is one record.
@@ -149,6 +151,9 @@ type Keymap struct {
 	Tree      Tree
 	// ReadOnly is set when mutating bindings are disabled.
 	ReadOnly bool
+
+	// StoreBackups is every record's backups (:backups).
+	StoreBackups StoreBackups
 }
 
 func bind(help string, desc string, keys ...string) key.Binding {
@@ -204,6 +209,7 @@ func Default() *Keymap {
 			Refresh: bind("r", "refresh", "r", "ctrl+r"),
 			Delete:  bind("ctrl+d", "delete", "ctrl+d"),
 			CopyID:  bind("y", "copy ID", "y"),
+			Backups: bind("b", "backups, deleted records too", "b"),
 		},
 		Detail: Detail{
 			Pane:       detailPane(),
@@ -286,6 +292,7 @@ func Default() *Keymap {
 			Up:       bind("↑", "previous row", "up"),
 			Down:     bind("↓", "next row", "down"),
 		},
+		StoreBackups: defaultStoreBackups(),
 	}
 }
 
@@ -300,6 +307,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"resources.open": &k.Resources.Open, "resources.diff": &k.Resources.Diff, "resources.filter": &k.Resources.Filter,
 		"resources.sort": &k.Resources.Sort, "resources.reverse": &k.Resources.Reverse, "resources.refresh": &k.Resources.Refresh,
 		"resources.delete": &k.Resources.Delete, "resources.copy_id": &k.Resources.CopyID,
+		"resources.backups": &k.Resources.Backups,
 
 		"detail.next_dependency": &k.Detail.NextDep, "detail.previous_dependency": &k.Detail.PrevDep,
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
@@ -346,6 +354,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		m[view+".bottom"], m[view+".page_up"], m[view+".page_down"] = &motion.Bottom, &motion.PageUp, &motion.PageDown
 	}
 	k.nameFleet(m)
+	k.nameStoreBackups(m)
 	return m
 }
 
@@ -504,7 +513,7 @@ func (r Resources) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		r.Motion.Bindings(),
 		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh, r.CopyID},
-		{r.Delete},
+		{r.Backups, r.Delete},
 	}
 }
 

@@ -37,7 +37,7 @@ func TestLoad(t *testing.T) {
 					t.Errorf("%s still enabled", b.Help().Desc)
 				}
 			}
-			if !k.ReadOnly || !k.Detail.Backups.Enabled() {
+			if !k.ReadOnly || !k.Detail.Backups.Enabled() || !k.Resources.Backups.Enabled() || !k.StoreBackups.Open.Enabled() {
 				t.Error("read-only must keep the backups list (it only reads)")
 			}
 			if !Pressed(tea.KeyPressMsg{Code: 'F', Text: "F"}, k.Locks.ForceUnlock) {
@@ -78,7 +78,7 @@ func TestLoad(t *testing.T) {
 func TestEverySetIsAHelpKeyMap(t *testing.T) {
 	k := Default()
 	sets := map[string]help.KeyMap{"global": k.Global, "resources": k.Resources, "detail": k.Detail, "diff": k.Diff, "locks": k.Locks, "help": k.Help, "input": k.Input,
-		"backups": k.Backups, "audit": k.Audit, "confirm": k.Confirm, "connect": k.Connect}
+		"backups": k.Backups, "store_backups": k.StoreBackups, "audit": k.Audit, "confirm": k.Confirm, "connect": k.Connect}
 	for name, set := range sets {
 		if len(set.ShortHelp()) == 0 || len(set.FullHelp()) == 0 {
 			t.Errorf("%s has no help", name)

@@ -12,7 +12,7 @@ import (
 var readmeRows = map[string]string{
 	"global": "everywhere", "input": "everywhere", "help": "everywhere", "confirm": "**Repairs**",
 	"resources": "**Resources**", "detail": "**Detail**", "diff": "**Diff**", "locks": "**Locks**",
-	"backups": "**Backups**", "audit": "**Audit**", "messages": "**Messages**", "contexts": "command bar",
+	"backups": "**Backups**", "store_backups": "**All backups**", "audit": "**Audit**", "messages": "**Messages**", "contexts": "command bar",
 	"connect": "remote stores", "fleet": "**Fleet**", "findings": "**Findings**", "tree": "**Dependency tree**",
 }
 

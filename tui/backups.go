@@ -24,6 +24,8 @@ type backupsView struct {
 	env  *env
 	keys keymap.Backups
 	id   string
+	// deleted: the record was gone when the store's backups were listed.
+	deleted bool
 	table[backup.Backup]
 
 	loading, loaded bool
@@ -129,7 +131,12 @@ func (v *backupsView) restore() tea.Cmd {
 func (v *backupsView) Render() string {
 	st := v.env.styles
 	var b strings.Builder
-	b.WriteString(st.Bold.Render("backups of "+v.id) + st.Dim.Render("  newest first · the record as it was before each change") + "\n")
+	b.WriteString(st.Bold.Render("backups of " + v.id))
+	if v.deleted {
+		b.WriteString(" · " + st.Error.Render("deleted") + st.Dim.Render("  enter brings it back as it was before the chosen change") + "\n")
+	} else {
+		b.WriteString(st.Dim.Render("  newest first · the record as it was before each change") + "\n")
+	}
 	switch {
 	case v.err != nil:
 		b.WriteString(st.Error.Render("listing backups failed: "+v.err.Error()) + st.Dim.Render("  — press r to retry"))

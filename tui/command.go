@@ -23,6 +23,7 @@ var commands = map[string][]string{
 	"resources": {"res", "resource"},
 	"locks":     {"lock"},
 	"audit":     {"log"},
+	"backups":   {"backup", "trash"},
 	"messages":  {"msg"},
 	"ctx":       {"context"},
 	"fleet":     {"contexts"},
@@ -107,6 +108,8 @@ func (c *commandBar) run(words []string) tea.Cmd {
 		return m.replace(newLocksView(m.env))
 	case "audit":
 		return m.push(newAuditView(m.env))
+	case "backups":
+		return m.push(newStoreBackupsView(m.env))
 	case "messages":
 		return m.push(newMessagesView(m.env))
 	case "help":
@@ -125,10 +128,10 @@ func (c *commandBar) run(words []string) tea.Cmd {
 		}
 		return m.switchContext(words[1])
 	}
-	m.setStatus("unknown command :"+words[0]+" (resources, locks, audit, messages, check, fleet, ctx NAME, help, q)", true)
+	m.setStatus("unknown command :"+words[0]+" (resources, locks, audit, backups, messages, check, fleet, ctx NAME, help, q)", true)
 	return nil
 }
 
 func (c *commandBar) view() string {
-	return c.in.View(c.m.env.styles.Key) + c.m.env.styles.Dim.Render("   resources · locks · audit · messages · check · fleet · ctx NAME · help · q   (tab completes)")
+	return c.in.View(c.m.env.styles.Key) + c.m.env.styles.Dim.Render("   resources · locks · audit · backups · messages · check · fleet · ctx NAME · help · q   (tab completes)")
 }

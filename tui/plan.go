@@ -298,7 +298,7 @@ func (v *planView) render() {
 	var b strings.Builder
 	b.WriteString(st.Error.Render(strings.ToUpper(string(v.action))) + " " + st.Bold.Render(v.resource) + st.Dim.Render(" in "+v.env.session.Name) + "\n")
 	if v.about != "" {
-		b.WriteString(v.about + "\n")
+		b.WriteString(wrap(v.about, v.width) + "\n")
 	}
 	switch {
 	case v.planning:
@@ -369,8 +369,11 @@ func (v *planView) writePlan(b *strings.Builder) {
 	case v.blocked != nil:
 		b.WriteString(st.Dim.Render("release the lock first (L, then F); ") + st.Key.Render("y") + st.Dim.Render(" checks again and applies once it is free · esc cancels"))
 	default:
-		b.WriteString(st.Dim.Render("backed up, locked and checked against what you see before it is written · ") +
-			st.Key.Render("enter/y") + " applies · " + st.Key.Render("esc") + " cancels")
+		how := "backed up, locked and checked against what you see before it is written · "
+		if !p.Seen.Exists {
+			how = "created only if no record has the ID when it is written (nothing is overwritten) · "
+		}
+		b.WriteString(st.Dim.Render(how) + st.Key.Render("enter/y") + " applies · " + st.Key.Render("esc") + " cancels")
 	}
 }
 

@@ -379,6 +379,8 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 		if r, ok := v.grid.Selected(); ok {
 			return v.env.openDelete(r.ID, k.Delete)
 		}
+	case key.Matches(msg, k.Backups):
+		return v.env.router.push(newStoreBackupsView(v.env))
 	}
 	return nil
 }
