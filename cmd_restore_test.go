@@ -34,16 +34,10 @@ func TestRestoreListStore(t *testing.T) {
 	if err := other.Save(context.Background(), repairtest.Record("other/rec")); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{
-		{"--store", otherDir, "rm", "other/rec", "--yes"},
-		{"--store", e.dir, "rm", "prod/app", "--yes"},
-		{"--store", e.dir, "set-status", "prod/db", "planned", "--yes"},
-	} {
-		var out, errOut strings.Builder
-		if code := run(context.Background(), args, strings.NewReader(""), &out, &errOut); code != 0 {
-			t.Fatalf("%v: exit %d\n%s%s", args, code, out.String(), errOut.String())
-		}
-	}
+	runAll(t,
+		[]string{"--store", otherDir, "rm", "other/rec", "--yes"},
+		[]string{"--store", e.dir, "rm", "prod/app", "--yes"},
+		[]string{"--store", e.dir, "set-status", "prod/db", "planned", "--yes"})
 
 	code, out, errOut := e.run(t, "", "restore", "--list")
 	if code != 0 {
@@ -97,12 +91,7 @@ func TestRestoreCompletesDeletedIDs(t *testing.T) {
 	if err := other.Save(context.Background(), repairtest.Record("prod/other")); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"--store", otherDir, "rm", "prod/other", "--yes"}, {"--store", e.dir, "rm", "prod/app", "--yes"}} {
-		var out, errOut strings.Builder
-		if code := run(context.Background(), args, strings.NewReader(""), &out, &errOut); code != 0 {
-			t.Fatalf("%v: exit %d\n%s%s", args, code, out.String(), errOut.String())
-		}
-	}
+	runAll(t, []string{"--store", otherDir, "rm", "prod/other", "--yes"}, []string{"--store", e.dir, "rm", "prod/app", "--yes"})
 	code, out, _ := e.run(t, "", "__complete", "restore", "prod/")
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || strings.Join(lines[:len(lines)-1], ",") != "prod/app,prod/db" {
 		t.Errorf("restore completion: exit %d\n%s", code, out)
@@ -119,6 +108,17 @@ func TestRestoreUsage(t *testing.T) {
 	} {
 		if code, _, errOut := e.run(t, "", args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errOut)
+		}
+	}
+}
+
+// runAll runs each command line, failing on the first that does not succeed.
+func runAll(t *testing.T, commands ...[]string) {
+	t.Helper()
+	for _, args := range commands {
+		var out, errOut strings.Builder
+		if code := run(context.Background(), args, strings.NewReader(""), &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out.String(), errOut.String())
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"statescope/stores"
+	"statescope/stores/repair"
 	"statescope/stores/repair/backup"
 )
 
@@ -39,18 +40,18 @@ func (h *repairHarness) command(c string) {
 	h.keys("enter")
 }
 
-// lineWith reports whether one line of the screen holds every word.
-func lineWith(screen string, words ...string) bool {
-	for _, line := range strings.Split(screen, "\n") {
-		all := true
-		for _, w := range words {
-			all = all && strings.Contains(line, w)
-		}
-		if all {
-			return true
-		}
+// standing is how the open :backups view lists each record now.
+func (h *repairHarness) standing() map[string]repair.RecordNow {
+	h.t.Helper()
+	v, ok := h.m.top().(*storeBackupsView)
+	if !ok {
+		h.t.Fatalf("%T on top, want the store's backups", h.m.top())
 	}
-	return false
+	out := map[string]repair.RecordNow{}
+	for _, b := range v.grid.Items() {
+		out[b.ID] = b.Now
+	}
+	return out
 }
 
 // TestStoreBackupsRestoreDeleted: :backups lists the store's backed-up
@@ -66,8 +67,8 @@ func TestStoreBackupsRestoreDeleted(t *testing.T) {
 			deleteAndChange(h)
 			h.command("backups")
 			h.expectScreen("2 records with backups · 1 deleted", "row 1/2")
-			if !lineWith(h.screen(), "staging/db/orders", "deleted", "1", "delete") || !lineWith(h.screen(), "prod/db/analytics", "differs", "set-status") {
-				t.Fatalf("rows:\n%s", h.screen())
+			if got := h.standing(); len(got) != 2 || got["staging/db/orders"] != repair.NowDeleted || got["prod/db/analytics"] != repair.NowDiffers {
+				t.Fatalf("rows %v:\n%s", got, h.screen())
 			}
 			h.keys("/")
 			h.typeText("deleted")
@@ -94,8 +95,8 @@ func TestStoreBackupsRestoreDeleted(t *testing.T) {
 			}
 			h.keys("esc") // clears the filter
 			h.expectScreen("2 records with backups")
-			if !lineWith(h.screen(), "staging/db/orders", "same") {
-				t.Fatalf("after the restore:\n%s", h.screen())
+			if got := h.standing()["staging/db/orders"]; got != repair.NowSame {
+				t.Fatalf("after the restore staging/db/orders is %q:\n%s", got, h.screen())
 			}
 		})
 	}
