@@ -20,7 +20,10 @@ func (a *app) editCommand() *cobra.Command {
 			"(same resource_id, a workflow status, objects or null for outputs and config, RFC 3339\n" +
 			"times); an invalid save reopens the editor with the error on top. An empty or unchanged\n" +
 			"file cancels. The change is shown as a diff and applied only if the record is still\n" +
-			"what was opened.",
+			"what was opened.\n\n" +
+			"An unreadable record (a truncated file) opens as its stored bytes, with where they stop\n" +
+			"parsing on top; a valid save replaces them exactly as saved, after they are backed up.\n" +
+			"Stores that hand out no bytes of it (PostgreSQL, remote plugins) refuse and say why.",
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -29,11 +32,8 @@ func (a *app) editCommand() *cobra.Command {
 				return err
 			}
 			defer done()
-			seen, err := eng.Observe(ctx, args[0])
+			seen, err := eng.ObserveEdit(ctx, args[0])
 			if err != nil {
-				return err
-			}
-			if err := seen.Editable(); err != nil {
 				return err
 			}
 			if err := seen.Pin(m.expect); err != nil {
@@ -46,7 +46,7 @@ func (a *app) editCommand() *cobra.Command {
 			if err := a.canAsk(&m, "edit"); err != nil {
 				return err
 			}
-			edited, err := eng.EditRecord(ctx, editor.FromEnv(), a.in, a.out, a.errOut, seen.State)
+			edited, err := eng.EditRecord(ctx, editor.FromEnv(), a.in, a.out, a.errOut, seen)
 			if errors.Is(err, editor.ErrCancelled) {
 				fmt.Fprintln(a.out, "edit cancelled; nothing was changed")
 				return nil

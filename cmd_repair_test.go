@@ -523,15 +523,8 @@ func TestUnreadableCLI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.dir, "prod_db.json"), garbage, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd, ran := repairtest.EditorScript(t, "{}")
-	t.Setenv("EDITOR", cmd)
-	for _, args := range [][]string{{"set-status", "prod/db", "active", "--yes"}, {"edit", "prod/db", "--yes"}} {
-		if code, _, errOut := e.run(t, "", args...); code != 1 || !strings.Contains(errOut, "unreadable") {
-			t.Errorf("%v on an unreadable record: exit %d %s", args, code, errOut)
-		}
-	}
-	if _, err := os.Stat(ran); err == nil {
-		t.Error("the editor was opened on an unreadable record")
+	if code, _, errOut := e.run(t, "", "set-status", "prod/db", "active", "--yes"); code != 1 || !strings.Contains(errOut, "unreadable") {
+		t.Errorf("set-status on an unreadable record: exit %d %s", code, errOut)
 	}
 	code, out, errOut := e.run(t, "", "restore", "prod/db", "--yes")
 	if code != 0 || !strings.Contains(out, "unreadable") {
@@ -543,6 +536,59 @@ func TestUnreadableCLI(t *testing.T) {
 	_, out, _ = e.run(t, "", "restore", "prod/db", "--list")
 	if !strings.Contains(out, "restore") {
 		t.Errorf("the unreadable bytes were not backed up:\n%s", out)
+	}
+}
+
+// TestEditUnreadableCLI: edit on a record a crash truncated opens its
+// stored bytes, where the parse fails marked; a valid save replaces them
+// exactly as saved after the corrupt bytes are backed up; an invalid one
+// writes nothing.
+func TestEditUnreadableCLI(t *testing.T) {
+	e := newRepairEnv(t)
+	file := filepath.Join(e.dir, "prod_db.json")
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := good[:bytes.Index(good, []byte(`"password"`))+5]
+	if err := os.WriteFile(file, truncated, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fixed := strings.Replace(string(good), `"status": "active"`, `"status": "destroyed"`, 1) + "\n"
+
+	cmd, _ := repairtest.EditorScript(t, `{"resource_id": "prod/db", "status": "active"}`)
+	t.Setenv("VISUAL", "")
+	t.Setenv("EDITOR", cmd)
+	if code, out, errOut := e.run(t, "", "edit", "prod/db", "--yes"); code != 1 || !strings.Contains(errOut, "abandoned") {
+		t.Errorf("an invalid save: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(file); !bytes.Equal(got, truncated) {
+		t.Fatalf("an invalid save wrote:\n%s", got)
+	}
+
+	cmd, shown := repairtest.EditorScript(t, fixed)
+	t.Setenv("EDITOR", cmd)
+	code, out, errOut := e.run(t, "", "edit", "prod/db", "--yes")
+	if code != 0 || !strings.Contains(out, "unreadable") {
+		t.Fatalf("edit of the truncated record: exit %d\n%s%s", code, out, errOut)
+	}
+	if s, _ := os.ReadFile(shown); !bytes.Contains(s, truncated) || !strings.Contains(string(s), "does not parse: line 21, column 10") {
+		t.Errorf("the editor was not shown the stored bytes and where they break:\n%s", s)
+	}
+	if got, _ := os.ReadFile(file); string(got) != fixed {
+		t.Errorf("written:\n%s\nwant the saved text exactly:\n%s", got, fixed)
+	}
+	for _, s := range cliSecrets {
+		if strings.Contains(out+errOut, s) {
+			t.Errorf("edit printed secret %q", s)
+		}
+	}
+	_, backupPath, _ := strings.Cut(out, "backup of the previous version: ")
+	if data, err := os.ReadFile(strings.TrimSpace(backupPath)); err != nil || !bytes.Equal(data, truncated) {
+		t.Errorf("backup %s: %q, %v; want the truncated bytes", backupPath, data, err)
+	}
+	if a := e.auditEntries(t); len(a) == 0 || a[len(a)-1].Action != "edit" || a[len(a)-1].Result != "applied" {
+		t.Errorf("audit: %+v", a)
 	}
 }
 

@@ -65,6 +65,8 @@ type Detail struct {
 	Refresh                          key.Binding
 	SetStatus, Edit, Delete, Backups key.Binding
 	Tree                             key.Binding
+	// Hex switches a corrupt record's stored bytes between text and hex.
+	Hex key.Binding
 }
 
 // Diff compares two records.
@@ -226,6 +228,7 @@ func Default() *Keymap {
 			Edit:       bind("e", "edit", "e"),
 			Delete:     bind("ctrl+d", "delete", "ctrl+d"),
 			Backups:    bind("b", "backups", "b"),
+			Hex:        bind("H", "raw bytes as hex/text", "H"),
 		},
 		Diff: Diff{
 			Pane:   defaultPane(),
@@ -313,7 +316,7 @@ func (k *Keymap) named() map[string]*key.Binding {
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
 		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
 		"detail.set_status": &k.Detail.SetStatus, "detail.edit": &k.Detail.Edit, "detail.delete": &k.Detail.Delete,
-		"detail.backups": &k.Detail.Backups, "detail.tree": &k.Detail.Tree,
+		"detail.backups": &k.Detail.Backups, "detail.tree": &k.Detail.Tree, "detail.hex": &k.Detail.Hex,
 
 		"diff.mode": &k.Diff.Mode, "diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
 
@@ -526,7 +529,7 @@ func (d Detail) ShortHelp() []key.Binding {
 func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		d.Pane.Bindings(),
-		{d.NextDep, d.PrevDep, d.Jump, d.Tree, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh},
+		{d.NextDep, d.PrevDep, d.Jump, d.Tree, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh, d.Hex},
 		{d.SetStatus, d.Edit, d.Backups, d.Delete},
 	}
 }

@@ -16,7 +16,26 @@ import (
 	"statescope/keymap"
 	"statescope/stores"
 	"statescope/stores/redact"
+	"statescope/stores/repair"
 )
+
+// detailKeys offers, on a corrupt record, only what works on it.
+type detailKeys struct {
+	keymap.Detail
+	d *detailView
+}
+
+func (k detailKeys) ShortHelp() []key.Binding {
+	switch d := k.d; {
+	case !d.entry.Corrupt():
+		return k.Detail.ShortHelp()
+	case d.raw == nil: // no bytes: nothing to show or edit
+		return []key.Binding{k.Backups, k.Delete}
+	case len(d.raw.secrets) == 0:
+		return []key.Binding{k.Hex, k.Edit, k.Backups, k.Delete}
+	}
+	return []key.Binding{k.Hex, k.Reveal, k.Edit, k.Backups, k.Delete}
+}
 
 // detailView shows one record: every field, the error, dependencies,
 // outputs and config (masked until revealed), and its lock.
@@ -36,6 +55,11 @@ type detailView struct {
 
 	revealed bool
 	dep      int // selected dependency, -1 for none
+
+	// raw is a corrupt record's stored bytes as shown: what e edits.
+	raw    *rawBytes
+	rawWhy error // why they are not shown
+	hex    bool
 }
 
 func newDetailView(e *env, en stores.Row) *detailView {
@@ -43,7 +67,7 @@ func newDetailView(e *env, en stores.Row) *detailView {
 }
 
 func (d *detailView) Title() string     { return d.entry.ID }
-func (d *detailView) Keys() help.KeyMap { return d.keys }
+func (d *detailView) Keys() help.KeyMap { return detailKeys{d.keys, d} }
 func (d *detailView) Capturing() bool   { return d.pane.capturing() }
 func (d *detailView) Busy() bool        { return d.loading }
 func (d *detailView) Leave()            {}
@@ -57,6 +81,9 @@ type detailMsg struct {
 	lock  *stores.LockInfo
 	// lockWhy says why the lock is unknown (no inventory, or it failed).
 	lockWhy error
+	// raw is an unreadable record's stored bytes; rawWhy why there are none.
+	raw    []byte
+	rawWhy error
 }
 
 // load reads the record and the lock inventory afresh: the listed copy
@@ -68,6 +95,9 @@ func (d *detailView) load() tea.Cmd {
 	return d.tag(func() tea.Msg {
 		st, err := s.Get(ctx, id)
 		msg := detailMsg{gen: gen, state: st, err: err}
+		if errors.Is(err, stores.ErrCorrupt) {
+			msg.raw, msg.rawWhy = repair.UnreadableBytes(ctx, s, id)
+		}
 		ll, ok := s.(stores.LockLister)
 		if !ok {
 			msg.lockWhy = errors.New("this store has no lock inventory")
@@ -103,7 +133,10 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 		}
 		d.loading = false
 		d.lock, d.lockWhy = msg.lock, msg.lockWhy
-		d.err, d.gone = nil, false
+		d.err, d.gone, d.raw, d.rawWhy = nil, false, nil, msg.rawWhy
+		if msg.raw != nil {
+			d.raw = newRawBytes(msg.raw)
+		}
 		switch {
 		case msg.err == nil:
 			d.state, d.entry.Problem = msg.state, ""
@@ -166,6 +199,9 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Reveal):
 		d.revealed = !d.revealed
 		d.render()
+	case key.Matches(msg, k.Hex) && d.raw != nil:
+		d.hex = !d.hex
+		d.render()
 	case key.Matches(msg, k.CopyID):
 		return copyCmd(d.entry.ID, "resource ID")
 	case key.Matches(msg, k.CopyValues):
@@ -194,7 +230,7 @@ func (d *detailView) setStatus() tea.Cmd {
 		return refused
 	}
 	if d.state == nil || d.entry.Corrupt() {
-		return showStatus(d.entry.ID+" is not readable: restore a backup (b) or delete it", true)
+		return showStatus(d.entry.ID+" is not readable: edit its text (e), restore a backup (b) or delete it", true)
 	}
 	return d.env.router.push(newStatusView(d.env, d.state))
 }
@@ -253,6 +289,7 @@ func (d *detailView) render() {
 		row("source", d.entry.Source)
 		b.WriteString("\n" + st.Box.Render(st.Error.Render("CORRUPT RECORD")+"\n"+wrap(d.entry.Problem, d.width-6)) + "\n")
 		d.writeLock(&b, row, now)
+		d.writeRaw(&b)
 	case d.state != nil:
 		s := d.shown()
 		row("resource", st.Bold.Render(s.ResourceID))
@@ -305,6 +342,19 @@ func (d *detailView) render() {
 		}
 	}
 	d.pane.setContent(b.String())
+}
+
+// writeRaw shows a corrupt record's stored bytes, or why they cannot be
+// shown (nor edited).
+func (d *detailView) writeRaw(b *strings.Builder) {
+	st := d.env.styles
+	switch {
+	case d.raw != nil:
+		b.WriteString("\n" + d.raw.header(st, d.hex, d.revealed, d.keys.Hex.Help().Key, d.keys.Reveal.Help().Key) + "\n")
+		b.WriteString(d.raw.render(st, d.hex, d.revealed))
+	case d.rawWhy != nil:
+		b.WriteString("\n" + st.Warn.Render(wrap("no stored bytes to show or edit: "+redact.Text(d.rawWhy.Error()), d.width)) + "\n")
+	}
 }
 
 func (d *detailView) writeLock(b *strings.Builder, row func(string, string), now time.Time) {

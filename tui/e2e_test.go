@@ -278,3 +278,74 @@ func lineWith(screen string, words ...string) bool {
 	}
 	return false
 }
+
+// TestEndToEndRawEdit drives the real binary to fix the demo's truncated
+// record without leaving the UI: detail shows where its bytes break, e
+// opens them in the editor (a script that completes the record), y
+// writes the fix; the file and its backup are checked on disk.
+func TestEndToEndRawEdit(t *testing.T) {
+	tmp, bin := buildForTerminal(t)
+	state := filepath.Join(tmp, "state")
+	fixed := filepath.Join(tmp, "fixed.json")
+	const text = `{
+  "resource_id": "prod/cache/sessions",
+  "resource_type": "infra.cache",
+  "provider": "aws",
+  "status": "active",
+  "outputs": {"auth_token": "fixed-by-hand"},
+  "config": {},
+  "created_at": "2026-01-01T00:00:00Z",
+  "updated_at": "2026-01-01T00:00:00Z"
+}
+`
+	if err := os.WriteFile(fixed, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	editor := filepath.Join(tmp, "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\ncp '"+fixed+"' \"$1\"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-raw-%d", os.Getpid())}
+	x.cmd("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30",
+		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s VISUAL= EDITOR=%s %s demo --dir %s; echo statescope exited $?; sleep 60",
+			filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), editor, bin, state))
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	record := filepath.Join(state, "prod_cache_sessions.json")
+	truncated, err := os.ReadFile(filepath.Join("..", "testdata", "demo", "prod_cache_sessions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	x.waitFor("58 records")
+	x.send("/")
+	x.typeText("prod/cache/sessions")
+	x.send("Enter")
+	x.waitFor("1 of 58")
+	x.send("Enter")
+	x.waitFor("^ unexpected end of JSON input")
+	x.send("H")
+	x.waitFor("000000d0")
+	x.send("H", "e")
+	x.waitFor("EDIT prod/cache/sessions")
+	x.waitFor(`+  "resource_id": "prod/cache/sessions",`)
+	if got, _ := os.ReadFile(record); !bytes.Equal(got, truncated) {
+		t.Fatalf("written before the confirmation:\n%s", got)
+	}
+	x.send("y")
+	x.waitFor("edit prod/cache/sessions: done")
+	if got, _ := os.ReadFile(record); string(got) != text {
+		t.Fatalf("%s after the edit:\n%s", record, got)
+	}
+	found := false
+	filepath.WalkDir(filepath.Join(state, demo.Marker, "statescope", "backups"), func(path string, d os.DirEntry, err error) error {
+		if data, _ := os.ReadFile(path); err == nil && !d.IsDir() && bytes.Equal(data, truncated) {
+			found = true
+		}
+		return nil
+	})
+	if !found {
+		t.Error("no backup holds the truncated bytes")
+	}
+	x.waitFor(`"auth_token": "••••`) // the detail shows the record, read again
+	x.send("q")
+}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -20,7 +21,7 @@ type editRun struct {
 	ctx         context.Context
 	eng         *repair.Engine
 	editor      string
-	rec         *stores.State
+	seen        repair.Observed
 	in          io.Reader
 	out, errOut io.Writer
 	edited      *stores.State
@@ -32,7 +33,7 @@ func (r *editRun) SetStderr(w io.Writer)   { r.errOut = w }
 
 func (r *editRun) Run() error {
 	var err error
-	r.edited, err = r.eng.EditRecord(r.ctx, r.editor, r.in, r.out, r.errOut, r.rec)
+	r.edited, err = r.eng.EditRecord(r.ctx, r.editor, r.in, r.out, r.errOut, r.seen)
 	return err
 }
 
@@ -50,27 +51,30 @@ type editedMsg struct {
 }
 
 // startEdit reads the record afresh with its version: that read is what
-// the edit is checked against when it is applied.
+// the edit is checked against when it is applied. A corrupt record is
+// edited as the text of its stored bytes.
 func (d *detailView) startEdit() tea.Cmd {
 	if refused := d.env.refuse("edit", d.keys.Edit); refused != nil {
 		return refused
 	}
 	ctx, eng, id := d.ctx, d.env.repair, d.entry.ID
 	return d.tag(func() tea.Msg {
-		seen, err := eng.Observe(ctx, id)
-		if err == nil {
-			err = seen.Editable()
-		}
+		seen, err := eng.ObserveEdit(ctx, id)
 		return observedMsg{seen: seen, err: err}
 	})
 }
 
-// openEditor suspends the UI and runs the editor on the record.
+// openEditor suspends the UI and runs the editor on the record. A
+// corrupt record's bytes must be the ones on screen: otherwise the
+// operator would fix text they have not seen.
 func (d *detailView) openEditor(msg observedMsg) tea.Cmd {
 	if msg.err != nil {
 		return showStatus("cannot edit: "+msg.err.Error(), true)
 	}
-	run := &editRun{ctx: d.env.ctx, eng: d.env.repair, editor: editor.FromEnv(), rec: msg.seen.State}
+	if corrupt := msg.seen.Corrupt != ""; corrupt != d.entry.Corrupt() || corrupt && (d.raw == nil || !bytes.Equal(d.raw.raw, msg.seen.Raw)) {
+		return tea.Batch(showStatus(d.entry.ID+" changed since it was shown; it is shown again as it is now — look, then e edits it", true), d.load())
+	}
+	run := &editRun{ctx: d.env.ctx, eng: d.env.repair, editor: editor.FromEnv(), seen: msg.seen}
 	to := d.id
 	return d.env.exec(run, func(err error) tea.Msg {
 		return tagged{to: to, msg: editedMsg{seen: msg.seen, edited: run.edited, err: err}}

@@ -83,7 +83,10 @@ func TestGolden(t *testing.T) {
 		{name: "detail_limitations", opts: func(o *Options) {
 			o.Session.Limitations = []string{"this backend does not store the error field"}
 		}, steps: openRecord("prod/db/analytics"), want: "note: this backend does not store the error field"},
-		{name: "detail_corrupt", steps: openRecord("prod/cache/sessions"), want: "CORRUPT RECORD"},
+		{name: "detail_corrupt", steps: openRecord("prod/cache/sessions"), want: "^ unexpected end of JSON input"},
+		{name: "detail_corrupt_80x24", width: 80, height: 24, steps: openRecord("prod/cache/sessions"), want: "line 8, column 14"},
+		{name: "detail_corrupt_hex", steps: func(h *syncHarness) { openRecord("prod/cache/sessions")(h); h.keys("H") }, want: "000000d0"},
+		{name: "detail_corrupt_hex_80x24", width: 80, height: 24, steps: func(h *syncHarness) { openRecord("prod/cache/sessions")(h); h.keys("H", "G") }, want: "^^"},
 		{name: "detail_locked", steps: openRecord("prod/db/orders"), want: "orphaned  held 3d by deploy@ci-runner-7 pid 4242 (apply)"},
 		{name: "diff_picker", steps: func(h *syncHarness) { openRecord("prod/db/users")(h); h.keys("d"); h.typeText("staging/db/ord") }, want: "staging/db/orders"},
 		{name: "diff_structural", steps: func(h *syncHarness) {

@@ -155,3 +155,35 @@ func TestCopyWritesMaskedOSC52(t *testing.T) {
 	tm.Type("qq") // back from the detail, then quit
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+// TestSecretsMaskedInCorruptBytes: a record cut off anywhere around a
+// secret shows none of it in the stored bytes, as text or hex, until x.
+func TestSecretsMaskedInCorruptBytes(t *testing.T) {
+	for i, tc := range secretCases() {
+		secret := fmt.Sprintf("S3CRETmine%02d", i)
+		raw, err := stores.EncodeState(secretRecord("db", tc.place(secret)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := bytes.Index(raw, []byte(secret))
+		for _, cut := range []int{at + 5, at + len(secret), at + len(secret) + 1, len(raw) - 1} {
+			t.Run(fmt.Sprintf("%s/cut at %d", tc.name, cut), func(t *testing.T) {
+				s := memory.New()
+				s.PutRaw("db", raw[:cut])
+				h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "here"}})
+				h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "db", Problem: "truncated"})))
+				if s := h.screen(); strings.Contains(s, "S3C") || !strings.Contains(s, "stored bytes") {
+					t.Errorf("text view shows the secret:\n%s", s)
+				}
+				h.keys("H")
+				if s := h.screen(); strings.Contains(s, "S3C") || strings.Contains(s, "53 33 43") {
+					t.Errorf("hex view shows the secret:\n%s", s)
+				}
+				h.keys("H", "x")
+				if s := h.screen(); !strings.Contains(s, "S3C") {
+					t.Errorf("x does not reveal the secret:\n%s", s)
+				}
+			})
+		}
+	}
+}

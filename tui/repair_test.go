@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -573,4 +574,82 @@ func TestAuditView(t *testing.T) {
 	h.typeText("audit")
 	h.keys("enter")
 	h.expectScreen("5 audit entries")
+}
+
+// sessionsFixed is the demo's truncated prod/cache/sessions completed.
+const sessionsFixed = `{
+  "resource_id": "prod/cache/sessions",
+  "resource_type": "infra.cache",
+  "provider": "aws",
+  "status": "active",
+  "outputs": {
+    "primary_endpoint": "sessions.abc123.ng.0001.euw1.cache.amazonaws.com",
+    "auth_token": "tok-fixed-by-hand"
+  },
+  "config": {},
+  "created_at": "2026-01-01T00:00:00Z",
+  "updated_at": "2026-01-01T00:00:00Z"
+}
+`
+
+// TestEditUnreadable: detail shows a corrupt record's bytes with where
+// they break; e edits them as text through the engine: the corrupt bytes
+// are backed up, the fixed text written exactly as saved.
+func TestEditUnreadable(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t)
+			truncated, err := os.ReadFile(filepath.Join("..", "testdata", "demo", "prod_cache_sessions.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd, shown := repairtest.EditorScript(t, sessionsFixed)
+			t.Setenv("VISUAL", cmd)
+			h := newRepairHarness(t, s, false)
+			h.open("prod/cache/sessions")
+			h.expectScreen("CORRUPT RECORD", "line 8, column 14", `"auth_tok`, "^ unexpected end of JSON input")
+			h.keys("e")
+			h.expectScreen("EDIT prod/cache/sessions", "The current record is unreadable", `+  "resource_id": "prod/cache/sessions",`)
+			if text, _ := os.ReadFile(shown); !bytes.Contains(text, truncated) {
+				t.Fatalf("the editor was not shown the stored bytes:\n%s", text)
+			}
+			if strings.Contains(h.screen(), "tok-fixed-by-hand") {
+				t.Fatal("the confirmation shows the secret before x")
+			}
+			h.keys("y")
+			h.expectScreen("edit prod/cache/sessions: done")
+			raw, err := repair.New(s, "", t.TempDir()).Observe(context.Background(), "prod/cache/sessions")
+			if err != nil || string(raw.Raw) != sessionsFixed {
+				t.Fatalf("stored after the edit: %q, %v", raw.Raw, err)
+			}
+			files := h.backups()
+			if len(files) != 1 {
+				t.Fatalf("backups: %v", files)
+			}
+			if _, data, err := backup.Read(files[0]); err != nil || !bytes.Equal(data, truncated) {
+				t.Fatalf("backup holds %q, %v; want the truncated bytes", data, err)
+			}
+			if a := h.audit(); len(a) != 1 || a[0].Action != "edit" || a[0].Result != audit.ResultApplied {
+				t.Fatalf("audit: %+v", a)
+			}
+		})
+	}
+}
+
+// TestEditUnreadableChangedSinceShown: the corrupt bytes on screen are
+// what the edit is checked against; changed meanwhile, e says so and
+// shows them again instead of opening the editor.
+func TestEditUnreadableChangedSinceShown(t *testing.T) {
+	s := newGoldenStore(t)
+	cmd, shown := repairtest.EditorScript(t, sessionsFixed)
+	t.Setenv("VISUAL", cmd)
+	h := newRepairHarness(t, s, false)
+	h.open("prod/cache/sessions")
+	h.expectScreen("CORRUPT RECORD")
+	s.PutRaw("prod/cache/sessions", []byte(`{"resource_id": "prod/cache/sessions", "status": `))
+	h.keys("e")
+	h.expectScreen("changed since it was shown", "line 1, column 50")
+	if _, err := os.Stat(shown); err == nil {
+		t.Fatal("the editor was opened on bytes the operator has not seen")
+	}
 }

@@ -42,6 +42,20 @@ func (m *Store) PutRaw(id string, raw []byte) {
 	m.records[id] = append([]byte(nil), raw...)
 }
 
+// ReadRaw returns the record's bytes as stored, readable or not.
+func (m *Store) ReadRaw(ctx context.Context, id string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	raw, ok := m.records[id]
+	if !ok {
+		return nil, fmt.Errorf("memory: get %q: %w", id, stores.ErrNotFound)
+	}
+	return append([]byte(nil), raw...), nil
+}
+
 // Get returns a copy of the record.
 func (m *Store) Get(ctx context.Context, id string) (*stores.State, error) {
 	if err := ctx.Err(); err != nil {

@@ -291,14 +291,36 @@ var secretText = regexp.MustCompile(`(?s)(://[^/\s:@]+:[^/\s@]+@|-----BEGIN [A-Z
 // Text masks secret-looking values inside free text (error messages,
 // evidence) — URLs with passwords and PEM keys.
 func Text(s string) string {
-	if !mayBeSecretValue(s) {
+	spans := TextSpans(s)
+	if len(spans) == 0 {
 		return s
 	}
-	return secretText.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasPrefix(m, "://") {
-			i := strings.Index(m[3:], ":")
-			return "://" + m[3:3+i] + ":" + Mask + "@"
+	var b strings.Builder
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(Mask)
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// TextSpans returns the byte ranges [start, end) of s that Text masks, in
+// order: the password of a URL, a PEM private key whole.
+func TextSpans(s string) [][2]int {
+	if !mayBeSecretValue(s) {
+		return nil
+	}
+	var out [][2]int
+	for _, m := range secretText.FindAllStringIndex(s, -1) {
+		if strings.HasPrefix(s[m[0]:], "://") {
+			// "://user:password@": only the password.
+			i := m[0] + 3 + strings.IndexByte(s[m[0]+3:m[1]], ':')
+			out = append(out, [2]int{i + 1, m[1] - 1})
+			continue
 		}
-		return Mask
-	})
+		out = append(out, [2]int{m[0], m[1]})
+	}
+	return out
 }

@@ -84,7 +84,17 @@ func CheckStatus(status, reason string) error {
 // PlanEdit plans replacing the record the user saw with their edited
 // version, written in the stored record's layout so only what they changed
 // changes. An edit that leaves updated_at alone gets it set to now.
+//
+// An unreadable record is replaced by the edited record exactly as its
+// text was saved: there is no layout of the old one to keep.
 func (e *Engine) PlanEdit(seen Observed, edited *stores.State) (*Plan, error) {
+	if seen.Exists && seen.Corrupt != "" {
+		if err := Validate(seen.rawBase(), edited); err != nil {
+			return nil, err
+		}
+		return &Plan{Action: ActionEdit, ID: seen.ID, Seen: seen, Want: edited.Exact(),
+			Notes: []string{"the unreadable record is replaced by your text exactly as saved"}}, nil
+	}
 	if err := seen.Editable(); err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"statescope/shellcmd"
 	"statescope/stores"
-	"statescope/stores/filesystem"
 	"statescope/stores/redact"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
@@ -181,7 +180,7 @@ func (e *Engine) Observe(ctx context.Context, id string) (Observed, error) {
 	} else {
 		o.State, err = e.Store.Get(ctx, id)
 		if errors.Is(err, stores.ErrCorrupt) {
-			o.Raw = e.corruptFile(id)
+			o.Raw, _ = UnreadableBytes(ctx, e.Store, id)
 		}
 	}
 	switch {
@@ -202,23 +201,6 @@ func (e *Engine) Observe(ctx context.Context, id string) (Observed, error) {
 	}
 	o.Exists, o.SHA256 = true, backup.SHA256(o.Raw)
 	return o, nil
-}
-
-// corruptFile reads an unreadable record's bytes from a filesystem store's
-// file under the engine's name, the file its Save overwrites; nil elsewhere.
-func (e *Engine) corruptFile(id string) []byte {
-	fs, ok := unwrapTo[*filesystem.Store](e.Store)
-	if !ok {
-		return nil
-	}
-	raw, err := filesystem.ReadFile(filepath.Join(fs.Dir(), filesystem.EngineName(id)+".json"))
-	if err != nil {
-		return nil
-	}
-	if _, err := stores.DecodeState(raw); err == nil {
-		return nil // not the unreadable one
-	}
-	return raw
 }
 
 // Plan is one change to one record, ready to show and apply.

@@ -103,42 +103,52 @@ func syntaxWhere(data []byte, err error) string {
 	if off < 0 {
 		return "invalid JSON: " + err.Error()
 	}
-	before := data[:min(int(off), len(data))]
-	line := bytes.Count(before, []byte("\n")) + 1
-	col := len(before) - bytes.LastIndexByte(before, '\n')
+	line, col := position(data, offending(off, data, err))
 	return fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)
 }
 
-// EditRecord opens rec, as stored, in the editor command (a shell command
-// line such as $EDITOR) on the given terminal streams and returns the
-// edited record once it is valid. It reopens the editor with the error on
-// top until then; an empty or unchanged save gives editor.ErrCancelled.
-// The buffer lives in e.Drafts. A TUI calls it from its exec hook while
-// suspended.
-func (e *Engine) EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, rec *stores.State) (*stores.State, error) {
-	text, err := stores.EncodeState(rec)
-	if err != nil {
-		return nil, err
+// EditRecord opens the record seen, as stored, in the editor command (a
+// shell command line such as $EDITOR) on the given terminal streams and
+// returns the edited record once it is valid. It reopens the editor with
+// the error on top until then; an empty or unchanged save gives
+// editor.ErrCancelled. An unreadable record is opened as the text of its
+// stored bytes, with where they break on top. The buffer lives in
+// e.Drafts. A TUI calls it from its exec hook while suspended.
+func (e *Engine) EditRecord(ctx context.Context, editorCmd string, in io.Reader, out, errOut io.Writer, seen Observed) (*stores.State, error) {
+	orig, text, header := seen.State, seen.Raw, []string{"Editing " + seen.ID + ". Lines starting with '#' are ignored."}
+	if seen.Corrupt != "" {
+		orig = seen.rawBase()
+		header = []string{
+			"Editing the unreadable record " + seen.ID + " as its stored bytes. Lines starting with '#' are ignored.",
+			"It does not parse: " + Diagnose(seen.Raw).String(),
+			"Save a valid record to replace it: it is written exactly as saved.",
+		}
+	} else {
+		var err error
+		if text, err = stores.EncodeState(seen.State); err != nil {
+			return nil, err
+		}
+	}
+	if !bytes.HasSuffix(text, []byte("\n")) {
+		text = slices.Concat(text, []byte("\n"))
 	}
 	var edited *stores.State
 	s := editor.Session{
 		Editor: editorCmd, Stdin: in, Stdout: out, Stderr: errOut,
 		Pattern: "*.json", Drafts: e.Drafts,
-		Header: []string{
-			"Editing " + rec.ResourceID + ". Lines starting with '#' are ignored.",
+		Header: append(header,
 			"Save an empty file, or leave it unchanged, to cancel. A diff is shown before anything is written.",
-			"",
-		},
+			""),
 	}
-	_, err = s.Run(ctx, append(text, '\n'), func(b []byte) error {
-		st, err := ParseEdited(rec, b)
+	_, err := s.Run(ctx, text, func(b []byte) error {
+		st, err := ParseEdited(orig, b)
 		edited = st
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if edited.Equal(rec) {
+	if seen.Corrupt == "" && edited.Equal(orig) {
 		return nil, editor.ErrCancelled
 	}
 	return edited, nil

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 		{"Secrets", secrets},
 		{"ExportCorrupt", exportCorrupt},
 		{"Unreadable", unreadable},
+		{"EditUnreadable", editUnreadable},
 		{"KeepsBytes", keepsBytes},
 	}
 	modes := []struct {
@@ -1007,6 +1009,57 @@ func unreadable(t *testing.T, e *env) {
 	}
 	if entries, err := e.raw.List(e.ctx, stores.Filter{}); err != nil || len(entries) != 0 {
 		t.Errorf("after deleting the unreadable record: %+v, %v", entries, err)
+	}
+}
+
+// editUnreadable: where the backend hands out an unreadable record's
+// bytes, edit opens them as text and writes the fixed text exactly as
+// saved, after backing up the corrupt bytes; elsewhere it refuses and
+// says why.
+func editUnreadable(t *testing.T, e *env) {
+	e.h.Capabilities.Need(t, storetest.CorruptRecords)
+	const id = "broken"
+	e.put(t, Record(id)) // PostgreSQL's table is made by the first save
+	e.h.Corrupt(t, e.raw, id)
+	seen, err := e.eng.ObserveEdit(e.ctx, id)
+	if err != nil {
+		if !errors.Is(err, stores.ErrCorrupt) || !strings.Contains(err.Error(), "cannot be edited") {
+			t.Fatalf("edit of an unreadable record without its bytes: %v, want ErrCorrupt saying why", err)
+		}
+		if e.h.CorruptRaw {
+			t.Errorf("the backend hands out the record's bytes, yet the edit is refused: %v", err)
+		}
+		return
+	}
+	if seen.Corrupt == "" || len(seen.Raw) == 0 {
+		t.Fatalf("observed for edit: %+v, want the unreadable bytes", seen)
+	}
+	text, err := stores.EncodeState(Record(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := string(text) + "\n"
+	cmd, shown := EditorScript(t, fixed)
+	edited, err := e.eng.EditRecord(e.ctx, cmd, strings.NewReader(""), io.Discard, io.Discard, seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(shown); !bytes.Contains(got, seen.Raw) {
+		t.Errorf("the editor was not shown the stored bytes %q:\n%s", seen.Raw, got)
+	}
+	p, err := e.eng.PlanEdit(seen, edited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.eng.Apply(e.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.checkBackup(t, res.Backup, seen, repair.ActionEdit)
+	e.lastAudit(t, repair.ActionEdit, id, audit.ResultApplied)
+	e.assertRecord(t, Record(id))
+	if after, err := e.eng.Observe(e.ctx, id); err != nil || string(after.Raw) != fixed {
+		t.Errorf("stored after the edit: %q (%v), want the saved text exactly", after.Raw, err)
 	}
 }
 
