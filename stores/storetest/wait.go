@@ -28,6 +28,14 @@ func Patience(t *testing.T) context.Context {
 	return ctx
 }
 
+// Remaining is how long Patience has left, for APIs that take a duration.
+func Remaining(t *testing.T) time.Duration {
+	if d, ok := Patience(t).Deadline(); ok {
+		return time.Until(d)
+	}
+	return 24 * time.Hour
+}
+
 // Await polls cond until it holds (true) or Patience ends (false).
 func Await(t *testing.T, cond func() bool) bool {
 	ctx := Patience(t)
