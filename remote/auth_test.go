@@ -72,11 +72,8 @@ func startServe(t *testing.T, args ...string) *syncBuffer {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "serving "); {
-		if time.Now().After(deadline) {
-			t.Fatalf("statescope serve %v did not start: %s", args, out)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !storetest.Await(t, func() bool { return strings.Contains(out.String(), "serving ") }) {
+		t.Fatalf("statescope serve %v did not start: %s", args, out)
 	}
 	return out
 }
@@ -255,10 +252,8 @@ func TestServeMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "serving "); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", out)
-		}
+	if !storetest.Await(t, func() bool { return strings.Contains(out.String(), "serving ") }) {
+		t.Fatalf("serve did not start: %s", out)
 	}
 	q := url.Values{"ca": {pki.ca}, "cert": {pki.clientCert}, "key": {pki.clientKey}}
 	s := open(t, "grpc://"+addr+"?"+q.Encode())

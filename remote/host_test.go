@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -98,9 +96,7 @@ func playHost(t *testing.T, cc *grpc.ClientConn, declared []string, stateDir str
 	}
 
 	iac := iacpb.NewIaCStateBackendClient(cc)
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	resp, err := iac.ListBackendNames(lctx, &iacpb.ListBackendNamesRequest{})
-	cancel()
+	resp, err := iac.ListBackendNames(ctx, &iacpb.ListBackendNamesRequest{})
 	names := slices.Sorted(slices.Values(resp.GetBackendNames()))
 	if err != nil || len(names) == 0 || !slices.Equal(names, slices.Sorted(slices.Values(declared))) {
 		t.Fatalf("ListBackendNames: %v %v; plugin.json declares %v", names, err, declared)
@@ -219,10 +215,7 @@ func TestPluginStopsOnSIGTERM(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); stores.ProcessAlive(pid) && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if stores.ProcessAlive(pid) {
+	if !storetest.Await(t, func() bool { return !stores.ProcessAlive(pid) }) {
 		t.Errorf("plugin pid %d ignored SIGTERM", pid)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}

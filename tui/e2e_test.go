@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"statescope/stores/demo"
+	"statescope/stores/storetest"
 )
 
 // tmux drives one terminal on a private server socket.
@@ -46,17 +47,11 @@ func (x *tmux) typeText(s string) { x.cmd("send-keys", "-t", "e2e", "-l", s) }
 
 func (x *tmux) waitFor(want string) string {
 	x.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := x.screen()
-		if strings.Contains(s, want) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			x.t.Fatalf("screen never showed %q; last screen:\n%s", want, s)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var s string
+	if !storetest.Await(x.t, func() bool { s = x.screen(); return strings.Contains(s, want) }) {
+		x.t.Fatalf("screen never showed %q; last screen:\n%s", want, s)
 	}
+	return s
 }
 
 func snapshotRecords(t *testing.T, dir string) map[string][]byte {

@@ -174,20 +174,22 @@ func TestStartOnTheFleet(t *testing.T) {
 // context again on the interval, and stops when it is left.
 func TestFleetAutoRefresh(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	var opens atomic.Int32
-	opts := Options{
-		Session: Session{Store: memory.New(), Name: "x"},
-		OpenTarget: func(context.Context, string) (stores.Store, error) {
-			opens.Add(1)
-			return memory.New(), nil
-		},
-		Fleet:   []fleet.Member{{Name: "only", Target: "clean"}},
-		Refresh: 5 * time.Millisecond,
-	}
-	h := newAsyncHarnessWith(t, opts)
-	defer h.close()
-	h.run(h.m.push(newFleetView(h.m.env)))
-	for opens.Load() < 3 {
-		h.send(h.next(5 * time.Second))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var opens atomic.Int32
+		opts := Options{
+			Session: Session{Store: memory.New(), Name: "x"},
+			OpenTarget: func(context.Context, string) (stores.Store, error) {
+				opens.Add(1)
+				return memory.New(), nil
+			},
+			Fleet:   []fleet.Member{{Name: "only", Target: "clean"}},
+			Refresh: 5 * time.Millisecond,
+		}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		h.run(h.m.push(newFleetView(h.m.env)))
+		for opens.Load() < 3 {
+			h.send(h.next(5 * time.Second))
+		}
+	})
 }

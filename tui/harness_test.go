@@ -246,7 +246,9 @@ func settled(t *testing.T, ch <-chan string, what string) string {
 }
 
 // asyncHarness runs commands in goroutines, as the real program does, and
-// collects their messages; for stores that block.
+// collects their messages; for stores that block. Use it inside a synctest
+// bubble: its waits are then on fake time, which passes only once every
+// goroutine is blocked — an assertion on order, never on speed.
 type asyncHarness struct {
 	t    *testing.T
 	m    *Model

@@ -5,12 +5,13 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"statescope/stores/storetest"
 )
 
 // TestProgram runs the UI as a real Bubble Tea program (commands in
@@ -23,15 +24,15 @@ func TestProgram(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("58 records")) },
-		teatest.WithDuration(5*time.Second))
+		teatest.WithDuration(storetest.Remaining(t)))
 	tm.Type("L")
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("3 locks")) },
-		teatest.WithDuration(5*time.Second))
+		teatest.WithDuration(storetest.Remaining(t)))
 	tm.Type("q") // back from the locks view
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("58 records")) },
-		teatest.WithDuration(5*time.Second))
+		teatest.WithDuration(storetest.Remaining(t)))
 	tm.Type("q") // quits from the home view
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(storetest.Remaining(t))).(*Model)
 	if len(final.stack) != 0 {
 		t.Fatalf("%d views open after quit", len(final.stack))
 	}

@@ -77,69 +77,75 @@ func question(t *testing.T, asked <-chan tea.Msg) tea.Msg {
 func TestUnknownHostKeyAsksInTheUI(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	t.Run("yes trusts and connects", func(t *testing.T) {
-		var opens atomic.Int32
-		store := &closeRecorder{goldenStore: newGoldenStore(t)}
-		h, asked := hostKeyHarness(t, store, &opens)
-		defer h.close()
-		if s := h.screen(); !strings.Contains(s, "connecting to ssh://ops@db.example…") {
-			t.Fatalf("no connecting screen:\n%s", s)
-		}
-		h.send(question(t, asked))
-		s := h.screen()
-		for _, want := range []string{"UNKNOWN SSH HOST KEY", "[db.example]:22", testFingerprint, "type yes to trust it"} {
-			if !strings.Contains(s, want) {
-				t.Fatalf("dialog lacks %q:\n%s", want, s)
+		synctest.Test(t, func(t *testing.T) {
+			var opens atomic.Int32
+			store := &closeRecorder{goldenStore: newGoldenStore(t)}
+			h, asked := hostKeyHarness(t, store, &opens)
+			defer h.close()
+			if s := h.screen(); !strings.Contains(s, "connecting to ssh://ops@db.example…") {
+				t.Fatalf("no connecting screen:\n%s", s)
 			}
-		}
-		h.keys("y", "enter") // y alone is no answer
-		if s := h.screen(); !strings.Contains(s, "answer yes or no") || h.m.dialog == nil {
-			t.Fatalf("y+enter must not trust the key:\n%s", s)
-		}
-		h.keys("e", "s", "enter")
-		h.pump(func() bool { _, ok := h.m.top().(*resourcesView); return ok && h.m.top().(*resourcesView).loaded })
-		if s := h.screen(); !strings.Contains(s, "58 records") || !strings.Contains(s, "golden demo") {
-			t.Fatalf("not connected after yes:\n%s", s)
-		}
-		if opens.Load() != 1 || store.closed.Load() {
-			t.Fatalf("opens=%d closed=%v", opens.Load(), store.closed.Load())
-		}
+			h.send(question(t, asked))
+			s := h.screen()
+			for _, want := range []string{"UNKNOWN SSH HOST KEY", "[db.example]:22", testFingerprint, "type yes to trust it"} {
+				if !strings.Contains(s, want) {
+					t.Fatalf("dialog lacks %q:\n%s", want, s)
+				}
+			}
+			h.keys("y", "enter") // y alone is no answer
+			if s := h.screen(); !strings.Contains(s, "answer yes or no") || h.m.dialog == nil {
+				t.Fatalf("y+enter must not trust the key:\n%s", s)
+			}
+			h.keys("e", "s", "enter")
+			h.pump(func() bool { _, ok := h.m.top().(*resourcesView); return ok && h.m.top().(*resourcesView).loaded })
+			if s := h.screen(); !strings.Contains(s, "58 records") || !strings.Contains(s, "golden demo") {
+				t.Fatalf("not connected after yes:\n%s", s)
+			}
+			if opens.Load() != 1 || store.closed.Load() {
+				t.Fatalf("opens=%d closed=%v", opens.Load(), store.closed.Load())
+			}
+		})
 	})
 	t.Run("esc refuses and the open fails", func(t *testing.T) {
-		var opens atomic.Int32
-		h, asked := hostKeyHarness(t, newGoldenStore(t), &opens)
-		defer h.close()
-		h.send(question(t, asked))
-		h.keys("esc")
-		h.pump(func() bool { v, ok := h.m.top().(*connectView); return ok && v.err != nil })
-		s := h.screen()
-		for _, want := range []string{"SSH HOST KEY NOT TRUSTED", "unknown host key", "r tries again"} {
-			if !strings.Contains(s, want) {
-				t.Fatalf("failed open lacks %q:\n%s", want, s)
+		synctest.Test(t, func(t *testing.T) {
+			var opens atomic.Int32
+			h, asked := hostKeyHarness(t, newGoldenStore(t), &opens)
+			defer h.close()
+			h.send(question(t, asked))
+			h.keys("esc")
+			h.pump(func() bool { v, ok := h.m.top().(*connectView); return ok && v.err != nil })
+			s := h.screen()
+			for _, want := range []string{"SSH HOST KEY NOT TRUSTED", "unknown host key", "r tries again"} {
+				if !strings.Contains(s, want) {
+					t.Fatalf("failed open lacks %q:\n%s", want, s)
+				}
 			}
-		}
-		if !errors.Is(h.m.top().(*connectView).err, remote.ErrHostKeyUnknown) {
-			t.Fatal("the refusal did not fail the open")
-		}
-		// r asks again; typed no refuses like esc.
-		h.keys("r")
-		h.send(question(t, asked))
-		h.typeText("no")
-		h.keys("enter")
-		h.pump(func() bool { v, ok := h.m.top().(*connectView); return ok && v.err != nil })
-		if opens.Load() != 2 {
-			t.Fatalf("%d opens, want 2", opens.Load())
-		}
+			if !errors.Is(h.m.top().(*connectView).err, remote.ErrHostKeyUnknown) {
+				t.Fatal("the refusal did not fail the open")
+			}
+			// r asks again; typed no refuses like esc.
+			h.keys("r")
+			h.send(question(t, asked))
+			h.typeText("no")
+			h.keys("enter")
+			h.pump(func() bool { v, ok := h.m.top().(*connectView); return ok && v.err != nil })
+			if opens.Load() != 2 {
+				t.Fatalf("%d opens, want 2", opens.Load())
+			}
+		})
 	})
 	t.Run("quitting answers no and ends the open", func(t *testing.T) {
-		var opens atomic.Int32
-		h, asked := hostKeyHarness(t, newGoldenStore(t), &opens)
-		h.send(question(t, asked))
-		h.send(tea.PasteMsg{Content: "yes"})
-		if d, ok := h.m.dialog.(*hostKeyDialog); !ok || d.typed.in.Value() != "yes" {
-			t.Fatal("a paste did not reach the dialog")
-		}
-		h.keys("ctrl+c")
-		h.close() // fails if the open still waits for an answer
+		synctest.Test(t, func(t *testing.T) {
+			var opens atomic.Int32
+			h, asked := hostKeyHarness(t, newGoldenStore(t), &opens)
+			h.send(question(t, asked))
+			h.send(tea.PasteMsg{Content: "yes"})
+			if d, ok := h.m.dialog.(*hostKeyDialog); !ok || d.typed.in.Value() != "yes" {
+				t.Fatal("a paste did not reach the dialog")
+			}
+			h.keys("ctrl+c")
+			h.close() // fails if the open still waits for an answer
+		})
 	})
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,6 +18,7 @@ import (
 	"statescope/remote/client"
 	"statescope/remote/proto/iacpb"
 	"statescope/stores"
+	"statescope/stores/storetest"
 )
 
 // fakePlugin answers like a stock workflow plugin (memory backend's
@@ -108,11 +108,8 @@ func connect(t *testing.T, f *fakePlugin, opts client.Options) (*client.Store, e
 	return s, err
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+// ctx bounds a call only by the run's deadline: a hang fails the test.
+func ctx(t *testing.T) context.Context { return storetest.Patience(t) }
 
 func TestConfiguresOnDemandAndMapsErrors(t *testing.T) {
 	f := &fakePlugin{names: []string{"spaces"}}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,6 +18,7 @@ import (
 	"statescope/remote/server"
 	"statescope/stores"
 	"statescope/stores/filesystem"
+	"statescope/stores/storetest"
 )
 
 // closeTracked records which opened stores were closed.
@@ -213,10 +213,7 @@ func TestReplacedStoreClosedAfterItsCalls(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Errorf("the call in flight: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); !isClosed() && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !isClosed() {
+	if !storetest.Await(t, isClosed) {
 		t.Error("the replaced store was never closed")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -18,6 +17,7 @@ import (
 	"statescope/remote/server"
 	"statescope/stores"
 	"statescope/stores/memory"
+	"statescope/stores/storetest"
 )
 
 // dial serves st and returns raw clients, as a workflow host would see it.
@@ -45,11 +45,8 @@ func connect(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
 	return cc
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+// ctx bounds a call only by the run's deadline: a hang fails the test.
+func ctx(t *testing.T) context.Context { return storetest.Patience(t) }
 
 func wantStatus(t *testing.T, what string, err error, code codes.Code, text string) {
 	t.Helper()

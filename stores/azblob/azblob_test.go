@@ -314,7 +314,7 @@ func TestLeaseRenewal(t *testing.T) {
 	if err := other.ForceUnlock(c, "db", locks[0].Token); err != nil {
 		t.Fatalf("break from a second instance: %v", err)
 	}
-	ended, lost := azblob.WaitRenewalEnd(f.store, "db", period)
+	ended, lost := azblob.WaitRenewalEnd(storetest.Patience(t), f.store, "db")
 	if !ended || !errors.Is(lost, azblob.ErrLeaseLost) {
 		t.Fatalf("renewal after the break: ended %v, %v; want ErrLeaseLost", ended, lost)
 	}
@@ -347,7 +347,7 @@ func TestLeaseRenewalUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy.Close()
-	ended, lost := azblob.WaitRenewalEnd(cut, "db", 3*period)
+	ended, lost := azblob.WaitRenewalEnd(storetest.Patience(t), cut, "db")
 	if !ended || !errors.Is(lost, azblob.ErrLeaseLost) {
 		t.Fatalf("renewal while unreachable: ended %v, %v; want ErrLeaseLost", ended, lost)
 	}

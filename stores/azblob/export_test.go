@@ -1,10 +1,10 @@
 package azblob
 
-import "time"
+import "context"
 
-// WaitRenewalEnd waits up to timeout for the renewal of id's lock to end
+// WaitRenewalEnd waits until ctx ends for the renewal of id's lock to end
 // and returns whether it ended and why.
-func WaitRenewalEnd(s *Store, id string, timeout time.Duration) (bool, error) {
+func WaitRenewalEnd(ctx context.Context, s *Store, id string) (bool, error) {
 	s.mu.Lock()
 	hl := s.held[s.layout.LockKey(id)]
 	s.mu.Unlock()
@@ -14,7 +14,7 @@ func WaitRenewalEnd(s *Store, id string, timeout time.Duration) (bool, error) {
 	select {
 	case <-hl.done:
 		return true, hl.lostErr()
-	case <-time.After(timeout):
+	case <-ctx.Done():
 		return false, nil
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"statescope/stores"
+	"statescope/stores/storetest"
 )
 
 // requireRoot: root-only cases run everywhere CI runs (as root) and are
@@ -72,17 +73,13 @@ func plantSpecial(t *testing.T, dir, name, kind, outside string) string {
 	return ""
 }
 
-// within fails the test if fn does not return in time: a FIFO read blocks
-// forever, and the point is that nothing does.
+// within fails the test if fn never returns: a FIFO read blocks forever,
+// and the point is that nothing does.
 func within(t *testing.T, what string, fn func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s blocked", what)
-	}
+	storetest.Receive(t, what+" returning", done)
 }
 
 // TestNotRegularEntries: a link, FIFO, socket, device or directory named

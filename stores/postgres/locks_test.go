@@ -70,15 +70,13 @@ func lockOf(t *testing.T, s *Store, id string) (stores.LockInfo, bool) {
 // waitLock polls the inventory until id is locked in the given session state.
 func waitLock(t *testing.T, s *Store, id, state string) stores.LockInfo {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if l, ok := lockOf(t, s, id); ok && (state == "" || l.Holder.Details["state"] == state) {
-			return l
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no lock on %q in state %q appeared", id, state)
-	return stores.LockInfo{}
+	var l stores.LockInfo
+	storetest.Eventually(t, fmt.Sprintf("a lock on %q in state %q", id, state), func() bool {
+		found, ok := lockOf(t, s, id)
+		l = found
+		return ok && (state == "" || l.Holder.Details["state"] == state)
+	})
+	return l
 }
 
 func sessionExists(t *testing.T, s *Store, pid int) bool {
@@ -378,14 +376,7 @@ func TestStatescopeHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, ok := lockOf(t, s, listedAs); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the lock outlived its idle holder process")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !storetest.Await(t, func() bool { _, ok := lockOf(t, s, listedAs); return !ok }) {
+		t.Fatal("the lock outlived its idle holder process")
 	}
 }

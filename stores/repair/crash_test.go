@@ -18,6 +18,7 @@ import (
 	"statescope/stores/repair"
 	"statescope/stores/repair/backup"
 	"statescope/stores/repair/repairtest"
+	"statescope/stores/storetest"
 )
 
 // crashChildEnv makes the test binary act as the child that gets killed:
@@ -58,17 +59,10 @@ func TestCrashBetweenBackupAndWrite(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(paused); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			child.Process.Kill()
-			child.Wait()
-			t.Fatalf("child never reached the pause point:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !storetest.Await(t, func() bool { _, err := os.Stat(paused); return err == nil }) {
+		child.Process.Kill()
+		child.Wait()
+		t.Fatalf("child never reached the pause point:\n%s", out.String())
 	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
