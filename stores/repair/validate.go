@@ -97,11 +97,6 @@ func syntaxWhere(data []byte, err error) string {
 	switch {
 	case errors.As(err, &se):
 		off = se.Offset
-		// Offset counts the offending byte; at the end of the input there
-		// is none, and the position is the end.
-		if se.Error() != "unexpected end of JSON input" {
-			off--
-		}
 	case errors.As(err, &te):
 		return "the record must be a JSON object"
 	}
