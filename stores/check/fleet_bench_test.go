@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,13 +56,8 @@ INSERT INTO c%[1]d.iac_resources (name, type, provider, status, outputs, depende
 // over one bucket of 1,000 records (each context lists and fetches every
 // record itself, so the server's work is that of 50 buckets).
 func BenchmarkFleet50x1000S3(b *testing.B) {
-	gw := testserver.SharedVersityGW(b)
-	bucket := gw.NewBucket(b)
-	b.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
-	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	direct := fmt.Sprintf("s3://%s/iac-state/?region=%s&endpoint=%s", bucket, gw.Region, url.QueryEscape(gw.Endpoint))
-	s, err := stores.Open(context.Background(), direct)
+	gw, bucket := s3Bucket(b)
+	s, err := stores.Open(context.Background(), s3Target(gw, bucket, gw.Endpoint))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +87,7 @@ func BenchmarkFleet50x1000S3(b *testing.B) {
 	var members []fleet.Member
 	for i := range fleetContexts {
 		members = append(members, fleet.Member{Name: fmt.Sprintf("c%d", i),
-			Target: fmt.Sprintf("s3://%s/iac-state/?region=%s&endpoint=http://%s", bucket, gw.Region, proxy.Addr())})
+			Target: s3Target(gw, bucket, "http://"+proxy.Addr())})
 	}
 	benchFleet(b, members, serverPID(b, "versitygw", "--port", addr))
 }
