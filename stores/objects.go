@@ -9,9 +9,10 @@ import (
 // ObjectName is the engine's ID → name rule, shared by the filesystem and
 // every object store: '/' and '\' become '_'. It is lossy ("a/b" and "a_b"
 // collide), so readers take the ID from inside the record.
-func ObjectName(id string) string {
-	return strings.NewReplacer("/", "_", `\`, "_").Replace(id)
-}
+func ObjectName(id string) string { return objectNamer.Replace(id) }
+
+// objectNamer is built once: building a Replacer costs more than using it.
+var objectNamer = strings.NewReplacer("/", "_", `\`, "_")
 
 // Limiter is optional: a store that cannot keep some part of a record
 // says so, for detail views and the CLI (PostgreSQL has no error column).

@@ -92,12 +92,8 @@ func dbOf(dsn string) string {
 // s3Store opens a fresh bucket on the shared versitygw through its target,
 // with a raw writer behind the store's back.
 func s3Store(t *testing.T) (planter, string) {
-	gw := testserver.SharedVersityGW(t)
-	bucket := gw.NewBucket(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	target := fmt.Sprintf("s3://%s/iac-state/?region=%s&endpoint=%s", bucket, gw.Region, url.QueryEscape(gw.Endpoint))
+	gw, bucket := s3Bucket(t)
+	target := s3Target(gw, bucket, gw.Endpoint)
 	client := awss3.New(awss3.Options{Region: gw.Region, BaseEndpoint: aws.String(gw.Endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, "")})
 	put := func(ext string) func(t *testing.T, name, body string) {
@@ -109,6 +105,21 @@ func s3Store(t *testing.T) (planter, string) {
 		}
 	}
 	return planter{store: open(t, target), raw: put(".json"), lock: put(".lock")}, target
+}
+
+// s3Bucket makes a fresh bucket on the shared versitygw and gives the AWS
+// default credential chain its keys, as an operator's environment would.
+func s3Bucket(t testing.TB) (*testserver.VersityGW, string) {
+	gw := testserver.SharedVersityGW(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return gw, gw.NewBucket(t)
+}
+
+// s3Target addresses bucket's default prefix through endpoint.
+func s3Target(gw *testserver.VersityGW, bucket, endpoint string) string {
+	return fmt.Sprintf("s3://%s/iac-state/?region=%s&endpoint=%s", bucket, gw.Region, url.QueryEscape(endpoint))
 }
 
 func TestS3FindsEveryKind(t *testing.T) {

@@ -176,7 +176,7 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 		}
 	}
 	// A record that is not a regular file is reported as such, not read.
-	entries, err := s.List(ctx, stores.Filter{})
+	entries, err := list(ctx, s, inner)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +222,21 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 	}
 	sortFindings(c.report.Findings)
 	return c.report, nil
+}
+
+// skeletonLister lists records without their outputs and config, which
+// no check reads (PostgreSQL: the server does not even send them).
+type skeletonLister interface {
+	ListSkeletons(ctx context.Context, f stores.Filter) ([]stores.Entry, error)
+}
+
+// list lists every record, through the store behind any wrapper when it
+// can leave outputs and config out: a read, which wrappers pass through.
+func list(ctx context.Context, s, inner stores.Store) ([]stores.Entry, error) {
+	if sl, ok := inner.(skeletonLister); ok {
+		return sl.ListSkeletons(ctx, stores.Filter{})
+	}
+	return s.List(ctx, stores.Filter{})
 }
 
 type checker struct {

@@ -17,7 +17,7 @@ import (
 	"statescope/stores/storetest/testserver"
 )
 
-func TestMain(m *testing.M) { testserver.Main(m) }
+func TestMain(m *testing.M) { testserver.Main(removeBenchStore{m}) }
 
 func testCtx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -202,8 +202,8 @@ func objectPrefix(target string) (string, bool) {
 // names reports duplicate IDs and records under a name their ID does not
 // give under any rule the store's writers use.
 func (c *checker) names(entries []stores.Entry, rule *nameRule) {
-	byID := map[string][]stores.Entry{}
-	var order []string
+	byID := make(map[string][]stores.Entry, len(entries))
+	order := make([]string, 0, len(entries))
 	for _, e := range entries {
 		if e.State == nil {
 			continue
@@ -238,7 +238,7 @@ func (c *checker) names(entries []stores.Entry, rule *nameRule) {
 	if rule == nil {
 		return
 	}
-	taken := map[string]bool{}
+	taken := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		if name, ok := rule.nameOf(e.Source); ok {
 			taken[name] = true

@@ -83,9 +83,10 @@ func (s *Store) Describe() string { return "filesystem " + s.dir }
 func EngineName(id string) string { return stores.ObjectName(id) }
 
 // WfctlName is wfctl's rule, which also replaces ':' and '*'.
-func WfctlName(id string) string {
-	return strings.NewReplacer("/", "_", `\`, "_", ":", "_", "*", "_").Replace(id)
-}
+func WfctlName(id string) string { return wfctlNamer.Replace(id) }
+
+// wfctlNamer is built once: building a Replacer costs more than using it.
+var wfctlNamer = strings.NewReplacer("/", "_", `\`, "_", ":", "_", "*", "_")
 
 func (s *Store) lockPath(id string) string { return filepath.Join(s.dir, EngineName(id)+lockExt) }
 

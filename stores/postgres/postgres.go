@@ -100,14 +100,28 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "statescope"
 	}
+	if cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+		// pgx's default prepares each statement on every new connection,
+		// a round trip of its own; statescope's connections are short-lived
+		// (a fleet check opens one per context) and its queries few, so
+		// each query is sent in one round trip instead, parameters and
+		// results in text form. pgx parses timestamps only in ISO form:
+		// DateStyle is set so a database or role default cannot change it.
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	cfg.ConnConfig.RuntimeParams["DateStyle"] = "ISO"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", target, ctxErr(ctx, err))
 	}
-	if err := pool.Ping(ctx); err != nil {
+	// Logging in proves the server answers; the connection then serves
+	// the first query.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s: connect: %w", target, ctxErr(ctx, err))
 	}
+	conn.Release()
 	return &Store{pool: pool, lockCfg: cfg.ConnConfig.Copy(), target: target, held: map[string]*heldLock{}}, nil
 }
 

@@ -92,6 +92,42 @@ func readableTime(column string, t pgtype.Timestamptz) (string, string) {
 	return stores.FormatTime(t.Time), ""
 }
 
+// unreadableTimesSQL finds rows readableTime refuses. Timestamps come
+// back as text so they always scan.
+const unreadableTimesSQL = `SELECT name, created_at::text, updated_at::text FROM iac_resources
+WHERE NOT isfinite(created_at) OR NOT isfinite(updated_at)
+	OR created_at < '0001-01-01 00:00:00+00' OR updated_at < '0001-01-01 00:00:00+00'
+	OR created_at >= '10000-01-01 00:00:00+00' OR updated_at >= '10000-01-01 00:00:00+00'
+ORDER BY name`
+
+// UnreadableTime is a row whose created_at or updated_at has no RFC 3339
+// form (±infinity, a year outside 1–9999), with both as PostgreSQL
+// prints them.
+type UnreadableTime struct{ Name, CreatedAt, UpdatedAt string }
+
+// UnreadableTimes lists the rows whose timestamps upstream cannot read
+// (List has them as unreadable); a missing table has none.
+func (s *Store) UnreadableTimes(ctx context.Context) ([]UnreadableTime, error) {
+	rows, err := s.pool.Query(ctx, unreadableTimesSQL)
+	if err != nil {
+		if isCode(err, codeUndefinedTable) {
+			return nil, nil
+		}
+		return nil, s.fail(ctx, "timestamp check", "", err)
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UnreadableTime, error) {
+		var u UnreadableTime
+		return u, r.Scan(&u.Name, &u.CreatedAt, &u.UpdatedAt)
+	})
+	if err != nil {
+		if isCode(err, codeUndefinedTable) {
+			return nil, nil
+		}
+		return nil, s.fail(ctx, "timestamp check", "", err)
+	}
+	return found, nil
+}
+
 // objectDecoder decodes JSONB text with UseNumber, one value after another
 // through a single json.Decoder, so its buffer is reused across rows
 // instead of a decoder and buffer being made for every column.
@@ -102,6 +138,9 @@ type objectDecoder struct {
 
 // decode reads a JSONB column: an object, or null for a nil map.
 func (d *objectDecoder) decode(column string, data []byte) (map[string]any, string) {
+	if string(data) == "null" {
+		return nil, "" // what decoding it gives, and every shape-only read
+	}
 	if d.dec == nil {
 		d.dec = json.NewDecoder(&d.feed)
 		d.dec.UseNumber()
@@ -219,10 +258,26 @@ func (s *Store) readFail(ctx context.Context, id string, err error) error {
 // List reads every row and filters in Go, as the engine does; rows that
 // cannot be decoded come back as corrupt entries, never dropped.
 func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	return s.list(ctx, f, selectCols)
+}
+
+// skeletonCols is selectCols with each JSON column reduced to its shape
+// (jsonShape): the server neither sends nor converts outputs and config.
+var skeletonCols = `name, type, provider, provider_ref, provider_id, status, config_hash,
+	` + outputsShape + `, ` + configShape + `, dependencies, created_at, updated_at`
+
+// ListSkeletons is List without outputs and config: the same entries,
+// unreadable exactly when List has them so, with both maps nil. It is for
+// readers of status, timestamps and dependencies (statescope check).
+func (s *Store) ListSkeletons(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
+	return s.list(ctx, f, skeletonCols)
+}
+
+func (s *Store) list(ctx context.Context, f stores.Filter, cols string) ([]stores.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+selectCols+" FROM iac_resources ORDER BY name")
+	rows, err := s.pool.Query(ctx, "SELECT "+cols+" FROM iac_resources ORDER BY name")
 	if err != nil {
 		if isCode(err, codeUndefinedTable) {
 			return nil, nil
@@ -256,12 +311,20 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 	return out, nil
 }
 
-// rowCols reads a listed row without its JSON: a JSON column that is an
-// object or null comes back as the text null, anything else as itself, so
-// the problem it makes is reported in the same words as by scanState.
-const rowCols = `name, type, provider, status, updated_at,
-	CASE WHEN jsonb_typeof(outputs) IN ('object', 'null') THEN 'null' ELSE outputs::text END,
-	CASE WHEN jsonb_typeof(applied_config) IN ('object', 'null') THEN 'null' ELSE applied_config::text END`
+// jsonShape reads a JSON column without its content: an object or null
+// comes back as the text null, anything else as itself, so the problem it
+// makes is reported in the same words as by scanState.
+func jsonShape(column string) string {
+	return `CASE WHEN jsonb_typeof(` + column + `) IN ('object', 'null') THEN 'null' ELSE ` + column + `::text END`
+}
+
+var (
+	outputsShape = jsonShape("outputs")
+	configShape  = jsonShape("applied_config")
+)
+
+// rowCols reads a listed row without its JSON (jsonShape).
+var rowCols = `name, type, provider, status, updated_at, ` + outputsShape + `, ` + configShape
 
 // rowBatch is how many rows ListRows hands over at a time.
 const rowBatch = 256
