@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -177,63 +175,92 @@ func dash(s string) string {
 }
 
 // listItem is one element of `list -o json`: the record's own fields under
-// their workflow names, plus whether it is locked (null: the store cannot
-// say, e.g. a stock workflow plugin without a lock inventory).
+// their workflow names, masked unless reveal, plus whether it is locked
+// (null: the store cannot say, e.g. a stock workflow plugin without a lock
+// inventory) and, with --all-contexts/--contexts, its context. An
+// unreadable record is its ID, source and why it is corrupt instead.
 type listItem struct {
-	*stores.State
-	Locked *bool `json:"locked"`
-	// Context names the context with --all-contexts/--contexts.
-	Context string `json:"context,omitempty"`
+	entry   stores.Entry
+	locked  *bool
+	context string
+	reveal  bool
 }
 
-// MarshalJSON adds "locked" to the record's own encoding: State encodes
-// itself, and an embedded marshaler would otherwise drop the field.
-func (it listItem) MarshalJSON() ([]byte, error) {
-	rec, err := json.Marshal(it.State)
-	if err != nil {
-		return nil, err
-	}
-	locked, err := json.Marshal(it.Locked)
-	if err != nil {
-		return nil, err
-	}
-	rec = bytes.TrimSuffix(bytes.TrimSpace(rec), []byte("}"))
-	if len(bytes.TrimSpace(rec)) > 1 {
-		rec = append(rec, ',')
-	}
-	rec = append(append(rec, `"locked":`...), locked...)
-	if it.Context != "" {
-		name, _ := json.Marshal(it.Context)
-		rec = append(append(rec, `,"context":`...), name...)
-	}
-	return append(rec, '}'), nil
-}
-
-type corruptItem struct {
-	ResourceID string `json:"resource_id"`
-	Source     string `json:"source"`
-	Corrupt    string `json:"corrupt"`
-	Locked     *bool  `json:"locked"`
-	Context    string `json:"context,omitempty"`
-}
-
-// listEntryItem is one entry's JSON element, masked unless reveal;
-// locked is null when locks is nil (the store cannot say); context is set
-// when several contexts are listed.
-func listEntryItem(e stores.Entry, locks map[string]stores.LockInfo, reveal bool, context string) any {
-	var locked *bool
+// listEntryItem is one entry's JSON element; locked is null when locks is
+// nil (the store cannot say); context is set when several contexts are
+// listed.
+func listEntryItem(e stores.Entry, locks map[string]stores.LockInfo, reveal bool, context string) listItem {
+	it := listItem{entry: e, context: context, reveal: reveal}
 	if locks != nil {
 		_, held := locks[e.ID]
-		locked = &held
+		it.locked = &held
 	}
-	if e.Corrupt() {
-		return corruptItem{ResourceID: e.ID, Source: e.Source, Corrupt: e.Problem, Locked: locked, Context: context}
+	return it
+}
+
+func (it listItem) MarshalJSON() ([]byte, error) {
+	return it.appendJSON(nil, redact.JSON{Reveal: it.reveal}, 0)
+}
+
+// appendJSON appends the item at depth in j's layout, fields in upstream's
+// order and omitted when upstream omits them, as encoding/json would
+// write the record with its outputs and config masked.
+func (it listItem) appendJSON(dst []byte, j redact.JSON, depth int) ([]byte, error) {
+	o := j.Object(dst, depth)
+	str := func(key, v string) {
+		o.Key(key)
+		o.Buf = redact.AppendString(o.Buf, v)
 	}
-	s := e.State
-	if !reveal {
-		s = redact.State(s)
+	opt := func(key, v string) {
+		if v != "" {
+			str(key, v)
+		}
 	}
-	return listItem{State: s, Locked: locked, Context: context}
+	e, s := it.entry, it.entry.State
+	switch {
+	case e.Corrupt():
+		str("resource_id", e.ID)
+		str("source", e.Source)
+		str("corrupt", e.Problem)
+	case s == nil:
+		return nil, fmt.Errorf("%s: listed without its record", e.ID)
+	default:
+		str("resource_id", s.ResourceID)
+		str("resource_type", s.ResourceType)
+		str("provider", s.Provider)
+		opt("provider_ref", s.ProviderRef)
+		opt("provider_id", s.ProviderID)
+		opt("config_hash", s.ConfigHash)
+		str("status", s.Status)
+		var err error
+		for _, m := range []struct {
+			key string
+			m   map[string]any
+		}{{"outputs", s.Outputs}, {"config", s.Config}} {
+			o.Key(m.key)
+			if o.Buf, err = j.AppendMap(o.Buf, depth+1, m.m); err != nil {
+				return nil, err
+			}
+		}
+		if len(s.Dependencies) > 0 {
+			o.Key("dependencies")
+			o.Buf = j.AppendStrings(o.Buf, depth+1, s.Dependencies)
+		}
+		str("created_at", s.CreatedAt)
+		str("updated_at", s.UpdatedAt)
+		opt("error", s.Error)
+	}
+	o.Key("locked")
+	switch {
+	case it.locked == nil:
+		o.Buf = append(o.Buf, "null"...)
+	case *it.locked:
+		o.Buf = append(o.Buf, "true"...)
+	default:
+		o.Buf = append(o.Buf, "false"...)
+	}
+	opt("context", it.context)
+	return o.End(), nil
 }
 
 // writeListJSON writes the records as one JSON array as they are listed:
@@ -245,10 +272,12 @@ func listEntryItem(e stores.Entry, locks map[string]stores.LockInfo, reveal bool
 func writeListJSON(w io.Writer, stream func(yield func([]stores.Entry) error) error, locks map[string]stores.LockInfo, reveal, emptyIsError bool) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	n := 0
+	j := redact.JSON{Prefix: "  ", Indent: "  ", Reveal: reveal}
+	var item []byte
 	err := stream(func(batch []stores.Entry) error {
 		for _, e := range batch {
-			data, err := json.MarshalIndent(listEntryItem(e, locks, reveal, ""), "  ", "  ")
-			if err != nil {
+			var err error
+			if item, err = listEntryItem(e, locks, reveal, "").appendJSON(item[:0], j, 0); err != nil {
 				return err
 			}
 			sep := ",\n  "
@@ -256,7 +285,7 @@ func writeListJSON(w io.Writer, stream func(yield func([]stores.Entry) error) er
 				sep = "[\n  "
 			}
 			bw.WriteString(sep)
-			bw.Write(data)
+			bw.Write(item)
 			n++
 		}
 		return bw.Flush()

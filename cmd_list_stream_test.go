@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"statescope/stores"
+	"statescope/stores/redact"
+	"statescope/stores/redact/redacttest"
+	"statescope/stores/storetest"
 )
 
 // list -o json writes each batch as it arrives instead of buffering the
@@ -39,38 +43,154 @@ func TestListJSONStreams(t *testing.T) {
 	if strings.Contains(out.String(), "hunter2") {
 		t.Error("a secret-looking value is not masked")
 	}
-	no, yes := false, true
-	want := []any{
-		listItem{State: maskedFirst(t, out.Bytes()), Locked: &no},
-		corruptItem{ResourceID: "b", Source: "/s/b.json", Corrupt: "invalid JSON", Locked: &yes},
-		listItem{State: batches[1][1].State, Locked: &no},
+	want, err := oracleListJSON(batches, locks, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != want {
+		t.Errorf("streamed document differs from the encoder's:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// oracleItem is what an element of list -o json is: encoding/json's
+// encoding of the record (masked by redact.State), "locked" after its
+// fields, then "context" with several contexts.
+type oracleItem struct {
+	*stores.State
+	Locked  *bool  `json:"locked"`
+	Context string `json:"context,omitempty"`
+}
+
+type oracleCorrupt struct {
+	ResourceID string `json:"resource_id"`
+	Source     string `json:"source"`
+	Corrupt    string `json:"corrupt"`
+	Locked     *bool  `json:"locked"`
+	Context    string `json:"context,omitempty"`
+}
+
+func oracleEntry(e stores.Entry, locks map[string]stores.LockInfo, reveal bool, context string) any {
+	var locked *bool
+	if locks != nil {
+		_, held := locks[e.ID]
+		locked = &held
+	}
+	if e.Corrupt() {
+		return oracleCorrupt{e.ID, e.Source, e.Problem, locked, context}
+	}
+	s := e.State
+	if !reveal {
+		s = redact.State(s)
+	}
+	return oracleItem{s, locked, context}
+}
+
+// oracleListJSON is the document list -o json writes for these batches:
+// json.Encoder's, indented by two spaces, for the whole array.
+func oracleListJSON(batches [][]stores.Entry, locks map[string]stores.LockInfo, reveal bool) (string, error) {
+	items := []any{}
+	for _, b := range batches {
+		for _, e := range b {
+			items = append(items, oracleEntry(e, locks, reveal, ""))
+		}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(want); err != nil {
-		t.Fatal(err)
+	err := enc.Encode(items)
+	return buf.String(), err
+}
+
+// Every record's element is what encoding/json writes for its masked copy
+// (or itself, revealed): records with every masking rule, realistic and
+// generated ones, corrupt entries, with and without a lock inventory, in
+// the streamed document and in the fleet's encoding.
+func TestListJSONMatchesEncodingJSON(t *testing.T) {
+	entries := []stores.Entry{
+		{ID: "r", State: redacttest.Record("r")},
+		{ID: "bad", Source: "/s/bad.json", Problem: "invalid JSON: <&> \u2028 postgres://u:p@h"},
+		{ID: "e", State: &stores.State{ResourceID: "e", Dependencies: []string{}, Outputs: map[string]any{}}},
+		{ID: "d", State: &stores.State{ResourceID: "d", ProviderRef: "p", ProviderID: "i", ConfigHash: "h", Error: "boom", Dependencies: []string{"a<", "b"}}},
 	}
-	if out.String() != buf.String() {
-		t.Errorf("streamed document differs from the encoder's:\n%s\nwant:\n%s", out.String(), buf.String())
+	for i := range 50 {
+		st := storetest.Realistic(i)
+		if i%5 == 0 {
+			st = storetest.RealisticLarge(i)
+		}
+		entries = append(entries, stores.Entry{ID: st.ResourceID, State: st})
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		st := &stores.State{ResourceID: fmt.Sprint("g", i), Status: "active"}
+		st.Outputs, _ = randomTree(rng, 0).(map[string]any)
+		st.Config, _ = randomTree(rng, 0).(map[string]any)
+		entries = append(entries, stores.Entry{ID: st.ResourceID, State: st})
+	}
+	batches := [][]stores.Entry{entries[:3], entries[3:]}
+	stream := func(yield func([]stores.Entry) error) error {
+		for _, b := range batches {
+			if err := yield(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, locks := range []map[string]stores.LockInfo{nil, {"r": {ResourceID: "r"}, "bad": {ResourceID: "bad"}}} {
+		for _, reveal := range []bool{false, true} {
+			var out bytes.Buffer
+			if _, err := writeListJSON(&out, stream, locks, reveal, true); err != nil {
+				t.Fatal(err)
+			}
+			want, err := oracleListJSON(batches, locks, reveal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != want {
+				t.Fatalf("reveal %v, locks %v: the document differs from encoding/json's:\n%s", reveal, locks != nil, firstDiff(out.String(), want))
+			}
+			for _, e := range entries[:10] {
+				got, gerr := json.Marshal(listEntryItem(e, locks, reveal, "ctx<"))
+				want, werr := json.Marshal(oracleEntry(e, locks, reveal, "ctx<"))
+				if gerr != nil || werr != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s in a fleet listing: %s (%v)\nwant %s (%v)", e.ID, got, gerr, want, werr)
+				}
+			}
+		}
 	}
 }
 
-// maskedFirst is the first item as written, so the comparison checks the
-// layout, not the masking rules.
-func maskedFirst(t *testing.T, doc []byte) *stores.State {
-	t.Helper()
-	var items []json.RawMessage
-	if err := json.Unmarshal(doc, &items); err != nil {
-		t.Fatal(err)
+// randomTree is a generated outputs or config tree: secret-looking keys
+// and values, numbers, nulls, lists and strings that need escaping.
+func randomTree(rng *rand.Rand, depth int) any {
+	keys := []string{"password", "Api-Key", "url", "name", "<tag>", "key", "monkey", "\u2028", "é", "n"}
+	values := []any{"postgres://u:pw@h/db", "plain", "<&>", "a\tb", "\xff", json.Number("12"), json.Number("1.5e3"), true, nil,
+		"-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----"}
+	switch n := rng.IntN(5); {
+	case n == 0 && depth < 4:
+		m := map[string]any{}
+		for i := rng.IntN(5); i >= 0; i-- {
+			m[keys[rng.IntN(len(keys))]] = randomTree(rng, depth+1)
+		}
+		return m
+	case n == 1 && depth < 4:
+		l := []any{}
+		for i := rng.IntN(3); i >= 0; i-- {
+			l = append(l, randomTree(rng, depth+1))
+		}
+		return l
+	default:
+		return values[rng.IntN(len(values))]
 	}
-	// "locked" is listItem's own field, not the record's.
-	rec := regexp.MustCompile(`,\s*"locked":\s*(true|false|null)\s*}$`).ReplaceAll(items[0], []byte("}"))
-	st, err := stores.DecodeState(rec)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// firstDiff shows where two documents part.
+func firstDiff(got, want string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
 	}
-	return st
+	from := max(0, i-200)
+	return fmt.Sprintf("got  …%s\nwant …%s", got[from:min(len(got), i+100)], want[from:min(len(want), i+100)])
 }
 
 func TestListJSONEmpty(t *testing.T) {

@@ -53,14 +53,42 @@ func Realistic(i int) *stores.State {
 // updatedBase is the newest updated_at in a benchmark store.
 var updatedBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// RealisticLarge is Realistic(i) grown to about 100 KB, as a cluster's
+// record with its nodes listed in the outputs: 250 nested objects, each
+// with a secret-looking key and a URL with a password, so masking walks
+// deep documents.
+func RealisticLarge(i int) *stores.State {
+	st := Realistic(i)
+	nodes := make([]any, 250)
+	for j := range nodes {
+		nodes[j] = map[string]any{
+			"id":         fmt.Sprintf("i-%08x%04x", i, j),
+			"private_ip": fmt.Sprintf("10.%d.%d.%d", i%250, j/250, j%250),
+			"zone":       []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}[j%3],
+			"state":      "running",
+			"ssh_key":    fmt.Sprintf("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%08x%04x", i, j),
+			"metrics":    fmt.Sprintf("https://scraper:m%04x@metrics.internal:9100/node/%d", j, j),
+			"labels":     map[string]any{"role": "worker", "pool": fmt.Sprintf("pool-%d", j%8), "cpu": json.Number(fmt.Sprint(2 << (j % 4)))},
+		}
+	}
+	st.Outputs["nodes"] = nodes
+	return st
+}
+
 // WriteRealistic writes records 0..n-1 into dir the way the engine's
 // filesystem store does (<name>.json, MarshalIndent) and returns the bytes
 // written.
 func WriteRealistic(tb testing.TB, dir string, n int) int64 {
+	return WriteRecords(tb, dir, n, Realistic)
+}
+
+// WriteRecords writes record(0)..record(n-1) into dir as WriteRealistic
+// does and returns the bytes written.
+func WriteRecords(tb testing.TB, dir string, n int, record func(int) *stores.State) int64 {
 	tb.Helper()
 	var total int64
 	for i := range n {
-		st := Realistic(i)
+		st := record(i)
 		data, err := stores.EncodeState(st)
 		if err != nil {
 			tb.Fatal(err)
