@@ -24,7 +24,7 @@ type backupsView struct {
 	env  *env
 	keys keymap.Backups
 	id   string
-	// deleted: the record was gone when the store's backups were listed.
+	// deleted: no record had the ID when the backups were listed.
 	deleted bool
 	table[backup.Backup]
 
@@ -57,11 +57,13 @@ func (v *backupsView) SetSize(w, h int) {
 	v.grid.SetSize(w, max(h-2, 2))
 }
 
-// backupsMsg is the record's backups as listed.
+// backupsMsg is the record's backups as listed, and whether the record
+// was gone then.
 type backupsMsg struct {
-	gen  int
-	list []backup.Backup
-	err  error
+	gen     int
+	list    []backup.Backup
+	deleted bool
+	err     error
 }
 
 func (v *backupsView) load() tea.Cmd {
@@ -73,10 +75,11 @@ func (v *backupsView) load() tea.Cmd {
 	eng, id := v.env.repair, v.id
 	return v.tag(func() tea.Msg {
 		list, err := eng.RecordBackups(id)
+		o, oerr := eng.Observe(ctx, id)
 		if ctx.Err() != nil {
 			return nil
 		}
-		return backupsMsg{gen: gen, list: list, err: err}
+		return backupsMsg{gen: gen, list: list, deleted: oerr == nil && !o.Exists, err: err}
 	})
 }
 
@@ -93,7 +96,7 @@ func (v *backupsView) Update(msg tea.Msg) tea.Cmd {
 		if !v.current(msg.gen) {
 			return nil
 		}
-		v.loading, v.loaded, v.err = false, true, msg.err
+		v.loading, v.loaded, v.err, v.deleted = false, true, msg.err, msg.deleted
 		return v.tag(v.grid.SetItems(msg.list))
 	case storeChangedMsg:
 		return v.load()

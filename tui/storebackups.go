@@ -122,9 +122,7 @@ func (v *storeBackupsView) Update(msg tea.Msg) tea.Cmd {
 			return v.copyRow()
 		case key.Matches(msg, k.Open):
 			if b, ok := v.grid.Selected(); ok {
-				bv := newBackupsView(v.env, b.ID)
-				bv.deleted = b.Now == repair.NowDeleted
-				return v.env.router.push(bv)
+				return v.env.router.push(newBackupsView(v.env, b.ID))
 			}
 		}
 	}

@@ -85,7 +85,10 @@ func TestStoreBackupsRestoreDeleted(t *testing.T) {
 			h.keys("x")
 			h.expectScreen("st4g1ng-Pw!")
 			h.keys("y")
-			h.expectScreen("restore staging/db/orders: done")
+			h.expectScreen("restore staging/db/orders: done", "backups of staging/db/orders")
+			if strings.Contains(h.screen(), "· deleted") {
+				t.Fatalf("the record's backups still call it deleted:\n%s", h.screen())
+			}
 			if got := h.get("staging/db/orders"); !reflect.DeepEqual(got, orig) {
 				t.Fatalf("restored %+v, want %+v", got, orig)
 			}
