@@ -23,7 +23,7 @@ func (a *app) restoreCommand() *cobra.Command {
 	var from, output string
 	var list bool
 	cmd := &cobra.Command{
-		Use:   "restore ID | restore [ID] --list",
+		Use:   "restore (ID | --list [ID])",
 		Short: "Bring back an earlier backup of a record, deleted ones too (default: the newest)",
 		Long: "Every change statescope makes backs up the record first. restore puts one of those\n" +
 			"backups back, after showing the diff; the record it replaces is backed up in turn, and\n" +
