@@ -68,6 +68,12 @@ func TestRestoreListStore(t *testing.T) {
 		t.Fatalf("restore --list -o json:\n%s", out)
 	}
 
+	code, out, _ = e.run(t, "", "restore", "prod/app", "--list", "-o", "json")
+	var one []struct{ Action, Path string }
+	if code != 0 || json.Unmarshal([]byte(out), &one) != nil || len(one) != 1 || one[0].Action != "delete" || one[0].Path != rows[1].Backups[0].Path {
+		t.Fatalf("restore ID --list -o json: exit %d\n%s", code, out)
+	}
+
 	if code, out, errOut := e.run(t, "", "restore", "prod/app", "--yes"); code != 0 || !strings.Contains(out, "(absent)") {
 		t.Fatalf("restore of a deleted record: exit %d\n%s%s", code, out, errOut)
 	}
