@@ -25,17 +25,8 @@ func TestRestoreListStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Another store sharing the state directory: its backups stay its own.
-	otherDir := t.TempDir()
-	other, err := filesystem.Open(otherDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Save(context.Background(), repairtest.Record("other/rec")); err != nil {
-		t.Fatal(err)
-	}
+	deletedElsewhere(t, "other/rec")
 	runAll(t,
-		[]string{"--store", otherDir, "rm", "other/rec", "--yes"},
 		[]string{"--store", e.dir, "rm", "prod/app", "--yes"},
 		[]string{"--store", e.dir, "set-status", "prod/db", "planned", "--yes"})
 
@@ -89,15 +80,8 @@ func TestRestoreListStore(t *testing.T) {
 // and the deleted records this store has backups of, not other stores'.
 func TestRestoreCompletesDeletedIDs(t *testing.T) {
 	e := newRepairEnv(t)
-	otherDir := t.TempDir()
-	other, err := filesystem.Open(otherDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Save(context.Background(), repairtest.Record("prod/other")); err != nil {
-		t.Fatal(err)
-	}
-	runAll(t, []string{"--store", otherDir, "rm", "prod/other", "--yes"}, []string{"--store", e.dir, "rm", "prod/app", "--yes"})
+	deletedElsewhere(t, "prod/other")
+	runAll(t, []string{"--store", e.dir, "rm", "prod/app", "--yes"})
 	code, out, _ := e.run(t, "", "__complete", "restore", "prod/")
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || strings.Join(lines[:len(lines)-1], ",") != "prod/app,prod/db" {
 		t.Errorf("restore completion: exit %d\n%s", code, out)
@@ -116,6 +100,22 @@ func TestRestoreUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errOut)
 		}
 	}
+}
+
+// deletedElsewhere makes a record id in another store and deletes it
+// with statescope, so that store has a backup of it in the same state
+// directory.
+func deletedElsewhere(t *testing.T, id string) {
+	t.Helper()
+	dir := t.TempDir()
+	other, err := filesystem.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Save(context.Background(), repairtest.Record(id)); err != nil {
+		t.Fatal(err)
+	}
+	runAll(t, []string{"--store", dir, "rm", id, "--yes"})
 }
 
 // runAll runs each command line, failing on the first that does not succeed.
