@@ -113,7 +113,11 @@ func TestStoreBackupsRecreatedMeanwhile(t *testing.T) {
 	h.keys("b")
 	h.expectScreen("2 records with backups")
 	h.keys("enter", "enter")
-	h.expectScreen("RESTORE staging/db/orders", "absent now")
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 60}) // room for the footer under the diff
+	h.expectScreen("RESTORE staging/db/orders", "absent now", "created only if no record has the ID when it is written (nothing is overwritten)")
+	if strings.Contains(h.screen(), "backed up") {
+		t.Fatalf("the confirmation promises a backup of a record that does not exist:\n%s", h.screen())
+	}
 	theirs := &stores.State{ResourceID: "staging/db/orders", ResourceType: "infra.database", Provider: "aws", Status: stores.StatusProvisioning}
 	if err := h.store.Save(context.Background(), theirs); err != nil {
 		t.Fatal(err)
