@@ -107,3 +107,7 @@ func (t Tree) ShortHelp() []key.Binding {
 func (t Tree) FullHelp() [][]key.Binding {
 	return [][]key.Binding{t.Motion.Bindings(), {t.Expand, t.Collapse, t.Toggle, t.Direction, t.Open}}
 }
+
+func (Fleet) SetName() string    { return "fleet" }
+func (Findings) SetName() string { return "findings" }
+func (Tree) SetName() string     { return "tree" }
