@@ -616,7 +616,7 @@ func (m *Model) helpBar() string {
 	if m.helpWidth == m.width && m.helpSig == sig.String() {
 		return m.helpLine
 	}
-	m.helpLine = ansi.Truncate(renderBindings(m.env.styles, bindings, " • "), m.width, "…")
+	m.helpLine = fitBindings(m.env.styles, bindings, m.env.keys.Global.Help, m.width)
 	m.helpWidth, m.helpSig = m.width, sig.String()
 	return m.helpLine
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -27,6 +28,26 @@ func renderBindings(st Styles, bindings []key.Binding, sep string) string {
 		parts = append(parts, st.Key.Render(h.Key)+" "+st.Dim.Render(h.Desc))
 	}
 	return strings.Join(parts, sep)
+}
+
+// fitBindings renders as many bindings as fit in width, dropping them
+// from the end but never pinned (the help key, which lists the rest), so
+// a narrow screen never hides the way to find a binding.
+func fitBindings(st Styles, bindings []key.Binding, pinned key.Binding, width int) string {
+	bindings = slices.Clone(bindings)
+	line := renderBindings(st, bindings, " • ")
+	for ansi.StringWidth(line) > width {
+		i := len(bindings) - 1
+		for i >= 0 && bindings[i].Help() == pinned.Help() {
+			i--
+		}
+		if i < 0 {
+			break
+		}
+		bindings = slices.Delete(bindings, i, i+1)
+		line = renderBindings(st, bindings, " • ")
+	}
+	return ansi.Truncate(line, max(width, 0), "…")
 }
 
 // helpView lists the bindings of the view it was opened from and the
