@@ -82,7 +82,7 @@ type detailMsg struct {
 	// lockWhy says why the lock is unknown (no inventory, or it failed).
 	lockWhy error
 	// raw is an unreadable record's stored bytes; rawWhy why there are none.
-	raw    []byte
+	raw    *rawBytes
 	rawWhy error
 }
 
@@ -96,7 +96,10 @@ func (d *detailView) load() tea.Cmd {
 		st, err := s.Get(ctx, id)
 		msg := detailMsg{gen: gen, state: st, err: err}
 		if errors.Is(err, stores.ErrCorrupt) {
-			msg.raw, msg.rawWhy = repair.UnreadableBytes(ctx, s, id)
+			var raw []byte
+			if raw, msg.rawWhy = repair.UnreadableBytes(ctx, s, id); raw != nil {
+				msg.raw = newRawBytes(raw) // here: diagnosing and masking a large file takes a while
+			}
 		}
 		ll, ok := s.(stores.LockLister)
 		if !ok {
@@ -133,10 +136,7 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 		}
 		d.loading = false
 		d.lock, d.lockWhy = msg.lock, msg.lockWhy
-		d.err, d.gone, d.raw, d.rawWhy = nil, false, nil, msg.rawWhy
-		if msg.raw != nil {
-			d.raw = newRawBytes(msg.raw)
-		}
+		d.err, d.gone, d.raw, d.rawWhy = nil, false, msg.raw, msg.rawWhy
 		switch {
 		case msg.err == nil:
 			d.state, d.entry.Problem = msg.state, ""
@@ -217,7 +217,7 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case keymap.Pressed(msg, k.SetStatus):
 		return d.setStatus()
 	case keymap.Pressed(msg, k.Edit):
-		return d.startEdit()
+		return d.startEdit(true)
 	case keymap.Pressed(msg, k.Delete):
 		return d.env.openDelete(d.entry.ID, k.Delete)
 	}
@@ -350,7 +350,7 @@ func (d *detailView) writeRaw(b *strings.Builder) {
 	st := d.env.styles
 	switch {
 	case d.raw != nil:
-		b.WriteString("\n" + d.raw.header(st, d.hex, d.revealed, d.keys.Hex.Help().Key, d.keys.Reveal.Help().Key) + "\n")
+		b.WriteString("\n" + d.raw.header(st, d.hex, d.revealed, d.keys.Hex.Help().Key, d.keys.Reveal.Help().Key, d.keys.Edit.Help().Key) + "\n")
 		b.WriteString(d.raw.render(st, d.hex, d.revealed))
 	case d.rawWhy != nil:
 		b.WriteString("\n" + st.Warn.Render(wrap("no stored bytes to show or edit: "+redact.Text(d.rawWhy.Error()), d.width)) + "\n")

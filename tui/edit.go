@@ -41,6 +41,8 @@ func (r *editRun) Run() error {
 type observedMsg struct {
 	seen repair.Observed
 	err  error
+	// onScreen: edited from the detail view, which must be showing it as read.
+	onScreen bool
 }
 
 // editedMsg is what the editor loop returned.
@@ -52,15 +54,16 @@ type editedMsg struct {
 
 // startEdit reads the record afresh with its version: that read is what
 // the edit is checked against when it is applied. A corrupt record is
-// edited as the text of its stored bytes.
-func (d *detailView) startEdit() tea.Cmd {
+// edited as the text of its stored bytes; onScreen: they must be the ones
+// the view shows (the editor shows them otherwise, as from a finding).
+func (d *detailView) startEdit(onScreen bool) tea.Cmd {
 	if refused := d.env.refuse("edit", d.keys.Edit); refused != nil {
 		return refused
 	}
 	ctx, eng, id := d.ctx, d.env.repair, d.entry.ID
 	return d.tag(func() tea.Msg {
 		seen, err := eng.ObserveEdit(ctx, id)
-		return observedMsg{seen: seen, err: err}
+		return observedMsg{seen: seen, err: err, onScreen: onScreen}
 	})
 }
 
@@ -71,7 +74,7 @@ func (d *detailView) openEditor(msg observedMsg) tea.Cmd {
 	if msg.err != nil {
 		return showStatus("cannot edit: "+msg.err.Error(), true)
 	}
-	if corrupt := msg.seen.Corrupt != ""; corrupt != d.entry.Corrupt() || corrupt && (d.raw == nil || !bytes.Equal(d.raw.raw, msg.seen.Raw)) {
+	if corrupt := msg.seen.Corrupt != ""; msg.onScreen && (corrupt != d.entry.Corrupt() || corrupt && (d.raw == nil || !bytes.Equal(d.raw.raw, msg.seen.Raw))) {
 		return tea.Batch(showStatus(d.entry.ID+" changed since it was shown; it is shown again as it is now — look, then e edits it", true), d.load())
 	}
 	run := &editRun{ctx: d.env.ctx, eng: d.env.repair, editor: editor.FromEnv(), seen: msg.seen}

@@ -172,7 +172,7 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 	case check.CorruptRecord, check.DanglingDependency, check.DependencyCycle, check.DestroyedDependency:
 		d := newDetailView(e, stores.Row{ID: id})
 		cmd := e.router.push(d)
-		return tea.Batch(cmd, d.startEdit())
+		return tea.Batch(cmd, d.startEdit(false))
 	}
 	if f.Repair != "" {
 		return showStatus(fmt.Sprintf("this repair runs outside statescope; %s copies it: %s", v.keys.Copy.Help().Key, f.Repair), false)

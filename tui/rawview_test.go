@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -32,5 +33,24 @@ func TestRawBytesNeverDriveTheTerminal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRawBytesLargeFileShowsWhereItBreaks: a record larger than what is
+// drawn shows the part around the failing byte, with true line numbers
+// and offsets, and says which part it is.
+func TestRawBytesLargeFileShowsWhereItBreaks(t *testing.T) {
+	raw := []byte("{\n" + strings.Repeat("  \"k\": \"v\",\n", 50000) + "  \"last\": tru")
+	r := newRawBytes(raw)
+	st := DefaultStyles()
+	if h := ansi.Strip(r.header(st, false, false, "H", "x", "e")); !strings.Contains(h, "shown; e opens them all") || !strings.Contains(h, "line 50002, column 14") {
+		t.Errorf("header:\n%s", h)
+	}
+	text := ansi.Strip(r.render(st, false, false))
+	if !strings.HasSuffix(text, "50002 │   \"last\": tru \n      │ "+strings.Repeat(" ", 13)+"^ unexpected end of JSON input") || strings.Contains(text, "    1 │ {") {
+		t.Errorf("text view ends:\n%s", text[max(0, len(text)-300):])
+	}
+	if hex := ansi.Strip(r.render(st, true, false)); !strings.Contains(hex, fmt.Sprintf("%08x", len(raw)-len(raw)%16)) || strings.Contains(hex, "00000000  7b") {
+		t.Errorf("hex view ends:\n%s", hex[max(0, len(hex)-300):])
 	}
 }

@@ -653,3 +653,23 @@ func TestEditUnreadableChangedSinceShown(t *testing.T) {
 		t.Fatal("the editor was opened on bytes the operator has not seen")
 	}
 }
+
+// TestFindingRepairsUnreadable: x on a corrupt-record finding opens the
+// editor on the record's stored bytes straight away (it shows them, with
+// where they break), and the fix goes through the same confirmation.
+func TestFindingRepairsUnreadable(t *testing.T) {
+	cmd, shown := repairtest.EditorScript(t, sessionsFixed)
+	t.Setenv("VISUAL", cmd)
+	h := newRepairHarness(t, demoDir(t), false)
+	h.findFinding("corrupt-record")
+	h.keys("x")
+	h.expectScreen("EDIT prod/cache/sessions", "The current record is unreadable")
+	if text, _ := os.ReadFile(shown); !strings.Contains(string(text), "It does not parse: line 8, column 14") {
+		t.Fatalf("the editor was not shown where the bytes break:\n%s", text)
+	}
+	h.keys("y")
+	h.expectScreen("edit prod/cache/sessions: done")
+	if got := h.get("prod/cache/sessions"); got.Outputs["auth_token"] != "tok-fixed-by-hand" {
+		t.Fatalf("record after the fix: %+v", got)
+	}
+}

@@ -57,9 +57,13 @@ func (e *ConflictError) Explain() string {
 	} else {
 		b.WriteString("Someone else changed it (what you saw → what is there now):\n")
 	}
-	if e.NowErr != nil {
+	switch {
+	case e.NowErr != nil:
 		b.WriteString(indent("(could not read it: "+e.NowErr.Error()+")", "  "))
-	} else {
+	case e.Seen.Corrupt != "" || e.Now.Corrupt != "":
+		// Unreadable bytes have no fields to diff: say what each was.
+		b.WriteString(indent("what you saw: "+e.Seen.describe()+"\nwhat is there now: "+e.Now.describe()+"\n", "  "))
+	default:
 		b.WriteString(indent(Diff("what you saw", "what is there now", e.Seen.State, e.Now.State), "  "))
 	}
 	b.WriteString("Your change, not applied (what you saw → what you wanted):\n")

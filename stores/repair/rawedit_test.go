@@ -126,6 +126,11 @@ func TestEditUnreadable(t *testing.T) {
 			} else if !errors.Is(err, tt.wantErr) || !strings.Contains(fmtErr(err), tt.wantMsg) {
 				t.Fatalf("edit: %v, want %v with %q", err, tt.wantErr, tt.wantMsg)
 			}
+			if ce := (*repair.ConflictError)(nil); errors.As(err, &ce) {
+				if ex := ce.Explain(); strings.Contains(ex, "no differences") || !strings.Contains(ex, "what you saw: unreadable") {
+					t.Errorf("the refusal does not say what changed:\n%s", ex)
+				}
+			}
 			if got, _ := os.ReadFile(path); string(got) != want {
 				t.Errorf("file after the edit:\n%s\nwant:\n%s", got, want)
 			}
