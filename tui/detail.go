@@ -29,8 +29,8 @@ func (k detailKeys) ShortHelp() []key.Binding {
 	switch d := k.d; {
 	case !d.entry.Corrupt():
 		return k.Detail.ShortHelp()
-	case d.raw == nil: // no bytes: nothing to show or edit
-		return []key.Binding{k.Backups, k.Delete}
+	case d.raw == nil: // no bytes to show, edit or back up before a delete
+		return []key.Binding{k.Backups}
 	case len(d.raw.secrets) == 0:
 		return []key.Binding{k.Hex, k.Edit, k.Backups, k.Delete}
 	}

@@ -84,6 +84,7 @@ func TestGolden(t *testing.T) {
 			o.Session.Limitations = []string{"this backend does not store the error field"}
 		}, steps: openRecord("prod/db/analytics"), want: "note: this backend does not store the error field"},
 		{name: "detail_corrupt", steps: openRecord("prod/cache/sessions"), want: "^ unexpected end of JSON input"},
+		{name: "detail_corrupt_no_bytes", plain: true, steps: openRecord("prod/cache/sessions"), want: "no stored bytes to show or edit"},
 		{name: "detail_corrupt_80x24", width: 80, height: 24, steps: openRecord("prod/cache/sessions"), want: "line 8, column 14"},
 		{name: "detail_corrupt_hex", steps: func(h *syncHarness) { openRecord("prod/cache/sessions")(h); h.keys("H") }, want: "000000d0"},
 		{name: "detail_corrupt_hex_80x24", width: 80, height: 24, steps: func(h *syncHarness) { openRecord("prod/cache/sessions")(h); h.keys("H", "G") }, want: "^^"},

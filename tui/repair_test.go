@@ -673,3 +673,20 @@ func TestFindingRepairsUnreadable(t *testing.T) {
 		t.Fatalf("record after the fix: %+v", got)
 	}
 }
+
+// TestEditUnreadableWithoutBytes: on a store that hands out no bytes of a
+// corrupt record (PostgreSQL, a remote plugin), e says why it cannot
+// edit it and opens no editor.
+func TestEditUnreadableWithoutBytes(t *testing.T) {
+	cmd, shown := repairtest.EditorScript(t, sessionsFixed)
+	t.Setenv("VISUAL", cmd)
+	h := newRepairHarness(t, plainStore{newGoldenStore(t)}, false)
+	h.open("prod/cache/sessions")
+	h.keys("e")
+	h.expectScreen("cannot edit: ")
+	if _, err := os.Stat(shown); err == nil {
+		t.Fatal("the editor was opened")
+	}
+	h.keys("!")
+	h.expectScreen("it cannot be edited as text: the store hands out no bytes of it (PostgreSQL keeps columns")
+}
