@@ -590,6 +590,20 @@ func TestEditUnreadableCLI(t *testing.T) {
 	if a := e.auditEntries(t); len(a) == 0 || a[len(a)-1].Action != "edit" || a[len(a)-1].Result != "applied" {
 		t.Errorf("audit: %+v", a)
 	}
+
+	// A link named like a record is never read: there are no bytes to
+	// edit, and edit says so without opening the editor.
+	if err := os.Symlink(file, filepath.Join(e.dir, "linked.json")); err != nil {
+		t.Fatal(err)
+	}
+	cmd, shown = repairtest.EditorScript(t, fixed)
+	t.Setenv("EDITOR", cmd)
+	if code, _, errOut := e.run(t, "", "edit", "linked", "--yes"); code != 1 || !strings.Contains(errOut, "cannot be edited as text") || !strings.Contains(errOut, "put a regular file in its place") {
+		t.Errorf("edit of a link: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(shown); err == nil {
+		t.Error("the editor was opened on a link")
+	}
 }
 
 // TestEditConflictKeepsText: the record changes while the editor is open;

@@ -18,8 +18,8 @@ import (
 // and what to do instead.
 const noBytes = "the store hands out no bytes of it (PostgreSQL keeps columns, not a document; " +
 	"a remote plugin sends decoded records; a filesystem entry that is not a regular file is never read), " +
-	"so statescope cannot back it up and changes nothing: repair it in the backend itself " +
-	"(PostgreSQL: an UPDATE of the column named above)"
+	"so statescope cannot back it up and changes nothing: repair it where it is stored " +
+	"(PostgreSQL: an UPDATE of the column named above; a filesystem entry: put a regular file in its place)"
 
 // UnreadableBytes returns the stored bytes of id's unreadable record, to
 // show and edit it as text: from the backend's versioned read, or from a
