@@ -1,10 +1,13 @@
 package s3
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"statescope/stores"
 	"statescope/stores/objectstore"
+	"statescope/stores/storetest"
 	"statescope/stores/storetest/testserver"
 )
 
@@ -43,5 +46,26 @@ func TestListFailureIsAnError(t *testing.T) {
 	s.cfg.Bucket += "-gone"
 	if entries, err := s.List(testCtx(t), stores.Filter{}); err == nil {
 		t.Errorf("listing a missing bucket: %d entries and no error", len(entries))
+	}
+}
+
+// A listing asks for pages of the store's page size.
+func TestListPagesOfPageSize(t *testing.T) {
+	s, c := newStore(t, DefaultPrefix), testCtx(t)
+	for i := range 12 {
+		if err := s.Save(c, storetest.Record(fmt.Sprintf("r%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.pageSize = 5
+	var sizes []int
+	for keys, err := range s.keyPages(c) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(keys))
+	}
+	if !slices.Equal(sizes, []int{5, 5, 2}) {
+		t.Errorf("pages of %v keys, want 5, 5, 2", sizes)
 	}
 }
