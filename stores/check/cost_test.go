@@ -123,7 +123,7 @@ INSERT INTO iac_resources (name, status, outputs, applied_config)
 		t.Fatalf("%v, %v", rep.Records, err)
 	}
 	if got := proxy.sends.Load(); got > 4 {
-		t.Errorf("the check sent %d requests, want at most 4 (log in, list, locks, timestamps)", got)
+		t.Errorf("the check sent %d requests, want at most 4 (log in, list, any locks, timestamps)", got)
 	}
 	if got := proxy.replied.Load(); got >= rows*pad {
 		t.Errorf("the server sent %d bytes: outputs or config were fetched (the outputs alone are %d bytes)", got, rows*pad)

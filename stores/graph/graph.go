@@ -46,7 +46,9 @@ type Graph struct {
 // Build makes the graph of the listed entries. Corrupt entries are nodes
 // (they exist) without dependencies; a duplicated ID is one node.
 func Build(entries []stores.Entry) *Graph {
-	g := &Graph{index: map[string]int{}, out: map[string][]int{}, in: map[string][]int{}}
+	// Sized for the listing at once rather than grown a record at a time.
+	n := len(entries)
+	g := &Graph{index: make(map[string]int, n), out: make(map[string][]int, n), in: make(map[string][]int, n)}
 	for _, e := range entries {
 		if _, seen := g.index[e.ID]; seen {
 			continue

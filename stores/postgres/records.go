@@ -277,14 +277,11 @@ func (s *Store) list(ctx context.Context, f stores.Filter, cols string) ([]store
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+cols+" FROM iac_resources ORDER BY name")
+	rows, done, err := s.listQuery(ctx, "SELECT "+cols+" FROM iac_resources ORDER BY name")
 	if err != nil {
-		if isCode(err, codeUndefinedTable) {
-			return nil, nil
-		}
 		return nil, s.fail(ctx, "list", "", err)
 	}
-	defer rows.Close()
+	defer done()
 	var out []stores.Entry
 	var dec objectDecoder
 	for rows.Next() {
@@ -323,6 +320,21 @@ var (
 	configShape  = jsonShape("applied_config")
 )
 
+// listQuery sends a listing in one round trip with every result column in
+// binary form. The pool's exec mode would have them all as text, which
+// the server prints and pgx parses at a cost (timestamps, arrays) a large
+// listing feels; binary asks neither. done closes the rows and hands the
+// connection back.
+func (s *Store) listQuery(ctx context.Context, sql string) (rows pgx.Rows, done func(), err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := conn.Conn()
+	rows = pgx.RowsFromResultReader(c.TypeMap(), c.PgConn().ExecParams(ctx, sql, nil, nil, nil, []int16{pgx.BinaryFormatCode}))
+	return rows, func() { rows.Close(); conn.Release() }, nil
+}
+
 // rowCols reads a listed row without its JSON (jsonShape).
 var rowCols = `name, type, provider, status, updated_at, ` + outputsShape + `, ` + configShape
 
@@ -337,14 +349,11 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+rowCols+" FROM iac_resources ORDER BY name")
+	rows, done, err := s.listQuery(ctx, "SELECT "+rowCols+" FROM iac_resources ORDER BY name")
 	if err != nil {
-		if isCode(err, codeUndefinedTable) {
-			return nil
-		}
 		return s.fail(ctx, "list", "", err)
 	}
-	defer rows.Close()
+	defer done()
 	var dec objectDecoder
 	batch := make([]stores.Row, 0, rowBatch)
 	for rows.Next() {
