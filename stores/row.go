@@ -19,6 +19,9 @@ type Row struct {
 	// Problem is empty for a good record, otherwise why it could not be read.
 	Problem                                   string
 	ResourceType, Provider, Status, UpdatedAt string
+	// Dependencies are the IDs the record depends on (nil for none): few
+	// and short, and the table flags a dependency no record has.
+	Dependencies []string
 	// Version is the backend's version of the record as read (ETag,
 	// generation, updated_at); empty where the store has none.
 	Version string
@@ -38,11 +41,24 @@ func NewRow(id, resourceType, provider, status, updatedAt string) Row {
 	return Row{ID: id, ResourceType: intern(resourceType), Provider: intern(provider), Status: intern(status), UpdatedAt: updatedAt}
 }
 
+// WithDependencies sets the row's dependencies, sharing one copy of each
+// ID across rows (many records depend on the same few); none is nil.
+func (r Row) WithDependencies(deps []string) Row {
+	r.Dependencies = nil
+	if len(deps) > 0 {
+		r.Dependencies = make([]string, len(deps))
+		for i, d := range deps {
+			r.Dependencies[i] = intern(d)
+		}
+	}
+	return r
+}
+
 // RowOf reduces a listed entry to its row.
 func RowOf(e Entry, version string) Row {
 	r := Row{ID: e.ID}
 	if s := e.State; s != nil {
-		r = NewRow(e.ID, s.ResourceType, s.Provider, s.Status, s.UpdatedAt)
+		r = NewRow(e.ID, s.ResourceType, s.Provider, s.Status, s.UpdatedAt).WithDependencies(s.Dependencies)
 	}
 	r.Source, r.Problem, r.Version = e.Source, e.Problem, version
 	return r
@@ -54,19 +70,19 @@ func intern(s string) string { return unique.Make(s).Value() }
 // listed fields kept: every other field is checked for the type DecodeState
 // needs (so a row is corrupt exactly when the record is) but not built.
 type rowShape struct {
-	ResourceID   string       `json:"resource_id"`
-	ResourceType string       `json:"resource_type"`
-	Provider     string       `json:"provider"`
-	ProviderRef  kind         `json:"provider_ref"`
-	ProviderID   kind         `json:"provider_id"`
-	ConfigHash   kind         `json:"config_hash"`
-	Status       string       `json:"status"`
-	Outputs      objectKind   `json:"outputs"`
-	Config       objectKind   `json:"config"`
-	Dependencies []stringKind `json:"dependencies"`
-	CreatedAt    kind         `json:"created_at"`
-	UpdatedAt    string       `json:"updated_at"`
-	Error        kind         `json:"error"`
+	ResourceID   string     `json:"resource_id"`
+	ResourceType string     `json:"resource_type"`
+	Provider     string     `json:"provider"`
+	ProviderRef  kind       `json:"provider_ref"`
+	ProviderID   kind       `json:"provider_id"`
+	ConfigHash   kind       `json:"config_hash"`
+	Status       string     `json:"status"`
+	Outputs      objectKind `json:"outputs"`
+	Config       objectKind `json:"config"`
+	Dependencies []string   `json:"dependencies"`
+	CreatedAt    kind       `json:"created_at"`
+	UpdatedAt    string     `json:"updated_at"`
+	Error        kind       `json:"error"`
 }
 
 // errShape: a value has a type DecodeState would refuse.
@@ -76,9 +92,6 @@ var errShape = errors.New("value of the wrong type")
 type kind struct{}
 
 func (kind) UnmarshalJSON(b []byte) error { return wantFirst(b, '"') }
-
-// stringKind is an element of a string list.
-type stringKind = kind
 
 // objectKind accepts what decodes into map[string]any: an object or null.
 type objectKind struct{}
@@ -108,7 +121,7 @@ func DecodeRow(data []byte) (Row, error) {
 		}
 		return RowOf(Entry{ID: s.ResourceID, State: s}, ""), nil
 	}
-	return NewRow(sh.ResourceID, sh.ResourceType, sh.Provider, sh.Status, sh.UpdatedAt), nil
+	return NewRow(sh.ResourceID, sh.ResourceType, sh.Provider, sh.Status, sh.UpdatedAt).WithDependencies(sh.Dependencies), nil
 }
 
 // RowLister is optional: listing rows without decoding outputs and config,

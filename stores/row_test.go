@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -65,7 +66,7 @@ func checkRow(t *testing.T, data []byte) {
 		return
 	}
 	want := RowOf(Entry{ID: st.ResourceID, State: st}, "")
-	if row != want {
+	if !reflect.DeepEqual(row, want) {
 		t.Fatalf("%q: row %+v, want %+v", data, row, want)
 	}
 }

@@ -46,30 +46,50 @@ type Graph struct {
 // Build makes the graph of the listed entries. Corrupt entries are nodes
 // (they exist) without dependencies; a duplicated ID is one node.
 func Build(entries []stores.Entry) *Graph {
-	// Sized for the listing at once rather than grown a record at a time.
-	n := len(entries)
-	g := &Graph{index: make(map[string]int, n), out: make(map[string][]int, n), in: make(map[string][]int, n)}
-	for _, e := range entries {
-		if _, seen := g.index[e.ID]; seen {
-			continue
-		}
-		n := Node{ID: e.ID, Corrupt: e.Corrupt()}
+	return build(len(entries), func(i int) record {
+		e := entries[i]
+		r := record{id: e.ID, corrupt: e.Corrupt()}
 		if e.State != nil {
-			n.Status = e.State.Status
+			r.status, r.deps = e.State.Status, e.State.Dependencies
 		}
-		g.index[e.ID] = len(g.Nodes)
-		g.Nodes = append(g.Nodes, n)
-	}
-	for _, e := range entries {
-		if e.State == nil {
+		return r
+	})
+}
+
+// FromRows is Build over a table's rows, which carry what it needs.
+func FromRows(rows []stores.Row) *Graph {
+	return build(len(rows), func(i int) record {
+		r := rows[i]
+		return record{id: r.ID, status: r.Status, corrupt: r.Corrupt(), deps: r.Dependencies}
+	})
+}
+
+// record is what the graph reads of a listed record.
+type record struct {
+	id, status string
+	corrupt    bool
+	deps       []string
+}
+
+func build(n int, at func(int) record) *Graph {
+	// Sized for the listing at once rather than grown a record at a time.
+	g := &Graph{index: make(map[string]int, n), out: make(map[string][]int, n), in: make(map[string][]int, n)}
+	for i := range n {
+		r := at(i)
+		if _, seen := g.index[r.id]; seen {
 			continue
 		}
-		for _, dep := range e.State.Dependencies {
-			if g.hasEdge(e.ID, dep) {
+		g.index[r.id] = len(g.Nodes)
+		g.Nodes = append(g.Nodes, Node{ID: r.id, Status: r.status, Corrupt: r.corrupt})
+	}
+	for i := range n {
+		r := at(i)
+		for _, dep := range r.deps {
+			if g.hasEdge(r.id, dep) {
 				continue
 			}
 			_, exists := g.index[dep]
-			g.addEdge(Edge{From: e.ID, To: dep, Dangling: !exists})
+			g.addEdge(Edge{From: r.id, To: dep, Dangling: !exists})
 		}
 	}
 	for _, e := range g.Edges {

@@ -34,6 +34,13 @@ func TestCyclesAndDangling(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := graph.Build(tc.entries)
+			rows := make([]stores.Row, len(tc.entries))
+			for i, e := range tc.entries {
+				rows[i] = stores.RowOf(e, "")
+			}
+			if fromRows := graph.FromRows(rows); !reflect.DeepEqual(fromRows, g) {
+				t.Errorf("from rows:\n%+v\nfrom entries:\n%+v", fromRows, g)
+			}
 			if !reflect.DeepEqual(g.Cycles, tc.cycles) {
 				t.Errorf("cycles %v, want %v", g.Cycles, tc.cycles)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -217,7 +218,7 @@ func TestStreamRows(t *testing.T) {
 		kept,
 		{ID: "team/db", Source: "gs://b/p/team_db.json", ResourceType: "db", Provider: "gcp", Status: "active", UpdatedAt: "2024-01-02T03:04:05Z", Version: "v1"},
 	}
-	if !slices.Equal(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("rows:\n%+v\nwant\n%+v", got, want)
 	}
 	slices.Sort(reads)

@@ -335,8 +335,9 @@ func (s *Store) listQuery(ctx context.Context, sql string) (rows pgx.Rows, done 
 	return rows, func() { rows.Close(); conn.Release() }, nil
 }
 
-// rowCols reads a listed row without its JSON (jsonShape).
-var rowCols = `name, type, provider, status, updated_at, ` + outputsShape + `, ` + configShape
+// rowCols reads a listed row, its dependencies too, without its JSON
+// (jsonShape).
+var rowCols = `name, type, provider, status, updated_at, ` + outputsShape + `, ` + configShape + `, dependencies`
 
 // rowBatch is how many rows ListRows hands over at a time.
 const rowBatch = 256
@@ -359,7 +360,8 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 	for rows.Next() {
 		var name, typ, provider, status string
 		var updated time.Time
-		if err := rows.Scan(&name, &typ, &provider, &status, &updated, nil, nil); err != nil {
+		var deps []string
+		if err := rows.Scan(&name, &typ, &provider, &status, &updated, nil, nil, &deps); err != nil {
 			return s.fail(ctx, "list", "", err)
 		}
 		src, ver := source(name), version(updated)
@@ -368,7 +370,7 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 			r, ok = known(src, ver)
 		}
 		if !ok {
-			r = stores.NewRow(name, typ, provider, status, stores.FormatTime(updated))
+			r = stores.NewRow(name, typ, provider, status, stores.FormatTime(updated)).WithDependencies(deps)
 			raw := rows.RawValues()
 			var problems []string
 			for i, column := range []string{"outputs", "applied_config"} {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -43,7 +44,7 @@ func rowsMatchList(t *testing.T, h Harness) {
 			}
 			rows[i].Version = ""
 		}
-		if !slices.Equal(rows, sortRows(want)) {
+		if !reflect.DeepEqual(rows, sortRows(want)) {
 			t.Errorf("filter %+v: rows\n%+v\nwant the entries' rows\n%+v", f, rows, want)
 		}
 	}
