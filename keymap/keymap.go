@@ -216,9 +216,9 @@ func Default() *Keymap {
 		Detail: Detail{
 			Pane:       detailPane(),
 			Tree:       bind("g", "dependency tree", "g"),
-			NextDep:    bind("tab", "next dependency", "tab"),
-			PrevDep:    bind("shift+tab", "previous dependency", "shift+tab"),
-			Jump:       bind("enter", "open dependency", "enter"),
+			NextDep:    bind("tab", "next dependency/dependent", "tab"),
+			PrevDep:    bind("shift+tab", "previous dependency/dependent", "shift+tab"),
+			Jump:       bind("enter", "open the selected record", "enter"),
 			Reveal:     bind("x", "reveal/mask secrets", "x"),
 			CopyID:     bind("y", "copy ID", "y"),
 			CopyValues: bind("c", "copy outputs+config", "c"),

@@ -54,7 +54,8 @@ type detailView struct {
 	gone    bool
 
 	revealed bool
-	dep      int // selected dependency, -1 for none
+	dep      int // selected line of depLines, -1 for none
+	depGraph
 
 	// raw is a corrupt record's stored bytes as shown: what e edits.
 	raw    *rawBytes
@@ -92,7 +93,7 @@ func (d *detailView) load() tea.Cmd {
 	ctx, gen := d.begin()
 	d.loading = true
 	s, id, now, stale := d.env.session.Store, d.entry.ID, d.env.now(), d.env.opts.StaleAfter
-	return d.tag(func() tea.Msg {
+	return tea.Batch(d.loadDeps(ctx, gen), d.tag(func() tea.Msg {
 		st, err := s.Get(ctx, id)
 		msg := detailMsg{gen: gen, state: st, err: err}
 		if errors.Is(err, stores.ErrCorrupt) {
@@ -119,7 +120,7 @@ func (d *detailView) load() tea.Cmd {
 			}
 		}
 		return msg
-	})
+	}))
 }
 
 func (d *detailView) SetSize(w, h int) {
@@ -150,6 +151,8 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 			d.err = quiet(msg.err)
 		}
 		d.render()
+	case depsMsg:
+		d.gotDeps(msg)
 	case storeChangedMsg:
 		return d.load()
 	case observedMsg:
@@ -164,13 +167,6 @@ func (d *detailView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (d *detailView) deps() []string {
-	if d.state == nil {
-		return nil
-	}
-	return d.state.Dependencies
-}
-
 func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := d.keys
 	switch {
@@ -178,7 +174,7 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return d.env.router.push(newTreeView(d.env, d.entry.ID))
 	case d.pane.key(msg, k.Pane, d.env.keys.Input):
 	case key.Matches(msg, k.NextDep), key.Matches(msg, k.PrevDep):
-		if n := len(d.deps()); n > 0 {
+		if n := len(d.depLines()); n > 0 {
 			back := key.Matches(msg, k.PrevDep)
 			switch {
 			case d.dep < 0 && back:
@@ -191,11 +187,10 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 				d.dep = (d.dep + 1) % n
 			}
 			d.render()
+			d.showDep()
 		}
 	case key.Matches(msg, k.Jump):
-		if deps := d.deps(); d.dep >= 0 && d.dep < len(deps) {
-			return d.env.router.push(newDetailView(d.env, stores.Row{ID: deps[d.dep]}))
-		}
+		return d.jump()
 	case key.Matches(msg, k.Reveal):
 		d.revealed = !d.revealed
 		d.render()
@@ -315,17 +310,7 @@ func (d *detailView) render() {
 		for _, l := range d.env.session.Limitations {
 			b.WriteString(st.Warn.Render("note: "+l) + "\n")
 		}
-		b.WriteString("\n" + st.Title.Render("dependencies") + "\n")
-		if len(s.Dependencies) == 0 {
-			b.WriteString(st.Dim.Render("  none") + "\n")
-		}
-		for i, dep := range s.Dependencies {
-			line := "  " + dep
-			if i == d.dep {
-				line = st.Selected.Render("▸ "+dep) + st.Dim.Render("  enter opens")
-			}
-			b.WriteString(line + "\n")
-		}
+		d.writeDeps(&b)
 		masked := redact.Count(d.state)
 		title := "outputs & config"
 		switch {

@@ -225,6 +225,12 @@ func TestGolden(t *testing.T) {
 			h.keys("enter")
 			h.typeText("prod/db/ord")
 		}, want: "A plain Unlock on a filesystem backend"},
+		{name: "resources_missing_dep", opts: withMissingDep(t), steps: func(h *syncHarness) { h.keys("/"); h.typeText("missing-dep"); h.keys("enter") }, want: "active ⚠missing-dep"},
+		{name: "resources_missing_dep_80x24", width: 80, height: 24, opts: withMissingDep(t), want: "1 missing-dep"},
+		{name: "detail_missing_dep", opts: withMissingDep(t), steps: openRecord("prod/api/gateway"), want: "prod/vpc/legacy  ✗ missing: no record has this ID"},
+		{name: "detail_missing_dep_80x24", width: 80, height: 24, opts: withMissingDep(t), steps: openRecord("prod/api/gateway"), want: "✗ missing"},
+		{name: "detail_required_by", opts: withMissingDep(t), steps: func(h *syncHarness) { openRecord("prod/lb/api")(h); h.keys("tab", "tab") }, want: "▸ prod/api/gateway"},
+		{name: "detail_required_by_80x24", width: 80, height: 24, opts: withMissingDep(t), steps: func(h *syncHarness) { openRecord("prod/lb/api")(h); h.keys("shift+tab") }, want: "▸ prod/dns/www"},
 		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
 	}

@@ -25,7 +25,7 @@ func TestEveryListAndPaneShowsItsPosition(t *testing.T) {
 		{[]string{"G"}, "row 58/58"},
 		{[]string{"L"}, "row 1/3"},
 		{[]string{"esc", "g", "enter"}, "lines 1–16 of "},
-		{[]string{"pgdown"}, "lines 9–24 of 24"},
+		{[]string{"pgdown"}, "lines 12–27 of 27"},
 		{[]string{"?"}, "lines 1–16 of "},
 	} {
 		for _, k := range step.keys {

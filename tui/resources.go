@@ -39,6 +39,9 @@ type resourcesView struct {
 
 	counts         map[string]int
 	corrupt, stuck int
+	// missing holds the records with a dependency no listed record has,
+	// found once a listing is complete.
+	missing map[string]bool
 	// header caches the summary lines; counting rows or locks clears it.
 	header []string
 
@@ -55,7 +58,7 @@ func newResourcesView(e *env) *resourcesView {
 		{Title: "TYPE", MaxWidth: 24, MinWidth: 10, Drop: 2, Text: func(r stores.Row) string { return field(r, r.ResourceType) }},
 		{Title: "PROVIDER", MaxWidth: 14, MinWidth: 8, Drop: 1, Text: func(r stores.Row) string { return field(r, r.Provider) }},
 		{Title: "STATUS", Whole: true,
-			Text:    func(r stores.Row) string { return statusText(r, now(), stale) },
+			Text:    func(r stores.Row) string { return statusText(r, now(), stale) + v.depMark(r) },
 			Compare: func(a, b stores.Row) int { return cmp.Compare(severity(a, now(), stale), severity(b, now(), stale)) },
 			Style: func(r stores.Row) *lipgloss.Style {
 				if r.Corrupt() || r.IsStuck(now(), stale) {
@@ -129,7 +132,8 @@ func statusText(r stores.Row, now time.Time, stale time.Duration) string {
 
 // searchFields are what the filter matches: what the row shows (ID,
 // type, provider, status, lock) and the words for its marks: corrupt,
-// stuck, locked, and the lock's verdict (orphaned, stale, held).
+// stuck, missing-dep, locked, and the lock's verdict (orphaned, stale,
+// held).
 func (v *resourcesView) searchFields(r stores.Row, now time.Time, stale time.Duration) []string {
 	fields := []string{r.ID}
 	switch {
@@ -140,6 +144,9 @@ func (v *resourcesView) searchFields(r stores.Row, now time.Time, stale time.Dur
 		if r.IsStuck(now, stale) {
 			fields = append(fields, "stuck")
 		}
+	}
+	if v.missing[r.ID] {
+		fields = append(fields, missingDepWord)
 	}
 	if l, ok := v.locks[r.ID]; ok {
 		fields = append(fields, "locked", string(l.Verdict))
@@ -256,6 +263,8 @@ func (v *resourcesView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case rowsMsg:
 		return v.rows(msg)
+	case danglingMsg:
+		return v.dangling(msg)
 	case locksMsg:
 		if !v.current(msg.gen) {
 			return nil
@@ -318,12 +327,12 @@ func (v *resourcesView) rows(msg rowsMsg) tea.Cmd {
 	}
 	if !v.loaded {
 		v.loaded = true
-		return nil
+		return v.findDangling(msg.gen)
 	}
 	cmd := v.grid.SetItems(v.pending)
 	v.recount(v.pending)
 	v.pending = nil
-	return v.tag(cmd)
+	return tea.Batch(v.tag(cmd), v.findDangling(msg.gen))
 }
 
 // recount starts the counts over for a new set of rows.
@@ -464,6 +473,9 @@ func (v *resourcesView) summary() []string {
 	}
 	if v.stuck > 0 {
 		counts = append(counts, st.Error.Render(fmt.Sprintf("%d stuck", v.stuck)))
+	}
+	if n := len(v.missing); n > 0 {
+		counts = append(counts, st.Error.Render(fmt.Sprintf("%d %s", n, missingDepWord)))
 	}
 	var statuses []string
 	if v.corrupt > 0 {

@@ -134,7 +134,7 @@ func (v *treeView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Open):
 		if r, ok := v.selected(); ok {
 			if r.node.Missing {
-				return showStatus(r.id+" has no record: it is a dependency on a missing ID", true)
+				return showStatus(noRecord(r.id), true)
 			}
 			return v.env.router.push(newDetailView(v.env, stores.Row{ID: r.id}))
 		}
