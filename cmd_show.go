@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"statescope/stores"
+	"statescope/stores/graph"
 	"statescope/stores/redact"
 )
 
@@ -47,12 +50,53 @@ func (a *app) showCommand() *cobra.Command {
 			if len(st.Unknown) > 0 && output == "json" {
 				fmt.Fprintln(a.errOut, "note: fields statescope does not know, kept as stored on every write:", strings.Join(unknownKeys(st), ", "))
 			}
-			return writeRecord(a.out, st, output)
+			deps, err := dependencyNotes(cmd.Context(), s, st)
+			if err != nil {
+				return err
+			}
+			if err := writeRecord(a.out, st, output); err != nil {
+				return err
+			}
+			// YAML takes them as comments; JSON stays the record as stored.
+			w, prefix := a.out, "# "
+			if output == "json" {
+				w, prefix = a.errOut, "note: "
+			}
+			for _, n := range deps {
+				fmt.Fprintln(w, prefix+n)
+			}
+			return nil
 		},
 	}
 	outputFlag(cmd, &output, "yaml", "json")
 	cmd.Flags().BoolVar(&reveal, "reveal", false, "show secret-looking values")
 	return cmd
+}
+
+// dependencyNotes say which records depend on st and which of its
+// dependencies no record has, from a listing of the store's rows.
+func dependencyNotes(ctx context.Context, s stores.Store, st *stores.State) ([]string, error) {
+	var rows []stores.Row
+	err := stores.ListRows(ctx, s, stores.Filter{}, nil, func(batch []stores.Row) error {
+		rows = append(rows, batch...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the records to find what depends on %s: %w", st.ResourceID, err)
+	}
+	g := graph.FromRows(rows)
+	var by []string
+	for _, e := range g.Dependents(st.ResourceID) {
+		by = append(by, e.From)
+	}
+	slices.Sort(by)
+	notes := []string{"required by: " + cmp.Or(strings.Join(by, ", "), "none")}
+	for _, dep := range st.Dependencies {
+		if n, ok := g.Node(dep); !ok || n.Missing {
+			notes = append(notes, "missing dependency: "+dep+" (no record has this ID)")
+		}
+	}
+	return notes, nil
 }
 
 // unknownHeading introduces a record's unknown fields in YAML output.
