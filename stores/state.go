@@ -379,3 +379,6 @@ func (s *State) IsStuck(now time.Time, threshold time.Duration) bool {
 	t, ok := ParseTime(s.UpdatedAt)
 	return ok && now.Sub(t) > threshold
 }
+
+// StuckReason is the reason recorded when a stuck record is marked error.
+func StuckReason(status string) string { return "left in " + status + " by an interrupted run" }

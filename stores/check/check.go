@@ -270,7 +270,7 @@ func (c *checker) records(entries []stores.Entry, skip map[string]bool) {
 			c.add(Finding{Kind: StuckRecord, Severity: Warning, Resources: []string{e.ID}, Source: e.Source,
 				Evidence: fmt.Sprintf("%s since %s (%s ago, longer than %s): a run that ended midway left it", st.Status, st.UpdatedAt,
 					stores.HumanDuration(c.opt.Now.Sub(t)), stores.HumanDuration(c.opt.StaleAfter)),
-				Repair: c.cmd("set-status", e.ID, stores.StatusError, "--reason", "left in "+st.Status+" by an interrupted run")})
+				Repair: c.cmd("set-status", e.ID, stores.StatusError, "--reason", stores.StuckReason(st.Status))})
 		case st.Status == stores.StatusError:
 			why := "status error"
 			if st.Error != "" {
