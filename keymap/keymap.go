@@ -55,6 +55,8 @@ type Resources struct {
 	Refresh, Delete, CopyID           key.Binding
 	// Backups opens the store's backups, deleted records' included.
 	Backups key.Binding
+	// Recover releases a stuck record's orphaned lock, then sets its status.
+	Recover key.Binding
 }
 
 // Detail is one record.
@@ -67,6 +69,8 @@ type Detail struct {
 	Tree                             key.Binding
 	// Hex switches a corrupt record's stored bytes between text and hex.
 	Hex key.Binding
+	// Recover releases a stuck record's orphaned lock, then sets its status.
+	Recover key.Binding
 }
 
 // Diff compares two records.
@@ -188,6 +192,8 @@ func detailPane() Pane {
 	return p
 }
 
+func recoverKey() key.Binding { return bind("u", "recover stuck record", "u") }
+
 // Default returns the built-in bindings.
 func Default() *Keymap {
 	return &Keymap{
@@ -212,13 +218,14 @@ func Default() *Keymap {
 			Delete:  bind("ctrl+d", "delete", "ctrl+d"),
 			CopyID:  bind("y", "copy ID", "y"),
 			Backups: bind("b", "backups, deleted records too", "b"),
+			Recover: recoverKey(),
 		},
 		Detail: Detail{
 			Pane:       detailPane(),
 			Tree:       bind("g", "dependency tree", "g"),
-			NextDep:    bind("tab", "next dependency/dependent", "tab"),
-			PrevDep:    bind("shift+tab", "previous dependency/dependent", "shift+tab"),
-			Jump:       bind("enter", "open the selected record", "enter"),
+			NextDep:    bind("tab", "next linked record", "tab"),
+			PrevDep:    bind("shift+tab", "previous linked record", "shift+tab"),
+			Jump:       bind("enter", "open selected record", "enter"),
 			Reveal:     bind("x", "reveal/mask secrets", "x"),
 			CopyID:     bind("y", "copy ID", "y"),
 			CopyValues: bind("c", "copy outputs+config", "c"),
@@ -229,6 +236,7 @@ func Default() *Keymap {
 			Delete:     bind("ctrl+d", "delete", "ctrl+d"),
 			Backups:    bind("b", "backups", "b"),
 			Hex:        bind("H", "raw bytes as hex/text", "H"),
+			Recover:    recoverKey(),
 		},
 		Diff: Diff{
 			Pane:   defaultPane(),
@@ -309,14 +317,14 @@ func (k *Keymap) named() map[string]*key.Binding {
 
 		"resources.open": &k.Resources.Open, "resources.diff": &k.Resources.Diff, "resources.filter": &k.Resources.Filter,
 		"resources.sort": &k.Resources.Sort, "resources.reverse": &k.Resources.Reverse, "resources.refresh": &k.Resources.Refresh,
-		"resources.delete": &k.Resources.Delete, "resources.copy_id": &k.Resources.CopyID,
+		"resources.delete": &k.Resources.Delete, "resources.copy_id": &k.Resources.CopyID, "resources.recover": &k.Resources.Recover,
 		"resources.backups": &k.Resources.Backups,
 
 		"detail.next_dependency": &k.Detail.NextDep, "detail.previous_dependency": &k.Detail.PrevDep,
 		"detail.open_dependency": &k.Detail.Jump, "detail.reveal": &k.Detail.Reveal, "detail.copy_id": &k.Detail.CopyID,
 		"detail.copy_values": &k.Detail.CopyValues, "detail.diff": &k.Detail.Diff, "detail.refresh": &k.Detail.Refresh,
 		"detail.set_status": &k.Detail.SetStatus, "detail.edit": &k.Detail.Edit, "detail.delete": &k.Detail.Delete,
-		"detail.backups": &k.Detail.Backups, "detail.tree": &k.Detail.Tree, "detail.hex": &k.Detail.Hex,
+		"detail.backups": &k.Detail.Backups, "detail.tree": &k.Detail.Tree, "detail.hex": &k.Detail.Hex, "detail.recover": &k.Detail.Recover,
 
 		"diff.mode": &k.Diff.Mode, "diff.reveal": &k.Diff.Reveal, "diff.source": &k.Diff.Source,
 
@@ -479,7 +487,7 @@ func (Input) SetName() string     { return "input" }
 // disables them and the views refuse them with one message.
 func (k *Keymap) mutating() []*key.Binding {
 	return []*key.Binding{
-		&k.Resources.Delete, &k.Detail.SetStatus, &k.Detail.Edit, &k.Detail.Delete,
+		&k.Resources.Delete, &k.Resources.Recover, &k.Detail.Recover, &k.Detail.SetStatus, &k.Detail.Edit, &k.Detail.Delete,
 		&k.Backups.Restore, &k.Locks.ForceUnlock, &k.Locks.Unlock, &k.Confirm.Apply, &k.Confirm.Force,
 	}
 }
@@ -516,7 +524,7 @@ func (r Resources) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		r.Motion.Bindings(),
 		{r.Open, r.Diff, r.Filter, r.Sort, r.Reverse, r.Refresh, r.CopyID},
-		{r.Backups, r.Delete},
+		{r.Backups, r.Delete, r.Recover},
 	}
 }
 
@@ -530,7 +538,7 @@ func (d Detail) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		d.Pane.Bindings(),
 		{d.NextDep, d.PrevDep, d.Jump, d.Tree, d.Reveal, d.CopyID, d.CopyValues, d.Diff, d.Refresh, d.Hex},
-		{d.SetStatus, d.Edit, d.Backups, d.Delete},
+		{d.SetStatus, d.Recover, d.Edit, d.Backups, d.Delete},
 	}
 }
 

@@ -27,6 +27,8 @@ type detailKeys struct {
 
 func (k detailKeys) ShortHelp() []key.Binding {
 	switch d := k.d; {
+	case !d.entry.Corrupt() && d.recoverable():
+		return append([]key.Binding{k.Recover}, k.Detail.ShortHelp()...)
 	case !d.entry.Corrupt():
 		return k.Detail.ShortHelp()
 	case d.raw == nil: // no bytes to show, edit or back up before a delete
@@ -215,6 +217,8 @@ func (d *detailView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return d.startEdit(true)
 	case keymap.Pressed(msg, k.Delete):
 		return d.env.openDelete(d.entry.ID, k.Delete)
+	case keymap.Pressed(msg, k.Recover):
+		return d.startRecover()
 	}
 	return nil
 }

@@ -231,6 +231,26 @@ func TestGolden(t *testing.T) {
 		{name: "detail_missing_dep_80x24", width: 80, height: 24, opts: withMissingDep(t), steps: openRecord("prod/api/gateway"), want: "✗ missing"},
 		{name: "detail_required_by", opts: withMissingDep(t), steps: func(h *syncHarness) { openRecord("prod/lb/api")(h); h.keys("tab", "tab") }, want: "▸ prod/api/gateway"},
 		{name: "detail_required_by_80x24", width: 80, height: 24, opts: withMissingDep(t), steps: func(h *syncHarness) { openRecord("prod/lb/api")(h); h.keys("shift+tab") }, want: "▸ prod/dns/www"},
+		{name: "resources_recover_hint", steps: func(h *syncHarness) { h.keys("/"); h.typeText("prod/db/orders"); h.keys("enter") }, want: "u recover stuck record"},
+		{name: "recover_step1", steps: recoverOrders, want: "token:    tok-orders"},
+		{name: "recover_step1_80x24", width: 80, height: 24, steps: recoverOrders, want: "step 1 of 2"},
+		{name: "recover_step1_lock_changed", steps: func(h *syncHarness) {
+			recoverOrders(h)
+			gs := h.m.env.session.Store.(*goldenStore)
+			gs.mu.Lock()
+			gs.locks[0].Token = "tok-new-holder"
+			gs.mu.Unlock()
+			h.typeText("prod/db/orders")
+			h.keys("enter")
+		}, want: "changed hands"},
+		{name: "recover_step2", steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter") }, want: "▸ error"},
+		{name: "recover_step2_80x24", width: 80, height: 24, steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter") }, want: "step 2 of 2"},
+		{name: "recover_step2_plan", steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter") }, want: `+  "status": "error",`},
+		{name: "recover_step2_plan_80x24", width: 80, height: 24, steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter") }, want: "step 2 of 2"},
+		{name: "recover_stopped_after_step1", steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter", "esc") }, want: "recover stopped after step 1"},
+		{name: "recover_done", steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter", "y") }, want: "set-status prod/db/orders: done"},
+		{name: "recover_not_applicable", steps: func(h *syncHarness) { h.keys("/"); h.typeText("staging/dns/api"); h.keys("enter", "u") }, want: "recover is for a stuck record whose lock is orphaned"},
+		{name: "recover_readonly_refused", readOnly: true, steps: recoverOrders, want: "recover is disabled: the store is opened read-only"},
 		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,8 +34,9 @@ type planView struct {
 	action   repair.Action
 	resource string
 	plan     planner
-	// about is an extra line on what the change is (the backup restored).
-	about string
+	// about is an extra line on what the change is (the backup restored,
+	// the step of a flow); stopped, when set, is what cancelling says.
+	about, stopped string
 	// kept is the user's edited record: saved to a private file when the
 	// edit is not applied, so the text is never lost.
 	kept []byte
@@ -268,7 +270,7 @@ func (v *planView) Paste(text string) tea.Cmd {
 // Back reports the cancellation; the router then leaves the view.
 func (v *planView) Back() bool {
 	if !v.applying {
-		v.env.router.setStatus(string(v.action)+" cancelled; nothing changed", false)
+		v.env.router.setStatus(cmp.Or(v.stopped, string(v.action)+" cancelled; nothing changed"), false)
 	}
 	return false
 }

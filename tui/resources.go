@@ -204,7 +204,7 @@ func verdictRank(v stores.Verdict) int {
 }
 
 func (v *resourcesView) Title() string     { return "resources" }
-func (v *resourcesView) Keys() help.KeyMap { return v.keys }
+func (v *resourcesView) Keys() help.KeyMap { return resourcesKeys{v.keys, v} }
 func (v *resourcesView) Capturing() bool   { return v.filter.typing }
 func (v *resourcesView) Busy() bool        { return v.listing || v.lockLoading || v.grid.Filtering() }
 func (v *resourcesView) Leave()            {}
@@ -388,6 +388,8 @@ func (v *resourcesView) key(msg tea.KeyPressMsg) tea.Cmd {
 		if r, ok := v.grid.Selected(); ok {
 			return v.env.openDelete(r.ID, k.Delete)
 		}
+	case keymap.Pressed(msg, k.Recover):
+		return v.startRecover()
 	case key.Matches(msg, k.Backups):
 		return v.env.router.push(newStoreBackupsView(v.env))
 	}

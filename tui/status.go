@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -23,6 +24,9 @@ type statusView struct {
 	choice  int
 	reason  input
 	missing bool // enter was pressed on error without a reason
+	// about is a line under the title (the step of a flow this is in);
+	// stopped, when set, is what cancelling says instead.
+	about, stopped string
 }
 
 func newStatusView(e *env, st *stores.State) *statusView {
@@ -51,7 +55,7 @@ func (v *statusView) Update(msg tea.Msg) tea.Cmd {
 	k, n := v.env.keys.Input, len(stores.Statuses)
 	switch {
 	case key.Matches(press, k.Cancel):
-		v.env.router.setStatus("set status cancelled; nothing changed", false)
+		v.env.router.setStatus(cmp.Or(v.stopped, "set status cancelled; nothing changed"), false)
 		return v.env.router.pop()
 	case key.Matches(press, k.Up):
 		v.choice = (v.choice + n - 1) % n
@@ -76,15 +80,21 @@ func (v *statusView) accept() tea.Cmd {
 	id := v.id
 	r := v.env.router
 	r.pop()
-	return r.push(newPlanView(v.env, repair.ActionSetStatus, id, func(ctx context.Context, eng *repair.Engine, _ bool) (*repair.Plan, error) {
+	pv := newPlanView(v.env, repair.ActionSetStatus, id, func(ctx context.Context, eng *repair.Engine, _ bool) (*repair.Plan, error) {
 		return eng.PlanSetStatus(ctx, id, status, reason)
-	}))
+	})
+	pv.about, pv.stopped = v.about, v.stopped
+	return r.push(pv)
 }
 
 func (v *statusView) Render() string {
 	st := v.env.styles
 	var b strings.Builder
-	b.WriteString(st.Bold.Render("SET STATUS") + " of " + st.Bold.Render(v.id) + st.Dim.Render("  (now "+dash(v.current)+")") + "\n\n")
+	b.WriteString(st.Bold.Render("SET STATUS") + " of " + st.Bold.Render(v.id) + st.Dim.Render("  (now "+dash(v.current)+")") + "\n")
+	if v.about != "" {
+		b.WriteString(st.Warn.Render(wrap(v.about, v.width)) + "\n")
+	}
+	b.WriteString("\n")
 	for i, s := range stores.Statuses {
 		line := "  " + st.StatusStyle(s).Render(s)
 		if i == v.choice {

@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"statescope/stores"
+)
+
+// recoverOrders opens recover on the demo's stuck, orphan-locked record
+// from its detail.
+func recoverOrders(h *syncHarness) {
+	h.keys("/")
+	h.typeText("prod/db/orders")
+	h.keys("enter", "enter", "u")
+}
+
+// The footer offers recover exactly where it applies: a stuck record
+// under an orphaned lock; elsewhere the key says why not.
+func TestRecoverHintOnlyWhereItApplies(t *testing.T) {
+	h := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}})
+	footer := func() string {
+		lines := strings.Split(h.screen(), "\n")
+		return lines[len(lines)-1]
+	}
+	for _, tc := range []struct {
+		id   string
+		hint bool
+	}{
+		{"prod/db/orders", true},   // stuck, orphaned lock
+		{"prod/k8s/main", false},   // orphaned lock, not stuck
+		{"staging/dns/api", false}, // locked, fresh
+		{"prod/db/users", false},   // neither
+	} {
+		h.m.pop()
+		h.keys("esc")
+		h.keys("/")
+		h.typeText(tc.id)
+		h.keys("enter")
+		if got := strings.Contains(footer(), "recover"); got != tc.hint {
+			t.Errorf("%s: table footer offers recover: %v, want %v\n%s", tc.id, got, tc.hint, footer())
+		}
+		h.keys("enter")
+		if got := strings.Contains(footer(), "recover"); got != tc.hint {
+			t.Errorf("%s: detail footer offers recover: %v, want %v\n%s", tc.id, got, tc.hint, footer())
+		}
+		h.keys("u")
+		if _, opened := h.m.top().(*recoverView); opened != tc.hint {
+			t.Errorf("%s: u opened recover: %v, want %v (status %q)", tc.id, opened, tc.hint, h.m.status)
+		}
+		if !tc.hint && !strings.HasPrefix(h.m.status, "recover is for a stuck record whose lock is orphaned; ") {
+			t.Errorf("%s: status %q", tc.id, h.m.status)
+		}
+		for len(h.m.stack) > 1 {
+			h.m.pop()
+		}
+	}
+}
+
+// Recover releases the lock, then sets the status the operator confirms;
+// stopping after step 1 leaves the lock released and the status as it was.
+func TestRecoverSteps(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		gs := newGoldenStore(t)
+		h := newSyncHarness(t, Options{Session: Session{Store: gs, Name: "demo"}})
+		recoverOrders(h)
+		h.typeText("prod/db/orders")
+		h.keys("enter") // step 1: release
+		locks, _ := gs.Locks(context.Background())
+		for _, l := range locks {
+			if l.ResourceID == "prod/db/orders" {
+				t.Fatal("the lock is still there after step 1")
+			}
+		}
+		h.keys("enter") // step 2: error, with the reason offered
+		if stop {
+			h.keys("esc")
+		} else {
+			h.keys("y")
+		}
+		rec, err := gs.Get(context.Background(), "prod/db/orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := stores.StatusError, "left in provisioning by an interrupted run"
+		if stop {
+			want, wantErr = stores.StatusProvisioning, ""
+		}
+		if rec.Status != want || rec.Error != wantErr {
+			t.Errorf("stop=%v: status %q error %q, want %q %q", stop, rec.Status, rec.Error, want, wantErr)
+		}
+	}
+}
