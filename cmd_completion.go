@@ -43,6 +43,9 @@ func (a *app) addCompletions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeIDs(1, statuses)
 		case "unlock":
 			c.ValidArgsFunction = a.completeLocked
+		case "recover":
+			c.ValidArgsFunction = a.completeLocked
+			c.RegisterFlagCompletionFunc("status", statuses)
 		case "list":
 			c.RegisterFlagCompletionFunc("status", statuses)
 		}
