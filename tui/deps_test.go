@@ -78,7 +78,15 @@ func TestDetailDependenciesBothWays(t *testing.T) {
 	if want := []string{"prod/api/gateway", "prod/dns/api", "prod/dns/www"}; !slices.Equal(d.requiredBy, want) {
 		t.Fatalf("required by %v, want %v", d.requiredBy, want)
 	}
-	h.keys("tab", "tab", "enter") // the first line is its dependency, then what requires it
+	// Read afresh with the record: r shows a record added since.
+	if err := h.m.env.session.Store.Save(context.Background(), &stores.State{ResourceID: "prod/api/admin", Status: stores.StatusActive, Dependencies: []string{"prod/lb/api"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("r")
+	if want := []string{"prod/api/admin", "prod/api/gateway", "prod/dns/api", "prod/dns/www"}; !slices.Equal(d.requiredBy, want) {
+		t.Fatalf("required by after r: %v, want %v", d.requiredBy, want)
+	}
+	h.keys("tab", "tab", "tab", "enter") // the first line is its dependency, then what requires it
 	if top, ok := h.m.top().(*detailView); !ok || top.entry.ID != "prod/api/gateway" {
 		t.Fatalf("enter on a required-by line opened %T %v", h.m.top(), h.m.top().Title())
 	}
