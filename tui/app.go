@@ -587,15 +587,22 @@ func (m *Model) trail(w int) string {
 	return ansi.Truncate(line, max(w, 0), "…")
 }
 
+// typingHelp is a view whose text entry takes fewer keys than Input's
+// (no completion): its footer lists only those.
+type typingHelp interface{ TypingHelp() []key.Binding }
+
 func (m *Model) helpBar() string {
 	v := m.top()
 	if v == nil {
 		return ""
 	}
+	typing, _ := v.(typingHelp)
 	var bindings []key.Binding
 	switch {
 	case m.dialog != nil:
 		bindings = []key.Binding{m.env.keys.Input.Accept, m.env.keys.Input.Cancel}
+	case m.command == nil && v.Capturing() && typing != nil:
+		bindings = typing.TypingHelp()
 	case v.Capturing() || m.command != nil:
 		bindings = m.env.keys.Input.ShortHelp()
 	case m.env.session.Store == nil:
