@@ -61,7 +61,7 @@ func TestRecoverHintOnlyWhereItApplies(t *testing.T) {
 // Recover releases the lock, then sets the status the operator confirms;
 // stopping after step 1 leaves the lock released and the status as it was.
 func TestRecoverSteps(t *testing.T) {
-	for _, stop := range []bool{false, true} {
+	for _, stop := range []string{"", "picker", "diff"} {
 		gs := newGoldenStore(t)
 		h := newSyncHarness(t, Options{Session: Session{Store: gs, Name: "demo"}})
 		recoverOrders(h)
@@ -73,22 +73,30 @@ func TestRecoverSteps(t *testing.T) {
 				t.Fatal("the lock is still there after step 1")
 			}
 		}
-		h.keys("enter") // step 2: error, with the reason offered
-		if stop {
+		if stop == "picker" {
 			h.keys("esc")
 		} else {
+			h.keys("enter") // step 2: error, with the reason offered
+		}
+		switch stop {
+		case "diff":
+			h.keys("esc")
+		case "":
 			h.keys("y")
+		}
+		if stopped := "recover stopped after step 1: the lock on prod/db/orders is released, its status untouched (provisioning)"; stop != "" && h.m.status != stopped {
+			t.Errorf("stop at %s: status %q, want %q", stop, h.m.status, stopped)
 		}
 		rec, err := gs.Get(context.Background(), "prod/db/orders")
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, wantErr := stores.StatusError, "left in provisioning by an interrupted run"
-		if stop {
+		if stop != "" {
 			want, wantErr = stores.StatusProvisioning, ""
 		}
 		if rec.Status != want || rec.Error != wantErr {
-			t.Errorf("stop=%v: status %q error %q, want %q %q", stop, rec.Status, rec.Error, want, wantErr)
+			t.Errorf("stop at %q: status %q error %q, want %q %q", stop, rec.Status, rec.Error, want, wantErr)
 		}
 	}
 }
