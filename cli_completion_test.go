@@ -25,6 +25,8 @@ func TestShellCompletion(t *testing.T) {
 		{"set-status status", []string{"--store", dir, "set-status", "prod/db/orders", "d"}, []string{"destroying", "destroyed"}},
 		{"set-status ID", []string{"--store", dir, "set-status", "legacy"}, []string{"legacy:db*old"}},
 		{"unlock locked IDs", []string{"--store", dir, "unlock", ""}, []string{"prod/db/orders", "prod/k8s/main", "staging/dns/api"}},
+		{"recover locked IDs", []string{"--store", dir, "recover", ""}, []string{"prod/db/orders", "prod/k8s/main", "staging/dns/api"}},
+		{"recover --status", []string{"--store", dir, "recover", "prod/db/orders", "--status", "a"}, []string{"active"}},
 		{"list --status", []string{"list", "--status", "p"}, []string{"planned", "provisioning"}},
 		{"list -o", []string{"list", "-o", ""}, []string{"table", "json"}},
 		{"show -o", []string{"show", "x", "--output", ""}, []string{"yaml", "json"}},
