@@ -249,7 +249,7 @@ func TestGolden(t *testing.T) {
 		{name: "recover_step2_plan_80x24", width: 80, height: 24, steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter") }, want: "step 2 of 2"},
 		{name: "recover_stopped_after_step1", steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter", "esc") }, want: "recover stopped after step 1"},
 		{name: "recover_done", steps: func(h *syncHarness) { recoverOrders(h); h.typeText("prod/db/orders"); h.keys("enter", "enter", "y") }, want: "set-status prod/db/orders: done"},
-		{name: "recover_not_applicable", steps: func(h *syncHarness) { h.keys("/"); h.typeText("staging/dns/api"); h.keys("enter", "u") }, want: "recover is for a stuck record whose lock is orphaned"},
+		{name: "recover_not_applicable", opts: stuckUnderFreshLock(t), steps: func(h *syncHarness) { h.keys("/"); h.typeText("staging/dns/api"); h.keys("enter", "u") }, want: "its lock is held, not orphaned"},
 		{name: "recover_readonly_refused", readOnly: true, steps: recoverOrders, want: "recover is disabled: the store is opened read-only"},
 		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},

@@ -20,22 +20,12 @@ func recoverable(stuck bool, l *stores.LockInfo) bool {
 	return stuck && l != nil && l.Verdict == stores.VerdictOrphaned
 }
 
-// openRecover starts recover on id, or says why it does not apply.
-func (e *env) openRecover(id string, stuck bool, l *stores.LockInfo, b key.Binding) tea.Cmd {
+// openRecover starts recover on id. Whether it applies is the engine's to
+// say, from the store as it is now: the footer's offer is only as fresh
+// as the listing.
+func (e *env) openRecover(id string, b key.Binding) tea.Cmd {
 	if refused := e.refuse("recover", b); refused != nil {
 		return refused
-	}
-	var why string
-	switch {
-	case !stuck:
-		why = id + " is not stuck"
-	case l == nil:
-		why = id + " is not locked: set its status instead"
-	case !recoverable(stuck, l):
-		why = "the lock on " + id + " is " + string(l.Verdict) + ", not orphaned: release it from the locks view (L) if you are sure"
-	}
-	if why != "" {
-		return showStatus("recover is for a stuck record whose lock is orphaned; "+why, true)
 	}
 	return e.router.push(&recoverView{env: e, resource: id})
 }
@@ -190,15 +180,10 @@ func (v *resourcesView) recoverable(r stores.Row) bool {
 }
 
 func (v *resourcesView) startRecover() tea.Cmd {
-	r, ok := v.grid.Selected()
-	if !ok {
-		return nil
+	if r, ok := v.grid.Selected(); ok {
+		return v.env.openRecover(r.ID, v.keys.Recover)
 	}
-	var lock *stores.LockInfo
-	if l, ok := v.locks[r.ID]; ok {
-		lock = &l
-	}
-	return v.env.openRecover(r.ID, r.IsStuck(v.env.now(), v.env.opts.StaleAfter), lock, v.keys.Recover)
+	return nil
 }
 
 // recoverable: the footer offers recover (detailKeys).
@@ -209,5 +194,5 @@ func (d *detailView) stuck() bool {
 }
 
 func (d *detailView) startRecover() tea.Cmd {
-	return d.env.openRecover(d.entry.ID, d.stuck(), d.lock, d.keys.Recover)
+	return d.env.openRecover(d.entry.ID, d.keys.Recover)
 }
