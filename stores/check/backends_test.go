@@ -84,6 +84,19 @@ func TestPostgresCleanHasNoFindings(t *testing.T) {
 	assertKinds(t, rep, got, nil)
 }
 
+// A database the engine has not written to yet has no table: nothing
+// to find, and nothing created by looking.
+func TestPostgresWithoutTableHasNoFindings(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	dsn := pg.SuperuserDSN(db)
+	rep, got := kinds(t, open(t, dsn), check.Options{Target: dsn})
+	assertKinds(t, rep, got, nil)
+	if n := pg.MustExec(t, db, "SELECT count(*) FROM pg_tables WHERE tablename = 'iac_resources'"); n != "0" {
+		t.Errorf("the check created the table (%s)", n)
+	}
+}
+
 func dbOf(dsn string) string {
 	u, _ := url.Parse(dsn)
 	return u.Path[1:]
