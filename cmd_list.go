@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -386,39 +389,101 @@ func isEmptyJSON(v []byte) bool {
 }
 
 // writeListJSON writes the items as one JSON array as they are listed:
-// each is encoded when its batch arrives and every batch is flushed, so
-// nothing holds the whole store. The document is what json.Encoder with a
-// two-space indent writes for the whole array. With emptyIsError nothing
-// is written for an empty listing (the caller reports it); otherwise it is
-// []. It returns how many items were written.
+// they are gathered in chunks, each chunk is encoded by one of GOMAXPROCS
+// encoders and written and flushed as soon as it is, so nothing holds the
+// whole store and the listing never waits for the encoding. Items keep
+// their order within a chunk; chunks are written as they complete. The
+// document is what json.Encoder with a two-space indent writes for the
+// array in that order. With emptyIsError nothing is written for an empty
+// listing (the caller reports it); otherwise it is []. It returns how many
+// items were written.
 func writeListJSON(w io.Writer, stream func(yield func([]listItem) error) error, emptyIsError bool) (int, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	n := 0
-	j := redact.JSON{Prefix: "  ", Indent: "  "}
-	var item []byte
+	lw := &listWriter{bw: bufio.NewWriterSize(w, 64<<10)}
+	chunks := make(chan []listItem)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var buf []byte
+			for c := range chunks {
+				buf = lw.write(buf[:0], c)
+			}
+		})
+	}
+	var chunk []listItem
+	size := 0
 	err := stream(func(batch []listItem) error {
 		for _, it := range batch {
-			var err error
-			if item, err = it.appendJSON(item[:0], j, 0); err != nil {
-				return err
+			chunk = append(chunk, it)
+			size += len(it.raw)
+			if len(chunk) == chunkItems || size >= chunkBytes {
+				chunks <- chunk
+				chunk, size = nil, 0
 			}
-			sep := ",\n  "
-			if n == 0 {
-				sep = "[\n  "
-			}
-			bw.WriteString(sep)
-			bw.Write(item)
-			n++
 		}
-		return bw.Flush()
+		return lw.failed()
 	})
-	switch {
-	case err != nil:
-		return n, err
-	case n > 0:
-		bw.WriteString("\n]\n")
-	case !emptyIsError:
-		bw.WriteString("[]\n")
+	if err == nil && len(chunk) > 0 {
+		chunks <- chunk
 	}
-	return n, bw.Flush()
+	close(chunks)
+	wg.Wait()
+	if err = cmp.Or(err, lw.err); err != nil {
+		return lw.n, err
+	}
+	switch {
+	case lw.n > 0:
+		lw.bw.WriteString("\n]\n")
+	case !emptyIsError:
+		lw.bw.WriteString("[]\n")
+	}
+	return lw.n, lw.bw.Flush()
+}
+
+// A chunk is encoded when it holds chunkItems items or chunkBytes of
+// stored records, whichever comes first: enough to keep the hand-overs
+// rare, little enough to bound what is held.
+const (
+	chunkItems = 64
+	chunkBytes = 1 << 20
+)
+
+// listWriter is the output writeListJSON's encoders share.
+type listWriter struct {
+	mu  sync.Mutex
+	bw  *bufio.Writer
+	n   int
+	err error
+}
+
+func (lw *listWriter) failed() error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.err
+}
+
+// write encodes a chunk's items into buf, each after the separator that
+// follows an array element, then writes and flushes them; the first chunk
+// written opens the array instead. It returns buf for reuse.
+func (lw *listWriter) write(buf []byte, chunk []listItem) []byte {
+	j := redact.JSON{Prefix: "  ", Indent: "  "}
+	var err error
+	for _, it := range chunk {
+		if buf, err = it.appendJSON(append(buf, ",\n  "...), j, 0); err != nil {
+			break
+		}
+	}
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if lw.err = cmp.Or(lw.err, err); lw.err != nil {
+		return buf
+	}
+	out := buf
+	if lw.n == 0 {
+		lw.bw.WriteByte('[')
+		out = buf[1:]
+	}
+	lw.bw.Write(out)
+	lw.n += len(chunk)
+	lw.err = lw.bw.Flush()
+	return buf
 }

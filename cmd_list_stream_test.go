@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"statescope/stores"
@@ -19,33 +21,83 @@ import (
 	"statescope/stores/storetest"
 )
 
-// list -o json writes each batch as it arrives instead of buffering the
-// store, and the document is the one json.Encoder writes for the array.
+// list -o json writes as the listing goes instead of holding the store:
+// when the last of 5,000 batches is listed, all but what its encoders and
+// the chunk being gathered hold is on the output (the listing waits while
+// the encoders are busy), and the document is the one json.Encoder writes
+// for the array.
 func TestListJSONStreams(t *testing.T) {
-	batches := [][]stores.Entry{
-		{{ID: "a", State: &stores.State{ResourceID: "a", Status: "active", Outputs: map[string]any{"password": "hunter2", "n": json.Number("12345678901234567890")}}}},
-		{{ID: "b", Source: "/s/b.json", Problem: "invalid JSON"}, {ID: "c<&>", State: &stores.State{ResourceID: "c<&>"}}},
+	var batches [][]stores.Entry
+	for i := range 5000 {
+		id := fmt.Sprintf("r%04d<&>", i)
+		batches = append(batches, []stores.Entry{{ID: id, State: &stores.State{ResourceID: id, Outputs: map[string]any{"password": "hunter2", "n": json.Number("12345678901234567890")}}}})
 	}
-	locks := map[string]stores.LockInfo{"b": {ResourceID: "b"}}
-	var out bytes.Buffer
-	var seen []string
-	stream := entryStream(batches, locks, false, func() { seen = append(seen, out.String()) })
-	n, err := writeListJSON(&out, stream, true)
-	if err != nil || n != 3 {
+	batches = append(batches, []stores.Entry{{ID: "b", Source: "/s/b.json", Problem: "invalid JSON"}})
+	locks := map[string]stores.LockInfo{"b": {ResourceID: "b"}, "r0001<&>": {ResourceID: "r0001<&>"}}
+	out := &lockedBuffer{}
+	written := 0
+	stream := entryStream(batches, locks, false, func() { written = strings.Count(out.String(), `"resource_id"`) })
+	n, err := writeListJSON(out, stream, true)
+	if err != nil || n != len(batches) {
 		t.Fatalf("wrote %d items, err %v", n, err)
 	}
-	if !strings.Contains(seen[0], `"resource_id": "a"`) {
-		t.Errorf("the first batch was not written before the second was listed: %q", seen[0])
+	if held := len(batches) - written; held > (runtime.GOMAXPROCS(0)+1)*chunkItems {
+		t.Errorf("when the listing ended, %d of %d items were still held", held, len(batches))
 	}
 	if strings.Contains(out.String(), "hunter2") {
 		t.Error("a secret-looking value is not masked")
 	}
-	want, err := oracleListJSON(batches, locks, false)
+	checkListJSON(t, out.String(), batches, locks, false)
+}
+
+// lockedBuffer is written by the encoders while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// checkListJSON: doc holds the batches' items as encoding/json writes them
+// (in an order of its own: chunks are written as they are encoded), laid
+// out as json.Encoder with a two-space indent writes the array.
+func checkListJSON(t *testing.T, doc string, batches [][]stores.Entry, locks map[string]stores.LockInfo, reveal bool) {
+	t.Helper()
+	want, err := oracleListJSON(batches, locks, reveal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.String() != want {
-		t.Errorf("streamed document differs from the encoder's:\n%s\nwant:\n%s", out.String(), want)
+	got, wantItems := sortedItems(t, []byte(doc)), sortedItems(t, []byte(want))
+	if len(got) != len(wantItems) {
+		t.Fatalf("%d items, want %d", len(got), len(wantItems))
+	}
+	for i := range got {
+		if got[i] != wantItems[i] {
+			t.Fatalf("an item differs from encoding/json's:\n%s", firstDiff(got[i], wantItems[i]))
+		}
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &items); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(items); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != doc {
+		t.Errorf("the document is not laid out as json.Encoder lays out its items:\n%s", firstDiff(doc, buf.String()))
 	}
 }
 
@@ -148,13 +200,7 @@ func TestListJSONMatchesEncodingJSON(t *testing.T) {
 			if _, err := writeListJSON(&out, entryStream(batches, locks, reveal, func() {}), true); err != nil {
 				t.Fatal(err)
 			}
-			want, err := oracleListJSON(batches, locks, reveal)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out.String() != want {
-				t.Fatalf("reveal %v, locks %v: the document differs from encoding/json's:\n%s", reveal, locks != nil, firstDiff(out.String(), want))
-			}
+			checkListJSON(t, out.String(), batches, locks, reveal)
 			for _, e := range entries[:10] {
 				got, gerr := json.Marshal(listEntryItem(e, locks, reveal, "ctx<"))
 				want, werr := json.Marshal(oracleEntry(e, locks, reveal, "ctx<"))

@@ -258,28 +258,53 @@ func (j JSON) AppendRaw(dst []byte, depth int, key string, raw []byte) ([]byte, 
 	w := rawWriters.Get().(*rawWriter)
 	defer rawWriters.Put(w)
 	w.JSON = j
-	return w.value(dst, depth, key, raw)
+	return w.value(dst, depth, IsSecretKey(key), raw)
 }
 
-// rawWriter is one AppendRaw's scratch space: members is a stack on which
-// each object being written has its members above its parent's.
+// rawWriter is AppendRaw's scratch space, pooled: members is a stack on
+// which each object being written has its members above its parent's, and
+// keys holds the key names seen, with their verdicts, so a name repeated
+// across records costs a map lookup, not a string and a verdict each.
 type rawWriter struct {
 	JSON
 	members []rawMember
+	keys    map[string]rawKey
 }
 
-var rawWriters = sync.Pool{New: func() any { return new(rawWriter) }}
+var rawWriters = sync.Pool{New: func() any { return &rawWriter{keys: map[string]rawKey{}} }}
+
+type rawKey struct {
+	name   string
+	secret bool
+}
 
 type rawMember struct {
-	key   string
+	rawKey
 	value []byte
 }
 
-func (w *rawWriter) value(dst []byte, depth int, key string, raw []byte) ([]byte, error) {
+// key decodes a member's key as written, with its verdict.
+func (w *rawWriter) key(raw []byte) (rawKey, error) {
+	if k, ok := w.keys[string(raw)]; ok {
+		return k, nil
+	}
+	name, err := rawString(raw)
+	if err != nil {
+		return rawKey{}, err
+	}
+	k := rawKey{name, IsSecretKey(name)}
+	if len(raw) <= maxCachedKeyLen && len(w.keys) < maxCachedKeys {
+		w.keys[string(raw)] = k
+	}
+	return k, nil
+}
+
+// value appends raw; secret says its key looks secret.
+func (w *rawWriter) value(dst []byte, depth int, secret bool, raw []byte) ([]byte, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("redact: no JSON value")
 	}
-	if !w.Reveal && raw[0] != 'n' && IsSecretKey(key) {
+	if !w.Reveal && raw[0] != 'n' && secret {
 		return append(dst, maskJSON...), nil
 	}
 	switch raw[0] {
@@ -291,7 +316,7 @@ func (w *rawWriter) value(dst []byte, depth int, key string, raw []byte) ([]byte
 		serr := jsondoc.Elements(raw, func(v []byte) {
 			if err == nil {
 				a.Next()
-				a.Buf, err = w.value(a.Buf, depth+1, "", v)
+				a.Buf, err = w.value(a.Buf, depth+1, false, v)
 			}
 		})
 		if err = cmp.Or(serr, err); err != nil {
@@ -312,7 +337,7 @@ func (w *rawWriter) object(dst []byte, depth int, raw []byte) ([]byte, error) {
 	}()
 	var kerr error
 	err := jsondoc.Keys(raw, func(rawKey, value []byte) {
-		k, err := rawString(rawKey)
+		k, err := w.key(rawKey)
 		kerr = cmp.Or(kerr, err)
 		w.members = append(w.members, rawMember{k, value})
 	})
@@ -322,14 +347,14 @@ func (w *rawWriter) object(dst []byte, depth int, raw []byte) ([]byte, error) {
 	// Nested objects push above these and may move the stack; this view
 	// of them stays valid.
 	members := w.members[base:]
-	slices.SortStableFunc(members, func(a, b rawMember) int { return strings.Compare(a.key, b.key) })
+	slices.SortStableFunc(members, func(a, b rawMember) int { return strings.Compare(a.name, b.name) })
 	o := w.Object(dst, depth)
 	for i, m := range members {
-		if i+1 < len(members) && members[i+1].key == m.key {
+		if i+1 < len(members) && members[i+1].name == m.name {
 			continue // a repeated key: the last counts, as decoding keeps it
 		}
-		o.Key(m.key)
-		if o.Buf, err = w.value(o.Buf, depth+1, m.key, m.value); err != nil {
+		o.Key(m.name)
+		if o.Buf, err = w.value(o.Buf, depth+1, m.secret, m.value); err != nil {
 			return nil, err
 		}
 	}
