@@ -391,7 +391,8 @@ func isEmptyJSON(v []byte) bool {
 // writeListJSON writes the items as one JSON array as they are listed:
 // they are gathered in chunks, each chunk is encoded by one of GOMAXPROCS
 // encoders and written and flushed as soon as it is, so nothing holds the
-// whole store and the listing never waits for the encoding. Items keep
+// whole store and the listing goes on while they encode (it waits only
+// when all of them are busy). Items keep
 // their order within a chunk; chunks are written as they complete. The
 // document is what json.Encoder with a two-space indent writes for the
 // array in that order. With emptyIsError nothing is written for an empty
