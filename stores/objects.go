@@ -63,11 +63,16 @@ func FetchParallel[T any](ctx context.Context, keys []string, n int, fetch func(
 	go func() { wg.Wait(); close(results) }()
 
 	const batchSize = 64
-	batch := make([]T, 0, batchSize)
+	var batch []T
 	var yieldErr error
 	for e := range results {
 		if yieldErr != nil {
 			continue // drain so workers can exit
+		}
+		if batch == nil {
+			// Sized by what is ready: batches are mostly small when the
+			// caller keeps up, and each is the caller's to keep.
+			batch = make([]T, 0, min(batchSize, len(results)+1))
 		}
 		batch = append(batch, e)
 		// Deliver promptly: a full batch, or whenever nothing else is ready.
@@ -75,7 +80,7 @@ func FetchParallel[T any](ctx context.Context, keys []string, n int, fetch func(
 			if yieldErr = yield(batch); yieldErr != nil {
 				cancel()
 			}
-			batch = make([]T, 0, batchSize)
+			batch = nil
 		}
 	}
 	if yieldErr != nil {

@@ -134,6 +134,22 @@ type RowLister interface {
 	ListRows(ctx context.Context, f Filter, known func(source, version string) (Row, bool), yield func([]Row) error) error
 }
 
+// RawRow is a listed row with its record's stored bytes (nil for a record
+// that cannot be read; a readable one may still have a problem, such as a
+// conflict).
+type RawRow struct {
+	Row
+	Data []byte
+}
+
+// RawLister is optional: listing rows with each record's stored bytes,
+// which DecodeRow accepted, without building the records — for callers
+// that only write records out again (list -o json). Batches, filter and
+// conflicts are as Stream gives them.
+type RawLister interface {
+	ListRaw(ctx context.Context, f Filter, yield func([]RawRow) error) error
+}
+
 // ListRows lists s's rows in batches as they arrive: through its RowLister
 // when it has one, otherwise by reducing each streamed entry to its row as
 // its batch arrives, so no decoded record outlives its batch.

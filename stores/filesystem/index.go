@@ -99,7 +99,8 @@ func (s *Store) refresh(ctx context.Context) error {
 	s.idx.mu.Unlock()
 	found := make(map[string]string, len(missing))
 	err = stores.FetchParallel(ctx, missing, runtime.GOMAXPROCS(0), func(_ context.Context, name string) stores.Row {
-		return s.readRow(name, regular(name), nil)
+		r, _ := s.readRow(name, regular(name), false, nil)
+		return r
 	}, func(batch []stores.Row) error {
 		for _, r := range batch {
 			if r.Source != "" {

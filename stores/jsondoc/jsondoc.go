@@ -511,3 +511,37 @@ func scanValue(doc []byte, i int) (int, error) {
 	}
 	return j, nil
 }
+
+// Elements calls fn with each element of a JSON array, as written, in
+// order. Like Keys it finds extents only and allocates nothing.
+func Elements(array []byte, fn func(value []byte)) error {
+	i := skipWS(array, 0)
+	if i >= len(array) || array[i] != '[' {
+		return fmt.Errorf("%w: not an array", errSyntax)
+	}
+	i = skipWS(array, i+1)
+	end := i + 1
+	if i >= len(array) || array[i] != ']' {
+		for {
+			vend, err := scanValue(array, i)
+			if err != nil {
+				return err
+			}
+			fn(array[i:vend])
+			i = skipWS(array, vend)
+			if i < len(array) && array[i] == ',' {
+				i = skipWS(array, i+1)
+				continue
+			}
+			if i >= len(array) || array[i] != ']' {
+				return fmt.Errorf("%w: unterminated array", errSyntax)
+			}
+			end = i + 1
+			break
+		}
+	}
+	if skipWS(array, end) != len(array) {
+		return fmt.Errorf("%w: trailing data", errSyntax)
+	}
+	return nil
+}

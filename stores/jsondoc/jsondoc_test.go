@@ -2,6 +2,7 @@ package jsondoc
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -41,6 +42,28 @@ func TestPatch(t *testing.T) {
 	for _, bad := range []string{``, `[]`, `{"a":1} x`, `{"a" 1}`, `{"a":1,}`, `{"a":"x}`} {
 		if _, err := Patch([]byte(bad), nil, nil, nil); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestElements(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		want []string
+		ok   bool
+	}{
+		{`[]`, nil, true},
+		{" [ ] \n", nil, true},
+		{`[1,"a,]",{"b":[2,3]} , null,[]]`, []string{`1`, `"a,]"`, `{"b":[2,3]}`, `null`, `[]`}, true},
+		{`[1`, []string{`1`}, false},
+		{`[1,]`, []string{`1`}, false},
+		{`[1] x`, []string{`1`}, false},
+		{`{}`, nil, false},
+	} {
+		var got []string
+		err := Elements([]byte(tc.doc), func(v []byte) { got = append(got, string(v)) })
+		if (err == nil) != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, %v", tc.doc, got, err)
 		}
 	}
 }

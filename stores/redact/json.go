@@ -2,9 +2,15 @@ package redact
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"statescope/stores/jsondoc"
 )
 
 // JSON writes decoded JSON values (as encoding/json decodes them into any)
@@ -80,9 +86,15 @@ func (j JSON) appendList(dst []byte, depth int, l []any) ([]byte, error) {
 	if l == nil && j.Reveal {
 		return append(dst, "null"...), nil
 	}
-	return j.appendArray(dst, depth, len(l), func(dst []byte, i int) ([]byte, error) {
-		return j.AppendValue(dst, depth+1, "", l[i])
-	})
+	a := j.array(dst, depth)
+	for _, e := range l {
+		a.Next()
+		var err error
+		if a.Buf, err = j.AppendValue(a.Buf, depth+1, "", e); err != nil {
+			return nil, err
+		}
+	}
+	return a.End(), nil
 }
 
 // AppendStrings appends a list of strings (nil: null).
@@ -90,28 +102,12 @@ func (j JSON) AppendStrings(dst []byte, depth int, l []string) []byte {
 	if l == nil {
 		return append(dst, "null"...)
 	}
-	dst, _ = j.appendArray(dst, depth, len(l), func(dst []byte, i int) ([]byte, error) {
-		return AppendString(dst, l[i]), nil
-	})
-	return dst
-}
-
-// appendArray appends an array of n elements, each appended by elem.
-func (j JSON) appendArray(dst []byte, depth, n int, elem func(dst []byte, i int) ([]byte, error)) ([]byte, error) {
-	if n == 0 {
-		return append(dst, "[]"...), nil
+	a := j.array(dst, depth)
+	for _, s := range l {
+		a.Next()
+		a.Buf = AppendString(a.Buf, s)
 	}
-	dst = append(dst, '[')
-	for i := range n {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		var err error
-		if dst, err = elem(j.newline(dst, depth+1), i); err != nil {
-			return nil, err
-		}
-	}
-	return append(j.newline(dst, depth), ']'), nil
+	return a.End()
 }
 
 // appendEncoded appends what encoding/json makes of v, indented to depth.
@@ -139,35 +135,47 @@ func (j JSON) newline(dst []byte, depth int) []byte {
 	return dst
 }
 
-// Object writes an object member by member: Key, then the member's value
-// appended to Buf, then End.
+// Object writes an object member by member (Key, then the member's value
+// appended to Buf), or an array element by element (Next, then the
+// element), then End.
 type Object struct {
 	Buf     []byte
 	j       JSON
 	depth   int
 	members int
+	close   byte
 }
 
 // Object starts an object at depth.
-func (j JSON) Object(dst []byte, depth int) *Object {
-	return &Object{Buf: append(dst, '{'), j: j, depth: depth}
+func (j JSON) Object(dst []byte, depth int) Object {
+	return Object{Buf: append(dst, '{'), j: j, depth: depth, close: '}'}
 }
 
-// Key starts the next member: its line, key and colon.
-func (o *Object) Key(k string) {
+func (j JSON) array(dst []byte, depth int) Object {
+	return Object{Buf: append(dst, '['), j: j, depth: depth, close: ']'}
+}
+
+// Next starts the next member or element on its own line.
+func (o *Object) Next() {
 	if o.members > 0 {
 		o.Buf = append(o.Buf, ',')
 	}
 	o.members++
-	o.Buf = append(AppendString(o.j.newline(o.Buf, o.depth+1), k), ':', ' ')
+	o.Buf = o.j.newline(o.Buf, o.depth+1)
 }
 
-// End closes the object and returns the buffer.
+// Key starts the next member: its line, key and colon.
+func (o *Object) Key(k string) {
+	o.Next()
+	o.Buf = append(AppendString(o.Buf, k), ':', ' ')
+}
+
+// End closes the object or array and returns the buffer.
 func (o *Object) End() []byte {
 	if o.members > 0 {
 		o.Buf = o.j.newline(o.Buf, o.depth)
 	}
-	return append(o.Buf, '}')
+	return append(o.Buf, o.close)
 }
 
 // isInteger: an integer in JSON's grammar, written as encoding/json writes
@@ -239,4 +247,166 @@ func AppendString(dst []byte, s string) []byte {
 		start = i
 	}
 	return append(append(dst, s[start:]...), '"')
+}
+
+// AppendRaw appends the JSON value raw — text that is valid JSON — as
+// AppendValue appends what encoding/json decodes from it (numbers as
+// json.Number), without decoding it: object members sorted by key (of a
+// repeated key the last counts), strings re-escaped only where
+// encoding/json would write them otherwise than they are written.
+func (j JSON) AppendRaw(dst []byte, depth int, key string, raw []byte) ([]byte, error) {
+	w := rawWriters.Get().(*rawWriter)
+	defer rawWriters.Put(w)
+	w.JSON = j
+	return w.value(dst, depth, IsSecretKey(key), raw)
+}
+
+// rawWriter is AppendRaw's scratch space, pooled: members is a stack on
+// which each object being written has its members above its parent's, and
+// keys holds the key names seen, with their verdicts, so a name repeated
+// across records costs a map lookup, not a string and a verdict each.
+type rawWriter struct {
+	JSON
+	members []rawMember
+	keys    map[string]rawKey
+}
+
+var rawWriters = sync.Pool{New: func() any { return &rawWriter{keys: map[string]rawKey{}} }}
+
+type rawKey struct {
+	name   string
+	secret bool
+}
+
+type rawMember struct {
+	rawKey
+	value []byte
+}
+
+// key decodes a member's key as written, with its verdict.
+func (w *rawWriter) key(raw []byte) (rawKey, error) {
+	if k, ok := w.keys[string(raw)]; ok {
+		return k, nil
+	}
+	name, err := rawString(raw)
+	if err != nil {
+		return rawKey{}, err
+	}
+	k := rawKey{name, IsSecretKey(name)}
+	if len(raw) <= maxCachedKeyLen && len(w.keys) < maxCachedKeys {
+		w.keys[string(raw)] = k
+	}
+	return k, nil
+}
+
+// value appends raw; secret says its key looks secret.
+func (w *rawWriter) value(dst []byte, depth int, secret bool, raw []byte) ([]byte, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("redact: no JSON value")
+	}
+	if !w.Reveal && raw[0] != 'n' && secret {
+		return append(dst, maskJSON...), nil
+	}
+	switch raw[0] {
+	case '{':
+		return w.object(dst, depth, raw)
+	case '[':
+		a := w.array(dst, depth)
+		var err error
+		serr := jsondoc.Elements(raw, func(v []byte) {
+			if err == nil {
+				a.Next()
+				a.Buf, err = w.value(a.Buf, depth+1, false, v)
+			}
+		})
+		if err = cmp.Or(serr, err); err != nil {
+			return nil, err
+		}
+		return a.End(), nil
+	case '"':
+		return w.appendRawString(dst, raw)
+	}
+	return append(dst, raw...), nil // a number, true, false or null as written
+}
+
+func (w *rawWriter) object(dst []byte, depth int, raw []byte) ([]byte, error) {
+	base := len(w.members)
+	defer func() {
+		clear(w.members[base:]) // the pool must not keep records alive
+		w.members = w.members[:base]
+	}()
+	var kerr error
+	err := jsondoc.Keys(raw, func(rawKey, value []byte) {
+		k, err := w.key(rawKey)
+		kerr = cmp.Or(kerr, err)
+		w.members = append(w.members, rawMember{k, value})
+	})
+	if err = cmp.Or(err, kerr); err != nil {
+		return nil, err
+	}
+	// Nested objects push above these and may move the stack; this view
+	// of them stays valid.
+	members := w.members[base:]
+	slices.SortStableFunc(members, func(a, b rawMember) int { return strings.Compare(a.name, b.name) })
+	o := w.Object(dst, depth)
+	for i, m := range members {
+		if i+1 < len(members) && members[i+1].name == m.name {
+			continue // a repeated key: the last counts, as decoding keeps it
+		}
+		o.Key(m.name)
+		if o.Buf, err = w.value(o.Buf, depth+1, m.secret, m.value); err != nil {
+			return nil, err
+		}
+	}
+	return o.End(), nil
+}
+
+// appendRawString appends a string given as written. Printable ASCII that
+// needs no escape is written as it is; anything else is decoded and
+// encoded again.
+func (j JSON) appendRawString(dst []byte, raw []byte) ([]byte, error) {
+	if c := raw[1 : len(raw)-1]; isPlain(c) {
+		// Only a value with an '@' or a PEM marker can look secret.
+		if !j.Reveal && (bytes.IndexByte(c, '@') >= 0 || bytes.Contains(c, pemMarker)) && IsSecretValue(string(c)) {
+			return append(dst, maskJSON...), nil
+		}
+		return append(dst, raw...), nil
+	}
+	s, err := rawString(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !j.Reveal && IsSecretValue(s) {
+		return append(dst, maskJSON...), nil
+	}
+	return AppendString(dst, s), nil
+}
+
+var pemMarker = []byte("PRIVATE KEY-----")
+
+// plainBytes are the bytes AppendString writes as they are.
+var plainBytes = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
+func isPlain(b []byte) bool {
+	for _, c := range b {
+		if !plainBytes[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// rawString decodes a JSON string as written.
+func rawString(raw []byte) (string, error) {
+	if c := raw[1 : len(raw)-1]; bytes.IndexByte(c, '\\') < 0 && utf8.Valid(c) {
+		return string(c), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }

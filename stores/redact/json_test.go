@@ -64,12 +64,68 @@ func TestJSONMatchesEncodingJSONOnGeneratedTrees(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 3000 {
 		v := randomTree(rng, 0)
-		checkJSON(t, layouts[rng.IntN(len(layouts))], rng.IntN(3), randomKey(rng), v)
+		j, depth, key := layouts[rng.IntN(len(layouts))], rng.IntN(3), randomKey(rng)
+		checkJSON(t, j, depth, key, v)
+		var doc bytes.Buffer
+		enc := json.NewEncoder(&doc)
+		enc.SetEscapeHTML(rng.IntN(2) == 0)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		checkRaw(t, j, depth, key, doc.Bytes())
+	}
+}
+
+// checkRaw: AppendRaw on a document writes what AppendValue writes for
+// what encoding/json decodes from it.
+func checkRaw(t *testing.T, j JSON, depth int, key string, doc []byte) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return // AppendRaw is only ever given valid JSON
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	want, werr := oracleJSON(j, depth, key, v)
+	got, gerr := j.AppendRaw([]byte("x"), depth, key, bytes.TrimSpace(doc))
+	if werr != nil || gerr != nil || !bytes.Equal(got[1:], want) {
+		t.Fatalf("%s under %q (%+v, depth %d):\n%s (%v)\nencoding/json writes:\n%s (%v)", doc, key, j, depth, got, gerr, want, werr)
+	}
+}
+
+// Written documents, escapes, repeated keys, invalid UTF-8 and all: what
+// AppendRaw writes is what encoding/json writes after decoding them.
+func TestAppendRawMatchesEncodingJSON(t *testing.T) {
+	rec := redacttest.Record("r")
+	docs := []string{
+		`{"a":1,"a":{"password":"x"}}`, `{"password":"x","password":null}`, `{"p\u0061ssword":"x","\u003ctag>":"<&>"}`,
+		`"\ud800\udc00\ud800"`, "\"\u2028    \"", `"\/\b\f\n\r\t\"\\"`, "\"\xff\xc3 é\"", "{\"\xffkey\":\"v\"}",
+		`[-0.0e+5, 1E2, 0, -12, 1.5]`, ` { "a" : [ ] , "b" : { } , "c" : [ { } ] } `, `null`, `true`, `[null,false]`,
+		`"postgres://u:p@h/db"`, `"x@y"`, `"-----BEGIN EC PRIVATE KEY-----\nk"`, `{"key":[],"token":{},"auth":null,"sas":0}`,
+	}
+	for _, v := range []any{rec.Outputs, rec.Config, redacttest.Plain} {
+		for _, enc := range []func(any) ([]byte, error){json.Marshal, func(v any) ([]byte, error) { return json.MarshalIndent(v, "", "\t") }} {
+			doc, err := enc(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs = append(docs, string(doc))
+		}
+	}
+	for _, j := range layouts {
+		for _, key := range []string{"", "password", "plain"} {
+			for _, doc := range docs {
+				checkRaw(t, j, 1, key, []byte(doc))
+			}
+		}
 	}
 }
 
 func FuzzJSONMatchesEncodingJSON(f *testing.F) {
-	f.Add([]byte(`{"password":"x","a":[{"url":"https://u:p@h"},null,1.5,"<"]}`), "k")
+	f.Add([]byte(`{"password":"x","a":[{"url":"https://u:p@h"},null,1.5,"<"],"a":2}`), "k")
 	f.Add([]byte(`"\u2028\ud800"`), "")
 	f.Fuzz(func(t *testing.T, doc []byte, key string) {
 		dec := json.NewDecoder(bytes.NewReader(doc))
@@ -80,13 +136,15 @@ func FuzzJSONMatchesEncodingJSON(f *testing.F) {
 		}
 		for _, j := range layouts {
 			checkJSON(t, j, 1, key, v)
+			checkRaw(t, j, 1, key, doc)
 		}
 	})
 }
 
 func TestJSONObject(t *testing.T) {
 	j := JSON{Prefix: "  ", Indent: "  "}
-	if got := string(j.Object([]byte("x"), 1).End()); got != "x{}" {
+	empty := j.Object([]byte("x"), 1)
+	if got := string(empty.End()); got != "x{}" {
 		t.Errorf("empty object: %q", got)
 	}
 	o := j.Object(nil, 1)
