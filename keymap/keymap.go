@@ -629,7 +629,7 @@ func (h Help) ShortHelp() []key.Binding { return []key.Binding{h.Up, h.Down} }
 func (h Help) FullHelp() [][]key.Binding { return [][]key.Binding{{h.Up, h.Down}} }
 
 // ShortHelp while typing.
-func (i Input) ShortHelp() []key.Binding { return []key.Binding{i.Accept, i.Cancel, i.Complete} }
+func (i Input) ShortHelp() []key.Binding { return []key.Binding{i.Accept, i.Cancel} }
 
 // FullHelp while typing.
 func (i Input) FullHelp() [][]key.Binding {

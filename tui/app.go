@@ -587,8 +587,8 @@ func (m *Model) trail(w int) string {
 	return ansi.Truncate(line, max(w, 0), "…")
 }
 
-// typingHelp is a view whose text entry takes fewer keys than Input's
-// (no completion): its footer lists only those.
+// typingHelp is a view whose text entry takes more keys than accept and
+// cancel (a picker's rows, a next source): its footer lists them.
 type typingHelp interface{ TypingHelp() []key.Binding }
 
 func (m *Model) helpBar() string {
@@ -601,9 +601,11 @@ func (m *Model) helpBar() string {
 	switch {
 	case m.dialog != nil:
 		bindings = []key.Binding{m.env.keys.Input.Accept, m.env.keys.Input.Cancel}
-	case m.command == nil && v.Capturing() && typing != nil:
+	case m.command != nil:
+		bindings = append(m.env.keys.Input.ShortHelp(), m.env.keys.Input.Complete)
+	case v.Capturing() && typing != nil:
 		bindings = typing.TypingHelp()
-	case v.Capturing() || m.command != nil:
+	case v.Capturing():
 		bindings = m.env.keys.Input.ShortHelp()
 	case m.env.session.Store == nil:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.Quit) // nothing else works yet

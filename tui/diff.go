@@ -83,6 +83,15 @@ func newDiffView(e *env, id string, this *stores.State) *diffView {
 func (d *diffView) Title() string     { return "diff" }
 func (d *diffView) Keys() help.KeyMap { return d.keys }
 func (d *diffView) Capturing() bool   { return d.picking || d.pane.capturing() }
+
+// TypingHelp: the source picker also moves to the next kind of source.
+func (d *diffView) TypingHelp() []key.Binding {
+	k := d.env.keys.Input
+	if d.picking {
+		return []key.Binding{k.Accept, k.Cancel, k.Complete}
+	}
+	return k.ShortHelp()
+}
 func (d *diffView) Busy() bool        { return d.loading || d.listing }
 func (d *diffView) Leave()            {}
 

@@ -50,11 +50,6 @@ func (v *recoverView) Capturing() bool   { return v.typed != nil && !v.applying 
 func (v *recoverView) Busy() bool        { return v.planning || v.applying }
 func (v *recoverView) Leave()            {}
 
-// TypingHelp: the ID typed back is accepted or cancelled.
-func (v *recoverView) TypingHelp() []key.Binding {
-	return []key.Binding{v.env.keys.Input.Accept, v.env.keys.Input.Cancel}
-}
-
 // recoverKeys: once the step is answered nothing is left to do here but
 // go back (esc, shown with the global keys).
 type recoverKeys struct{ keymap.Input }

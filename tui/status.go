@@ -37,6 +37,12 @@ func newStatusView(e *env, st *stores.State) *statusView {
 func (v *statusView) Title() string     { return "set status" }
 func (v *statusView) Keys() help.KeyMap { return v.env.keys.Input }
 func (v *statusView) Capturing() bool   { return true }
+
+// TypingHelp: the picker's rows move with ↑/↓ while the reason is typed.
+func (v *statusView) TypingHelp() []key.Binding {
+	k := v.env.keys.Input
+	return []key.Binding{k.Up, k.Down, k.Accept, k.Cancel}
+}
 func (v *statusView) Busy() bool        { return false }
 func (v *statusView) Enter() tea.Cmd    { return nil }
 func (v *statusView) Leave()            {}
