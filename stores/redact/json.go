@@ -120,7 +120,8 @@ func (j JSON) appendEncoded(dst []byte, depth int, v any) ([]byte, error) {
 		return append(dst, data...), nil
 	}
 	b := bytes.NewBuffer(dst)
-	if err := json.Indent(b, data, string(j.newline(nil, depth)[1:]), j.Indent); err != nil {
+	indent := string(j.newline(nil, depth)[1:]) // what starts each line at depth
+	if err := json.Indent(b, data, indent, j.Indent); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

@@ -156,4 +156,10 @@ func TestJSONObject(t *testing.T) {
 	if got := o.End(); !bytes.Equal(got, want) {
 		t.Errorf("object:\n%s\nwant:\n%s", got, want)
 	}
+	for _, l := range [][]string{nil, {}, {"a", "<b>"}} {
+		want, _ := json.MarshalIndent(l, "    ", "  ")
+		if got := j.AppendStrings(nil, 1, l); !bytes.Equal(got, want) {
+			t.Errorf("strings %#v: %s, want %s", l, got, want)
+		}
+	}
 }
