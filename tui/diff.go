@@ -92,8 +92,8 @@ func (d *diffView) TypingHelp() []key.Binding {
 	}
 	return k.ShortHelp()
 }
-func (d *diffView) Busy() bool        { return d.loading || d.listing }
-func (d *diffView) Leave()            {}
+func (d *diffView) Busy() bool { return d.loading || d.listing }
+func (d *diffView) Leave()     {}
 
 func (d *diffView) Enter() tea.Cmd {
 	if against := d.env.opts.Against; against != "" {

@@ -43,9 +43,9 @@ func (v *statusView) TypingHelp() []key.Binding {
 	k := v.env.keys.Input
 	return []key.Binding{k.Up, k.Down, k.Accept, k.Cancel}
 }
-func (v *statusView) Busy() bool        { return false }
-func (v *statusView) Enter() tea.Cmd    { return nil }
-func (v *statusView) Leave()            {}
+func (v *statusView) Busy() bool     { return false }
+func (v *statusView) Enter() tea.Cmd { return nil }
+func (v *statusView) Leave()         {}
 
 // Paste goes to the reason.
 func (v *statusView) Paste(text string) tea.Cmd {
