@@ -2,7 +2,6 @@ package testserver
 
 import (
 	"testing"
-	"time"
 )
 
 // Azurite's well-known development account, published by Microsoft for
@@ -38,7 +37,7 @@ func SharedAzurite(t testing.TB) *Azurite {
 // in a temp directory, and returns it with a function that stops it.
 func StartAzurite() (*Azurite, func(), error) {
 	addr, stop, err := Launch(Daemon{
-		Name: "azurite-blob", Candidates: []string{"azurite/node_modules/.bin/azurite-blob"}, Ready: 30 * time.Second,
+		Name: "azurite-blob", Candidates: []string{"azurite/node_modules/.bin/azurite-blob"}, Ready: StartupTimeout,
 		// --skipApiVersionCheck: the SDK sends a newer API version than Azurite
 		// knows. --disableTelemetry: otherwise it ignores SIGTERM.
 		Args: func(_ string, port int, dir string) []string {

@@ -34,7 +34,7 @@ func SharedFakeGCS(t testing.TB) *FakeGCS {
 // it with a function that stops it and removes its data.
 func StartFakeGCS() (*FakeGCS, func(), error) {
 	addr, stop, err := Launch(Daemon{
-		Name: "fake-gcs-server", Candidates: []string{"bin/fake-gcs-server"}, Ready: 15 * time.Second,
+		Name: "fake-gcs-server", Candidates: []string{"bin/fake-gcs-server"}, Ready: StartupTimeout,
 		// -public-host must be the address clients use, or reads miss objects.
 		Args: func(addr string, port int, dir string) []string {
 			return []string{"-scheme", "http", "-host", "127.0.0.1", "-port", Itoa(port),

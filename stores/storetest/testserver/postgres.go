@@ -191,7 +191,7 @@ func startPostgres() (*PG, func(), error) {
 		stopPostmaster(data, proc)
 		cleanupDir()
 	}
-	if err := pg.waitReady(proc, 30*time.Second); err != nil {
+	if err := pg.waitReady(proc, StartupTimeout); err != nil {
 		stop()
 		return nil, nil, err
 	}

@@ -22,6 +22,12 @@ import (
 	"time"
 )
 
+// StartupTimeout bounds how long a server may take to accept connections.
+// Each starts in about a second on a quiet machine; under -race on a
+// loaded 2-core machine Azurite's Node start took over 30 s. A server that
+// does not start in this time still fails the run.
+const StartupTimeout = 2 * time.Minute
+
 // Unavailable stops the test: a skip on a developer's machine, a failure in CI.
 func Unavailable(t testing.TB, server string, err error) {
 	t.Helper()
@@ -225,7 +231,8 @@ type Daemon struct {
 	// Args builds the command line for the address and data directory.
 	Args func(addr string, port int, dir string) []string
 	Env  []string
-	// Ready bounds the wait for the port to accept connections.
+	// Ready bounds the wait for the port to accept connections
+	// (StartupTimeout for every server here).
 	Ready time.Duration
 }
 

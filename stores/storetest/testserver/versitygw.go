@@ -46,7 +46,7 @@ func SharedVersityGW(t testing.TB) *VersityGW {
 func StartVersityGW() (*VersityGW, func(), error) {
 	gw := &VersityGW{AccessKey: "statescope-" + stores.RandomHex(4), SecretKey: stores.RandomHex(20), Region: "us-east-1"}
 	addr, stop, err := Launch(Daemon{
-		Name: "versitygw", Candidates: []string{"bin/versitygw"}, Ready: 15 * time.Second,
+		Name: "versitygw", Candidates: []string{"bin/versitygw"}, Ready: StartupTimeout,
 		Env: []string{"ROOT_ACCESS_KEY_ID=" + gw.AccessKey, "ROOT_SECRET_ACCESS_KEY=" + gw.SecretKey},
 		// Without --keep-alive every request opens a connection and parallel
 		// GETs run 2.5× slower.
