@@ -1,8 +1,11 @@
 package azblob
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"statescope/stores"
 )
@@ -36,5 +39,24 @@ func TestNewConfigBounds(t *testing.T) {
 			t.Errorf("parallel=%d: %d fetches at once, want %d", tc.set, s.cfg.Parallel, tc.want)
 		}
 		s.Close()
+	}
+}
+
+// Service errors read as Azure's error code and the HTTP status — the
+// status alone when the reply had no code — and still match the original.
+func TestSDKErrorNamesTheCode(t *testing.T) {
+	s := &Store{}
+	for _, tc := range []struct {
+		err  *azcore.ResponseError
+		want string
+	}{
+		{&azcore.ResponseError{StatusCode: 404, ErrorCode: "BlobNotFound"}, "BlobNotFound (HTTP 404)"},
+		{&azcore.ResponseError{StatusCode: 412}, "HTTP 412"},
+	} {
+		err := s.sdkError(tc.err)
+		var re *azcore.ResponseError
+		if err.Error() != tc.want || !errors.As(err, &re) {
+			t.Errorf("%+v: %q, want %q wrapping the response error", tc.err, err, tc.want)
+		}
 	}
 }
