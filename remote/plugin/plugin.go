@@ -159,7 +159,10 @@ func Launch(ctx context.Context, cfg Config) (*Process, error) {
 			mu.Unlock()
 			return r.DialPlugin(ctx)
 		})),
-		StartTimeout: timeout,
+		// A backstop only: the launch ends on ctx first, with the message
+		// naming timeout= and the kill of the whole process group; an equal
+		// timer raced it and sometimes won.
+		StartTimeout: timeout + killGrace,
 		Stderr:       io.MultiWriter(stderr, log),
 		SyncStdout:   log,
 		SyncStderr:   log,
