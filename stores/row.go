@@ -16,9 +16,14 @@ type Row struct {
 	ID string
 	// Source says where the record lives (file path, object key, row).
 	Source string
-	// Problem is empty for a good record, otherwise why it could not be read.
-	Problem                                   string
+	// Problem is empty for a good record, otherwise why it could not be
+	// read, or (Readable) what else is wrong with it, such as a conflict.
+	Problem string
+	// Readable: the record decoded, so the fields below are its own.
+	Readable                                  bool
 	ResourceType, Provider, Status, UpdatedAt string
+	// Error is the record's error text (set by the engine on failure).
+	Error string
 	// Dependencies are the IDs the record depends on (nil for none): few
 	// and short, and the table flags a dependency no record has.
 	Dependencies []string
@@ -38,7 +43,7 @@ func (r Row) IsStuck(now time.Time, threshold time.Duration) bool {
 // NewRow is the row of a good record. Rows share one copy of each type,
 // provider and status string: they repeat across records.
 func NewRow(id, resourceType, provider, status, updatedAt string) Row {
-	return Row{ID: id, ResourceType: intern(resourceType), Provider: intern(provider), Status: intern(status), UpdatedAt: updatedAt}
+	return Row{ID: id, Readable: true, ResourceType: intern(resourceType), Provider: intern(provider), Status: intern(status), UpdatedAt: updatedAt}
 }
 
 // WithDependencies sets the row's dependencies, sharing one copy of each
@@ -59,12 +64,40 @@ func RowOf(e Entry, version string) Row {
 	r := Row{ID: e.ID}
 	if s := e.State; s != nil {
 		r = NewRow(e.ID, s.ResourceType, s.Provider, s.Status, s.UpdatedAt).WithDependencies(s.Dependencies)
+		r.Error = s.Error
 	}
 	r.Source, r.Problem, r.Version = e.Source, e.Problem, version
 	return r
 }
 
 func intern(s string) string { return unique.Make(s).Value() }
+
+// Interner shares one copy of each repeated string within one listing
+// (type, provider, status): a map lookup, cheaper than NewRow's
+// process-wide sharing. Not safe for concurrent use.
+type Interner map[string]string
+
+// intern is the listing's copy of b's text, allocated only the first time.
+func (in Interner) intern(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+// Row is the row of a good record, as NewRow(…).WithDependencies(deps)
+// makes it, from its type, provider and status as read (bytes), sharing
+// them within the listing. deps is kept as given: dependency IDs mostly
+// differ from record to record.
+func (in Interner) Row(id string, resourceType, provider, status []byte, updatedAt string, deps []string) Row {
+	if len(deps) == 0 {
+		deps = nil
+	}
+	return Row{ID: id, Readable: true, ResourceType: in.intern(resourceType), Provider: in.intern(provider),
+		Status: in.intern(status), UpdatedAt: updatedAt, Dependencies: deps}
+}
 
 // rowShape is a record's top level as DecodeState reads it, with only the
 // listed fields kept: every other field is checked for the type DecodeState
@@ -82,7 +115,7 @@ type rowShape struct {
 	Dependencies []string   `json:"dependencies"`
 	CreatedAt    kind       `json:"created_at"`
 	UpdatedAt    string     `json:"updated_at"`
-	Error        kind       `json:"error"`
+	Error        string     `json:"error"`
 }
 
 // errShape: a value has a type DecodeState would refuse.
@@ -121,7 +154,9 @@ func DecodeRow(data []byte) (Row, error) {
 		}
 		return RowOf(Entry{ID: s.ResourceID, State: s}, ""), nil
 	}
-	return NewRow(sh.ResourceID, sh.ResourceType, sh.Provider, sh.Status, sh.UpdatedAt).WithDependencies(sh.Dependencies), nil
+	r := NewRow(sh.ResourceID, sh.ResourceType, sh.Provider, sh.Status, sh.UpdatedAt).WithDependencies(sh.Dependencies)
+	r.Error = sh.Error
+	return r, nil
 }
 
 // RowLister is optional: listing rows without decoding outputs and config,

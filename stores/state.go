@@ -368,7 +368,11 @@ func ParseTime(s string) (time.Time, bool) {
 }
 
 // FormatTime writes a timestamp in the engine's layout.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+func FormatTime(t time.Time) string {
+	// RFC 3339 writes a UTC time exactly as TimeLayout does, and the time
+	// package formats it on a fast path (listings format one per record).
+	return t.UTC().Format(time.RFC3339)
+}
 
 // IsStuck reports a record a crash left half-done: provisioning or destroying
 // for longer than threshold.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // wfctlRecord is laid out as wfctl writes (config before outputs, no
@@ -126,5 +127,22 @@ func TestWithLayoutOf(t *testing.T) {
 	got, _ := EncodeState(edited.WithLayoutOf(stored))
 	if want := strings.Replace(wfctlRecord, `"status": "active"`, `"status": "destroyed"`, 1); string(got) != want {
 		t.Errorf("edited record written as\n%s", got)
+	}
+}
+
+// FormatTime writes what the engine's layout writes, whatever the zone
+// and precision, across the years RFC 3339 allows.
+func TestFormatTimeIsTheEngineLayout(t *testing.T) {
+	zone := time.FixedZone("x", -(9*3600 + 30*60))
+	for _, tm := range []time.Time{
+		time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, zone),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 1, time.Local),
+	} {
+		if got, want := FormatTime(tm), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("%v: %q, want %q", tm, got, want)
+		}
 	}
 }

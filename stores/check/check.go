@@ -5,6 +5,7 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"statescope/shellcmd"
 	"statescope/stores"
+	"statescope/stores/filesystem"
 	"statescope/stores/graph"
 )
 
@@ -108,6 +110,10 @@ type Options struct {
 	// Select is appended to every statescope repair command so it acts on
 	// this store, e.g. ["--context", "prod"].
 	Select []string
+	// Known offers the rows of an earlier check of this store (Report.Rows)
+	// at their versions, so a re-check fetches only what changed
+	// (stores.RowLister); nil reads everything.
+	Known func(source, version string) (stores.Row, bool)
 }
 
 // Report is one store's check.
@@ -124,6 +130,9 @@ type Report struct {
 	Inventory []stores.LockInfo
 	// Graph is the dependency graph the graph checks used.
 	Graph *graph.Graph
+	// Rows are the records as listed, with their versions: what a re-check
+	// offers as Options.Known.
+	Rows []stores.Row
 }
 
 // Count returns how many findings have each severity.
@@ -175,11 +184,11 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	// A record that is not a regular file is reported as such, not read.
-	entries, err := list(ctx, s, inner)
+	rows, err := list(ctx, s, opt.Known)
 	if err != nil {
 		return nil, err
 	}
+	c.report.Rows = rows
 	var locks []stores.LockInfo
 	if ll, ok := s.(stores.LockLister); ok {
 		locks, err = ll.Locks(ctx)
@@ -208,15 +217,18 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 	// already explains.
 	skip := map[string]bool{}
 	if dir != nil {
-		c.dirFindings(dir, entries, temps, skip)
+		c.dirFindings(dir, rows, temps, skip)
 	}
-	if err := c.postgres(ctx, inner, skip); err != nil {
-		return nil, err
+	if slices.ContainsFunc(rows, stores.Row.Corrupt) {
+		// Only an unreadable row can have an unreadable timestamp.
+		if err := c.postgres(ctx, inner, skip); err != nil {
+			return nil, err
+		}
 	}
-	c.records(entries, skip)
-	c.locks(locks, entries)
-	c.graph(entries)
-	c.names(entries, nameRuleFor(inner, opt.Target))
+	c.records(rows, skip)
+	c.locks(locks, rows)
+	c.graph(rows)
+	c.names(rows, nameRuleFor(inner, opt.Target))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -224,19 +236,19 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 	return c.report, nil
 }
 
-// skeletonLister lists records without their outputs and config, which
-// no check reads (PostgreSQL: the server does not even send them).
-type skeletonLister interface {
-	ListSkeletons(ctx context.Context, f stores.Filter) ([]stores.Entry, error)
-}
-
-// list lists every record, through the store behind any wrapper when it
-// can leave outputs and config out: a read, which wrappers pass through.
-func list(ctx context.Context, s, inner stores.Store) ([]stores.Entry, error) {
-	if sl, ok := inner.(skeletonLister); ok {
-		return sl.ListSkeletons(ctx, stores.Filter{})
-	}
-	return s.List(ctx, stores.Filter{})
+// list lists every record's row, reusing the known ones. No check reads
+// outputs or config, and rows leave them out (PostgreSQL: the server does
+// not even send them). The order is the listing's: every check is
+// independent of it (findings are sorted at the end).
+func list(ctx context.Context, s stores.Store, known func(source, version string) (stores.Row, bool)) ([]stores.Row, error) {
+	var batches [][]stores.Row
+	err := stores.ListRows(ctx, s, stores.Filter{}, known, func(batch []stores.Row) error {
+		batches = append(batches, batch)
+		return nil
+	})
+	// One copy at the end: rows are large, and growing a slice batch by
+	// batch copies them again and again.
+	return slices.Concat(batches...), err
 }
 
 type checker struct {
@@ -251,42 +263,42 @@ func (c *checker) cmd(args ...string) string {
 	return shellcmd.Line(append(args, c.opt.Select...)...)
 }
 
-func (c *checker) records(entries []stores.Entry, skip map[string]bool) {
-	for _, e := range entries {
-		if e.Corrupt() {
+func (c *checker) records(rows []stores.Row, skip map[string]bool) {
+	for _, r := range rows {
+		// Another file claiming the ID is a duplicate-id finding (names).
+		if r.Corrupt() && !(r.Readable && filesystem.OnlyConflict(r.Problem)) {
 			c.report.Records["corrupt"]++
-			if skip[e.Source] {
+			if skip[r.Source] {
 				continue
 			}
-			c.add(Finding{Kind: CorruptRecord, Severity: Critical, Resources: []string{e.ID}, Source: e.Source,
-				Evidence: e.Problem, Repair: c.cmd("edit", e.ID)})
+			c.add(Finding{Kind: CorruptRecord, Severity: Critical, Resources: []string{r.ID}, Source: r.Source,
+				Evidence: r.Problem, Repair: c.cmd("edit", r.ID)})
 			continue
 		}
-		st := e.State
-		c.report.Records[st.Status]++
+		c.report.Records[r.Status]++
 		switch {
-		case st.IsStuck(c.opt.Now, c.opt.StaleAfter):
-			t, _ := stores.ParseTime(st.UpdatedAt)
-			c.add(Finding{Kind: StuckRecord, Severity: Warning, Resources: []string{e.ID}, Source: e.Source,
-				Evidence: fmt.Sprintf("%s since %s (%s ago, longer than %s): a run that ended midway left it", st.Status, st.UpdatedAt,
+		case r.IsStuck(c.opt.Now, c.opt.StaleAfter):
+			t, _ := stores.ParseTime(r.UpdatedAt)
+			c.add(Finding{Kind: StuckRecord, Severity: Warning, Resources: []string{r.ID}, Source: r.Source,
+				Evidence: fmt.Sprintf("%s since %s (%s ago, longer than %s): a run that ended midway left it", r.Status, r.UpdatedAt,
 					stores.HumanDuration(c.opt.Now.Sub(t)), stores.HumanDuration(c.opt.StaleAfter)),
-				Repair: c.cmd("set-status", e.ID, stores.StatusError, "--reason", stores.StuckReason(st.Status))})
-		case st.Status == stores.StatusError:
+				Repair: c.cmd("set-status", r.ID, stores.StatusError, "--reason", stores.StuckReason(r.Status))})
+		case r.Status == stores.StatusError:
 			why := "status error"
-			if st.Error != "" {
-				why += ": " + st.Error
+			if r.Error != "" {
+				why += ": " + r.Error
 			}
-			c.add(Finding{Kind: ErrorRecord, Severity: Warning, Resources: []string{e.ID}, Source: e.Source,
+			c.add(Finding{Kind: ErrorRecord, Severity: Warning, Resources: []string{r.ID}, Source: r.Source,
 				Evidence: why + "; re-run the deploy, or once fixed by hand mark it active",
-				Repair:   c.cmd("set-status", e.ID, stores.StatusActive)})
+				Repair:   c.cmd("set-status", r.ID, stores.StatusActive)})
 		}
 	}
 }
 
-func (c *checker) locks(locks []stores.LockInfo, entries []stores.Entry) {
-	ids := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		ids[e.ID] = true
+func (c *checker) locks(locks []stores.LockInfo, rows []stores.Row) {
+	ids := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		ids[r.ID] = true
 	}
 	for _, l := range locks {
 		c.report.Locks[l.Verdict]++
@@ -338,8 +350,8 @@ func idleInTransaction(l stores.LockInfo, now time.Time, threshold time.Duration
 	return ok && now.Sub(since) > threshold
 }
 
-func (c *checker) graph(entries []stores.Entry) {
-	g := graph.Build(entries)
+func (c *checker) graph(rows []stores.Row) {
+	g := graph.FromRows(rows)
 	c.report.Graph = g
 	for _, e := range g.Edges {
 		if e.Dangling {
@@ -380,9 +392,7 @@ func sortFindings(fs []Finding) {
 		if d := a.Severity.Rank() - b.Severity.Rank(); d != 0 {
 			return d
 		}
-		if a.Kind != b.Kind {
-			return strings.Compare(string(a.Kind), string(b.Kind))
-		}
-		return slices.Compare(a.Resources, b.Resources)
+		return cmp.Or(strings.Compare(string(a.Kind), string(b.Kind)), slices.Compare(a.Resources, b.Resources),
+			strings.Compare(a.Source, b.Source), strings.Compare(a.Evidence, b.Evidence))
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -239,5 +240,68 @@ func TestStoreWithoutLockInventory(t *testing.T) {
 	assertKinds(t, rep, got, nil)
 	if rep.Locks != nil || rep.Records[stores.StatusActive] != 1 {
 		t.Errorf("locks %v records %v", rep.Locks, rep.Records)
+	}
+}
+
+// Two files claiming one ID are one duplicate-id finding, not corrupt
+// records: each file reads fine, and editing either is refused until one
+// is moved aside, which is the finding's repair.
+func TestDuplicateIsNotCorrupt(t *testing.T) {
+	p, dir := fsPlanter(t)
+	if err := p.store.Save(testCtx(t), rec("db", stores.StatusActive)); err != nil {
+		t.Fatal(err)
+	}
+	p.raw(t, "db-copy", encode(t, rec("db", stores.StatusActive)))
+	rep, got := kinds(t, p.store, check.Options{Target: dir})
+	assertKinds(t, rep, got, []check.Kind{check.DuplicateID, check.NameMismatch})
+	if rep.Records[stores.StatusActive] != 2 || rep.Records["corrupt"] != 0 {
+		t.Errorf("counts %v, want both copies active", rep.Records)
+	}
+	for _, f := range rep.Findings {
+		if f.Kind == check.DuplicateID && !strings.Contains(f.Repair, "db-copy.json") {
+			t.Errorf("the duplicate's repair does not move the stray copy: %q", f.Repair)
+		}
+	}
+}
+
+// A re-check offered the last report's rows reads again only the records
+// that changed, and still reports what they now say.
+func TestRecheckReusesKnownRows(t *testing.T) {
+	p, dir := fsPlanter(t)
+	ctx := testCtx(t)
+	for _, id := range []string{"a", "b", "c"} {
+		if err := p.store.Save(ctx, rec(id, stores.StatusActive)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, _ := kinds(t, p.store, check.Options{Target: dir})
+	failed := rec("b", stores.StatusError)
+	failed.Error = "quota exceeded"
+	if err := p.store.Save(ctx, failed); err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]stores.Row{}
+	for _, r := range first.Rows {
+		last[r.Source] = r
+	}
+	var mu sync.Mutex // known is asked from the store's workers
+	var reused []string
+	known := func(source, version string) (stores.Row, bool) {
+		r, ok := last[source]
+		if ok && r.Version == version {
+			mu.Lock()
+			reused = append(reused, r.ID)
+			mu.Unlock()
+		}
+		return r, ok && r.Version == version
+	}
+	rep, got := kinds(t, p.store, check.Options{Target: dir, Known: known})
+	assertKinds(t, rep, got, []check.Kind{check.ErrorRecord})
+	slices.Sort(reused)
+	if !slices.Equal(reused, []string{"a", "c"}) {
+		t.Errorf("reused %v, want a and c", reused)
+	}
+	if f := rep.Findings[0]; !strings.Contains(f.Evidence, "quota exceeded") {
+		t.Errorf("the error record's evidence lacks its error text: %q", f.Evidence)
 	}
 }

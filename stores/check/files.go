@@ -76,7 +76,7 @@ func scanDir(ctx context.Context, dir string, now time.Time) (*dirScan, error) {
 
 // dirFindings reports temp files, irregular entries and mixed layouts,
 // and adds to skip the sources whose unreadable entries they explain.
-func (c *checker) dirFindings(d *dirScan, entries []stores.Entry, listed []stores.LockInfo, skip map[string]bool) {
+func (c *checker) dirFindings(d *dirScan, rows []stores.Row, listed []stores.LockInfo, skip map[string]bool) {
 	// The store's own account of a temp file (whose run, killed or not)
 	// comes first; the directory look adds any it did not list.
 	seen := map[string]bool{}
@@ -101,18 +101,17 @@ func (c *checker) dirFindings(d *dirScan, entries []stores.Entry, listed []store
 			Source: path, Evidence: why + "; neither statescope nor workflow can use it as a record or lock",
 			Repair: "mv -- " + shellescape.Quote(path) + " " + shellescape.Quote(path+".not-a-record")})
 	}
-	for _, e := range entries {
-		if e.State == nil {
+	for _, r := range rows {
+		if !r.Readable {
 			continue
 		}
-		id := e.State.ResourceID
-		engine, wfctl := filesystem.EngineName(id)+".json", filesystem.WfctlName(id)+".json"
-		switch base := filepath.Base(e.Source); {
+		engine, wfctl := filesystem.EngineName(r.ID)+".json", filesystem.WfctlName(r.ID)+".json"
+		switch base := filepath.Base(r.Source); {
 		case engine == wfctl:
 		case base == engine:
-			d.engine = append(d.engine, base+" (the engine's name for "+id+")")
+			d.engine = append(d.engine, base+" (the engine's name for "+r.ID+")")
 		case base == wfctl:
-			d.wfctl = append(d.wfctl, base+" (wfctl's name for "+id+")")
+			d.wfctl = append(d.wfctl, base+" (wfctl's name for "+r.ID+")")
 		}
 	}
 	if len(d.wfctl) > 0 && len(d.engine) > 0 {
@@ -201,64 +200,81 @@ func objectPrefix(target string) (string, bool) {
 
 // names reports duplicate IDs and records under a name their ID does not
 // give under any rule the store's writers use.
-func (c *checker) names(entries []stores.Entry, rule *nameRule) {
-	byID := make(map[string][]stores.Entry, len(entries))
-	order := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if e.State == nil {
-			continue
+func (c *checker) names(rows []stores.Row, rule *nameRule) {
+	claimsOf := make(map[string]int, len(rows))
+	for _, r := range rows {
+		if r.Readable {
+			claimsOf[r.ID]++
 		}
-		if len(byID[e.ID]) == 0 {
-			order = append(order, e.ID)
-		}
-		byID[e.ID] = append(byID[e.ID], e)
 	}
-	for _, id := range order {
-		claims := byID[id]
-		if len(claims) < 2 {
-			continue
-		}
-		var sources []string
-		for _, e := range claims {
-			sources = append(sources, e.Source)
-		}
-		f := Finding{Kind: DuplicateID, Severity: Critical, Resources: []string{id}, Source: strings.Join(sources, ", "),
-			Evidence: fmt.Sprintf("%d records claim resource_id %q: %s; workflow reads whichever its name rule finds", len(claims), id, strings.Join(sources, ", "))}
+	var dups map[string][]stores.Row
+	var taken map[string]bool
+	if rule != nil {
+		taken = make(map[string]bool, len(rows))
+	}
+	for _, r := range rows {
 		if rule != nil {
-			for _, e := range claims {
-				if name, ok := rule.nameOf(e.Source); ok && !slices.Contains(rule.names(id), name) {
-					// The copy under a name the ID does not give is the stray.
-					f.Repair = rule.aside(e.Source)
-					break
-				}
+			if name, ok := rule.nameOf(r.Source); ok {
+				taken[name] = true
 			}
 		}
-		c.add(f)
+		if r.Readable && claimsOf[r.ID] > 1 {
+			if dups == nil {
+				dups = map[string][]stores.Row{}
+			}
+			dups[r.ID] = append(dups[r.ID], r)
+		}
+	}
+	for _, claims := range dups {
+		slices.SortFunc(claims, func(a, b stores.Row) int { return strings.Compare(a.Source, b.Source) })
+		c.duplicate(claims, rule)
 	}
 	if rule == nil {
 		return
 	}
-	taken := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		if name, ok := rule.nameOf(e.Source); ok {
-			taken[name] = true
+	for _, r := range rows {
+		if r.Readable {
+			c.misnamed(r, rule, taken, claimsOf[r.ID])
 		}
 	}
-	for _, id := range order {
-		for _, e := range byID[id] {
-			name, ok := rule.nameOf(e.Source)
-			if !ok || e.State == nil || slices.Contains(rule.names(id), name) {
-				continue
+}
+
+// duplicate reports records claiming one ID.
+func (c *checker) duplicate(claims []stores.Row, rule *nameRule) {
+	id := claims[0].ID
+	var sources []string
+	for _, r := range claims {
+		sources = append(sources, r.Source)
+	}
+	f := Finding{Kind: DuplicateID, Severity: Critical, Resources: []string{id}, Source: strings.Join(sources, ", "),
+		Evidence: fmt.Sprintf("%d records claim resource_id %q: %s; workflow reads whichever its name rule finds", len(claims), id, strings.Join(sources, ", "))}
+	if rule != nil {
+		for _, r := range claims {
+			if name, ok := rule.nameOf(r.Source); ok && !slices.Contains(rule.names(id), name) {
+				// The copy under a name the ID does not give is the stray.
+				f.Repair = rule.aside(r.Source)
+				break
 			}
-			want := rule.names(id)[0]
-			f := Finding{Kind: NameMismatch, Severity: Warning, Resources: []string{id}, Source: e.Source,
-				Evidence: fmt.Sprintf("%s holds resource_id %q, whose name is %s; workflow looks it up there and will not find it", e.Source, id, strings.Join(uniq(rule.names(id)), " or "))}
-			if !taken[want] && len(byID[id]) == 1 {
-				f.Repair = rule.move(e.Source, want)
-			}
-			c.add(f)
 		}
 	}
+	c.add(f)
+}
+
+// misnamed reports a record under a name its ID does not give; it is
+// moved to its name only when it is the ID's only record and the name is
+// free.
+func (c *checker) misnamed(r stores.Row, rule *nameRule, taken map[string]bool, claims int) {
+	name, ok := rule.nameOf(r.Source)
+	if !ok || slices.Contains(rule.names(r.ID), name) {
+		return
+	}
+	want := rule.names(r.ID)[0]
+	f := Finding{Kind: NameMismatch, Severity: Warning, Resources: []string{r.ID}, Source: r.Source,
+		Evidence: fmt.Sprintf("%s holds resource_id %q, whose name is %s; workflow looks it up there and will not find it", r.Source, r.ID, strings.Join(uniq(rule.names(r.ID)), " or "))}
+	if !taken[want] && claims == 1 {
+		f.Repair = rule.move(r.Source, want)
+	}
+	c.add(f)
 }
 
 func uniq(list []string) []string {

@@ -253,8 +253,16 @@ func markConflicts(entries []stores.Entry) {
 }
 
 func conflictWith(id, others string) string {
-	return fmt.Sprintf("resource_id %q is also claimed by %s; repairs on it are refused until one of them is removed", id, others)
+	return fmt.Sprintf(conflictPrefix+"%q is also claimed by %s; repairs on it are refused until one of them is removed", id, others)
 }
+
+// conflictPrefix starts the problem of a record whose resource ID another
+// file also claims (and nothing else is wrong with it).
+const conflictPrefix = "resource_id "
+
+// OnlyConflict reports whether a listed record's problem is only that
+// another file claims its resource ID: the record itself reads fine.
+func OnlyConflict(problem string) bool { return strings.HasPrefix(problem, conflictPrefix) }
 
 func joinProblem(a, b string) string {
 	if a == "" {

@@ -39,8 +39,8 @@ type Graph struct {
 	Cycles [][]string `json:"cycles,omitempty"`
 
 	index map[string]int
-	out   map[string][]int // edge indexes by From
-	in    map[string][]int // edge indexes by To
+	out   [][]int // edge indexes by the From node's index
+	in    [][]int // edge indexes by the To node's index
 }
 
 // Build makes the graph of the listed entries. Corrupt entries are nodes
@@ -73,40 +73,59 @@ type record struct {
 
 func build(n int, at func(int) record) *Graph {
 	// Sized for the listing at once rather than grown a record at a time.
-	g := &Graph{index: make(map[string]int, n), out: make(map[string][]int, n), in: make(map[string][]int, n)}
+	g := &Graph{index: make(map[string]int, n), Nodes: make([]Node, 0, n)}
+	edges := 0
 	for i := range n {
 		r := at(i)
+		edges += len(r.deps)
 		if _, seen := g.index[r.id]; seen {
 			continue
 		}
-		g.index[r.id] = len(g.Nodes)
-		g.Nodes = append(g.Nodes, Node{ID: r.id, Status: r.status, Corrupt: r.corrupt})
+		g.addNode(Node{ID: r.id, Status: r.status, Corrupt: r.corrupt})
 	}
+	records := len(g.Nodes)
+	g.Edges = make([]Edge, 0, edges)
 	for i := range n {
 		r := at(i)
 		for _, dep := range r.deps {
 			if g.hasEdge(r.id, dep) {
 				continue
 			}
-			_, exists := g.index[dep]
-			g.addEdge(Edge{From: r.id, To: dep, Dangling: !exists})
+			j, exists := g.index[dep]
+			g.addEdge(Edge{From: r.id, To: dep, Dangling: !exists || j >= records})
 		}
 	}
-	for _, e := range g.Edges {
-		if e.Dangling {
-			if _, ok := g.index[e.To]; !ok {
-				g.index[e.To] = len(g.Nodes)
-				g.Nodes = append(g.Nodes, Node{ID: e.To, Missing: true})
-			}
-		}
+	// The IDs only dangling edges name are nodes too, after the records.
+	for i := records; i < len(g.Nodes); i++ {
+		g.Nodes[i].Missing = true
 	}
 	g.findCycles()
 	return g
 }
 
+func (g *Graph) addNode(n Node) int {
+	i := len(g.Nodes)
+	g.index[n.ID] = i
+	g.Nodes = append(g.Nodes, n)
+	g.out, g.in = append(g.out, nil), append(g.in, nil)
+	return i
+}
+
+// at is id's node index, adding a node for an ID not seen before.
+func (g *Graph) at(id string) int {
+	if i, ok := g.index[id]; ok {
+		return i
+	}
+	return g.addNode(Node{ID: id})
+}
+
 func (g *Graph) hasEdge(from, to string) bool {
-	for _, i := range g.out[from] {
-		if g.Edges[i].To == to {
+	i, ok := g.index[from]
+	if !ok {
+		return false
+	}
+	for _, e := range g.out[i] {
+		if g.Edges[e].To == to {
 			return true
 		}
 	}
@@ -114,9 +133,18 @@ func (g *Graph) hasEdge(from, to string) bool {
 }
 
 func (g *Graph) addEdge(e Edge) {
-	g.out[e.From] = append(g.out[e.From], len(g.Edges))
-	g.in[e.To] = append(g.in[e.To], len(g.Edges))
+	from, to := g.at(e.From), g.at(e.To)
+	g.out[from] = append(g.out[from], len(g.Edges))
+	g.in[to] = append(g.in[to], len(g.Edges))
 	g.Edges = append(g.Edges, e)
+}
+
+// edgesOf is the edge indexes adj holds for id.
+func (g *Graph) edgesOf(adj [][]int, id string) []int {
+	if i, ok := g.index[id]; ok {
+		return adj[i]
+	}
+	return nil
 }
 
 // Node returns the node with id.
@@ -129,10 +157,10 @@ func (g *Graph) Node(id string) (Node, bool) {
 }
 
 // DependsOn lists the edges from id (what it depends on), in record order.
-func (g *Graph) DependsOn(id string) []Edge { return g.edges(g.out[id]) }
+func (g *Graph) DependsOn(id string) []Edge { return g.edges(g.edgesOf(g.out, id)) }
 
 // Dependents lists the edges into id (what depends on it).
-func (g *Graph) Dependents(id string) []Edge { return g.edges(g.in[id]) }
+func (g *Graph) Dependents(id string) []Edge { return g.edges(g.edgesOf(g.in, id)) }
 
 func (g *Graph) edges(idx []int) []Edge {
 	out := make([]Edge, len(idx))
@@ -170,11 +198,10 @@ func (g *Graph) Subgraph(root string, reverse bool) *Graph {
 			}
 		}
 	}
-	sub := &Graph{index: map[string]int{}, out: map[string][]int{}, in: map[string][]int{}}
+	sub := &Graph{index: map[string]int{}}
 	for _, n := range g.Nodes {
 		if keep[n.ID] {
-			sub.index[n.ID] = len(sub.Nodes)
-			sub.Nodes = append(sub.Nodes, n)
+			sub.addNode(n)
 		}
 	}
 	for _, e := range g.Edges {
@@ -216,7 +243,7 @@ func (g *Graph) findCycles() {
 		onStack[start] = true
 		for len(call) > 0 {
 			f := &call[len(call)-1]
-			out := g.out[g.Nodes[f.v].ID]
+			out := g.out[f.v]
 			if f.edge < len(out) {
 				w := g.index[g.Edges[out[f.edge]].To]
 				f.edge++
@@ -283,7 +310,7 @@ func (g *Graph) cycleFrom(start string, c int, comp []int) []string {
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
-		for _, i := range g.out[id] {
+		for _, i := range g.edgesOf(g.out, id) {
 			e := g.Edges[i]
 			if e.Dangling || comp[g.index[e.To]] != c {
 				continue

@@ -31,6 +31,8 @@ func TestCyclesAndDangling(t *testing.T) {
 		{"two separate", []stores.Entry{entry("x", "", "y"), entry("y", "", "x"), entry("p", "", "q"), entry("q", "", "p")},
 			[][]string{{"p", "q"}, {"x", "y"}}, nil},
 		{"corrupt depended on", []stores.Entry{entry("a", "active", "bad"), {ID: "bad", Problem: "invalid JSON"}}, nil, nil},
+		{"one ghost, many dependents", []stores.Entry{entry("a", "active", "ghost"), entry("b", "active", "ghost", "a"), entry("c", "", "ghost", "other")},
+			nil, []string{"a->ghost", "b->ghost", "c->ghost", "c->other"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := graph.Build(tc.entries)

@@ -196,7 +196,7 @@ func TestStreamRows(t *testing.T) {
 		mu.Unlock()
 		return bucket.read(ctx, key)
 	}
-	kept := stores.Row{ID: "kept", Source: "gs://b/p/kept.json", Status: "active", Version: "v1"}
+	kept := stores.Row{ID: "kept", Source: "gs://b/p/kept.json", Readable: true, Status: "active", Version: "v1"}
 	known := func(source, version string) (stores.Row, bool) {
 		if source == kept.Source && version == "v1" {
 			return kept, true
@@ -216,7 +216,7 @@ func TestStreamRows(t *testing.T) {
 	want := []stores.Row{
 		{ID: "bad", Source: "gs://b/p/bad.json", Problem: badErr.Error(), Version: "v1"},
 		kept,
-		{ID: "team/db", Source: "gs://b/p/team_db.json", ResourceType: "db", Provider: "gcp", Status: "active", UpdatedAt: "2024-01-02T03:04:05Z", Version: "v1"},
+		{ID: "team/db", Source: "gs://b/p/team_db.json", Readable: true, ResourceType: "db", Provider: "gcp", Status: "active", UpdatedAt: "2024-01-02T03:04:05Z", Version: "v1"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("rows:\n%+v\nwant\n%+v", got, want)

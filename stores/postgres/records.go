@@ -83,13 +83,21 @@ func scanState(rows pgx.Rows, dec *objectDecoder) (st *stores.State, updated tim
 // it has no such form (±infinity, a year outside 1–9999): such a row is
 // listed as unreadable instead of failing the whole listing.
 func readableTime(column string, t pgtype.Timestamptz) (string, string) {
-	switch {
-	case t.InfinityModifier != pgtype.Finite:
-		return "", fmt.Sprintf("%s is %s, which has no RFC 3339 form", column, t.InfinityModifier)
-	case t.Time.Year() < 1 || t.Time.Year() > 9999:
-		return "", fmt.Sprintf("%s is in the year %d, outside the RFC 3339 range", column, t.Time.Year())
+	if p := timeProblem(column, t); p != "" {
+		return "", p
 	}
 	return stores.FormatTime(t.Time), ""
+}
+
+// timeProblem is why readableTime refuses t, or "".
+func timeProblem(column string, t pgtype.Timestamptz) string {
+	switch {
+	case t.InfinityModifier != pgtype.Finite:
+		return fmt.Sprintf("%s is %s, which has no RFC 3339 form", column, t.InfinityModifier)
+	case t.Time.Year() < 1 || t.Time.Year() > 9999:
+		return fmt.Sprintf("%s is in the year %d, outside the RFC 3339 range", column, t.Time.Year())
+	}
+	return ""
 }
 
 // unreadableTimesSQL finds rows readableTime refuses. Timestamps come
@@ -255,18 +263,6 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 	return s.list(ctx, f, selectCols)
 }
 
-// skeletonCols is selectCols with each JSON column reduced to its shape
-// (jsonShape): the server neither sends nor converts outputs and config.
-var skeletonCols = `name, type, provider, provider_ref, provider_id, status, config_hash,
-	` + outputsShape + `, ` + configShape + `, dependencies, created_at, updated_at`
-
-// ListSkeletons is List without outputs and config: the same entries,
-// unreadable exactly when List has them so, with both maps nil. It is for
-// readers of status, timestamps and dependencies (statescope check).
-func (s *Store) ListSkeletons(ctx context.Context, f stores.Filter) ([]stores.Entry, error) {
-	return s.list(ctx, f, skeletonCols)
-}
-
 func (s *Store) list(ctx context.Context, f stores.Filter, cols string) ([]stores.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -330,51 +326,55 @@ func (s *Store) listQuery(ctx context.Context, sql string) (rows pgx.Rows, done 
 }
 
 // rowCols reads a listed row, its dependencies too, without its JSON
-// (jsonShape).
-var rowCols = `name, type, provider, status, updated_at, ` + outputsShape + `, ` + configShape + `, dependencies`
+// (jsonShape). created_at is read only to refuse what List refuses.
+var rowCols = `name, type, provider, status, created_at, updated_at, ` + outputsShape + `, ` + configShape + `, dependencies`
 
 // rowBatch is how many rows ListRows hands over at a time.
 const rowBatch = 256
 
 // ListRows reads the table's rows without their outputs and config
-// (stores.RowLister), in batches as they arrive, updated_at as each row's
-// version. A row known recognises at its version is yielded as known has
-// it; reading it cost no more than its version.
+// (stores.RowLister), in batches as they arrive, in no particular order
+// (sorting them is the server's costliest step in a small listing, and
+// every reader of rows sorts or indexes them itself), updated_at as each
+// row's version. A row known recognises at its version is yielded as
+// known has it; reading it cost no more than its version.
 func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rows, done, err := s.listQuery(ctx, "SELECT "+rowCols+" FROM iac_resources ORDER BY name")
+	rows, done, err := s.listQuery(ctx, "SELECT "+rowCols+" FROM iac_resources")
 	if err != nil {
 		return s.fail(ctx, "list", "", err)
 	}
 	defer done()
 	var dec objectDecoder
+	in := stores.Interner{}
 	batch := make([]stores.Row, 0, rowBatch)
+	// Scanned into the same variables row after row: Scan's arguments
+	// escape, so declaring them in the loop allocated each one per row.
+	var name string
+	var created, updated pgtype.Timestamptz
+	var deps []string
 	for rows.Next() {
-		var name, typ, provider, status string
-		var updated time.Time
-		var deps []string
-		if err := rows.Scan(&name, &typ, &provider, &status, &updated, nil, nil, &deps); err != nil {
+		deps = nil // a row keeps its slice: Scan must make a new one
+		if err := rows.Scan(&name, nil, nil, nil, &created, &updated, nil, nil, &deps); err != nil {
 			return s.fail(ctx, "list", "", err)
 		}
-		src, ver := source(name), version(updated)
+		// type, provider and status repeat from row to row: read from the
+		// row's bytes (text in binary form too) into the listing's copies.
+		raw := rows.RawValues()
+		for i, col := range []string{"type", "provider", "status"} {
+			if raw[1+i] == nil {
+				return s.fail(ctx, "list", "", fmt.Errorf("row %q: %s is NULL", name, col))
+			}
+		}
+		src, ver := source(name), version(updated.Time)
 		r, ok := stores.Row{}, false
 		if known != nil {
 			r, ok = known(src, ver)
 		}
 		if !ok {
-			r = stores.NewRow(name, typ, provider, status, stores.FormatTime(updated)).WithDependencies(deps)
-			raw := rows.RawValues()
-			var problems []string
-			for i, column := range []string{"outputs", "applied_config"} {
-				if _, p := dec.decode(column, raw[5+i]); p != "" {
-					problems = append(problems, p)
-				}
-			}
-			if len(problems) > 0 {
-				r = stores.Row{ID: name, Problem: strings.Join(problems, "; ")}
-			}
+			r = rowOf(in, name, raw[1:4], created, updated, deps, raw[6:8], &dec)
 			r.Source, r.Version = src, ver
 		}
 		if !f.MatchRow(r) {
@@ -397,6 +397,29 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 		return yield(batch)
 	}
 	return nil
+}
+
+// rowOf is a listed row, unreadable for what makes scanState refuse it:
+// a timestamp with no RFC 3339 form, a JSON column that is not an object.
+// fields are type, provider and status as read.
+func rowOf(in stores.Interner, name string, fields [][]byte, created, updated pgtype.Timestamptz, deps []string, shapes [][]byte, dec *objectDecoder) stores.Row {
+	var problems []string
+	if p := timeProblem("created_at", created); p != "" {
+		problems = append(problems, p)
+	}
+	updatedAt, p := readableTime("updated_at", updated)
+	if p != "" {
+		problems = append(problems, p)
+	}
+	for i, column := range []string{"outputs", "applied_config"} {
+		if _, p := dec.decode(column, shapes[i]); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		return stores.Row{ID: name, Problem: strings.Join(problems, "; ")}
+	}
+	return in.Row(name, fields[0], fields[1], fields[2], updatedAt, deps)
 }
 
 // Save inserts or fully replaces a record (created_at is kept). The error
