@@ -169,6 +169,25 @@ type RowLister interface {
 	ListRows(ctx context.Context, f Filter, known func(source, version string) (Row, bool), yield func([]Row) error) error
 }
 
+// Known offers rows read before to a refresh (RowLister's known): the row
+// at a source is reused when the store lists the record at the version it
+// was read at. nil when no row has a version.
+func Known(rows []Row) func(source, version string) (Row, bool) {
+	bySource := make(map[string]Row, len(rows))
+	for _, r := range rows {
+		if r.Version != "" {
+			bySource[r.Source] = r
+		}
+	}
+	if len(bySource) == 0 {
+		return nil
+	}
+	return func(source, version string) (Row, bool) {
+		r, ok := bySource[source]
+		return r, ok && r.Version == version
+	}
+}
+
 // RawRow is a listed row with its record's stored bytes (nil for a record
 // that cannot be read; a readable one may still have a problem, such as a
 // conflict).

@@ -41,7 +41,7 @@ func (d *detailView) loadDeps(ctx context.Context, gen int) tea.Cmd {
 	s, id, table := d.env.session.Store, d.entry.ID, d.env.router.listedRows()
 	return d.tag(func() tea.Msg {
 		var rows []stores.Row
-		err := stores.ListRows(ctx, s, stores.Filter{}, knownRows(table), func(batch []stores.Row) error {
+		err := stores.ListRows(ctx, s, stores.Filter{}, stores.Known(table), func(batch []stores.Row) error {
 			rows = append(rows, batch...)
 			return nil
 		})

@@ -251,6 +251,10 @@ func (v *fleetView) checkOne(m fleet.Member) tea.Cmd {
 	v.loads[m.Name] = &childLoad{gen: gen, cancel: cancel}
 	v.rows[m.Name].loading = true
 	open, opt, timeout, sem, now := v.env.opts.OpenTarget, v.env.checkOptions(m.Name), v.env.opts.OperationTimeout, v.sem, v.env.now
+	var last []stores.Row
+	if r := v.rows[m.Name].report; r != nil {
+		last = r.Rows
+	}
 	return v.tag(func() tea.Msg {
 		select {
 		case sem <- struct{}{}:
@@ -258,6 +262,8 @@ func (v *fleetView) checkOne(m fleet.Member) tea.Cmd {
 			return fleetRowMsg{name: m.Name, gen: gen, err: ctx.Err()}
 		}
 		defer func() { <-sem }()
+		// A re-check fetches only the records whose version changed.
+		opt.Known = stores.Known(last)
 		r, err := fleet.Within(ctx, timeout, func(ctx context.Context) (*check.Report, error) {
 			s, err := open(ctx, m.Target)
 			if err != nil {

@@ -193,3 +193,63 @@ func TestFleetAutoRefresh(t *testing.T) {
 		}
 	})
 }
+
+// versionedStore lists its records at version v1 and notes, per listing,
+// how many rows the caller already knew at that version.
+type versionedStore struct {
+	stores.Store
+	reused chan int
+}
+
+func (s versionedStore) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	entries, err := s.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	rows, reused := make([]stores.Row, len(entries)), 0
+	for i, e := range entries {
+		rows[i] = stores.RowOf(e, "v1")
+		if known != nil {
+			if r, ok := known(e.Source, "v1"); ok {
+				rows[i] = r
+				reused++
+			}
+		}
+	}
+	s.reused <- reused
+	return yield(rows)
+}
+
+// TestFleetRecheckReusesRows: the fleet's periodic check offers the last
+// check's rows, so a store re-reads only the records whose version changed.
+func TestFleetRecheckReusesRows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := versionedStore{Store: memory.New(), reused: make(chan int, 4)}
+		for _, id := range []string{"a", "b"} {
+			if err := store.Save(context.Background(), &stores.State{ResourceID: id, Status: stores.StatusActive}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		opts := Options{
+			Session:    Session{Store: memory.New(), Name: "x"},
+			OpenTarget: func(context.Context, string) (stores.Store, error) { return store, nil },
+			Fleet:      []fleet.Member{{Name: "only", Target: "v"}},
+			Refresh:    5 * time.Millisecond,
+		}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		h.run(h.m.push(newFleetView(h.m.env)))
+		var reused []int
+		for len(reused) < 2 {
+			select {
+			case n := <-store.reused:
+				reused = append(reused, n)
+			default:
+				h.send(h.next(5 * time.Second))
+			}
+		}
+		if reused[0] != 0 || reused[1] != 2 {
+			t.Errorf("rows reused by the first and second check: %v, want 0 then 2", reused)
+		}
+	})
+}

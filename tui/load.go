@@ -146,21 +146,3 @@ func quiet(err error) error {
 	}
 	return err
 }
-
-// knownRows offers rows of the last load to a refresh: the row at a source
-// is reused when the store lists the record at the version it was read at.
-func knownRows(rows []stores.Row) func(source, version string) (stores.Row, bool) {
-	bySource := make(map[string]stores.Row, len(rows))
-	for _, r := range rows {
-		if r.Version != "" {
-			bySource[r.Source] = r
-		}
-	}
-	if len(bySource) == 0 {
-		return nil
-	}
-	return func(source, version string) (stores.Row, bool) {
-		r, ok := bySource[source]
-		return r, ok && r.Version == version
-	}
-}

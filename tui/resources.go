@@ -234,7 +234,7 @@ func (v *resourcesView) load() tea.Cmd {
 	v.listing, v.lockLoading, v.err, v.pending = true, true, nil, nil
 	var known func(source, version string) (stores.Row, bool)
 	if v.loaded {
-		known = knownRows(v.grid.Items())
+		known = stores.Known(v.grid.Items())
 	} else {
 		// The first load was cut short: start the table again.
 		v.grid.SetItems(nil)
