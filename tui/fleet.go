@@ -42,9 +42,10 @@ type fleetView struct {
 	keys keymap.Fleet
 	table[fleetRow]
 
-	rows  map[string]*fleetRow
-	loads map[string]*childLoad
-	sem   chan struct{}
+	rows   map[string]*fleetRow
+	loads  map[string]*childLoad
+	sem    chan struct{}
+	stores *fleetStores
 }
 
 // childLoad is one context's load: cancelled when it is superseded or the
@@ -95,7 +96,7 @@ func newFleetView(e *env) *fleetView {
 		return []string{r.member.Name, r.member.Label(), r.member.Transport()}
 	}, st.Grid)
 	v := &fleetView{env: e, keys: e.keys.Fleet, table: newTable(g, func(r fleetRow) (string, string) { return r.member.Name, "context name" }), rows: map[string]*fleetRow{}, loads: map[string]*childLoad{},
-		sem: make(chan struct{}, fleetParallel)}
+		sem: make(chan struct{}, fleetParallel), stores: newFleetStores(e.opts.OpenTarget)}
 	for _, m := range e.opts.Fleet {
 		v.rows[m.Name] = &fleetRow{member: m}
 	}
@@ -174,7 +175,7 @@ func fleetRank(r *fleetRow) int {
 func (v *fleetView) Title() string     { return "fleet" }
 func (v *fleetView) Keys() help.KeyMap { return v.keys }
 func (v *fleetView) Capturing() bool   { return v.filter.typing }
-func (v *fleetView) Leave()            {}
+func (v *fleetView) Leave()            { v.stores.closeAll() }
 
 // Busy while any context has not answered.
 func (v *fleetView) Busy() bool {
@@ -250,7 +251,7 @@ func (v *fleetView) checkOne(m fleet.Member) tea.Cmd {
 	}
 	v.loads[m.Name] = &childLoad{gen: gen, cancel: cancel}
 	v.rows[m.Name].loading = true
-	open, opt, timeout, sem, now := v.env.opts.OpenTarget, v.env.checkOptions(m.Name), v.env.opts.OperationTimeout, v.sem, v.env.now
+	cache, opt, timeout, sem, now := v.stores, v.env.checkOptions(m.Name), v.env.opts.OperationTimeout, v.sem, v.env.now
 	var last []stores.Row
 	if r := v.rows[m.Name].report; r != nil {
 		last = r.Rows
@@ -264,14 +265,24 @@ func (v *fleetView) checkOne(m fleet.Member) tea.Cmd {
 		defer func() { <-sem }()
 		// A re-check fetches only the records whose version changed.
 		opt.Known = stores.Known(last)
+		used := make(chan stores.Store, 1)
 		r, err := fleet.Within(ctx, timeout, func(ctx context.Context) (*check.Report, error) {
-			s, err := open(ctx, m.Target)
+			s, err := cache.get(ctx, m.Name, m.Target)
 			if err != nil {
 				return nil, err
 			}
-			defer stores.Close(s)
+			used <- s
 			return check.Run(ctx, s, opt)
 		})
+		if err != nil {
+			// Failed or timed out (the check may still hold it): the next
+			// check dials again.
+			select {
+			case s := <-used:
+				cache.drop(m.Name, s)
+			default:
+			}
+		}
 		return fleetRowMsg{name: m.Name, gen: gen, report: r, err: err, at: now()}
 	})
 }

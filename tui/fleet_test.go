@@ -170,17 +170,35 @@ func TestStartOnTheFleet(t *testing.T) {
 	}
 }
 
+// listCountingStore counts its listings and whether it was closed.
+type listCountingStore struct {
+	stores.Store
+	lists, closes atomic.Int32
+}
+
+func (s *listCountingStore) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	s.lists.Add(1)
+	return stores.ListRows(ctx, s.Store, f, known, yield)
+}
+
+func (s *listCountingStore) Close() error {
+	s.closes.Add(1)
+	return nil
+}
+
 // TestFleetAutoRefresh: with the config's refresh the fleet checks every
-// context again on the interval, and stops when it is left.
+// context again on the interval, on the store it opened once, and stops
+// (closing it) when it is left.
 func TestFleetAutoRefresh(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
 		var opens atomic.Int32
+		store := &listCountingStore{Store: memory.New()}
 		opts := Options{
 			Session: Session{Store: memory.New(), Name: "x"},
 			OpenTarget: func(context.Context, string) (stores.Store, error) {
 				opens.Add(1)
-				return memory.New(), nil
+				return store, nil
 			},
 			Fleet:   []fleet.Member{{Name: "only", Target: "clean"}},
 			Refresh: 5 * time.Millisecond,
@@ -188,10 +206,52 @@ func TestFleetAutoRefresh(t *testing.T) {
 		h := newAsyncHarnessWith(t, opts)
 		defer h.close()
 		h.run(h.m.push(newFleetView(h.m.env)))
-		for opens.Load() < 3 {
+		for store.lists.Load() < 3 {
 			h.send(h.next(5 * time.Second))
 		}
+		if n := opens.Load(); n != 1 {
+			t.Errorf("the store was opened %d times for %d checks; want once", n, store.lists.Load())
+		}
+		h.keys("esc")
+		synctest.Wait()
+		if store.closes.Load() != 1 {
+			t.Error("leaving the fleet did not close the store it kept open")
+		}
 	})
+}
+
+// TestFleetReopensAfterAFailedCheck: a store whose check failed is closed
+// and the next check dials again.
+func TestFleetReopensAfterAFailedCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var opened []*listCountingStore
+		opts := Options{
+			Session: Session{Store: memory.New(), Name: "x"},
+			OpenTarget: func(context.Context, string) (stores.Store, error) {
+				s := &listCountingStore{Store: failingList{memory.New()}}
+				opened = append(opened, s)
+				return s, nil
+			},
+			Fleet: []fleet.Member{{Name: "only", Target: "flaky"}},
+		}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		h.run(h.m.push(newFleetView(h.m.env)))
+		h.send(h.next(5 * time.Second))
+		h.keys("r")
+		h.send(h.next(5 * time.Second))
+		synctest.Wait()
+		if len(opened) != 2 || opened[0].closes.Load() != 1 {
+			t.Errorf("opened %d stores, the first closed %d times; want 2, and the failed one closed", len(opened), opened[0].closes.Load())
+		}
+	})
+}
+
+// failingList is a store whose listing fails.
+type failingList struct{ stores.Store }
+
+func (failingList) List(context.Context, stores.Filter) ([]stores.Entry, error) {
+	return nil, errors.New("connection reset by peer")
 }
 
 // versionedStore lists its records at version v1 and notes, per listing,
