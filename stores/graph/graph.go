@@ -78,27 +78,41 @@ func build(n int, at func(int) record) *Graph {
 	for i := range n {
 		r := at(i)
 		edges += len(r.deps)
-		if _, seen := g.index[r.id]; seen {
-			continue
+		if _, seen := g.index[r.id]; !seen {
+			g.addNode(Node{ID: r.id, Status: r.status, Corrupt: r.corrupt})
 		}
-		g.addNode(Node{ID: r.id, Status: r.status, Corrupt: r.corrupt})
 	}
 	records := len(g.Nodes)
 	g.Edges = make([]Edge, 0, edges)
+	linked := make([]bool, records) // a record of this ID gave its edges
+	var dup map[Edge]bool           // every edge, once an ID has two records
 	for i := range n {
 		r := at(i)
-		for _, dep := range r.deps {
-			if g.hasEdge(r.id, dep) {
+		from := g.index[r.id]
+		if linked[from] && dup == nil {
+			dup = make(map[Edge]bool, len(g.Edges))
+			for _, e := range g.Edges {
+				dup[Edge{From: e.From, To: e.To}] = true
+			}
+		}
+		linked[from] = true
+		for j, dep := range r.deps {
+			key := Edge{From: r.id, To: dep}
+			if slices.Contains(r.deps[:j], dep) || dup[key] {
 				continue
 			}
-			j, exists := g.index[dep]
-			g.addEdge(Edge{From: r.id, To: dep, Dangling: !exists || j >= records})
+			if dup != nil {
+				dup[key] = true
+			}
+			k, exists := g.index[dep]
+			if !exists {
+				// An ID only dangling edges name is a node too, after the records.
+				k = g.addNode(Node{ID: dep, Missing: true})
+			}
+			g.Edges = append(g.Edges, Edge{From: r.id, To: dep, Dangling: k >= records})
 		}
 	}
-	// The IDs only dangling edges name are nodes too, after the records.
-	for i := records; i < len(g.Nodes); i++ {
-		g.Nodes[i].Missing = true
-	}
+	g.link()
 	g.findCycles()
 	return g
 }
@@ -107,36 +121,36 @@ func (g *Graph) addNode(n Node) int {
 	i := len(g.Nodes)
 	g.index[n.ID] = i
 	g.Nodes = append(g.Nodes, n)
-	g.out, g.in = append(g.out, nil), append(g.in, nil)
 	return i
 }
 
-// at is id's node index, adding a node for an ID not seen before.
-func (g *Graph) at(id string) int {
-	if i, ok := g.index[id]; ok {
-		return i
+// link indexes the edges by node, in edge order: two shared arrays cut
+// into one slice per node, rather than a slice grown per edge.
+func (g *Graph) link() {
+	n := len(g.Nodes)
+	ends := make([][2]int, len(g.Edges))
+	outStart, inStart := make([]int, n+1), make([]int, n+1)
+	for i, e := range g.Edges {
+		ends[i] = [2]int{g.index[e.From], g.index[e.To]}
+		outStart[ends[i][0]+1]++
+		inStart[ends[i][1]+1]++
 	}
-	return g.addNode(Node{ID: id})
-}
-
-func (g *Graph) hasEdge(from, to string) bool {
-	i, ok := g.index[from]
-	if !ok {
-		return false
+	for i := range n {
+		outStart[i+1] += outStart[i]
+		inStart[i+1] += inStart[i]
 	}
-	for _, e := range g.out[i] {
-		if g.Edges[e].To == to {
-			return true
-		}
+	outAll, inAll := make([]int, len(g.Edges)), make([]int, len(g.Edges))
+	outNext, inNext := slices.Clone(outStart[:n]), slices.Clone(inStart[:n])
+	for i, end := range ends {
+		outAll[outNext[end[0]]], inAll[inNext[end[1]]] = i, i
+		outNext[end[0]]++
+		inNext[end[1]]++
 	}
-	return false
-}
-
-func (g *Graph) addEdge(e Edge) {
-	from, to := g.at(e.From), g.at(e.To)
-	g.out[from] = append(g.out[from], len(g.Edges))
-	g.in[to] = append(g.in[to], len(g.Edges))
-	g.Edges = append(g.Edges, e)
+	g.out, g.in = make([][]int, n), make([][]int, n)
+	for i := range n {
+		g.out[i] = outAll[outStart[i]:outStart[i+1]:outStart[i+1]]
+		g.in[i] = inAll[inStart[i]:inStart[i+1]:inStart[i+1]]
+	}
 }
 
 // edgesOf is the edge indexes adj holds for id.
@@ -206,9 +220,10 @@ func (g *Graph) Subgraph(root string, reverse bool) *Graph {
 	}
 	for _, e := range g.Edges {
 		if keep[e.From] && keep[e.To] {
-			sub.addEdge(e)
+			sub.Edges = append(sub.Edges, e)
 		}
 	}
+	sub.link()
 	for _, c := range g.Cycles {
 		if keep[c[0]] {
 			sub.Cycles = append(sub.Cycles, c)

@@ -131,3 +131,23 @@ func TestRenderings(t *testing.T) {
 		t.Errorf("JSON %v: %s", err, js.String())
 	}
 }
+
+// Two records claiming one ID are one node whose edges are both records'
+// dependencies, each once; a dependency listed twice is one edge.
+func TestDuplicatedIDMergesEdges(t *testing.T) {
+	g := graph.Build([]stores.Entry{entry("a", "active", "b", "b"), entry("b", "active"), entry("a", "active", "c", "b")})
+	var got []string
+	for _, e := range g.Edges {
+		got = append(got, fmt.Sprintf("%s->%s dangling=%t", e.From, e.To, e.Dangling))
+	}
+	want := []string{"a->b dangling=false", "a->c dangling=true"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("edges %v, want %v", got, want)
+	}
+	if deps := g.DependsOn("a"); len(deps) != 2 || len(g.Dependents("b")) != 1 || len(g.Dependents("c")) != 1 {
+		t.Errorf("a depends on %v; b has %d dependents, c %d", deps, len(g.Dependents("b")), len(g.Dependents("c")))
+	}
+	if n, _ := g.Node("c"); !n.Missing || len(g.Nodes) != 3 {
+		t.Errorf("nodes %+v", g.Nodes)
+	}
+}
