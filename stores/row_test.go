@@ -77,9 +77,10 @@ func TestFilterMatchRow(t *testing.T) {
 		row  Row
 		want bool
 	}{
-		{Row{ResourceType: "t", Status: "active"}, true},
-		{Row{ResourceType: "t", Status: "error"}, false},
-		{Row{ResourceType: "u", Status: "active"}, false},
+		{Row{Readable: true, ResourceType: "t", Status: "active"}, true},
+		{Row{Readable: true, ResourceType: "t", Status: "error"}, false},
+		{Row{Readable: true, ResourceType: "u", Status: "active"}, false},
+		{Row{Readable: true, ResourceType: "u", Status: "active", Problem: "also claimed"}, false}, // a conflict reads fine
 		{Row{Problem: "invalid JSON"}, true}, // corrupt rows cannot be excluded honestly
 	} {
 		if got := f.MatchRow(tc.row); got != tc.want {
@@ -109,5 +110,23 @@ func TestReadOnlyPassesListRows(t *testing.T) {
 	})
 	if err != nil || !inner.reached || len(got) != 1 {
 		t.Errorf("ListRows through ReadOnly: reached %v, rows %v, err %v", inner.reached, got, err)
+	}
+}
+
+// A row passes a filter exactly when its entry does: unreadable ones
+// always, readable ones (a conflict too) by their fields.
+func TestMatchRowIsMatch(t *testing.T) {
+	good := &State{ResourceID: "a", ResourceType: "db", Provider: "aws", Status: StatusActive}
+	entries := []Entry{
+		{ID: "a", State: good},
+		{ID: "a", State: good, Problem: "resource_id \"a\" is also claimed by b.json"},
+		{ID: "x", Problem: "invalid JSON"},
+	}
+	for _, f := range []Filter{{}, {Status: StatusActive}, {Status: StatusError}, {ResourceType: "db"}, {Provider: "gcp"}} {
+		for _, e := range entries {
+			if got, want := f.MatchRow(RowOf(e, "")), f.Match(e); got != want {
+				t.Errorf("filter %+v, entry %+v: MatchRow %t, Match %t", f, e, got, want)
+			}
+		}
 	}
 }

@@ -90,9 +90,10 @@ func (f Filter) Match(e Entry) bool {
 	return f.matches(e.State.ResourceType, e.State.Provider, e.State.Status)
 }
 
-// MatchRow is Match for a listed row.
+// MatchRow is Match for a listed row: an unreadable one always passes, a
+// readable one (a conflict too) by its fields.
 func (f Filter) MatchRow(r Row) bool {
-	return r.Corrupt() || f.matches(r.ResourceType, r.Provider, r.Status)
+	return !r.Readable || f.matches(r.ResourceType, r.Provider, r.Status)
 }
 
 func (f Filter) matches(resourceType, provider, status string) bool {

@@ -84,7 +84,7 @@ func TestRefreshReadsOnlyChanged(t *testing.T) {
 	st := &rowLister{plainStore: plainStore{memory.New()}}
 	for i := range 50 {
 		id := fmt.Sprintf("r%02d", i)
-		st.rows = append(st.rows, stores.Row{ID: id, Source: "src/" + id, Status: stores.StatusActive, Version: "v1"})
+		st.rows = append(st.rows, stores.Row{ID: id, Readable: true, Source: "src/" + id, Status: stores.StatusActive, Version: "v1"})
 	}
 	h := newSyncHarness(t, Options{Session: Session{Store: st, Name: "rows"}})
 	if st.read != 50 {

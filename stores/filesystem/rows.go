@@ -40,13 +40,7 @@ func (s *Store) ListRaw(ctx context.Context, f stores.Filter, yield func([]store
 	}
 	info := func(r stores.RawRow) (source, id, problem string) { return r.Source, r.ID, r.Problem }
 	setProblem := func(r *stores.RawRow, p string) { r.Problem = p }
-	// As Stream filters: an unreadable record always passes, a readable
-	// one with a problem (a conflict) by its fields.
-	keep := func(r stores.RawRow) bool {
-		row := r.Row
-		row.Problem = ""
-		return r.Data == nil || f.MatchRow(row)
-	}
+	keep := func(r stores.RawRow) bool { return f.MatchRow(r.Row) }
 	if err := listRecords(ctx, s, read, info, setProblem, keep, yield); err != nil {
 		return fmt.Errorf("filesystem: list: %w", err)
 	}
