@@ -132,17 +132,20 @@ func (e *Engine) PlanDelete(ctx context.Context, id string, force bool) (*Plan, 
 	return p, nil
 }
 
-// dependents lists the records whose dependencies name id, sorted.
+// dependents lists the records whose dependencies name id, sorted, from
+// the store's rows (no record's outputs or config are read).
 func (e *Engine) dependents(ctx context.Context, id string) ([]string, error) {
-	entries, err := e.Store.List(ctx, stores.Filter{})
+	var out []string
+	err := stores.ListRows(ctx, e.Store, stores.Filter{}, nil, func(batch []stores.Row) error {
+		for _, r := range batch {
+			if r.Readable && r.ID != id && slices.Contains(r.Dependencies, id) {
+				out = append(out, r.ID)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("looking for records that depend on %q: %w", id, err)
-	}
-	var out []string
-	for _, en := range entries {
-		if en.State != nil && en.State.ResourceID != id && slices.Contains(en.State.Dependencies, id) {
-			out = append(out, en.State.ResourceID)
-		}
 	}
 	sort.Strings(out)
 	return out, nil
