@@ -93,3 +93,21 @@ func TestRecoverStopsAfterStepOne(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
 	}
 }
+
+// Both steps answered from one input, as a pipe or a fast typist gives
+// them: the first question must not swallow the second answer.
+func TestRecoverAnswersBothSteps(t *testing.T) {
+	dir := demoDir(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var out, errOut bytes.Buffer
+	a := &app{in: strings.NewReader("prod/db/orders\ny\n"), out: &out, errOut: &errOut, now: time.Now, isTerminal: func() bool { return true }}
+	root := a.rootCommand()
+	root.SetArgs([]string{"--store", dir, "recover", "prod/db/orders", "--reason", "crashed deploy"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "prod_db_orders.json")); strings.Contains(string(b), `"status": "provisioning"`) {
+		t.Errorf("step 2 did not change the status:\n%s", b)
+	}
+}

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -99,12 +99,32 @@ func (a *app) confirm(m *mutation, verb, question string) error {
 		return err
 	}
 	fmt.Fprintf(a.out, "%s [y/N] ", question)
-	line, _ := bufio.NewReader(a.in).ReadString('\n')
+	line, _ := readLine(a.in)
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return nil
 	}
 	return refused("not confirmed; nothing was changed")
+}
+
+// readLine reads one answer a byte at a time: a buffered reader would keep
+// what follows the line, and the next question (recover asks two) or the
+// editor reading the same input would never see it.
+func readLine(in io.Reader) (string, error) {
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := in.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				return string(line), nil
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			return string(line), err
+		}
+	}
 }
 
 // applyPlan shows the plan, stops there for a dry run, asks, and applies.

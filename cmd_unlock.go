@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -132,7 +131,7 @@ func (a *app) releaseUnproven(ctx context.Context, eng *repair.Engine, p *repair
 // confirmRelease requires the resource ID typed back.
 func (a *app) confirmRelease(id string) error {
 	fmt.Fprintf(a.out, "Type the resource ID to release it: ")
-	line, err := bufio.NewReader(a.in).ReadString('\n')
+	line, err := readLine(a.in)
 	if err != nil && line == "" {
 		return refused("no confirmation given; nothing released")
 	}

@@ -81,7 +81,7 @@ func TestFilterMatchRow(t *testing.T) {
 		{Row{Readable: true, ResourceType: "t", Status: "error"}, false},
 		{Row{Readable: true, ResourceType: "u", Status: "active"}, false},
 		{Row{Readable: true, ResourceType: "u", Status: "active", Problem: "also claimed"}, false}, // a conflict reads fine
-		{Row{Problem: "invalid JSON"}, true}, // corrupt rows cannot be excluded honestly
+		{Row{Problem: "invalid JSON"}, true},                                                       // corrupt rows cannot be excluded honestly
 	} {
 		if got := f.MatchRow(tc.row); got != tc.want {
 			t.Errorf("%+v: %v, want %v", tc.row, got, tc.want)
