@@ -2,6 +2,8 @@ package stores
 
 import (
 	"context"
+	"iter"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -28,38 +30,47 @@ const DefaultParallelism = 16
 // at the first yield error or when ctx ends, and waits for its workers
 // before returning, so no goroutine outlives the call.
 func FetchParallel[T any](ctx context.Context, keys []string, n int, fetch func(ctx context.Context, key string) T, yield func([]T) error) error {
+	return FetchEach(ctx, slices.Values(keys), n, fetch, yield)
+}
+
+// FetchEach is FetchParallel for keys that arrive while earlier ones are
+// fetched, such as a listing's pages: keys is iterated on its own goroutine,
+// only as fast as fetches start, and waited for; one that waits for keys
+// must itself end when ctx ends or yield fails.
+func FetchEach[K, T any](ctx context.Context, keys iter.Seq[K], n int, fetch func(ctx context.Context, key K) T, yield func([]T) error) error {
 	if n <= 0 {
 		n = DefaultParallelism
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan string)
+	work := make(chan K)
 	results := make(chan T, n)
 	var wg sync.WaitGroup
-	for range min(n, len(keys)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range work {
-				e := fetch(ctx, k)
-				select {
-				case results <- e:
-				case <-ctx.Done():
-					return
-				}
+	worker := func() {
+		for k := range work {
+			e := fetch(ctx, k)
+			select {
+			case results <- e:
+			case <-ctx.Done():
+				return
 			}
-		}()
+		}
 	}
-	go func() {
+	wg.Go(func() {
 		defer close(work)
-		for _, k := range keys {
+		started := 0
+		for k := range keys {
+			if started < n {
+				started++
+				wg.Go(worker)
+			}
 			select {
 			case work <- k:
 			case <-ctx.Done():
 				return
 			}
 		}
-	}()
+	})
 	go func() { wg.Wait(); close(results) }()
 
 	const batchSize = 64

@@ -166,24 +166,14 @@ func (l Layout) StreamRows(ctx context.Context, pages Pages, parallel int, read 
 	return stream(ctx, pages, parallel, reuse, fetch, keep, yield)
 }
 
-// stream lists pages in the background and, for each, yields the records
-// reuse supplies and fetches the rest; keep drops vanished and filtered
+// stream lists pages in the background and fetches the records on them,
+// parallel at a time across pages, so a page's records are fetched while
+// the next is listed and a slow record does not hold up the next page's.
+// A record reuse supplies is not fetched; keep drops vanished and filtered
 // ones.
 func stream[T any](ctx context.Context, pages Pages, parallel int, reuse func(Object) (T, bool), fetch func(context.Context, string) T, keep func(T) bool, yield func([]T) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	emit := func(batch []T) error {
-		kept := batch[:0]
-		for _, e := range batch {
-			if keep(e) {
-				kept = append(kept, e)
-			}
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		return yield(kept)
 	}
 	type page struct {
 		objects []Object
@@ -207,32 +197,59 @@ func stream[T any](ctx context.Context, pages Pages, parallel int, reuse func(Ob
 		for range next {
 		}
 	}()
-	for p := range next {
-		if p.err != nil {
-			return p.err
-		}
-		var keys []string
-		var reused []T
-		for _, o := range p.objects {
-			if !isRecordKey(o.Key) {
-				continue
+	var listErr error
+	records := func(yield func(Object) bool) {
+		for {
+			var p page
+			var more bool
+			select {
+			case p, more = <-next:
+			case <-listCtx.Done():
+				return
 			}
-			if reuse != nil {
-				if e, ok := reuse(o); ok {
-					reused = append(reused, e)
-					continue
+			if !more {
+				return // listed to the end
+			}
+			if p.err != nil {
+				listErr = p.err
+				return
+			}
+			for _, o := range p.objects {
+				if isRecordKey(o.Key) && !yield(o) {
+					return
 				}
 			}
-			keys = append(keys, o.Key)
 		}
-		if len(reused) > 0 {
-			if err := emit(reused); err != nil {
-				return err
+	}
+	get := func(ctx context.Context, o Object) T {
+		if reuse != nil {
+			if e, ok := reuse(o); ok {
+				return e
 			}
 		}
-		if err := stores.FetchParallel(ctx, keys, parallel, fetch, emit); err != nil {
-			return err
+		return fetch(ctx, o.Key)
+	}
+	emit := func(batch []T) error {
+		kept := batch[:0]
+		for _, e := range batch {
+			if keep(e) {
+				kept = append(kept, e)
+			}
 		}
+		if len(kept) == 0 {
+			return nil
+		}
+		err := yield(kept)
+		if err != nil {
+			cancel() // records waits for the lister no more
+		}
+		return err
+	}
+	if err := stores.FetchEach(ctx, records, parallel, get, emit); err != nil {
+		return err
+	}
+	if listErr != nil {
+		return listErr
 	}
 	return ctx.Err()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"go.uber.org/goleak"
 
@@ -225,4 +226,54 @@ func TestStreamRows(t *testing.T) {
 	if want := []string{"p/bad.json", "p/gone.json", "p/team_db.json"}; !slices.Equal(reads, want) {
 		t.Errorf("fetched %v, want %v (the known record is not fetched)", reads, want)
 	}
+}
+
+// A slow record does not hold up the next page's: a record listed on the
+// second page is fetched while one from the first is still being read
+// (otherwise the bubble deadlocks and the test fails).
+func TestStreamFetchesAcrossPages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := Layout{Scheme: "gs", Bucket: "b", Prefix: "p/"}
+		data, _ := stores.EncodeState(&stores.State{ResourceID: "x", Status: "active"})
+		bucket := fakeBucket{pages: [][]string{{"p/a.json"}, {"p/b.json"}}, objects: map[string]string{"p/a.json": string(data), "p/b.json": string(data)}}
+		secondRead := make(chan struct{})
+		read := func(ctx context.Context, key string) ([]byte, string, error) {
+			if key == "p/a.json" {
+				<-secondRead
+			} else {
+				close(secondRead)
+			}
+			return bucket.read(ctx, key)
+		}
+		n := 0
+		err := l.Stream(t.Context(), bucket.list, 2, read, stores.Filter{}, func(batch []stores.Entry) error {
+			n += len(batch)
+			return nil
+		})
+		if err != nil || n != 2 {
+			t.Errorf("streamed %d records, %v; want 2", n, err)
+		}
+	})
+}
+
+// A caller that stops while the next page is still being listed gets its
+// error back at once: the listing is cancelled, not waited for.
+func TestStreamStopsWhileListing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := Layout{Scheme: "gs", Bucket: "b", Prefix: "p/"}
+		data, _ := stores.EncodeState(&stores.State{ResourceID: "x", Status: "active"})
+		bucket := fakeBucket{objects: map[string]string{"p/a.json": string(data)}}
+		slowList := func(ctx context.Context) iter.Seq2[[]Object, error] {
+			return func(yield func([]Object, error) bool) {
+				if yield([]Object{{Key: "p/a.json"}}, nil) {
+					<-ctx.Done() // the next page never comes
+				}
+			}
+		}
+		stop := errors.New("stop")
+		err := l.Stream(t.Context(), slowList, 2, bucket.read, stores.Filter{}, func([]stores.Entry) error { return stop })
+		if !errors.Is(err, stop) {
+			t.Errorf("stream: %v, want stop", err)
+		}
+	})
 }

@@ -158,7 +158,7 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 		return nil, err
 	}
 	var lockKeys []string
-	err := s.listObjects(ctx, func(objs []types.Object) error {
+	err := s.listObjects(ctx, "", func(objs []types.Object) error {
 		for _, o := range objs {
 			if k := aws.ToString(o.Key); objectstore.IsLockKey(k) {
 				lockKeys = append(lockKeys, k)

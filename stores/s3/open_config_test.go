@@ -59,7 +59,7 @@ func TestListPagesOfPageSize(t *testing.T) {
 	}
 	s.pageSize = 5
 	var sizes []int
-	for keys, err := range s.keyPages(c) {
+	for keys, err := range s.listAfter(c, "") {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,6 +63,9 @@ type Store struct {
 	http   aws.HTTPClient
 	// pageSize is ListObjectsV2's MaxKeys; 0 leaves it to the server (1000).
 	pageSize int32
+	// ranges lists the records, in ranges side by side once a listing
+	// has shown where they fall.
+	ranges *objectstore.Ranges
 	// now is the clock locks are inspected by.
 	now func() time.Time
 }
@@ -110,6 +113,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	s := &Store{cfg: c, layout: objectstore.Layout{Scheme: c.Scheme, Bucket: c.Bucket, Prefix: c.Prefix}, client: client, http: httpClient, now: time.Now}
+	s.ranges = objectstore.NewRanges(s.listAfter, c.Parallel)
 	// A one-key listing, not HeadBucket: a HEAD reply has no body, so a
 	// missing bucket and an unknown access key both read "404 NotFound".
 	probe := &awss3.ListObjectsV2Input{Bucket: aws.String(c.Bucket), Prefix: aws.String(c.Prefix), MaxKeys: aws.Int32(1)}
@@ -324,7 +328,7 @@ func (s *Store) List(ctx context.Context, f stores.Filter) ([]stores.Entry, erro
 // *.json key) and fetches each page's records in parallel, yielding
 // batches as they arrive.
 func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores.Entry) error) error {
-	if err := s.layout.Stream(ctx, s.keyPages, s.cfg.Parallel, s.readKey, f, yield); err != nil {
+	if err := s.layout.Stream(ctx, s.ranges.Pages, s.cfg.Parallel, s.readKey, f, yield); err != nil {
 		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.layout, err)
 	}
 	return nil
@@ -333,19 +337,19 @@ func (s *Store) Stream(ctx context.Context, f stores.Filter, yield func([]stores
 // ListRows lists rows as Stream lists entries, fetching only the records
 // whose listed ETag known does not recognise (stores.RowLister).
 func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
-	if err := s.layout.StreamRows(ctx, s.keyPages, s.cfg.Parallel, s.readKey, f, known, yield); err != nil {
+	if err := s.layout.StreamRows(ctx, s.ranges.Pages, s.cfg.Parallel, s.readKey, f, known, yield); err != nil {
 		return fmt.Errorf("%s: list %s: %w", s.cfg.Scheme, s.layout, err)
 	}
 	return nil
 }
 
-// keyPages lists every key under the prefix a page at a time, with its
-// ETag, until ctx ends (objectstore.Stream lists the next page while it
-// fetches this one).
-func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
+// listAfter lists the keys under the prefix after after ("" = all), a page
+// at a time, with their ETags, until ctx ends: S3 lists in key order, so
+// objectstore.Ranges can list a large store in ranges side by side.
+func (s *Store) listAfter(ctx context.Context, after string) iter.Seq2[[]objectstore.Object, error] {
 	return func(yield func([]objectstore.Object, error) bool) {
 		errStop := errors.New("stop")
-		err := s.listObjects(ctx, func(objs []types.Object) error {
+		err := s.listObjects(ctx, after, func(objs []types.Object) error {
 			keys := make([]objectstore.Object, len(objs))
 			for i, o := range objs {
 				keys[i] = objectstore.Object{Key: aws.ToString(o.Key), Version: aws.ToString(o.ETag)}
@@ -361,9 +365,13 @@ func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, er
 	}
 }
 
-// listObjects pages through every object under the prefix.
-func (s *Store) listObjects(ctx context.Context, page func([]types.Object) error) error {
+// listObjects pages through the objects under the prefix whose keys come
+// after after ("" = every one).
+func (s *Store) listObjects(ctx context.Context, after string, page func([]types.Object) error) error {
 	in := &awss3.ListObjectsV2Input{Bucket: aws.String(s.cfg.Bucket), Prefix: aws.String(s.cfg.Prefix)}
+	if after != "" {
+		in.StartAfter = aws.String(after)
+	}
 	if s.pageSize > 0 {
 		in.MaxKeys = aws.Int32(s.pageSize)
 	}

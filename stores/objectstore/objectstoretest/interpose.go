@@ -28,6 +28,7 @@ type Interposer struct {
 	drop   bool // the next write's reply is lost
 	hold   func(*http.Request) bool
 	held   chan struct{} // closed on release
+	answer func(http.ResponseWriter, *http.Request) bool
 }
 
 // Interpose starts a proxy to the server at addr (host:port). Requests are
@@ -37,6 +38,12 @@ func Interpose(t *testing.T, addr string) *Interposer {
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
 	ip := &Interposer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip.mu.Lock()
+		answer := ip.answer
+		ip.mu.Unlock()
+		if answer != nil && answer(w, r) {
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			ip.runBefore()
 			if ip.takeDrop() {
@@ -91,6 +98,15 @@ func (ip *Interposer) takeDrop() bool {
 	drop := ip.drop
 	ip.drop = false
 	return drop
+}
+
+// Answer runs fn on every request before anything else; a request fn
+// answers itself (returning true) does not reach the server. Tests count
+// requests with it, or answer chosen ones with an error.
+func (ip *Interposer) Answer(fn func(w http.ResponseWriter, r *http.Request) bool) {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	ip.answer = fn
 }
 
 // Hold keeps every request that match selects from reaching the server
