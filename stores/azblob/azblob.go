@@ -295,7 +295,9 @@ const (
 )
 
 // keyPages lists every key under the prefix, recursively, a page at a
-// time, with its ETag.
+// time, with its ETag. It is one chain of pages, not objectstore.Ranges:
+// a listing resumes only from the opaque marker the previous page returned,
+// and Blob storage has no start-after.
 func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
 	return func(yield func([]objectstore.Object, error) bool) {
 		opts := &container.ListBlobsFlatOptions{Prefix: &s.layout.Prefix, MaxResults: new(s.firstPage)}

@@ -56,6 +56,9 @@ type Store struct {
 	layout objectstore.Layout
 	// emulator is STORAGE_EMULATOR_HOST when set, for Describe.
 	emulator string
+	// pageSize is how many keys a listing page asks for; 0 leaves it to
+	// the server (1,000).
+	pageSize int
 }
 
 // Open connects to the bucket a gs:// target names. opts are extra client
@@ -80,7 +83,8 @@ func Open(ctx context.Context, t stores.Target, opts ...option.ClientOption) (*S
 		emulator: os.Getenv("STORAGE_EMULATOR_HOST"),
 	}
 	s.Records = objectstore.NewRecords("gcs", tgt.Layout, tgt.Parallel, objectstore.Backend{
-		Read: s.readKey, SaveIf: s.saveIf, DeleteIf: s.deleteIf, Pages: s.keyPages,
+		Read: s.readKey, SaveIf: s.saveIf, DeleteIf: s.deleteIf,
+		Pages: objectstore.NewRanges(s.listAfter, tgt.Parallel).Pages,
 	})
 	return s, nil
 }
@@ -191,16 +195,21 @@ func (s *Store) deleteGeneration(ctx context.Context, key, token string) (delete
 	return changed, attrs.Generation, nil
 }
 
-// keyPages lists every key under the prefix, recursively, a page at a
-// time, with its generation.
-func (s *Store) keyPages(ctx context.Context) iter.Seq2[[]objectstore.Object, error] {
+// listAfter lists the keys under the prefix after after ("" = all),
+// recursively, a page at a time, with their generations. GCS lists in key
+// order, so objectstore.Ranges can list a large bucket in ranges.
+func (s *Store) listAfter(ctx context.Context, after string) iter.Seq2[[]objectstore.Object, error] {
 	return func(yield func([]objectstore.Object, error) bool) {
 		q := &storage.Query{Prefix: s.layout.Prefix}
+		if after != "" {
+			q.StartOffset = after + "\x00" // the first name after it
+		}
 		if err := q.SetAttrSelection([]string{"Name", "Generation"}); err != nil {
 			yield(nil, err)
 			return
 		}
 		it := s.bucket.Objects(ctx, q)
+		it.PageInfo().MaxSize = s.pageSize
 		var page []objectstore.Object
 		for {
 			attrs, err := it.Next()

@@ -273,6 +273,19 @@ func TestObjectStore(t *testing.T) {
 			Direct: openAt(t, srv.Endpoint, target),
 			Proxy:  ip,
 		}
+	}, Split: &objectstoretest.Split{
+		Open: func(t *testing.T, pageSize int) objectstoretest.Interposed {
+			srv := testserver.SharedFakeGCS(t)
+			ip := objectstoretest.Interpose(t, srv.Addr)
+			target := "gs://" + srv.NewBucket(t)
+			s := openAt(t, "http://"+ip.Addr+"/storage/v1/", target)
+			gcs.SetPageSize(s, pageSize)
+			return objectstoretest.Interposed{Store: s, Direct: openAt(t, srv.Endpoint, target), Proxy: ip}
+		},
+		After: func(r *http.Request) string {
+			// The first name after the key: the key and a NUL.
+			return strings.TrimSuffix(r.URL.Query().Get("startOffset"), "\x00")
+		},
 	}})
 }
 

@@ -37,7 +37,7 @@ func TestKeyPagesAreTheServersPages(t *testing.T) {
 		}
 	}
 	var sizes []int
-	for keys, err := range s.keyPages(ctx) {
+	for keys, err := range s.listAfter(ctx, "") {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -158,5 +159,22 @@ func TestObjectStore(t *testing.T) {
 		direct := openStore(t, cfg)
 		cfg.Endpoint = "http://" + ip.Addr
 		return objectstoretest.Interposed{Store: openStore(t, cfg), Direct: direct, Proxy: ip}
+	}, Split: &objectstoretest.Split{
+		Open: func(t *testing.T, pageSize int) objectstoretest.Interposed {
+			gw := testserver.SharedVersityGW(t)
+			ip := objectstoretest.Interpose(t, strings.TrimPrefix(gw.Endpoint, "http://"))
+			cfg := gwConfig(gw, gw.NewBucket(t), DefaultPrefix)
+			direct := openStore(t, cfg)
+			cfg.Endpoint = "http://" + ip.Addr
+			s := openStore(t, cfg)
+			s.pageSize = int32(pageSize)
+			return objectstoretest.Interposed{Store: s, Direct: direct, Proxy: ip}
+		},
+		After: func(r *http.Request) string {
+			if q := r.URL.Query(); r.Method == http.MethodGet && q.Get("list-type") == "2" {
+				return q.Get("start-after")
+			}
+			return ""
+		},
 	}})
 }

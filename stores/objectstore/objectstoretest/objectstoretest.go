@@ -34,6 +34,8 @@ type Harness struct {
 	// Interposed opens a store through an Interposer and one beside it on
 	// the same fresh bucket (required by Run).
 	Interposed func(t *testing.T) Interposed
+	// Split is set for a backend whose listings split into key ranges.
+	Split *Split
 }
 
 // Run runs every check as a subtest.
@@ -42,6 +44,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("NameCollision", func(t *testing.T) { nameCollision(t, h) })
 	t.Run("Conditional", func(t *testing.T) { conditional(t, h) })
 	t.Run("StaleConditional", func(t *testing.T) { staleConditional(t, h) })
+	if h.Split != nil {
+		t.Run("SplitListing", func(t *testing.T) { splitListing(t, h.Split) })
+	}
 }
 
 func ctx(t *testing.T) context.Context {
