@@ -98,15 +98,33 @@ func (r *Ranges) Pages(ctx context.Context) iter.Seq2[[]Object, error] {
 		var failed atomic.Bool
 		pages := make(chan []Object)
 		done := make(chan error, 1)
+		// The first range starts alone, the rest once it has delivered a
+		// page: the first rows come as soon as from a listing in one chain,
+		// not when a server busy with every range gets round to them. The
+		// rest start one page later for it.
+		headStart := make(chan struct{})
+		var once sync.Once
+		begun := func() { once.Do(func() { close(headStart) }) }
 		go func() {
 			for i := range ranges {
 				g.Go(func() error {
-					err := r.listRange(gctx, ranges[i], &tallies[i], pages)
+					var sent func()
+					if i == 0 {
+						sent = begun
+						defer begun()
+					}
+					err := r.listRange(gctx, ranges[i], &tallies[i], pages, sent)
 					if err != nil {
 						failed.Store(true)
 					}
 					return err
 				})
+				if i == 0 {
+					select {
+					case <-headStart:
+					case <-gctx.Done():
+					}
+				}
 			}
 			done <- g.Wait()
 			close(pages)
@@ -135,8 +153,9 @@ func (r *Ranges) Pages(ctx context.Context) iter.Seq2[[]Object, error] {
 	}
 }
 
-// listRange sends out the objects of kr, page by page, and tallies them.
-func (r *Ranges) listRange(ctx context.Context, kr keyRange, t *tally, out chan<- []Object) error {
+// listRange sends out the objects of kr, page by page, and tallies them;
+// sent, when set, is called after each page is taken.
+func (r *Ranges) listRange(ctx context.Context, kr keyRange, t *tally, out chan<- []Object, sent func()) error {
 	prev := kr.after
 	for page, err := range r.list(ctx, kr.after) {
 		if err != nil {
@@ -163,6 +182,9 @@ func (r *Ranges) listRange(ctx context.Context, kr keyRange, t *tally, out chan<
 			t.chunks = append(t.chunks, chunk{end: page[in-1].Key, n: in})
 			select {
 			case out <- page[:in]:
+				if sent != nil {
+					sent()
+				}
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -20,6 +21,8 @@ type sortedBucket struct {
 	mu       sync.Mutex
 	keys     map[string]bool
 	ranged   int
+	// fromStart counts the pages listed from the first key on.
+	fromStart atomic.Int32
 	// serve, when set, answers the listing after after instead.
 	serve func(ctx context.Context, after string) error
 }
@@ -53,6 +56,7 @@ func (b *sortedBucket) sorted() []string {
 
 func (b *sortedBucket) listAfter(ctx context.Context, after string) iter.Seq2[[]Object, error] {
 	return func(yield func([]Object, error) bool) {
+		fromStart := after == ""
 		b.mu.Lock()
 		if after != "" {
 			b.ranged++
@@ -72,6 +76,9 @@ func (b *sortedBucket) listAfter(ctx context.Context, after string) iter.Seq2[[]
 				if k > after && len(page) < b.pageSize {
 					page = append(page, Object{Key: k, Version: "v"})
 				}
+			}
+			if fromStart && len(page) > 0 {
+				b.fromStart.Add(1)
 			}
 			if len(page) == 0 || ctx.Err() != nil || !yield(page, nil) {
 				return
@@ -215,9 +222,13 @@ func TestRangesStop(t *testing.T) {
 	}
 	t.Run("a range fails", func(t *testing.T) {
 		b, r := ready(t)
-		// Every other range waits until it is cancelled.
+		// Every other range but the first, which starts alone, waits
+		// until it is cancelled.
 		b.serve = func(ctx context.Context, after string) error {
-			if after == "p/k019.json" {
+			switch after {
+			case "":
+				return nil
+			case "p/k019.json":
 				return boom
 			}
 			<-ctx.Done()
@@ -231,7 +242,10 @@ func TestRangesStop(t *testing.T) {
 		b, r := ready(t)
 		c, cancel := context.WithCancel(context.Background())
 		b.serve = func(ctx context.Context, after string) error {
-			if after == "p/k019.json" {
+			switch after {
+			case "":
+				return nil
+			case "p/k019.json":
 				cancel()
 			}
 			<-ctx.Done()
@@ -239,6 +253,19 @@ func TestRangesStop(t *testing.T) {
 		}
 		if _, err := listAll(t, c, r); !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled listing: %v, want context.Canceled", err)
+		}
+	})
+	t.Run("the first range starts alone", func(t *testing.T) {
+		b, r := ready(t)
+		b.fromStart.Store(0)
+		b.serve = func(_ context.Context, after string) error {
+			if after != "" && b.fromStart.Load() == 0 {
+				t.Errorf("the range after %s started before the first range listed a page", after)
+			}
+			return nil
+		}
+		if _, err := listAll(t, context.Background(), r); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("caller stops", func(t *testing.T) {
