@@ -107,6 +107,9 @@ func (r *Ranges) Pages(ctx context.Context) iter.Seq2[[]Object, error] {
 		begun := func() { once.Do(func() { close(headStart) }) }
 		go func() {
 			for i := range ranges {
+				if gctx.Err() != nil {
+					break // a range failed, or the caller is gone
+				}
 				g.Go(func() error {
 					var sent func()
 					if i == 0 {
@@ -140,6 +143,9 @@ func (r *Ranges) Pages(ctx context.Context) iter.Seq2[[]Object, error] {
 			}
 		}
 		err := <-done
+		if err == nil {
+			err = ctx.Err() // ranges may be left unstarted
+		}
 		switch {
 		case stopped:
 		case err != nil:

@@ -255,6 +255,18 @@ func TestRangesStop(t *testing.T) {
 			t.Errorf("cancelled listing: %v, want context.Canceled", err)
 		}
 	})
+	t.Run("cancelled after the first page", func(t *testing.T) {
+		_, r := ready(t)
+		c, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var err error
+		for _, err = range r.Pages(c) {
+			cancel() // the other ranges may not have started
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("listing cancelled after its first page ended with %v, want context.Canceled", err)
+		}
+	})
 	t.Run("the first range starts alone", func(t *testing.T) {
 		b, r := ready(t)
 		b.fromStart.Store(0)
