@@ -97,9 +97,11 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		return nil, fmt.Errorf("%s: loading AWS configuration: %w", c.Scheme, err)
 	}
 	// The default pool keeps 10 idle connections per host: with more
-	// fetches in flight, the rest would be reopened for every request.
+	// requests in flight, the rest would be reopened for every request.
+	// A split listing lists up to Parallel ranges while Parallel records
+	// are fetched.
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.MaxIdleConnsPerHost = c.Parallel + 8
+		tr.MaxIdleConnsPerHost = 2*c.Parallel + 8
 	}).Freeze()
 	client := awss3.NewFromConfig(awsCfg, func(o *awss3.Options) {
 		o.UsePathStyle = true
