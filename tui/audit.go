@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -25,9 +27,6 @@ type auditView struct {
 	keys keymap.Audit
 	log  audit.Log
 	table[audit.Entry]
-
-	loading, loaded bool
-	err             error
 }
 
 func newAuditView(e *env) *auditView {
@@ -83,7 +82,6 @@ func resultStyle(st *Styles, result string) *lipgloss.Style {
 
 func (v *auditView) Title() string     { return "audit" }
 func (v *auditView) Keys() help.KeyMap { return v.keys }
-func (v *auditView) Busy() bool        { return v.loading }
 func (v *auditView) Leave()            {}
 func (v *auditView) Enter() tea.Cmd    { return v.load() }
 
@@ -92,28 +90,16 @@ func (v *auditView) SetSize(w, h int) {
 	v.grid.SetSize(w, max(h-2, 2))
 }
 
-// auditMsg is the log as read.
-type auditMsg struct {
-	gen     int
-	entries []audit.Entry
-	err     error
-}
-
 func (v *auditView) load() tea.Cmd {
 	if v.log.Path == "" {
 		v.loaded, v.err = true, fmt.Errorf("no state directory is set, so there is no audit log")
 		return nil
 	}
-	ctx, gen := v.begin()
-	v.loading = true
 	log := v.log
-	return v.tag(func() tea.Msg {
+	return v.table.load(&v.scope, func(context.Context) ([]audit.Entry, error) {
 		entries, err := log.Read()
-		if ctx.Err() != nil {
-			return nil
-		}
 		slices.Reverse(entries) // the log is appended to: newest last
-		return auditMsg{gen: gen, entries: entries, err: err}
+		return entries, err
 	})
 }
 
@@ -126,13 +112,9 @@ func (v *auditView) Update(msg tea.Msg) tea.Cmd {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {
-	case auditMsg:
-		if !v.current(msg.gen) {
-			return nil
-		}
+	case listedMsg[audit.Entry]:
 		// A bad line stops the read; what came before it is still shown.
-		v.loading, v.loaded, v.err = false, true, msg.err
-		return v.tag(v.grid.SetItems(msg.entries))
+		return v.listed(&v.scope, msg)
 	case storeChangedMsg:
 		return v.load()
 	case tea.KeyPressMsg:

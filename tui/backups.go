@@ -27,9 +27,6 @@ type backupsView struct {
 	// deleted: no record had the ID when the backups were listed.
 	deleted bool
 	table[backup.Backup]
-
-	loading, loaded bool
-	err             error
 }
 
 func newBackupsView(e *env, id string) *backupsView {
@@ -48,7 +45,6 @@ func shortHash(h string) string { return h[:min(len(h), 12)] }
 
 func (v *backupsView) Title() string     { return "backups" }
 func (v *backupsView) Keys() help.KeyMap { return v.keys }
-func (v *backupsView) Busy() bool        { return v.loading }
 func (v *backupsView) Leave()            {}
 func (v *backupsView) Enter() tea.Cmd    { return v.load() }
 

@@ -29,10 +29,6 @@ type findingsView struct {
 	table[check.Finding]
 
 	report  *check.Report
-	loading bool
-	loaded  bool
-	err     error
-
 	confirm *confirmRelease
 }
 
@@ -69,7 +65,6 @@ func (s *Styles) SeverityStyle(sev check.Severity) *lipgloss.Style {
 func (v *findingsView) Title() string     { return "findings" }
 func (v *findingsView) Keys() help.KeyMap { return v.keys }
 func (v *findingsView) Capturing() bool   { return v.filter.typing || v.confirm != nil }
-func (v *findingsView) Busy() bool        { return v.loading }
 func (v *findingsView) Leave()            {}
 func (v *findingsView) Enter() tea.Cmd    { return v.load() }
 

@@ -24,9 +24,6 @@ type storeBackupsView struct {
 	env  *env
 	keys keymap.StoreBackups
 	table[repair.BackedUp]
-
-	loading, loaded bool
-	err             error
 }
 
 func newStoreBackupsView(e *env) *storeBackupsView {
@@ -64,7 +61,6 @@ func nowStyle(st *Styles, now repair.RecordNow) *lipgloss.Style {
 
 func (v *storeBackupsView) Title() string     { return "all backups" }
 func (v *storeBackupsView) Keys() help.KeyMap { return v.keys }
-func (v *storeBackupsView) Busy() bool        { return v.loading }
 func (v *storeBackupsView) Leave()            {}
 func (v *storeBackupsView) Enter() tea.Cmd    { return v.load() }
 
@@ -73,28 +69,13 @@ func (v *storeBackupsView) SetSize(w, h int) {
 	v.grid.SetSize(w, max(h-2, 2))
 }
 
-// storeBackupsMsg is the store's backups as listed, with each record read.
-type storeBackupsMsg struct {
-	gen  int
-	list []repair.BackedUp
-	err  error
-}
-
+// load lists the store's backups, with each record read.
 func (v *storeBackupsView) load() tea.Cmd {
 	if v.env.repair == nil {
 		v.loaded, v.err = true, fmt.Errorf("no state directory is set, so there are no backups to list")
 		return nil
 	}
-	ctx, gen := v.begin()
-	v.loading = true
-	eng := v.env.repair
-	return v.tag(func() tea.Msg {
-		list, err := eng.StoreBackups(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		return storeBackupsMsg{gen: gen, list: list, err: err}
-	})
+	return v.table.load(&v.scope, v.env.repair.StoreBackups)
 }
 
 // Paste goes to the filter being typed.
@@ -106,12 +87,8 @@ func (v *storeBackupsView) Update(msg tea.Msg) tea.Cmd {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {
-	case storeBackupsMsg:
-		if !v.current(msg.gen) {
-			return nil
-		}
-		v.loading, v.loaded, v.err = false, true, msg.err
-		return v.tag(v.grid.SetItems(msg.list))
+	case listedMsg[repair.BackedUp]:
+		return v.listed(&v.scope, msg)
 	case storeChangedMsg:
 		return v.load()
 	case tea.KeyPressMsg:

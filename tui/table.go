@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -15,7 +17,44 @@ type table[T any] struct {
 	filter tableFilter[T]
 	// id is the text y copies from a row, and what it is called.
 	id func(T) (text, what string)
+	// loading while a load runs; loaded once one has answered; err is the
+	// last load's error (what it read before failing is still shown).
+	loading, loaded bool
+	err             error
 }
+
+// listedMsg is a table's items as one load of the view tagged gen read them.
+type listedMsg[T any] struct {
+	gen   int
+	items []T
+	err   error
+}
+
+// load reads the table's items off the UI goroutine as a new load of the
+// view s; the reply of a superseded load, or of a view left, is dropped.
+func (t *table[T]) load(s *scope, read func(context.Context) ([]T, error)) tea.Cmd {
+	ctx, gen := s.begin()
+	t.loading = true
+	return s.tag(func() tea.Msg {
+		items, err := read(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		return listedMsg[T]{gen: gen, items: items, err: err}
+	})
+}
+
+// listed shows what a load read, if it is the view's live load.
+func (t *table[T]) listed(s *scope, msg listedMsg[T]) tea.Cmd {
+	if !s.current(msg.gen) {
+		return nil
+	}
+	t.loading, t.loaded, t.err = false, true, msg.err
+	return s.tag(t.grid.SetItems(msg.items))
+}
+
+// Busy while a load runs.
+func (t *table[T]) Busy() bool { return t.loading }
 
 func newTable[T any](g *grid.Model[T], id func(T) (text, what string)) table[T] {
 	return table[T]{grid: g, filter: newTableFilter[T](), id: id}
