@@ -2,9 +2,15 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"statescope/stores"
 )
@@ -104,5 +110,95 @@ func TestDetailDependenciesBothWays(t *testing.T) {
 	}
 	if !h.m.statusErr || h.m.status != "prod/vpc/legacy has no record: it is a dependency on a missing ID" {
 		t.Fatalf("status %q", h.m.status)
+	}
+}
+
+// slowListing lists its first time at once (the table's load) and every
+// later time only once released or cancelled.
+type slowListing struct {
+	stores.Store
+	listed  atomic.Int32
+	release chan struct{}
+}
+
+func (s *slowListing) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	if s.listed.Add(1) > 1 {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return stores.ListRows(ctx, s.Store, f, known, yield)
+}
+
+// Detail shows what depends on the record at once, from the table's rows,
+// saying so, while it reads the store again; the store's answer replaces it.
+func TestDetailRequiredByFromTableFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &slowListing{Store: newGoldenStore(t), release: make(chan struct{})}
+		h := newAsyncHarnessWith(t, Options{Session: Session{Store: store, Name: "demo"}})
+		defer h.close()
+		for h.m.top().(*resourcesView).grid.Len() == 0 || h.m.top().Busy() {
+			h.send(h.next(5 * time.Second))
+		}
+		// Added behind the table's back: only the store's answer has it.
+		if err := store.Save(context.Background(), &stores.State{ResourceID: "prod/api/admin", Status: stores.StatusActive, Dependencies: []string{"prod/lb/api"}}); err != nil {
+			t.Fatal(err)
+		}
+		h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "prod/lb/api"})))
+		d := h.m.top().(*detailView)
+		for d.requiredBy == nil || d.state == nil {
+			h.send(h.next(5 * time.Second))
+		}
+		if want := []string{"prod/dns/api", "prod/dns/www"}; !d.fromTable || !slices.Equal(d.requiredBy, want) {
+			t.Fatalf("before the store answers: required by %v (from the table: %t), want %v from the table", d.requiredBy, d.fromTable, want)
+		}
+		if s := ansi.Strip(h.m.View().Content); !strings.Contains(s, "as the table listed them; reading the store again") {
+			t.Errorf("the screen does not say where the list comes from:\n%s", s)
+		}
+		close(store.release)
+		for d.fromTable {
+			h.send(h.next(5 * time.Second))
+		}
+		if want := []string{"prod/api/admin", "prod/dns/api", "prod/dns/www"}; !slices.Equal(d.requiredBy, want) {
+			t.Fatalf("after the store answered: %v, want %v", d.requiredBy, want)
+		}
+		if s := ansi.Strip(h.m.View().Content); strings.Contains(s, "as the table listed them") {
+			t.Errorf("still says the list is the table's:\n%s", s)
+		}
+	})
+}
+
+// failingRelisting lists its first time (the table's load) and fails after.
+type failingRelisting struct {
+	stores.Store
+	listed atomic.Int32
+}
+
+func (s *failingRelisting) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	if s.listed.Add(1) > 1 {
+		return errors.New("connection reset by peer")
+	}
+	return stores.ListRows(ctx, s.Store, f, known, yield)
+}
+
+// When the store cannot be read again, detail keeps the table's answer,
+// says it is the table's, and says why the store's is missing.
+func TestDetailRequiredByWhenTheStoreFails(t *testing.T) {
+	h := newSyncHarness(t, Options{Session: Session{Store: &failingRelisting{Store: newGoldenStore(t)}, Name: "demo"}})
+	h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "prod/lb/api"})))
+	d := h.m.top().(*detailView)
+	if want := []string{"prod/dns/api", "prod/dns/www"}; !slices.Equal(d.requiredBy, want) {
+		t.Fatalf("required by %v, want the table's %v", d.requiredBy, want)
+	}
+	s := h.screen()
+	for _, want := range []string{"unknown: connection reset by peer", "(as the table listed them)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "reading the store again") {
+		t.Errorf("still says it is reading:\n%s", s)
 	}
 }

@@ -23,23 +23,32 @@ type depGraph struct {
 	// until the listing has been read.
 	requiredBy []string
 	depsErr    error
+	// fromTable: what is shown comes from the table's rows, while the
+	// store is read again or when it could not be; readGen is the load
+	// whose store listing has answered (a table answer after it is stale).
+	fromTable bool
+	readGen   int
 	// depLine is the selected line's number in the pane.
 	depLine int
 }
 
-// depsMsg is the graph around one record.
+// depsMsg is the graph around one record, from the store or (fromTable)
+// from the table's rows.
 type depsMsg struct {
 	gen        int
 	present    map[string]bool
 	requiredBy []string
 	err        error
+	fromTable  bool
 }
 
-// loadDeps lists the store's rows (offering the table's, so a store with
-// versions reads again only what changed) and builds the graph from them.
+// loadDeps answers at once from the table's rows, then lists the store's
+// rows (offering the table's, so a store with versions reads again only
+// what changed) and answers from them: on a large filesystem store that
+// listing takes a while.
 func (d *detailView) loadDeps(ctx context.Context, gen int) tea.Cmd {
 	s, id, table := d.env.session.Store, d.entry.ID, d.env.router.listedRows()
-	return d.tag(func() tea.Msg {
+	fromStore := d.tag(func() tea.Msg {
 		var rows []stores.Row
 		err := stores.ListRows(ctx, s, stores.Filter{}, stores.Known(table), func(batch []stores.Row) error {
 			rows = append(rows, batch...)
@@ -48,17 +57,30 @@ func (d *detailView) loadDeps(ctx context.Context, gen int) tea.Cmd {
 		if err != nil {
 			return depsMsg{gen: gen, err: err}
 		}
-		g := graph.FromRows(rows)
-		msg := depsMsg{gen: gen, present: map[string]bool{}, requiredBy: []string{}}
-		for _, e := range g.DependsOn(id) {
-			msg.present[e.To] = !e.Dangling
-		}
-		for _, e := range g.Dependents(id) {
-			msg.requiredBy = append(msg.requiredBy, e.From)
-		}
-		slices.Sort(msg.requiredBy)
-		return msg
+		return depsAround(gen, id, rows)
 	})
+	if len(table) == 0 {
+		return fromStore
+	}
+	return tea.Batch(d.tag(func() tea.Msg {
+		msg := depsAround(gen, id, table)
+		msg.fromTable = true
+		return msg
+	}), fromStore)
+}
+
+// depsAround is the graph around id in rows.
+func depsAround(gen int, id string, rows []stores.Row) depsMsg {
+	g := graph.FromRows(rows)
+	msg := depsMsg{gen: gen, present: map[string]bool{}, requiredBy: []string{}}
+	for _, e := range g.DependsOn(id) {
+		msg.present[e.To] = !e.Dangling
+	}
+	for _, e := range g.Dependents(id) {
+		msg.requiredBy = append(msg.requiredBy, e.From)
+	}
+	slices.Sort(msg.requiredBy)
+	return msg
 }
 
 // listedRows are the resources table's rows, to offer a listing; nil when
@@ -78,9 +100,16 @@ func (d *detailView) gotDeps(msg depsMsg) {
 	if !d.current(msg.gen) {
 		return
 	}
+	if msg.fromTable && d.readGen == msg.gen {
+		return // the store has answered already
+	}
+	if !msg.fromTable && msg.err == nil {
+		d.readGen = msg.gen
+	}
 	d.depsErr = quiet(msg.err)
 	if msg.err == nil {
-		d.present, d.requiredBy = msg.present, msg.requiredBy
+		// A failed store listing leaves the table's answer, marked as such.
+		d.present, d.requiredBy, d.fromTable = msg.present, msg.requiredBy, msg.fromTable
 	}
 	if d.dep >= len(d.depLines()) {
 		d.dep = -1
@@ -155,6 +184,12 @@ func (d *detailView) writeDeps(b *strings.Builder) {
 	}
 	for j, id := range d.requiredBy {
 		d.writeDepLine(b, len(deps)+j, id, false)
+	}
+	switch {
+	case d.fromTable && d.depsErr != nil:
+		b.WriteString(st.Dim.Render("  (as the table listed them)") + "\n")
+	case d.fromTable:
+		b.WriteString(st.Dim.Render("  (as the table listed them; reading the store again…)") + "\n")
 	}
 }
 
