@@ -59,6 +59,9 @@ type Store struct {
 	// pageSize is how many keys a listing page asks for; 0 leaves it to
 	// the server (1,000).
 	pageSize int
+	// pages lists every object under the prefix, in key ranges side by
+	// side once a listing has shown where they fall: records and locks.
+	pages objectstore.Pages
 }
 
 // Open connects to the bucket a gs:// target names. opts are extra client
@@ -82,9 +85,9 @@ func Open(ctx context.Context, t stores.Target, opts ...option.ClientOption) (*S
 		layout:   tgt.Layout,
 		emulator: os.Getenv("STORAGE_EMULATOR_HOST"),
 	}
+	s.pages = objectstore.NewRanges(s.listAfter, tgt.Parallel).Pages
 	s.Records = objectstore.NewRecords("gcs", tgt.Layout, tgt.Parallel, objectstore.Backend{
-		Read: s.readKey, SaveIf: s.saveIf, DeleteIf: s.deleteIf,
-		Pages: objectstore.NewRanges(s.listAfter, tgt.Parallel).Pages,
+		Read: s.readKey, SaveIf: s.saveIf, DeleteIf: s.deleteIf, Pages: s.pages,
 	})
 	return s, nil
 }

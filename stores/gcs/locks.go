@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/iterator"
 
 	"statescope/stores"
 	"statescope/stores/objectstore"
@@ -60,38 +59,37 @@ func (s *Store) Unlock(ctx context.Context, id string) error {
 	return nil
 }
 
-// Locks lists every lock object under the prefix. The token is the
-// object's generation, which a new lock never reuses.
+// Locks lists every lock object under the prefix, through the same key
+// ranges as the records (a large bucket is listed side by side, not page
+// after page), then reads each lock's attributes: locks are few. The token
+// is the object's generation, which a new lock never reuses.
 func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	q := &storage.Query{Prefix: s.layout.Prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Generation", "Created"}); err != nil {
-		return nil, fmt.Errorf("gcs: locks: %w", err)
+	keys, err := objectstore.LockKeys(ctx, s.pages)
+	if err != nil {
+		return nil, fmt.Errorf("gcs: locks %s: %w", s.layout, err)
 	}
 	var out []stores.LockInfo
-	it := s.bucket.Objects(ctx, q)
-	for {
-		attrs, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
+	for _, key := range keys {
+		attrs, err := s.bucket.Object(key).Attrs(ctx)
+		if errors.Is(err, storage.ErrObjectNotExist) {
+			continue // released while we looked
 		}
 		if err != nil {
-			return nil, fmt.Errorf("gcs: locks %s: %w", s.layout, err)
-		}
-		if !objectstore.IsLockKey(attrs.Name) {
-			continue
+			return nil, fmt.Errorf("gcs: locks: %s: %w", key, err)
 		}
 		info, err := s.lockInfo(ctx, attrs)
 		if errors.Is(err, stores.ErrNotFound) {
-			continue // released while we looked
+			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("gcs: locks: %w", err)
 		}
 		out = append(out, info)
 	}
+	return out, nil
 }
 
 func (s *Store) lockInfo(ctx context.Context, attrs *storage.ObjectAttrs) (stores.LockInfo, error) {

@@ -137,6 +137,24 @@ type Object struct {
 // context ends.
 type Pages func(context.Context) iter.Seq2[[]Object, error]
 
+// LockKeys lists the lock objects' keys among every object pages lists,
+// sorted.
+func LockKeys(ctx context.Context, pages Pages) ([]string, error) {
+	var keys []string
+	for objs, err := range pages(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if IsLockKey(o.Key) {
+				keys = append(keys, o.Key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
 // Stream hands yield the records among the listed keys that pass f, fetched
 // up to parallel at once. The next page is listed while this one is
 // fetched, so the first records arrive before the listing ends. Unreadable

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"statescope/stores"
 	"statescope/stores/objectstore"
 )
@@ -157,15 +154,9 @@ func (s *Store) Locks(ctx context.Context) ([]stores.LockInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var lockKeys []string
-	err := s.listObjects(ctx, "", func(objs []types.Object) error {
-		for _, o := range objs {
-			if k := aws.ToString(o.Key); objectstore.IsLockKey(k) {
-				lockKeys = append(lockKeys, k)
-			}
-		}
-		return nil
-	})
+	// Through the records' key ranges: a large bucket is listed side by
+	// side, not page after page.
+	lockKeys, err := objectstore.LockKeys(ctx, s.ranges.Pages)
 	if err != nil {
 		return nil, fmt.Errorf("%s: locks %s: %w", s.cfg.Scheme, s.layout, err)
 	}

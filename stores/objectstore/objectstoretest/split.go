@@ -34,6 +34,43 @@ func splitListing(t *testing.T, sp *Split) {
 	t.Run("ExactlyTheRecords", func(t *testing.T) { splitExactly(t, sp) })
 	t.Run("RangeFails", func(t *testing.T) { splitRangeFails(t, sp) })
 	t.Run("Cancelled", func(t *testing.T) { splitCancelled(t, sp) })
+	t.Run("Locks", func(t *testing.T) { splitLocks(t, sp) })
+}
+
+// The lock inventory lists through the same ranges as the records: a
+// check lists a large bucket twice, so its second listing must not be a
+// chain of pages either. It finds the locks in every range.
+func splitLocks(t *testing.T, sp *Split) {
+	in, c := splitStore(t, sp), ctx(t)
+	want := []string{"r03", "r21", "r38"}
+	for _, id := range want {
+		if err := in.Direct.Lock(c, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rowsOf(t, in.Store, nil) // places the ranges
+	var ranged atomic.Int32
+	in.Proxy.Answer(func(_ http.ResponseWriter, r *http.Request) bool {
+		if sp.After(r) != "" {
+			ranged.Add(1)
+		}
+		return false
+	})
+	locks, err := in.Store.(stores.LockLister).Locks(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range locks {
+		got = append(got, l.ResourceID)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("locks %v, want %v", got, want)
+	}
+	if ranged.Load() < 2 {
+		t.Errorf("the lock inventory made %d ranged requests: it listed page after page", ranged.Load())
+	}
 }
 
 // splitStore is a store of 40 records r00…r39 listed once in pages of 5,
