@@ -49,13 +49,7 @@ func splitLocks(t *testing.T, sp *Split) {
 		}
 	}
 	rowsOf(t, in.Store, nil) // places the ranges
-	var ranged atomic.Int32
-	in.Proxy.Answer(func(_ http.ResponseWriter, r *http.Request) bool {
-		if sp.After(r) != "" {
-			ranged.Add(1)
-		}
-		return false
-	})
+	ranged := countRanged(in, sp)
 	locks, err := in.Store.(stores.LockLister).Locks(c)
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +78,19 @@ func splitStore(t *testing.T, sp *Split) Interposed {
 		}
 	}
 	return in
+}
+
+// countRanged counts the listing requests that start after a key: those
+// of a split listing.
+func countRanged(in Interposed, sp *Split) *atomic.Int32 {
+	var ranged atomic.Int32
+	in.Proxy.Answer(func(_ http.ResponseWriter, r *http.Request) bool {
+		if sp.After(r) != "" {
+			ranged.Add(1)
+		}
+		return false
+	})
+	return &ranged
 }
 
 // rowsOf lists s's rows by ID, offering known's rows for reuse, and fails
@@ -124,13 +131,7 @@ func rowsOf(t *testing.T, s stores.Store, known map[string]stores.Row) map[strin
 // range. A refresh shows the records that changed.
 func splitExactly(t *testing.T, sp *Split) {
 	in, c := splitStore(t, sp), ctx(t)
-	var ranged atomic.Int32
-	in.Proxy.Answer(func(_ http.ResponseWriter, r *http.Request) bool {
-		if sp.After(r) != "" {
-			ranged.Add(1)
-		}
-		return false
-	})
+	ranged := countRanged(in, sp)
 	first := rowsOf(t, in.Store, nil)
 	if len(first) != 40 || ranged.Load() != 0 {
 		t.Fatalf("first listing: %d rows, %d ranged requests; want 40 in one chain", len(first), ranged.Load())
