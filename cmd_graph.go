@@ -34,11 +34,12 @@ func (a *app) graphCommand() *cobra.Command {
 				return err
 			}
 			defer stores.Close(s)
-			entries, err := s.List(cmd.Context(), stores.Filter{})
+			// Rows carry what the graph reads; outputs and config are never decoded.
+			rows, err := stores.AllRows(cmd.Context(), s, stores.Filter{}, nil)
 			if err != nil {
 				return err
 			}
-			g := graph.Build(entries)
+			g := graph.FromRows(rows)
 			if root != "" {
 				if _, ok := g.Node(root); !ok {
 					return fmt.Errorf("no resource %q in %s", root, name)

@@ -76,11 +76,7 @@ func (a *app) showCommand() *cobra.Command {
 // dependencyNotes say which records depend on st and which of its
 // dependencies no record has, from a listing of the store's rows.
 func dependencyNotes(ctx context.Context, s stores.Store, st *stores.State) ([]string, error) {
-	var rows []stores.Row
-	err := stores.ListRows(ctx, s, stores.Filter{}, nil, func(batch []stores.Row) error {
-		rows = append(rows, batch...)
-		return nil
-	})
+	rows, err := stores.AllRows(ctx, s, stores.Filter{}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("listing the records to find what depends on %s: %w", st.ResourceID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 	"unique"
 )
@@ -167,6 +168,22 @@ func DecodeRow(data []byte) (Row, error) {
 // and may be called from several goroutines.
 type RowLister interface {
 	ListRows(ctx context.Context, f Filter, known func(source, version string) (Row, bool), yield func([]Row) error) error
+}
+
+// AllRows is every row ListRows gives, in one slice: for readers that need
+// the whole listing at once (the dependency graph, check).
+func AllRows(ctx context.Context, s Store, f Filter, known func(source, version string) (Row, bool)) ([]Row, error) {
+	var batches [][]Row
+	err := ListRows(ctx, s, f, known, func(batch []Row) error {
+		batches = append(batches, batch)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// One copy at the end: rows are large, and growing a slice batch by
+	// batch copies them again and again.
+	return slices.Concat(batches...), nil
 }
 
 // Known offers rows read before to a refresh (RowLister's known): the row

@@ -112,7 +112,7 @@ func (v *auditView) Update(msg tea.Msg) tea.Cmd {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {
-	case listedMsg[audit.Entry]:
+	case loaded[[]audit.Entry]:
 		// A bad line stops the read; what came before it is still shown.
 		return v.listed(&v.scope, msg)
 	case storeChangedMsg:

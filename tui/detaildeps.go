@@ -49,11 +49,7 @@ type depsMsg struct {
 func (d *detailView) loadDeps(ctx context.Context, gen int) tea.Cmd {
 	s, id, table := d.env.session.Store, d.entry.ID, d.env.router.listedRows()
 	fromStore := d.tag(func() tea.Msg {
-		var rows []stores.Row
-		err := stores.ListRows(ctx, s, stores.Filter{}, stores.Known(table), func(batch []stores.Row) error {
-			rows = append(rows, batch...)
-			return nil
-		})
+		rows, err := stores.AllRows(ctx, s, stores.Filter{}, stores.Known(table))
 		if err != nil {
 			return depsMsg{gen: gen, err: err}
 		}

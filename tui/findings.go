@@ -73,21 +73,10 @@ func (v *findingsView) SetSize(w, h int) {
 	v.grid.SetSize(w, max(h-4, 2))
 }
 
-// findingsMsg is one check of the current store.
-type findingsMsg struct {
-	gen    int
-	report *check.Report
-	err    error
-}
-
 func (v *findingsView) load() tea.Cmd {
-	ctx, gen := v.begin()
 	v.loading, v.err = true, nil
 	s, opt := v.env.session.Store, v.env.checkOptions(v.env.session.Name)
-	return v.tag(func() tea.Msg {
-		r, err := check.Run(ctx, s, opt)
-		return findingsMsg{gen: gen, report: r, err: err}
-	})
+	return fetch(&v.scope, func(ctx context.Context) (*check.Report, error) { return check.Run(ctx, s, opt) })
 }
 
 // Paste goes to the confirmation or the filter being typed.
@@ -108,14 +97,14 @@ func (v *findingsView) Update(msg tea.Msg) tea.Cmd {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {
-	case findingsMsg:
+	case loaded[*check.Report]:
 		if !v.current(msg.gen) {
 			return nil
 		}
 		v.loading, v.loaded, v.err = false, true, quiet(msg.err)
 		if msg.err == nil {
-			v.report = msg.report
-			return v.tag(v.grid.SetItems(msg.report.Findings))
+			v.report = msg.value
+			return v.tag(v.grid.SetItems(msg.value.Findings))
 		}
 	case storeChangedMsg:
 		return v.load()

@@ -56,28 +56,18 @@ type recoverKeys struct{ keymap.Input }
 
 func (recoverKeys) ShortHelp() []key.Binding { return nil }
 
-// recoverPlannedMsg is step 1 as planned from the store now.
-type recoverPlannedMsg struct {
-	gen int
-	p   *repair.RecoverPlan
-	err error
-}
-
+// Enter plans step 1 from the store as it is now.
 func (v *recoverView) Enter() tea.Cmd {
-	ctx, gen := v.begin()
 	v.planning = true
 	eng, id := v.env.repair, v.resource
-	return v.tag(func() tea.Msg {
-		p, err := eng.PlanRecover(ctx, id)
-		return recoverPlannedMsg{gen: gen, p: p, err: err}
-	})
+	return fetch(&v.scope, func(ctx context.Context) (*repair.RecoverPlan, error) { return eng.PlanRecover(ctx, id) })
 }
 
 func (v *recoverView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case recoverPlannedMsg:
+	case loaded[*repair.RecoverPlan]:
 		if v.current(msg.gen) {
-			v.planning, v.p, v.err = false, msg.p, quiet(msg.err)
+			v.planning, v.p, v.err = false, msg.value, quiet(msg.err)
 			if v.err == nil {
 				v.typed = newTypedConfirm(v.resource)
 			}

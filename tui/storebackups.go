@@ -87,7 +87,7 @@ func (v *storeBackupsView) Update(msg tea.Msg) tea.Cmd {
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {
-	case listedMsg[repair.BackedUp]:
+	case loaded[[]repair.BackedUp]:
 		return v.listed(&v.scope, msg)
 	case storeChangedMsg:
 		return v.load()

@@ -23,34 +23,20 @@ type table[T any] struct {
 	err             error
 }
 
-// listedMsg is a table's items as one load of the view tagged gen read them.
-type listedMsg[T any] struct {
-	gen   int
-	items []T
-	err   error
-}
-
 // load reads the table's items off the UI goroutine as a new load of the
-// view s; the reply of a superseded load, or of a view left, is dropped.
+// view s (fetch).
 func (t *table[T]) load(s *scope, read func(context.Context) ([]T, error)) tea.Cmd {
-	ctx, gen := s.begin()
 	t.loading = true
-	return s.tag(func() tea.Msg {
-		items, err := read(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		return listedMsg[T]{gen: gen, items: items, err: err}
-	})
+	return fetch(s, read)
 }
 
 // listed shows what a load read, if it is the view's live load.
-func (t *table[T]) listed(s *scope, msg listedMsg[T]) tea.Cmd {
+func (t *table[T]) listed(s *scope, msg loaded[[]T]) tea.Cmd {
 	if !s.current(msg.gen) {
 		return nil
 	}
 	t.loading, t.loaded, t.err = false, true, msg.err
-	return s.tag(t.grid.SetItems(msg.items))
+	return s.tag(t.grid.SetItems(msg.value))
 }
 
 // Busy while a load runs.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -56,36 +57,30 @@ func (v *treeView) Busy() bool        { return v.loading }
 func (v *treeView) Leave()            {}
 func (v *treeView) Enter() tea.Cmd    { return v.load() }
 
-// treeMsg is the listing the graph is built from.
-type treeMsg struct {
-	gen   int
-	graph *graph.Graph
-	err   error
-}
-
+// load builds the graph from the store's rows, which carry each record's
+// status and dependencies: no outputs or config are decoded.
 func (v *treeView) load() tea.Cmd {
-	ctx, gen := v.begin()
 	v.loading = true
 	s := v.env.session.Store
-	return v.tag(func() tea.Msg {
-		entries, err := s.List(ctx, stores.Filter{})
+	return fetch(&v.scope, func(ctx context.Context) (*graph.Graph, error) {
+		rows, err := stores.AllRows(ctx, s, stores.Filter{}, nil)
 		if err != nil {
-			return treeMsg{gen: gen, err: err}
+			return nil, err
 		}
-		return treeMsg{gen: gen, graph: graph.Build(entries)}
+		return graph.FromRows(rows), nil
 	})
 }
 
 func (v *treeView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case treeMsg:
+	case loaded[*graph.Graph]:
 		if !v.current(msg.gen) {
 			return nil
 		}
 		v.loading, v.err = false, quiet(msg.err)
 		if msg.err == nil {
 			first := v.graph == nil
-			v.graph = msg.graph
+			v.graph = msg.value
 			if first {
 				v.expandTo(treeDepth)
 			}

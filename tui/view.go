@@ -63,6 +63,24 @@ func (s *scope) begin() (context.Context, int) {
 	return ctx, s.gen
 }
 
+// loaded is what one load of a view read, for the load tagged gen.
+type loaded[T any] struct {
+	gen   int
+	value T
+	err   error
+}
+
+// fetch runs read off the UI goroutine as a new load of the view s. The
+// view takes the answer only when s.current(gen): a load superseded, or a
+// view left, has its late answer dropped there.
+func fetch[T any](s *scope, read func(context.Context) (T, error)) tea.Cmd {
+	ctx, gen := s.begin()
+	return s.tag(func() tea.Msg {
+		v, err := read(ctx)
+		return loaded[T]{gen: gen, value: v, err: err}
+	})
+}
+
 // current reports whether a reply tagged gen belongs to the live load.
 func (s *scope) current(gen int) bool { return !s.left && gen == s.gen }
 

@@ -184,7 +184,9 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	rows, err := list(ctx, s, opt.Known)
+	// Rows only: no check reads outputs or config (PostgreSQL: the server
+	// does not even send them). Every check is independent of their order.
+	rows, err := stores.AllRows(ctx, s, stores.Filter{}, opt.Known)
 	if err != nil {
 		return nil, err
 	}
@@ -234,21 +236,6 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 	}
 	sortFindings(c.report.Findings)
 	return c.report, nil
-}
-
-// list lists every record's row, reusing the known ones. No check reads
-// outputs or config, and rows leave them out (PostgreSQL: the server does
-// not even send them). The order is the listing's: every check is
-// independent of it (findings are sorted at the end).
-func list(ctx context.Context, s stores.Store, known func(source, version string) (stores.Row, bool)) ([]stores.Row, error) {
-	var batches [][]stores.Row
-	err := stores.ListRows(ctx, s, stores.Filter{}, known, func(batch []stores.Row) error {
-		batches = append(batches, batch)
-		return nil
-	})
-	// One copy at the end: rows are large, and growing a slice batch by
-	// batch copies them again and again.
-	return slices.Concat(batches...), err
 }
 
 type checker struct {

@@ -43,52 +43,24 @@ type Graph struct {
 	in    [][]int // edge indexes by the To node's index
 }
 
-// Build makes the graph of the listed entries. Corrupt entries are nodes
-// (they exist) without dependencies; a duplicated ID is one node.
-func Build(entries []stores.Entry) *Graph {
-	return build(len(entries), func(i int) record {
-		e := entries[i]
-		r := record{id: e.ID, corrupt: e.Corrupt()}
-		if e.State != nil {
-			r.status, r.deps = e.State.Status, e.State.Dependencies
-		}
-		return r
-	})
-}
-
-// FromRows is Build over a table's rows, which carry what it needs.
+// FromRows makes the graph of a store's listed rows. Corrupt records are
+// nodes (they exist) without dependencies; a duplicated ID is one node.
 func FromRows(rows []stores.Row) *Graph {
-	return build(len(rows), func(i int) record {
-		r := rows[i]
-		return record{id: r.ID, status: r.Status, corrupt: r.Corrupt(), deps: r.Dependencies}
-	})
-}
-
-// record is what the graph reads of a listed record.
-type record struct {
-	id, status string
-	corrupt    bool
-	deps       []string
-}
-
-func build(n int, at func(int) record) *Graph {
 	// Sized for the listing at once rather than grown a record at a time.
-	g := &Graph{index: make(map[string]int, n), Nodes: make([]Node, 0, n)}
+	g := &Graph{index: make(map[string]int, len(rows)), Nodes: make([]Node, 0, len(rows))}
 	edges := 0
-	for i := range n {
-		r := at(i)
-		edges += len(r.deps)
-		if _, seen := g.index[r.id]; !seen {
-			g.addNode(Node{ID: r.id, Status: r.status, Corrupt: r.corrupt})
+	for _, r := range rows {
+		edges += len(r.Dependencies)
+		if _, seen := g.index[r.ID]; !seen {
+			g.addNode(Node{ID: r.ID, Status: r.Status, Corrupt: r.Corrupt()})
 		}
 	}
 	records := len(g.Nodes)
 	g.Edges = make([]Edge, 0, edges)
 	linked := make([]bool, records) // a record of this ID gave its edges
 	var dup map[Edge]bool           // every edge, once an ID has two records
-	for i := range n {
-		r := at(i)
-		from := g.index[r.id]
+	for _, r := range rows {
+		from := g.index[r.ID]
 		if linked[from] && dup == nil {
 			dup = make(map[Edge]bool, len(g.Edges))
 			for _, e := range g.Edges {
@@ -96,9 +68,9 @@ func build(n int, at func(int) record) *Graph {
 			}
 		}
 		linked[from] = true
-		for j, dep := range r.deps {
-			key := Edge{From: r.id, To: dep}
-			if slices.Contains(r.deps[:j], dep) || dup[key] {
+		for j, dep := range r.Dependencies {
+			key := Edge{From: r.ID, To: dep}
+			if slices.Contains(r.Dependencies[:j], dep) || dup[key] {
 				continue
 			}
 			if dup != nil {
@@ -109,7 +81,7 @@ func build(n int, at func(int) record) *Graph {
 				// An ID only dangling edges name is a node too, after the records.
 				k = g.addNode(Node{ID: dep, Missing: true})
 			}
-			g.Edges = append(g.Edges, Edge{From: r.id, To: dep, Dangling: k >= records})
+			g.Edges = append(g.Edges, Edge{From: r.ID, To: dep, Dangling: k >= records})
 		}
 	}
 	g.link()

@@ -12,6 +12,15 @@ import (
 	"statescope/stores/graph"
 )
 
+// fromEntries is the graph of listed entries, through their rows.
+func fromEntries(entries []stores.Entry) *graph.Graph {
+	rows := make([]stores.Row, len(entries))
+	for i, e := range entries {
+		rows[i] = stores.RowOf(e, "")
+	}
+	return graph.FromRows(rows)
+}
+
 func entry(id, status string, deps ...string) stores.Entry {
 	return stores.Entry{ID: id, State: &stores.State{ResourceID: id, Status: status, Dependencies: deps}}
 }
@@ -35,14 +44,7 @@ func TestCyclesAndDangling(t *testing.T) {
 			nil, []string{"a->ghost", "b->ghost", "c->ghost", "c->other"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := graph.Build(tc.entries)
-			rows := make([]stores.Row, len(tc.entries))
-			for i, e := range tc.entries {
-				rows[i] = stores.RowOf(e, "")
-			}
-			if fromRows := graph.FromRows(rows); !reflect.DeepEqual(fromRows, g) {
-				t.Errorf("from rows:\n%+v\nfrom entries:\n%+v", fromRows, g)
-			}
+			g := fromEntries(tc.entries)
 			if !reflect.DeepEqual(g.Cycles, tc.cycles) {
 				t.Errorf("cycles %v, want %v", g.Cycles, tc.cycles)
 			}
@@ -81,14 +83,14 @@ func TestLongChain(t *testing.T) {
 		entries = append(entries, entry(fmt.Sprint(i), "active", fmt.Sprint(i+1)))
 	}
 	entries = append(entries, entry(fmt.Sprint(n), "active", "0"))
-	g := graph.Build(entries)
+	g := fromEntries(entries)
 	if len(g.Cycles) != 1 || len(g.Cycles[0]) != n+1 {
 		t.Fatalf("%d cycles", len(g.Cycles))
 	}
 }
 
 func TestSubgraph(t *testing.T) {
-	g := graph.Build([]stores.Entry{entry("web", "active", "db", "dns"), entry("db", "active", "net"), entry("net", "destroyed"), entry("dns", "active"), entry("other", "active")})
+	g := fromEntries([]stores.Entry{entry("web", "active", "db", "dns"), entry("db", "active", "net"), entry("net", "destroyed"), entry("dns", "active"), entry("other", "active")})
 	ids := func(g *graph.Graph) []string {
 		var out []string
 		for _, n := range g.Nodes {
@@ -105,7 +107,7 @@ func TestSubgraph(t *testing.T) {
 }
 
 func TestRenderings(t *testing.T) {
-	g := graph.Build([]stores.Entry{entry(`we"b`, "active", "db", "ghost"), entry("db", "error", `we"b`)})
+	g := fromEntries([]stores.Entry{entry(`we"b`, "active", "db", "ghost"), entry("db", "error", `we"b`)})
 	var dot, mer, js bytes.Buffer
 	if err := g.WriteDOT(&dot); err != nil {
 		t.Fatal(err)
@@ -135,7 +137,7 @@ func TestRenderings(t *testing.T) {
 // Two records claiming one ID are one node whose edges are both records'
 // dependencies, each once; a dependency listed twice is one edge.
 func TestDuplicatedIDMergesEdges(t *testing.T) {
-	g := graph.Build([]stores.Entry{entry("a", "active", "b", "b"), entry("b", "active"), entry("a", "active", "c", "b")})
+	g := fromEntries([]stores.Entry{entry("a", "active", "b", "b"), entry("b", "active"), entry("a", "active", "c", "b")})
 	var got []string
 	for _, e := range g.Edges {
 		got = append(got, fmt.Sprintf("%s->%s dangling=%t", e.From, e.To, e.Dangling))
