@@ -2,9 +2,7 @@ package tui_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -15,11 +13,7 @@ import (
 func TestEndToEndRestoreDeleted(t *testing.T) {
 	tmp, bin := buildForTerminal(t)
 	state := filepath.Join(tmp, "state")
-	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-backups-%d", os.Getpid())}
-	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
-		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s %s demo --dir %s; echo statescope exited $?; sleep 60",
-			filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), bin, state))
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := startTerminal(t, "backups", tmp, 120, 40, "", bin+" demo --dir "+state)
 
 	x.waitFor("58 records")
 	record := filepath.Join(state, "staging_db_orders.json")

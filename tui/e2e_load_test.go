@@ -35,12 +35,9 @@ var (
 // openStore starts statescope on dir in a fresh terminal and returns the
 // terminal and the file that will hold statescope's process ID.
 func openStore(t *testing.T, tmp, bin, dir string) (x *tmux, pidFile string) {
-	x = &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-load-%d", os.Getpid())}
 	pidFile = filepath.Join(tmp, "statescope.pid")
 	os.Remove(pidFile)
-	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
-		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s sh -c 'echo $$ > %s; exec %s --store %s'; echo statescope exited $?; sleep 60",
-			filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), pidFile, bin, dir))
+	x = startTerminal(t, "load", tmp, 120, 40, "", fmt.Sprintf("sh -c 'echo $$ > %s; exec %s --store %s'", pidFile, bin, dir))
 	return x, pidFile
 }
 
@@ -108,7 +105,6 @@ func TestEndToEndFirstRows(t *testing.T) {
 	}
 	start := time.Now()
 	x, pidFile := openStore(t, tmp, bin, dir)
-	t.Cleanup(func() { x.cmd("kill-server") })
 
 	first, firstAt := x.until("the first rows", func(s string) bool { return listedRow.MatchString(s) })
 	// Read after the screen showed the rows, so at least what had been

@@ -1,9 +1,7 @@
 package tui_test
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,11 +16,7 @@ import (
 func TestEndToEndRecover(t *testing.T) {
 	tmp, bin := buildForTerminal(t)
 	state := filepath.Join(tmp, "state")
-	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-recover-%d", os.Getpid())}
-	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
-		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s %s demo --dir %s; echo statescope exited $?; sleep 60",
-			filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), bin, state))
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := startTerminal(t, "recover", tmp, 120, 40, "", bin+" demo --dir "+state)
 	record, lock := filepath.Join(state, "prod_db_orders.json"), filepath.Join(state, "prod_db_orders.lock")
 	read := func() string {
 		t.Helper()

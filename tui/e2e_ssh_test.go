@@ -50,11 +50,7 @@ func TestEndToEndSSH(t *testing.T) {
 	}
 	target := "ssh://far?" + q.Encode()
 
-	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-ssh-%d", os.Getpid())}
-	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
-		fmt.Sprintf("HOME=%s SSH_AUTH_SOCK= XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s %s --store '%s'; echo statescope exited $?; sleep 60",
-			home, filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), bin, target))
-	t.Cleanup(func() { x.cmd("kill-server") })
+	x := startTerminal(t, "ssh", tmp, 120, 40, "HOME="+home+" SSH_AUTH_SOCK=", bin+" --store '"+target+"'")
 
 	x.waitFor("UNKNOWN SSH HOST KEY")
 	x.waitFor(ssh.FingerprintSHA256(hostKey))

@@ -29,6 +29,20 @@ func (x *tmux) cmd(args ...string) string {
 	return string(out)
 }
 
+// startTerminal runs command in a fresh tmux terminal of width×height on
+// a private server named after name, with env (shell assignments) set, an
+// empty config home (the operator's own config stays out) and a state home
+// under tmp. The shell stays after an early exit so its error is on
+// screen; the server is killed when the test ends.
+func startTerminal(t *testing.T, name, tmp string, width, height int, env, command string) *tmux {
+	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-%s-%d", name, os.Getpid())}
+	x.cmd("new-session", "-d", "-s", "e2e", "-x", fmt.Sprint(width), "-y", fmt.Sprint(height),
+		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s %s %s; echo statescope exited $?; sleep 60",
+			filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), env, command))
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	return x
+}
+
 func (x *tmux) screen() string { return x.cmd("capture-pane", "-p", "-t", "e2e") }
 
 // send presses keys; an Escape gets a pause after it so the terminal
@@ -107,13 +121,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(editor, []byte("#!/bin/sh\nsed -i 's/\"status\": \"provisioning\"/\"status\": \"active\"/' \"$1\"\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-%d", os.Getpid())}
-	x.cmd("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40",
-		// An empty config home keeps the operator's own config out; the
-		// shell stays after an early exit so its error is on screen.
-		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s VISUAL= EDITOR=%s %s demo --dir %s; echo statescope exited $?; sleep 60",
-			filepath.Join(tmp, "config"), xdgState, editor, bin, state))
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := startTerminal(t, "main", tmp, 120, 40, "VISUAL= EDITOR="+editor, bin+" demo --dir "+state)
 
 	x.waitFor("58 records")
 	before := snapshotRecords(t, state)
@@ -300,11 +308,7 @@ func TestEndToEndRawEdit(t *testing.T) {
 	if err := os.WriteFile(editor, []byte("#!/bin/sh\ncp '"+fixed+"' \"$1\"\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	x := &tmux{t: t, socket: fmt.Sprintf("statescope-e2e-raw-%d", os.Getpid())}
-	x.cmd("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30",
-		fmt.Sprintf("XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s VISUAL= EDITOR=%s %s demo --dir %s; echo statescope exited $?; sleep 60",
-			filepath.Join(tmp, "config"), filepath.Join(tmp, "xdg-state"), editor, bin, state))
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := startTerminal(t, "raw", tmp, 100, 30, "VISUAL= EDITOR="+editor, bin+" demo --dir "+state)
 	record := filepath.Join(state, "prod_cache_sessions.json")
 	truncated, err := os.ReadFile(filepath.Join("..", "testdata", "demo", "prod_cache_sessions.json"))
 	if err != nil {
