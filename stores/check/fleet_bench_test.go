@@ -28,7 +28,8 @@ const (
 )
 
 // BenchmarkFleet50x1000 checks 50 PostgreSQL contexts (a schema each) at
-// the fleet's default parallelism and one after another.
+// the fleet's default parallelism and one after another. Contexts checked
+// at once share sessions; one after another, each opens its own.
 func BenchmarkFleet50x1000(b *testing.B) {
 	pg := testserver.Postgres(b)
 	db := pg.NewDatabase(b, "")

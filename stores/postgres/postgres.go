@@ -74,7 +74,7 @@ const (
 
 // Store is one PostgreSQL database. It is safe for concurrent use.
 type Store struct {
-	pool    *pgxpool.Pool
+	pool    pool // shared with stores on the same server (shared.go)
 	lockCfg *pgx.ConnConfig
 	target  string // redacted, for Describe and errors
 
@@ -110,19 +110,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
 	cfg.ConnConfig.RuntimeParams["DateStyle"] = "ISO"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	lockCfg := cfg.ConnConfig.Copy()
+	pool, err := share(dsn, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", target, ctxErr(ctx, err))
 	}
-	// Logging in proves the server answers; the connection then serves
-	// the first query.
+	// Logging in proves the server answers (and, on a shared connection,
+	// that the search_path is accepted); the connection then serves the
+	// first query.
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		pool.Close()
+		pool.release()
 		return nil, fmt.Errorf("postgres %s: connect: %w", target, ctxErr(ctx, err))
 	}
 	conn.Release()
-	return &Store{pool: pool, lockCfg: cfg.ConnConfig.Copy(), target: target, held: map[string]*heldLock{}}, nil
+	return &Store{pool: pool, lockCfg: lockCfg, target: target, held: map[string]*heldLock{}}, nil
 }
 
 // parseError keeps pgx's reason but not the DSN it quotes: its masking
@@ -160,16 +162,19 @@ func (s *Store) Limitations() []string {
 }
 
 // Close releases every lock this store holds (by closing its connection)
-// and closes the pool.
+// and gives back its share of the pool. A second Close does nothing.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	held := s.held
+	held, wasClosed := s.held, s.closed
 	s.held, s.closed = nil, true
 	s.mu.Unlock()
+	if wasClosed {
+		return nil
+	}
 	for _, h := range held {
 		h.close(context.Background())
 	}
-	s.pool.Close()
+	s.pool.release()
 	return nil
 }
 

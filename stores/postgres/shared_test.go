@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"statescope/stores"
+	"statescope/stores/storetest/testserver"
+)
+
+// schemaDSN is dsn (which has a query already) with a search_path added.
+func schemaDSN(dsn, path string) string { return dsn + "&search_path=" + path }
+
+// sessions counts the database's statescope pool sessions.
+func sessions(t *testing.T, s *Store, db string) int {
+	t.Helper()
+	var n int
+	if err := s.pool.QueryRow(testCtx(t), `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'statescope'`, db).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func ids(t *testing.T, s *Store) []string {
+	t.Helper()
+	entries, err := s.List(testCtx(t), stores.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.State == nil {
+			t.Fatalf("unreadable %s: %s", e.Source, e.Problem)
+		}
+		out = append(out, e.State.ResourceID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Contexts that are schemas of one database share sessions while they are
+// open, and each still reads and writes only its own table.
+func TestStoresOnOneServerShareSessions(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	pg.MustExec(t, db, `CREATE SCHEMA a; CREATE SCHEMA b`)
+	dsn := pg.SuperuserDSN(db)
+	a, b := openAs(t, schemaDSN(dsn, "a")), openAs(t, schemaDSN(dsn, "b"))
+	for _, s := range []*Store{a, b} {
+		if len(ids(t, s)) != 0 {
+			t.Fatal("a new schema lists records")
+		}
+	}
+	if n := sessions(t, a, db); n != 1 {
+		t.Fatalf("two stores used one at a time hold %d sessions, want 1", n)
+	}
+}
+
+// One connection serves stores on different search_paths in turn, beside
+// a store on the server's default: every read and write lands in the
+// store's own schema, tables are created where the engine would create them, and a
+// search_path the server refuses fails its store alone.
+func TestSharedSessionKeepsEachStoresSearchPath(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	pg.MustExec(t, db, `CREATE SCHEMA a; CREATE SCHEMA b; CREATE SCHEMA c`)
+	dsn := pg.SuperuserDSN(db) + "&pool_max_conns=1"
+	stores3 := map[string]*Store{
+		"a":       openAs(t, schemaDSN(dsn, "a")),
+		"b":       openAs(t, schemaDSN(dsn, "c,b")), // c first: the table is created in c
+		"default": openAs(t, dsn),
+	}
+	ctx := testCtx(t)
+	for round := range 3 {
+		for name, s := range stores3 {
+			st := &stores.State{ResourceID: fmt.Sprintf("%s-%d", name, round), Status: "active"}
+			if err := s.Save(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, s := range stores3 {
+		want := []string{name + "-0", name + "-1", name + "-2"}
+		if got := ids(t, s); !slices.Equal(got, want) {
+			t.Errorf("%s lists %v, want %v", name, got, want)
+		}
+		if _, err := s.Get(ctx, name+"-1"); err != nil {
+			t.Error(err)
+		}
+	}
+	for schema, want := range map[string]string{"a": "a-0,a-1,a-2", "c": "b-0,b-1,b-2", "public": "default-0,default-1,default-2"} {
+		got := pg.MustExec(t, db, `SELECT string_agg(name, ',' ORDER BY name) FROM `+schema+`.iac_resources`)
+		if got != want {
+			t.Errorf("schema %s holds %s, want %s", schema, got, want)
+		}
+	}
+	if got := pg.MustExec(t, db, `SELECT to_regclass('b.iac_resources') IS NULL`); got != "t" {
+		t.Error("a table was created in b, the second schema on the path")
+	}
+	// pool_max_conns=1: one session for a and b, one for the store on the
+	// server's default search_path, which cannot share theirs.
+	if n := sessions(t, stores3["a"], db); n != 2 {
+		t.Errorf("%d sessions, want 2", n)
+	}
+
+	if _, err := Open(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
+		t.Error("a search_path the server refuses opened")
+	}
+	if got := ids(t, stores3["a"]); len(got) != 3 {
+		t.Errorf("after a refused search_path, a lists %v", got)
+	}
+}
+
+// Stores switching one connection between them, at once, each see only
+// their own records (run with -race).
+func TestSharedSessionUnderConcurrency(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	dsn := pg.SuperuserDSN(db) + "&pool_max_conns=2"
+	var all []*Store
+	for i := range 6 {
+		pg.MustExec(t, db, fmt.Sprintf(`CREATE SCHEMA s%d`, i))
+		s := openAs(t, schemaDSN(dsn, fmt.Sprintf("s%d", i)))
+		if err := s.Save(testCtx(t), &stores.State{ResourceID: fmt.Sprintf("only-%d", i), Status: "active"}); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s)
+	}
+	var wg sync.WaitGroup
+	for i, s := range all {
+		wg.Go(func() {
+			for range 20 {
+				if got := ids(t, s); len(got) != 1 || got[0] != fmt.Sprintf("only-%d", i) {
+					t.Errorf("store %d lists %v", i, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// The last store to close closes the pool and its sessions; the next one
+// opens a new pool.
+func TestLastCloseEndsTheSharedPool(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	dsn := pg.SuperuserDSN(db)
+	a, err := Open(testCtx(t), schemaDSN(dsn, "public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(testCtx(t), schemaDSN(dsn, "pg_catalog,public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	a.Close() // a second Close must not give back b's share
+	if len(ids(t, b)) != 0 {
+		t.Fatal("records in a new database")
+	}
+	b.Close()
+	pools.Lock()
+	for _, p := range pools.byKey {
+		if strings.HasPrefix(p.key, dsn) {
+			t.Errorf("pool %q is open after every store closed (%d shares)", p.key, p.refs)
+		}
+	}
+	pools.Unlock()
+	if got := pg.MustExec(t, db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'statescope'`); got != "0" {
+		t.Errorf("%s statescope sessions after every store closed", got)
+	}
+	c := openAs(t, dsn)
+	if len(ids(t, c)) != 0 {
+		t.Fatal("records in a new database")
+	}
+}
