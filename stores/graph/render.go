@@ -7,24 +7,29 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"statescope/printable"
 )
 
 // WriteDOT writes Graphviz DOT: statuses as node attributes, missing nodes
-// dashed, dangling edges dashed red, cyclic edges bold orange.
+// dashed, dangling edges dashed red, cyclic edges bold orange. A node is
+// named by its ID wherever DOT can spell that exactly (see dotNames); its
+// label shows the ID with what does not print escaped.
 func (g *Graph) WriteDOT(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("digraph statescope {\n  rankdir=LR;\n  node [shape=box];\n")
+	name := dotNames(g.Nodes)
 	for _, n := range g.Nodes {
-		attrs := []string{"label=" + strconv.Quote(nodeLabel(n))}
+		attrs := []string{"label=" + dotLabel(nodeLabel(n))}
 		switch {
 		case n.Missing:
 			attrs = append(attrs, `status="missing"`, `style=dashed`, `color=red`)
 		case n.Corrupt:
 			attrs = append(attrs, `status="corrupt"`, `color=red`)
 		default:
-			attrs = append(attrs, "status="+strconv.Quote(n.Status))
+			attrs = append(attrs, "status="+dotLabel(printable.Escape(n.Status)))
 		}
-		fmt.Fprintf(&b, "  %s [%s];\n", strconv.Quote(n.ID), strings.Join(attrs, ", "))
+		fmt.Fprintf(&b, "  %s [%s];\n", name[n.ID], strings.Join(attrs, ", "))
 	}
 	for _, e := range g.Edges {
 		var attrs []string
@@ -34,7 +39,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 		if e.Cyclic {
 			attrs = append(attrs, `cyclic=true`, `style=bold`, `color=orange`)
 		}
-		fmt.Fprintf(&b, "  %s -> %s", strconv.Quote(e.From), strconv.Quote(e.To))
+		fmt.Fprintf(&b, "  %s -> %s", name[e.From], name[e.To])
 		if len(attrs) > 0 {
 			fmt.Fprintf(&b, " [%s]", strings.Join(attrs, ", "))
 		}
@@ -45,16 +50,54 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 	return err
 }
 
+// dotNames gives each node its DOT name, quoted. A DOT quoted string knows
+// one escape, \" (and joins lines at a backslash-newline), so it spells an
+// ID exactly unless a backslash ends it or stands before a quote; such an
+// ID, and one holding what does not print, is named by a stand-in: the
+// escaped ID with each backslash as ⧵, numbered if another node has it.
+func dotNames(nodes []Node) map[string]string {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+	name := make(map[string]string, len(nodes))
+	taken := make(map[string]bool, len(nodes))
+	var stand []string
+	for _, n := range nodes {
+		if printable.Is(n.ID) && !strings.HasSuffix(n.ID, `\`) && !strings.Contains(n.ID, `\"`) {
+			name[n.ID] = quote(n.ID)
+			taken[n.ID] = true
+		} else {
+			stand = append(stand, n.ID)
+		}
+	}
+	for _, id := range stand {
+		base := strings.ReplaceAll(printable.Escape(id), `\`, "⧵")
+		s := base
+		for i := 2; taken[s]; i++ {
+			s = fmt.Sprintf("%s (%d)", base, i)
+		}
+		taken[s] = true
+		name[id] = quote(s)
+	}
+	return name
+}
+
+// dotLabel quotes a label: backslashes and quotes escaped, newlines as
+// Graphviz's line break, & as &amp; (labels read HTML entities).
+func dotLabel(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "&", "&amp;").Replace(s) + `"`
+}
+
+// nodeLabel is a node's ID, printably, over its status or what it lacks.
 func nodeLabel(n Node) string {
+	id := printable.Escape(n.ID)
 	switch {
 	case n.Missing:
-		return n.ID + "\n(missing)"
+		return id + "\n(missing)"
 	case n.Corrupt:
-		return n.ID + "\n(corrupt)"
+		return id + "\n(corrupt)"
 	case n.Status != "":
-		return n.ID + "\n" + n.Status
+		return id + "\n" + printable.Escape(n.Status)
 	}
-	return n.ID
+	return id
 }
 
 // WriteMermaid writes a Mermaid flowchart. Node names are n0, n1, … (IDs
@@ -96,10 +139,11 @@ func (g *Graph) WriteMermaid(w io.Writer) error {
 	return err
 }
 
-// mermaidText escapes a label for a quoted Mermaid node: quotes and the
-// characters Mermaid reads as markup become entity codes.
+// mermaidText escapes a label for a quoted Mermaid node: the quote, the
+// entity sign #, what HTML reads (&, <, >) and the backtick that starts a
+// Markdown string become entity codes; newlines become <br/>.
 func mermaidText(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "\n", "<br/>", "<", "#lt;", ">", "#gt;").Replace(s)
+	return strings.NewReplacer(`"`, "#quot;", "#", "#35;", "&", "#amp;", "<", "#lt;", ">", "#gt;", "`", "#96;", "\n", "<br/>").Replace(s)
 }
 
 func classToken(s string) string {
