@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/filesystem"
 )
@@ -216,4 +218,96 @@ func TestGraphCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d; output lacks %q", tc.args, code, tc.code, tc.want)
 		}
 	}
+}
+
+// hostileIDs hold what a terminal, a table or a shell gives a meaning to.
+var hostileIDs = []string{`q"uote'`, "new\nline", `back\slash`, `trail\`, "münchen", "esc\x1b]0;owned\x07\x1b[2J",
+	"bidi\u202eevil", "tab\there", "ctl\x01\x7f", "zw\u200bsp", "hash#x;y`z|[b]$(id)", "crlf\r\n", "-dash", " space "}
+
+func hostileDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := filesystem.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range hostileIDs {
+		st := &stores.State{ResourceID: id, ResourceType: "t", Provider: "p", Status: stores.StatusError, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
+		if err := s.Save(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// shellArgs runs a printed command line in bash, with a function standing
+// in for the command, and returns the arguments the shell handed over.
+func shellArgs(t *testing.T, line string) []string {
+	t.Helper()
+	cmd, _, _ := strings.Cut(line, " ")
+	script := cmd + `() { for a in "$@"; do printf '%s\0' "$a"; done; }; ` + line
+	out, err := exec.Command("bash", "-c", script).Output()
+	if err != nil {
+		t.Fatalf("bash -c %q: %v", line, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// TestCheckOutputsKeepHostileIDs: the table prints nothing a terminal
+// acts on and keeps one finding a line; every repair command, pasted into
+// a shell, names exactly the record, in the table as in JSON.
+func TestCheckOutputsKeepHostileIDs(t *testing.T) {
+	dir := hostileDir(t)
+	repairsOf := func(t *testing.T, lines []string) {
+		t.Helper()
+		got := map[string]bool{}
+		for _, line := range lines {
+			args := shellArgs(t, line)
+			if len(args) != 5 || args[0] != "set-status" || args[2] != "active" || args[3] != "--store" || args[4] != dir {
+				t.Errorf("repair %q gives arguments %q", line, args)
+				continue
+			}
+			got[args[1]] = true
+		}
+		for _, id := range hostileIDs {
+			if !got[id] {
+				t.Errorf("no repair names %q", id)
+			}
+		}
+	}
+	t.Run("table", func(t *testing.T) {
+		code, out, errOut := cli(t, "", "--store", dir, "check", "--fail-on", "warning")
+		if code != exitFindings {
+			t.Fatalf("exit %d, want 4\n%s%s", code, out, errOut)
+		}
+		var repairs []string
+		findings := 0
+		for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if !printable.Is(line) {
+				t.Errorf("table line does not print as it is: %q", line)
+			}
+			if _, repair, ok := strings.Cut(line, "repair: "); ok {
+				repairs = append(repairs, repair)
+			}
+			if strings.HasPrefix(line, "  error-record ") {
+				findings++
+			}
+		}
+		if findings != len(hostileIDs) {
+			t.Errorf("%d error-record lines for %d records:\n%s", findings, len(hostileIDs), out)
+		}
+		repairsOf(t, repairs)
+	})
+	t.Run("json", func(t *testing.T) {
+		_, out, _ := cli(t, "", "--store", dir, "check", "-o", "json")
+		var r struct{ Findings []struct{ Repair string } }
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		var repairs []string
+		for _, f := range r.Findings {
+			repairs = append(repairs, f.Repair)
+		}
+		repairsOf(t, repairs)
+	})
 }

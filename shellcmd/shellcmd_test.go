@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"statescope/printable"
 	"statescope/shellcmd"
 )
 
@@ -28,12 +29,25 @@ func TestLineSurvivesTheShell(t *testing.T) {
 		{"empty", []string{"unlock", "", "--token", ""}},
 		{"unicode", []string{"unlock", "prod/dns/münchen", "--store", "s3://b/p?region=eu&endpoint=http://127.0.0.1:9000"}},
 		{"leading dash and equals", []string{"unlock", "-x", "--token", "a=b"}},
+		{"terminal escape", []string{"edit", "esc\x1b]0;owned\x07\x1b[2J'\\", "--context", "prod"}},
+		{"bidi and zero width", []string{"edit", "bidi\u202eevil\u200b", "--token", "a\u0085b"}},
+		{"carriage return", []string{"unlock", "crlf\r\n", "--token", "\x7f"}},
+		{"invalid utf-8", []string{"unlock", "bad\xff\xfe'\\\"", "--token", "x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			line := shellcmd.Line(tt.args...)
+			if !printable.Is(line) {
+				t.Errorf("the line does not print as it is: %q", line)
+			}
+			// $'…' is read by bash, zsh and POSIX.1-2024 shells, not by
+			// every sh yet: lines that need it are run by bash.
+			shell := "sh"
+			if strings.Contains(line, "$'") {
+				shell = "bash"
+			}
 			script := `statescope() { for a in "$@"; do printf '%s\0' "$a"; done; }; ` + line
-			out, err := exec.Command("sh", "-c", script).Output()
+			out, err := exec.Command(shell, "-c", script).Output()
 			if err != nil {
 				t.Fatalf("sh -c %q: %v", line, err)
 			}

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"al.essio.dev/pkg/shellescape"
 	"context"
 	"fmt"
 	"io/fs"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/filesystem"
 )
@@ -83,7 +83,7 @@ func (c *checker) dirFindings(d *dirScan, rows []stores.Row, listed []stores.Loc
 	for _, l := range listed {
 		seen[l.Source] = true
 		c.add(Finding{Kind: TempFile, Severity: Warning, Resources: []string{filepath.Base(l.Source)}, Source: l.Source,
-			Evidence: l.Evidence + "; workflow ignores it", Repair: "rm -- " + shellescape.Quote(l.Source)})
+			Evidence: l.Evidence + "; workflow ignores it", Repair: "rm -- " + shellcmd.Quote(l.Source)})
 	}
 	for _, info := range d.temps {
 		path := filepath.Join(d.dir, info.Name())
@@ -93,13 +93,13 @@ func (c *checker) dirFindings(d *dirScan, rows []stores.Row, listed []stores.Loc
 		c.add(Finding{Kind: TempFile, Severity: Warning, Resources: []string{info.Name()}, Source: path,
 			Evidence: fmt.Sprintf("statescope temporary file left by a run that was killed (%d bytes, %s old); workflow ignores it",
 				info.Size(), stores.HumanDuration(c.opt.Now.Sub(info.ModTime()))),
-			Repair: "rm -- " + shellescape.Quote(path)})
+			Repair: "rm -- " + shellcmd.Quote(path)})
 	}
 	for path, why := range d.irregular {
 		name := filepath.Base(path)
 		c.add(Finding{Kind: NotRegularFile, Severity: Critical, Resources: []string{strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".lock")},
 			Source: path, Evidence: why + "; neither statescope nor workflow can use it as a record or lock",
-			Repair: "mv -- " + shellescape.Quote(path) + " " + shellescape.Quote(path+".not-a-record")})
+			Repair: "mv -- " + shellcmd.Quote(path) + " " + shellcmd.Quote(path+".not-a-record")})
 	}
 	for _, r := range rows {
 		if !r.Readable {
@@ -157,10 +157,10 @@ func nameRuleFor(s stores.Store, target string) *nameRule {
 				return strings.TrimSuffix(filepath.Base(source), ".json"), true
 			},
 			move: func(source, name string) string {
-				return "mv -n -- " + shellescape.Quote(source) + " " + shellescape.Quote(filepath.Join(dir, name+".json"))
+				return "mv -n -- " + shellcmd.Quote(source) + " " + shellcmd.Quote(filepath.Join(dir, name+".json"))
 			},
 			aside: func(source string) string {
-				return "mv -n -- " + shellescape.Quote(source) + " " + shellescape.Quote(source+".duplicate")
+				return "mv -n -- " + shellcmd.Quote(source) + " " + shellcmd.Quote(source+".duplicate")
 			},
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
+	"statescope/printable"
 	"statescope/stores"
 )
 
@@ -28,7 +29,9 @@ type Result struct {
 }
 
 // WriteTable prints each context's findings grouped by severity, worst
-// first, each with its repair command.
+// first, each with its repair command. IDs and evidence come from the
+// store: what does not print is escaped, so a finding is one line and
+// nothing reaches the terminal as a control sequence.
 func WriteTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, r := range results {
@@ -39,7 +42,7 @@ func WriteTable(w io.Writer, results []Result) error {
 		if r.Target != r.Context {
 			name += " (" + r.Target + ")"
 		}
-		fmt.Fprintf(tw, "%s: %s\n", name, summary(r))
+		fmt.Fprintf(tw, "%s: %s\n", printable.Escape(name), printable.Escape(summary(r)))
 		if r.Report == nil {
 			continue
 		}
@@ -55,7 +58,8 @@ func WriteTable(w io.Writer, results []Result) error {
 			}
 			fmt.Fprintf(tw, "\n%s (%d)\n", strings.ToUpper(string(sev)), len(group))
 			for _, f := range group {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, strings.Join(f.Resources, ", "), f.Evidence)
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, printable.Escape(strings.Join(f.Resources, ", ")), printable.Escape(f.Evidence))
+				// Repairs are quoted so that they print (shellcmd.Quote).
 				if f.Repair != "" {
 					fmt.Fprintf(tw, "  \t\trepair: %s\n", f.Repair)
 				}

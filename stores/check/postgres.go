@@ -6,8 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"al.essio.dev/pkg/shellescape"
-
+	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/postgres"
 )
@@ -41,7 +40,7 @@ func (c *checker) postgres(ctx context.Context, s stores.Store, skip map[string]
 		c.add(Finding{Kind: UnreadableTimestamp, Severity: Warning, Resources: []string{r.Name},
 			Source:   source,
 			Evidence: fmt.Sprintf("created_at %s, updated_at %s: infinite or outside years 1–9999, so it has no RFC 3339 form and readers that scan it fail", r.CreatedAt, r.UpdatedAt),
-			Repair:   "psql -c " + shellescape.Quote(fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.Name)))})
+			Repair:   "psql -c " + shellcmd.Quote(fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.Name)))})
 	}
 	return nil
 }
