@@ -40,13 +40,17 @@ func (a *app) checkCommand() *cobra.Command {
 					return usageError{fmt.Errorf("--fail-on: %w (or none)", err)}
 				}
 			}
-			results, err := a.checkResults(cmd.Context(), &f)
+			many, err := f.enabled()
+			if err != nil {
+				return err
+			}
+			results, err := a.checkResults(cmd.Context(), &f, many)
 			if err != nil {
 				return err
 			}
 			switch output {
 			case "json":
-				err = check.WriteJSON(a.out, results, f.enabled())
+				err = check.WriteJSON(a.out, results, many)
 			case "prometheus":
 				err = check.WritePrometheus(a.out, results)
 			default:
@@ -65,8 +69,8 @@ func (a *app) checkCommand() *cobra.Command {
 }
 
 // checkResults checks the selected store, or each selected context.
-func (a *app) checkResults(ctx context.Context, f *fleetFlags) ([]check.Result, error) {
-	if !f.enabled() {
+func (a *app) checkResults(ctx context.Context, f *fleetFlags, many bool) ([]check.Result, error) {
+	if !many {
 		target, name, _, err := a.target()
 		if err != nil {
 			return nil, err

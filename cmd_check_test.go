@@ -311,3 +311,34 @@ func TestCheckOutputsKeepHostileIDs(t *testing.T) {
 		repairsOf(t, repairs)
 	})
 }
+
+// TestFleetSelectionRefusesWhatChoosesNothing: a selection that names no
+// context, or a bound that cannot hold, is a usage error before anything
+// is opened, never a silent check of nothing or of the current context.
+func TestFleetSelectionRefusesWhatChoosesNothing(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "current-context: clean\ncontexts:\n  clean: {store: %q}\n", cleanDir(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"check", "locks", "list"} {
+		for _, args := range [][]string{
+			{"--contexts", ""},
+			{"--contexts", ","},
+			{"--contexts", " , "},
+			{"--contexts", "nosuch"},
+			{"--all-contexts", "--parallel", "0"},
+			{"--all-contexts", "--parallel", "-3"},
+			{"--all-contexts", "--timeout", "0s"},
+			{"--all-contexts", "--timeout", "-1s"},
+			{"--parallel", "4"},
+			{"--timeout", "5s"},
+		} {
+			t.Run(cmd+" "+strings.Join(args, " "), func(t *testing.T) {
+				code, out, errOut := cli(t, "", append([]string{"--config", cfg, cmd}, args...)...)
+				if code != exitUsage || out != "" {
+					t.Errorf("exit %d, want 2 with nothing on stdout\n%s%s", code, out, errOut)
+				}
+			})
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"statescope/stores"
 	"statescope/stores/fleet"
@@ -21,29 +22,52 @@ type fleetFlags struct {
 	names    []string
 	parallel int
 	timeout  time.Duration
+	set      *pflag.FlagSet
 }
 
 func (f *fleetFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
+	f.set = fl
 	fl.BoolVar(&f.all, "all-contexts", false, "every context in the config, concurrently")
 	fl.StringSliceVar(&f.names, "contexts", nil, "these contexts (comma-separated), concurrently")
 	fl.IntVar(&f.parallel, "parallel", fleet.DefaultParallel, "with --all-contexts/--contexts: how many contexts at once")
 	fl.DurationVar(&f.timeout, "timeout", fleet.DefaultTimeout, "with --all-contexts/--contexts: how long each context may take")
 }
 
-func (f *fleetFlags) enabled() bool { return f.all || len(f.names) > 0 }
+// enabled: the command runs over many contexts. --contexts counts once
+// given, even empty (it then names none, which members refuses, rather
+// than falling back to the current context); --parallel and --timeout
+// without either are refused, as they would bound nothing.
+func (f *fleetFlags) enabled() (bool, error) {
+	if f.all || f.set.Changed("contexts") {
+		return true, nil
+	}
+	for _, name := range []string{"parallel", "timeout"} {
+		if f.set.Changed(name) {
+			return false, usageError{fmt.Errorf("--%s bounds --all-contexts or --contexts; give one of them", name)}
+		}
+	}
+	return false, nil
+}
 
 // members resolves the flags to contexts, refusing a mix with the
-// single-store flags.
+// single-store flags, bounds that cannot hold and a selection of none.
 func (a *app) members(f *fleetFlags) ([]fleet.Member, error) {
 	if a.storeTarget != "" || a.contextName != "" || a.backend.infraPath != "" {
 		return nil, usageError{errors.New("--all-contexts and --contexts choose the stores; drop --store, --context and --infra")}
 	}
-	if f.all && len(f.names) > 0 {
+	if f.all && f.set.Changed("contexts") {
 		return nil, usageError{errors.New("give --all-contexts or --contexts, not both")}
 	}
 	if f.parallel < 1 {
 		return nil, usageError{fmt.Errorf("--parallel %d: must be at least 1", f.parallel)}
+	}
+	if f.timeout <= 0 {
+		return nil, usageError{fmt.Errorf("--timeout %s: must be more than 0", f.timeout)}
+	}
+	// Select reads no names as every context: an empty --contexts is not that.
+	if f.set.Changed("contexts") && strings.TrimSpace(strings.Join(f.names, "")) == "" {
+		return nil, usageError{errors.New("--contexts names no context; give names separated by commas, or --all-contexts")}
 	}
 	members, err := fleet.Select(a.cfg, f.names)
 	if err != nil {

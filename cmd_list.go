@@ -39,7 +39,9 @@ func (a *app) listCommand() *cobra.Command {
 			if f.Status != "" && !slices.Contains(stores.Statuses, f.Status) {
 				return usageError{fmt.Errorf("--status %q is not a workflow status (use one of %s)", f.Status, strings.Join(stores.Statuses, ", "))}
 			}
-			if fleetSel.enabled() {
+			if many, err := fleetSel.enabled(); err != nil {
+				return err
+			} else if many {
 				return a.listFleet(cmd.Context(), &fleetSel, f, output == "json", reveal)
 			}
 			s, name, err := a.openStore(cmd.Context())

@@ -30,7 +30,9 @@ func (a *app) locksCommand() *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			if fleetSel.enabled() {
+			if many, err := fleetSel.enabled(); err != nil {
+				return err
+			} else if many {
 				return a.locksFleet(cmd.Context(), &fleetSel, output == "json")
 			}
 			s, name, err := a.openStore(cmd.Context())
