@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -154,4 +155,48 @@ func TestS3CleanHasNoFindings(t *testing.T) {
 	}
 	rep, got := kinds(t, p.store, check.Options{Target: target})
 	assertKinds(t, rep, got, nil)
+}
+
+// TestPostgresTimestampRepairRunsAsPrinted runs the printed repair of an
+// unreadable timestamp in a shell with no PG* variables set: it must reach
+// the store's own server, database and schema (the DSN's search_path), and
+// afterwards the check finds nothing there.
+func TestPostgresTimestampRepairRunsAsPrinted(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	pg.MustExec(t, db, `CREATE SCHEMA "team's"`)
+	dsn := pg.SuperuserDSN(db) + "&search_path=" + url.QueryEscape(`"team's"`)
+	s := open(t, dsn)
+	if err := s.Save(testCtx(t), rec("timeless", stores.StatusActive)); err != nil {
+		t.Fatal(err)
+	}
+	pg.MustExec(t, db, `UPDATE "team's".iac_resources SET created_at = 'infinity' WHERE name = 'timeless'`)
+	repair := ""
+	for _, f := range findingsOf(t, s, dsn) {
+		if f.Kind == check.UnreadableTimestamp {
+			repair = f.Repair
+		}
+	}
+	if repair == "" {
+		t.Fatal("no unreadable-timestamp finding with a repair")
+	}
+	cmd := exec.Command("bash", "-c", repair)
+	cmd.Env = []string{"PATH=" + pg.BinDir + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", repair, err, out)
+	}
+	for _, f := range findingsOf(t, s, dsn) {
+		if f.Kind == check.UnreadableTimestamp {
+			t.Errorf("still unreadable after %s: %s", repair, f.Evidence)
+		}
+	}
+}
+
+func findingsOf(t *testing.T, s stores.Store, target string) []check.Finding {
+	t.Helper()
+	rep, err := check.Run(testCtx(t), s, check.Options{Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Findings
 }

@@ -3,8 +3,11 @@ package check
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"statescope/shellcmd"
 	"statescope/stores"
@@ -40,7 +43,44 @@ func (c *checker) postgres(ctx context.Context, s stores.Store, skip map[string]
 		c.add(Finding{Kind: UnreadableTimestamp, Severity: Warning, Resources: []string{r.Name},
 			Source:   source,
 			Evidence: fmt.Sprintf("created_at %s, updated_at %s: infinite or outside years 1–9999, so it has no RFC 3339 form and readers that scan it fail", r.CreatedAt, r.UpdatedAt),
-			Repair:   "psql -c " + shellcmd.Quote(fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.Name)))})
+			Repair:   psqlRepair(c.opt.Target, fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.Name)))})
 	}
 	return nil
+}
+
+// psqlRepair runs sql with psql on the store's own server, database, user
+// and sslmode (never its password: psql asks, or reads PGPASSWORD or
+// ~/.pgpass) under the DSN's search_path, whatever PG* variables say.
+func psqlRepair(target, sql string) string {
+	cfg, err := pgconn.ParseConfig(target)
+	if err != nil {
+		return "" // the store opened from it, so this is not expected
+	}
+	conninfo := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", conninfoValue(cfg.Host), cfg.Port, conninfoValue(cfg.Database), conninfoValue(cfg.User))
+	if mode := sslMode(target); mode != "" {
+		conninfo += " sslmode=" + conninfoValue(mode)
+	}
+	if path, ok := cfg.RuntimeParams["search_path"]; ok {
+		sql = "SELECT set_config('search_path', " + quoteLiteral(path) + ", false); " + sql
+	}
+	return "psql -X -v ON_ERROR_STOP=1 -d " + shellcmd.Quote(conninfo) + " -c " + shellcmd.Quote(sql)
+}
+
+// conninfoValue quotes a libpq keyword value.
+func conninfoValue(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
+}
+
+// sslMode is the sslmode a DSN (URL or keyword form) names, if any:
+// pgconn keeps only the TLS settings it implies.
+func sslMode(target string) string {
+	if u, err := url.Parse(target); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Get("sslmode")
+	}
+	for _, field := range strings.Fields(target) {
+		if v, ok := strings.CutPrefix(field, "sslmode="); ok {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
 }
