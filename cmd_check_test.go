@@ -342,3 +342,37 @@ func TestFleetSelectionRefusesWhatChoosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenContextIsOneRow: a context the config leaves without a store
+// fails only where it is used — a row of the fleet, or that context
+// chosen — never every command on the config.
+func TestBrokenContextIsOneRow(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("contexts:\n  clean: {store: %q}\n  nostore: {read-only: true}\n  blank: {store: '  '}\n", cleanDir(t))
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  []string
+	}{
+		{[]string{"check", "--all-contexts"}, exitError, []string{"clean (", "no findings", "nostore", "blank", "has no store"}},
+		{[]string{"locks", "--all-contexts"}, exitError, []string{"nostore ", "UNREACHABLE"}},
+		{[]string{"list", "--all-contexts", "-o", "json"}, exitError, []string{`"context": "nostore"`, "has no store"}},
+		{[]string{"--context", "clean", "list", "-o", "json"}, exitOK, []string{`"db"`}},
+		{[]string{"--context", "nostore", "list"}, exitUsage, nil},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errOut := cli(t, "", append([]string{"--config", cfg}, tc.args...)...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.out {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -92,11 +92,8 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.Path = path
-	for name, ctx := range c.Contexts {
-		if strings.TrimSpace(ctx.Store) == "" {
-			return nil, fmt.Errorf("config %s: context %q has no store", path, name)
-		}
-	}
+	// A context without a store fails where it is used (Context, a fleet's
+	// row), not every command on the config.
 	if c.CurrentContext != "" {
 		if _, ok := c.Contexts[c.CurrentContext]; !ok {
 			return nil, fmt.Errorf("config %s: current-context %q is not among the contexts (%s)", path, c.CurrentContext, strings.Join(c.Names(), ", "))
@@ -135,7 +132,18 @@ func (c *Config) Context(name string) (string, Context, error) {
 		}
 		return "", Context{}, fmt.Errorf("unknown context %q; known contexts: %s", name, strings.Join(c.Names(), ", "))
 	}
+	if err := ctx.Check(name, c.where()); err != nil {
+		return "", Context{}, err
+	}
 	return name, ctx, nil
+}
+
+// Check says what keeps the context from naming a store.
+func (ctx Context) Check(name, where string) error {
+	if strings.TrimSpace(ctx.Store) == "" {
+		return fmt.Errorf("context %q has no store in %s", name, where)
+	}
+	return nil
 }
 
 // StaleThreshold is the configured threshold or the default.

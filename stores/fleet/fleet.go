@@ -150,6 +150,9 @@ func Within[T any](ctx context.Context, timeout time.Duration, f func(context.Co
 
 // Open opens a member's store read-only: fleet work only ever reads.
 func Open(ctx context.Context, m Member) (stores.Store, error) {
+	if err := (config.Context{Store: m.Target}).Check(m.Name, "the config"); err != nil {
+		return nil, err
+	}
 	s, err := stores.Open(ctx, m.Target)
 	if err != nil {
 		return nil, err
