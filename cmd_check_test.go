@@ -89,7 +89,7 @@ func writeConfig(t *testing.T, contexts map[string]string) string {
 	var b strings.Builder
 	b.WriteString("contexts:\n")
 	for name, target := range contexts {
-		fmt.Fprintf(&b, "  %s: {store: %q}\n", name, target)
+		fmt.Fprintf(&b, "  %q: {store: %q}\n", name, target)
 	}
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
@@ -374,5 +374,55 @@ func TestBrokenContextIsOneRow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFleetOutputsKeepHostileContextNames: context names are config keys
+// and may hold anything YAML can: Prometheus labels (read back by its own
+// parser), JSON and repair commands give them exactly, the table printably.
+func TestFleetOutputsKeepHostileContextNames(t *testing.T) {
+	names := []string{`q"uote`, `back\slash`, "new\nline", "münchen\t\u202e", "a,b", "esc\x1b[2J"}
+	contexts := map[string]string{}
+	for _, n := range names {
+		contexts[n] = demoDir(t)
+	}
+	cfg := writeConfig(t, contexts)
+	_, out, errOut := cli(t, "", "--config", cfg, "check", "--all-contexts", "-o", "prometheus")
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errOut)
+	}
+	got := map[string]bool{}
+	for _, m := range fams["statescope_check_success"].GetMetric() {
+		if m.GetGauge().GetValue() != 1 {
+			t.Errorf("check_success %v", m)
+		}
+		got[m.GetLabel()[0].GetValue()] = true
+	}
+	var results []struct {
+		Context  string
+		Findings []struct{ Repair string }
+	}
+	_, out, _ = cli(t, "", "--config", cfg, "check", "--all-contexts", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !got[n] {
+			t.Errorf("no check_success{context=%q} in %v", n, got)
+		}
+	}
+	for _, r := range results {
+		args := shellArgs(t, r.Findings[0].Repair)
+		if args[len(args)-2] != "--context" || args[len(args)-1] != r.Context {
+			t.Errorf("context %q: repair %q selects %q", r.Context, r.Findings[0].Repair, args)
+		}
+	}
+	for _, cmd := range []string{"check", "locks", "list"} {
+		_, out, _ = cli(t, "", "--config", cfg, cmd, "--all-contexts")
+		if !printable.Is(strings.ReplaceAll(out, "\n", "")) {
+			t.Errorf("%s: the table does not print as it is:\n%q", cmd, out)
+		}
 	}
 }

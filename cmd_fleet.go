@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/fleet"
 )
@@ -170,7 +171,7 @@ func (a *app) listFleet(ctx context.Context, f *fleetFlags, filter stores.Filter
 		notes: func(r memberResult[listed]) {
 			for _, e := range r.value.entries {
 				if e.Corrupt() {
-					fmt.Fprintf(a.out, "%s: corrupt: %s (%s): %s\n", r.member.Name, e.ID, e.Source, e.Problem)
+					fmt.Fprintf(a.out, "%s: corrupt: %s (%s): %s\n", printable.Escape(r.member.Name), printable.Escape(e.ID), printable.Escape(e.Source), printable.Escape(e.Problem))
 				}
 			}
 		},
@@ -244,12 +245,15 @@ func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOu
 	fmt.Fprintln(tw, "CONTEXT\t"+o.header)
 	dashes := strings.Repeat("\t-", strings.Count(o.header, "\t"))
 	for _, r := range results {
+		// Names are config keys: one holding a tab or an escape would
+		// break the columns or act on the terminal.
+		name := printable.Escape(r.member.Name)
 		if r.err != nil {
-			fmt.Fprintf(tw, "%s\tUNREACHABLE%s\n", r.member.Name, dashes)
+			fmt.Fprintf(tw, "%s\tUNREACHABLE%s\n", name, dashes)
 			continue
 		}
 		for _, row := range o.rows(r.value) {
-			fmt.Fprintf(tw, "%s\t%s\n", r.member.Name, row)
+			fmt.Fprintf(tw, "%s\t%s\n", name, row)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -258,7 +262,7 @@ func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOu
 	for _, r := range results {
 		switch {
 		case r.err != nil:
-			fmt.Fprintf(a.errOut, "%s (%s): could not be read: %v\n", r.member.Name, r.member.Label(), r.err)
+			fmt.Fprintf(a.errOut, "%s (%s): could not be read: %s\n", printable.Escape(r.member.Name), printable.Escape(r.member.Label()), printable.Escape(r.err.Error()))
 		case o.notes != nil:
 			o.notes(r)
 		}
