@@ -27,7 +27,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 		case n.Corrupt:
 			attrs = append(attrs, `status="corrupt"`, `color=red`)
 		default:
-			attrs = append(attrs, "status="+dotLabel(printable.Escape(n.Status)))
+			attrs = append(attrs, "status="+dotValue(n.Status))
 		}
 		fmt.Fprintf(&b, "  %s [%s];\n", name[n.ID], strings.Join(attrs, ", "))
 	}
@@ -50,34 +50,51 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 	return err
 }
 
-// dotNames gives each node its DOT name, quoted. A DOT quoted string knows
-// one escape, \" (and joins lines at a backslash-newline), so it spells an
-// ID exactly unless a backslash ends it or stands before a quote; such an
-// ID, and one holding what does not print, is named by a stand-in: the
-// escaped ID with each backslash as ⧵, numbered if another node has it.
+// dotNames gives each node its DOT name, quoted: its ID where DOT spells
+// it, else a stand-in numbered if another node has it.
 func dotNames(nodes []Node) map[string]string {
-	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 	name := make(map[string]string, len(nodes))
 	taken := make(map[string]bool, len(nodes))
 	var stand []string
 	for _, n := range nodes {
-		if printable.Is(n.ID) && !strings.HasSuffix(n.ID, `\`) && !strings.Contains(n.ID, `\"`) {
-			name[n.ID] = quote(n.ID)
+		if dotSpells(n.ID) {
+			name[n.ID] = dotQuote(n.ID)
 			taken[n.ID] = true
 		} else {
 			stand = append(stand, n.ID)
 		}
 	}
 	for _, id := range stand {
-		base := strings.ReplaceAll(printable.Escape(id), `\`, "⧵")
+		base := dotStandIn(id)
 		s := base
 		for i := 2; taken[s]; i++ {
 			s = fmt.Sprintf("%s (%d)", base, i)
 		}
 		taken[s] = true
-		name[id] = quote(s)
+		name[id] = dotQuote(s)
 	}
 	return name
+}
+
+// dotSpells: a DOT quoted string knows one escape, \" (and joins lines at
+// a backslash-newline), so it holds s exactly unless a backslash ends s or
+// stands before a quote; s must print, too.
+func dotSpells(s string) bool {
+	return printable.Is(s) && !strings.HasSuffix(s, `\`) && !strings.Contains(s, `\"`)
+}
+
+func dotQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// dotStandIn is what DOT can spell in place of s: s escaped, each
+// backslash as ⧵.
+func dotStandIn(s string) string { return strings.ReplaceAll(printable.Escape(s), `\`, "⧵") }
+
+// dotValue quotes a plain attribute value: exact where DOT spells it.
+func dotValue(s string) string {
+	if dotSpells(s) {
+		return dotQuote(s)
+	}
+	return dotQuote(dotStandIn(s))
 }
 
 // dotLabel quotes a label: backslashes and quotes escaped, newlines as

@@ -243,3 +243,27 @@ func TestMermaidLabelsShowHostileIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestDOTStatusAttribute: a status is a plain attribute value, read back
+// as written wherever DOT can spell it.
+func TestDOTStatusAttribute(t *testing.T) {
+	for _, status := range []string{"active", `we"ird & <odd>`, `back\slash`, "new\nline", `trail\`} {
+		var out bytes.Buffer
+		if err := fromEntries([]stores.Entry{entry("a", status)}).WriteDOT(&out); err != nil {
+			t.Fatal(err)
+		}
+		toks := lexDOT(t, out.String())
+		for i, tok := range toks {
+			if tok.text != "status" || toks[i+1].text != "=" {
+				continue
+			}
+			want := status
+			if !spellable(status) {
+				want = strings.ReplaceAll(visible(status), `\`, "⧵")
+			}
+			if got := toks[i+2].text; got != want {
+				t.Errorf("status %q reads back as %q, want %q", status, got, want)
+			}
+		}
+	}
+}
