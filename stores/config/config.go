@@ -138,8 +138,12 @@ func (c *Config) Context(name string) (string, Context, error) {
 	return name, ctx, nil
 }
 
-// Check says what keeps the context from naming a store.
+// Check says what keeps the context from naming a store, or from being
+// named: --context "" means the current context.
 func (ctx Context) Check(name, where string) error {
+	if name == "" {
+		return fmt.Errorf("a context in %s has an empty name, which --context cannot choose; rename it", where)
+	}
 	if strings.TrimSpace(ctx.Store) == "" {
 		return fmt.Errorf("context %q has no store in %s", name, where)
 	}

@@ -41,21 +41,29 @@ func (m Member) Transport() string {
 }
 
 // Select picks contexts from the config: the named ones in the order
-// given, or every context (sorted) when names is empty.
+// given, or every context (sorted, each under its name as the config
+// spells it) when names is empty. A typed name matches as given, else
+// trimmed of spaces; blank names are skipped and repeats dropped.
 func Select(cfg *config.Config, names []string) ([]Member, error) {
 	if len(names) == 0 {
-		names = cfg.Names()
-		if len(names) == 0 {
+		if len(cfg.Contexts) == 0 {
 			return nil, fmt.Errorf("no contexts are defined in the config")
 		}
+		var out []Member
+		for _, n := range cfg.Names() {
+			out = append(out, Member{Name: n, Target: cfg.Contexts[n].Store})
+		}
+		return out, nil
 	}
 	var out []Member
 	var unknown []string
 	for _, n := range names {
-		n = strings.TrimSpace(n)
+		if _, ok := cfg.Contexts[n]; !ok {
+			n = strings.TrimSpace(n)
+		}
 		c, ok := cfg.Contexts[n]
 		switch {
-		case n == "":
+		case strings.TrimSpace(n) == "":
 			continue
 		case !ok:
 			unknown = append(unknown, n)

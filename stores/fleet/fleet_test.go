@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,5 +127,31 @@ func TestSelect(t *testing.T) {
 	}
 	if _, err := fleet.Select(cfg, []string{"staging"}); err == nil {
 		t.Error("unknown context accepted")
+	}
+}
+
+// TestSelectAllKeepsEveryName: every context is a member under its name
+// as the config spells it, spaces and the empty name included; only names
+// typed on the command line are trimmed.
+func TestSelectAllKeepsEveryName(t *testing.T) {
+	names := []string{"", " padded ", "plain", "tab\t"}
+	cfg := &config.Config{Contexts: map[string]config.Context{}}
+	for _, n := range names {
+		cfg.Contexts[n] = config.Context{Store: "mem://"}
+	}
+	got, err := fleet.Select(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotNames []string
+	for _, m := range got {
+		gotNames = append(gotNames, m.Name)
+	}
+	if !slices.Equal(gotNames, names) {
+		t.Errorf("members %q, want %q", gotNames, names)
+	}
+	// Its repairs would say --context "", which means the current context.
+	if _, err := fleet.Open(t.Context(), got[0]); err == nil || !strings.Contains(err.Error(), "empty name") {
+		t.Errorf("the unnamed context opened: %v", err)
 	}
 }
