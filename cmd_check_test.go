@@ -17,20 +17,37 @@ import (
 	"statescope/stores/filesystem"
 )
 
-func cleanDir(t *testing.T) string {
+func cleanDir(t *testing.T) string { return dirOf(t, stores.StatusActive, "db", "web") }
+
+// dirOf is a filesystem store of these records, all in one status.
+func dirOf(t *testing.T, status string, ids ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := filesystem.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"db", "web"} {
-		st := &stores.State{ResourceID: id, ResourceType: "t", Provider: "p", Status: stores.StatusActive, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
+	for _, id := range ids {
+		st := &stores.State{ResourceID: id, ResourceType: "t", Provider: "p", Status: status, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
 		if err := s.Save(t.Context(), st); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
+}
+
+// wantCLI runs the CLI and requires the exit code and each string on stdout.
+func wantCLI(t *testing.T, code int, want []string, args ...string) {
+	t.Helper()
+	got, out, errOut := cli(t, "", args...)
+	if got != code {
+		t.Fatalf("exit %d, want %d\n%s%s", got, code, out, errOut)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
 }
 
 func TestCheckExitCodes(t *testing.T) {
@@ -47,17 +64,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"unreachable", []string{"--store", filepath.Join(clean, "missing"), "check"}, exitError, nil},
 		{"bad threshold", []string{"--store", clean, "check", "--fail-on", "bad"}, exitUsage, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := cli(t, "", tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantCLI(t, tc.code, tc.want, tc.args...) })
 	}
 }
 
@@ -162,15 +169,7 @@ func TestFleetCommandsShowUnreachableAsARow(t *testing.T) {
 		{[]string{"list", "--all-contexts", "--parallel", "2"}, []string{"CONTEXT", "clean ", "demo ", "prod/db/orders", "UNREACHABLE"}},
 	} {
 		t.Run(tc.args[0], func(t *testing.T) {
-			code, out, errOut := cli(t, "", append([]string{"--config", cfg}, tc.args...)...)
-			if code != exitError {
-				t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
+			wantCLI(t, exitError, tc.want, append([]string{"--config", cfg}, tc.args...)...)
 		})
 	}
 	code, out, _ := cli(t, "", "--config", cfg, "list", "--contexts", "clean", "-o", "json")
@@ -224,22 +223,6 @@ func TestGraphCommand(t *testing.T) {
 var hostileIDs = []string{`q"uote'`, "new\nline", `back\slash`, `trail\`, "münchen", "esc\x1b]0;owned\x07\x1b[2J",
 	"bidi\u202eevil", "tab\there", "ctl\x01\x7f", "zw\u200bsp", "hash#x;y`z|[b]$(id)", "crlf\r\n", "-dash", " space "}
 
-func hostileDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	s, err := filesystem.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range hostileIDs {
-		st := &stores.State{ResourceID: id, ResourceType: "t", Provider: "p", Status: stores.StatusError, CreatedAt: "2026-01-01T00:00:00Z", UpdatedAt: "2026-01-01T00:00:00Z"}
-		if err := s.Save(t.Context(), st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // shellArgs runs a printed command line in bash, with a function standing
 // in for the command, and returns the arguments the shell handed over.
 func shellArgs(t *testing.T, line string) []string {
@@ -257,7 +240,7 @@ func shellArgs(t *testing.T, line string) []string {
 // acts on and keeps one finding a line; every repair command, pasted into
 // a shell, names exactly the record, in the table as in JSON.
 func TestCheckOutputsKeepHostileIDs(t *testing.T) {
-	dir := hostileDir(t)
+	dir := dirOf(t, stores.StatusError, hostileIDs...)
 	repairsOf := func(t *testing.T, lines []string) {
 		t.Helper()
 		got := map[string]bool{}
@@ -364,15 +347,7 @@ func TestBrokenContextIsOneRow(t *testing.T) {
 		{[]string{"--context", "nostore", "list"}, exitUsage, nil},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			code, out, errOut := cli(t, "", append([]string{"--config", cfg}, tc.args...)...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
-			}
-			for _, w := range tc.out {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
+			wantCLI(t, tc.code, tc.out, append([]string{"--config", cfg}, tc.args...)...)
 		})
 	}
 }
