@@ -58,7 +58,7 @@ func WriteTable(w io.Writer, results []Result) error {
 			}
 			fmt.Fprintf(tw, "\n%s (%d)\n", strings.ToUpper(string(sev)), len(group))
 			for _, f := range group {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, printable.Escape(strings.Join(f.Resources, ", ")), printable.Escape(f.Evidence))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, printable.Escape(resourcesCell(f.Resources)), printable.Escape(f.Evidence))
 				// Repairs are quoted so that they print (shellcmd.Quote).
 				if f.Repair != "" {
 					fmt.Fprintf(tw, "  \t\trepair: %s\n", f.Repair)
@@ -67,6 +67,15 @@ func WriteTable(w io.Writer, results []Result) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// resourcesCell names up to two resources; more (a long cycle, listed in
+// full in the evidence) would widen the column for every finding.
+func resourcesCell(ids []string) string {
+	if len(ids) <= 2 {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s, … (%d in all)", ids[0], len(ids))
 }
 
 // summary is one line: the error, or the counts.
