@@ -401,3 +401,22 @@ func TestFleetOutputsKeepHostileContextNames(t *testing.T) {
 		}
 	}
 }
+
+// TestListTablesPrintHostileIDs: list's table, for one store and for a
+// fleet, is one line a record, none holding what a terminal acts on.
+func TestListTablesPrintHostileIDs(t *testing.T) {
+	dir := dirOf(t, stores.StatusActive, hostileIDs...)
+	cfg := writeConfig(t, map[string]string{"prod": dir})
+	for _, args := range [][]string{{"--store", dir, "list"}, {"--config", cfg, "list", "--all-contexts"}} {
+		_, out, errOut := cli(t, "", args...)
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != len(hostileIDs)+1 {
+			t.Errorf("%v: %d lines for %d records\n%s%s", args, len(lines), len(hostileIDs), out, errOut)
+		}
+		for _, line := range lines {
+			if !printable.Is(line) {
+				t.Errorf("%v: line does not print as it is: %q", args, line)
+			}
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/jsondoc"
 	"statescope/stores/redact"
@@ -126,7 +127,7 @@ func writeListTable(w io.Writer, entries []stores.Entry, locks map[string]stores
 func writeCorruptNotes(w io.Writer, entries []stores.Entry) {
 	for _, e := range entries {
 		if e.Corrupt() {
-			fmt.Fprintf(w, "corrupt: %s (%s): %s\n", e.ID, e.Source, e.Problem)
+			fmt.Fprintf(w, "corrupt: %s (%s): %s\n", printable.Escape(e.ID), printable.Escape(e.Source), printable.Escape(e.Problem))
 		}
 	}
 }
@@ -137,14 +138,23 @@ const listHeader = "ID\tTYPE\tPROVIDER\tSTATUS\tLOCK\tUPDATED"
 func listRow(e stores.Entry, locks map[string]stores.LockInfo, now time.Time, staleAfter time.Duration) string {
 	lock := lockCell(locks, e.ID, now)
 	if e.Corrupt() {
-		return fmt.Sprintf("%s\t-\t-\tCORRUPT\t%s\t-", e.ID, lock)
+		return cells(e.ID, "-", "-", "CORRUPT", lock, "-")
 	}
 	s := e.State
 	status := s.Status
 	if s.IsStuck(now, staleAfter) {
 		status += " (stuck)"
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", s.ResourceID, dash(s.ResourceType), dash(s.Provider), dash(status), lock, stores.RelativeAge(s.UpdatedAt, now))
+	return cells(s.ResourceID, dash(s.ResourceType), dash(s.Provider), dash(status), lock, stores.RelativeAge(s.UpdatedAt, now))
+}
+
+// cells is a table row: values read from a store may hold tabs, newlines
+// or escapes, so what does not print is escaped and the columns hold.
+func cells(values ...string) string {
+	for i, v := range values {
+		values[i] = printable.Escape(v)
+	}
+	return strings.Join(values, "\t")
 }
 
 func lockCell(locks map[string]stores.LockInfo, id string, now time.Time) string {

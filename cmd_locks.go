@@ -94,7 +94,7 @@ func lockRow(l stores.LockInfo, now time.Time) string {
 	if !l.AcquiredAt.IsZero() {
 		age = stores.HumanDuration(l.Age(now))
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", lockName(l), age, l.Verdict, dash(l.Holder.String()), l.Token, l.Evidence)
+	return cells(lockName(l), age, string(l.Verdict), dash(l.Holder.String()), l.Token, l.Evidence)
 }
 
 // lockName is how the table names a lock: its resource, or for a lock
