@@ -420,3 +420,23 @@ func TestListTablesPrintHostileIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRepairsNameTheCurrentContext: checked through the config's
+// current context, each repair still names it, so it acts on the same
+// store after the current context has changed.
+func TestCheckRepairsNameTheCurrentContext(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "current-context: prod\ncontexts:\n  prod: {store: %q}\n  dev: {store: /nowhere}\n", demoDir(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := cli(t, "", "--config", cfg, "check", "-o", "json")
+	var r struct{ Findings []struct{ Repair string } }
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.Repair, "statescope ") && !strings.HasSuffix(f.Repair, " --context prod") {
+			t.Errorf("repair does not name the context: %q", f.Repair)
+		}
+	}
+}
