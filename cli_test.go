@@ -222,7 +222,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		{"empty dir", []string{"--store", empty, "list"}, 1, "no state"},
 		{"unknown scheme", []string{"--store", "ftp://x", "list"}, 1, "accepted forms"},
 		{"bad flag", []string{"list", "--bogus"}, 2, "unknown flag"},
-		{"bad output", []string{"--store", empty, "list", "-o", "xml"}, 2, "output format"},
+		{"bad output", []string{"--store", empty, "list", "-o", "xml"}, 2, `output format "xml" (use table, json)`},
 		{"no store", []string{"list"}, 2, "no store given"},
 		{"unknown context", []string{"--context", "prod", "list"}, 2, "unknown context"},
 		{"extra args", []string{"--store", empty, "show"}, 2, "accepts 1 arg"},
@@ -234,6 +234,11 @@ func TestErrorsAndExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tt.code, tt.want)
 			}
 		})
+	}
+	// Aliases of one backend (postgres, postgresql) are one accepted form.
+	_, _, errOut := cli(t, "", "--store", "ftp://x", "list")
+	if n := strings.Count(errOut, "postgres://user@host"); n != 1 {
+		t.Errorf("the PostgreSQL form is listed %d times:\n%s", n, errOut)
 	}
 }
 

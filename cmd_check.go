@@ -98,7 +98,7 @@ func (a *app) checkResults(ctx context.Context, f *fleetFlags, many bool) ([]che
 	}
 	out := make([]check.Result, len(rs))
 	for i, r := range rs {
-		out[i] = check.Result{Context: r.member.Name, Target: r.member.Label(), Report: r.value, Err: r.err, CheckedAt: a.now()}
+		out[i] = check.Result{Context: r.member.Name, Target: r.member.Label(), Report: r.value, Err: r.err, CheckedAt: r.at}
 	}
 	return out, nil
 }

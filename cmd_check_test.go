@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -165,8 +167,8 @@ func TestFleetCommandsShowUnreachableAsARow(t *testing.T) {
 		want []string
 	}{
 		{[]string{"check", "--all-contexts"}, []string{"demo (", "clean (", "down (postgres://nobody@127.0.0.1:1/none", "could not be checked", "--context demo"}},
-		{[]string{"locks", "--contexts", "demo,down"}, []string{"CONTEXT", "demo ", "orphaned", "down ", "UNREACHABLE"}},
-		{[]string{"list", "--all-contexts", "--parallel", "2"}, []string{"CONTEXT", "clean ", "demo ", "prod/db/orders", "UNREACHABLE"}},
+		{[]string{"locks", "--contexts", "demo,down"}, []string{"CONTEXT", "demo ", "orphaned", "down ", "FAILED"}},
+		{[]string{"list", "--all-contexts", "--parallel", "2"}, []string{"CONTEXT", "clean ", "demo ", "prod/db/orders", "FAILED"}},
 	} {
 		t.Run(tc.args[0], func(t *testing.T) {
 			wantCLI(t, exitError, tc.want, append([]string{"--config", cfg}, tc.args...)...)
@@ -179,6 +181,23 @@ func TestFleetCommandsShowUnreachableAsARow(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "", "--config", cfg, "list", "--contexts", "clean", "--store", "/x"); code != exitUsage {
 		t.Errorf("--contexts with --store: exit %d, want 2", code)
+	}
+}
+
+// A failed context's cell says what kind of failure it was only where the
+// operator acts differently: a store without a lock inventory is reachable.
+func TestFailureMark(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("prod has no lock inventory: %w", stores.ErrUnsupported), "UNSUPPORTED"},
+		{fmt.Errorf("list: %w", context.DeadlineExceeded), "TIMED OUT"},
+		{errors.New("dial tcp 127.0.0.1:1: connection refused"), "FAILED"},
+	} {
+		if got := failureMark(tc.err); got != tc.want {
+			t.Errorf("failureMark(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
 
@@ -341,7 +360,7 @@ func TestBrokenContextIsOneRow(t *testing.T) {
 		out  []string
 	}{
 		{[]string{"check", "--all-contexts"}, exitError, []string{"clean (", "no findings", "nostore", "blank", "has no store"}},
-		{[]string{"locks", "--all-contexts"}, exitError, []string{"nostore ", "UNREACHABLE"}},
+		{[]string{"locks", "--all-contexts"}, exitError, []string{"nostore ", "FAILED"}},
 		{[]string{"list", "--all-contexts", "-o", "json"}, exitError, []string{`"context": "nostore"`, "has no store"}},
 		{[]string{"--context", "clean", "list", "-o", "json"}, exitOK, []string{`"db"`}},
 		{[]string{"--context", "nostore", "list"}, exitUsage, nil},

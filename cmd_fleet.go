@@ -77,11 +77,13 @@ func (a *app) members(f *fleetFlags) ([]fleet.Member, error) {
 	return members, nil
 }
 
-// memberResult is one context's answer, in the config's order.
+// memberResult is one context's answer, in the config's order, and when
+// it came.
 type memberResult[T any] struct {
 	member fleet.Member
 	value  T
 	err    error
+	at     time.Time
 }
 
 // eachContext opens every selected context read-only, concurrently, runs
@@ -109,7 +111,7 @@ func eachContext[T any](ctx context.Context, a *app, f *fleetFlags, do func(cont
 			defer stores.Close(s)
 			return do(ctx, m, s)
 		},
-		func(m fleet.Member, v T, err error) { out[index[m.Name]] = memberResult[T]{m, v, err} })
+		func(m fleet.Member, v T, err error) { out[index[m.Name]] = memberResult[T]{m, v, err, a.now()} })
 	return out, nil
 }
 
@@ -222,7 +224,7 @@ type fleetOutput[T any] struct {
 
 // writeFleet writes every context's answer: one JSON array (an error
 // element for a context that failed) or one table with a CONTEXT column
-// (UNREACHABLE for a context that failed), then the notes, and on stderr
+// (a failure mark for a context that failed), then the notes, and on stderr
 // each failure; exit 1 when any context failed.
 func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOutput[T]) error {
 	if asJSON {
@@ -249,7 +251,7 @@ func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOu
 		// break the columns or act on the terminal.
 		name := printable.Escape(r.member.Name)
 		if r.err != nil {
-			fmt.Fprintf(tw, "%s\tUNREACHABLE%s\n", name, dashes)
+			fmt.Fprintf(tw, "%s\t%s%s\n", name, failureMark(r.err), dashes)
 			continue
 		}
 		for _, row := range o.rows(r.value) {
@@ -268,6 +270,19 @@ func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOu
 		}
 	}
 	return fleetFailure(results, o.verb)
+}
+
+// failureMark is a failed context's table cell; stderr gives the reason.
+// Most failures are not about reaching the store, so only the two kinds an
+// operator acts on differently are named.
+func failureMark(err error) string {
+	switch {
+	case errors.Is(err, stores.ErrUnsupported):
+		return "UNSUPPORTED"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "TIMED OUT"
+	}
+	return "FAILED"
 }
 
 // contextError is a JSON element for a context that could not be read.

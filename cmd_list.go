@@ -89,7 +89,7 @@ func checkOutput(got string, allowed ...string) error {
 			return nil
 		}
 	}
-	return usageError{fmt.Errorf("unknown output format %q (use %v)", got, allowed)}
+	return usageError{fmt.Errorf("unknown output format %q (use %s)", got, strings.Join(allowed, ", "))}
 }
 
 // lockIndex returns the judged lock inventory by resource ID, or nil when

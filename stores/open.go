@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,7 +55,7 @@ func AcceptedForms() []string {
 		forms = append(forms, b.usage)
 	}
 	sort.Strings(forms)
-	return forms
+	return slices.Compact(forms) // aliases (postgres, postgresql) share one form
 }
 
 // ParseTarget reads a target: "scheme://…" or a bare filesystem path.
