@@ -254,6 +254,12 @@ func TestContexts(t *testing.T) {
 	if code, _, errOut := cli(t, "", "--config", cfg, "unlock", "prod/db/orders", "--token", "x"); code != 3 || !strings.Contains(errOut, "read-only") {
 		t.Errorf("read-only context allowed unlock: exit %d %s", code, errOut)
 	}
+	// A command printed for later names the context the store came from:
+	// run after the current context changed, it still acts on this store.
+	os.WriteFile(cfg, []byte("current-context: demo\ncontexts:\n  demo: {store: "+dir+"}\n  other: {store: "+t.TempDir()+"}\n"), 0o600)
+	if _, _, errOut := cli(t, "", "--config", cfg, "unlock", "prod/db/orders"); !strings.Contains(errOut, "--token") || !strings.Contains(errOut, "--context demo") {
+		t.Errorf("the printed unlock command does not name the current context:\n%s", errOut)
+	}
 }
 
 func TestVersion(t *testing.T) {

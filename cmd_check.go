@@ -80,14 +80,8 @@ func (a *app) checkResults(ctx context.Context, f *fleetFlags, many bool) ([]che
 			return nil, err
 		}
 		defer stores.Close(s)
-		// Chosen by the config's current context, repairs still name it: run
-		// later, after the current context changed, they act on this store.
-		sel := a.targetArgs()
-		if sel == nil {
-			sel = []string{"--context", name}
-		}
 		r := check.Result{Context: name, Target: stores.RedactTarget(target), CheckedAt: a.now()}
-		r.Report, r.Err = check.Run(ctx, s, a.checkOptions(target, sel))
+		r.Report, r.Err = check.Run(ctx, s, a.checkOptions(target, a.targetArgs()))
 		return []check.Result{r}, nil
 	}
 	rs, err := eachContext(ctx, a, f, func(ctx context.Context, m fleet.Member, s stores.Store) (*check.Report, error) {

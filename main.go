@@ -387,6 +387,12 @@ func (a *app) targetArgs() []string {
 	case a.backend.infraPath != "":
 		return []string{"--infra", a.backend.infraPath}
 	}
+	// Chosen by the config (its current context, or its only one): named,
+	// so a command run later acts on this store even after the current
+	// context changed.
+	if name, _, err := a.cfg.Context(""); err == nil && name != "" {
+		return []string{"--context", name}
+	}
 	return nil
 }
 
