@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -407,16 +408,18 @@ func (m *Model) quit() tea.Cmd {
 }
 
 // sessionMsg is a context opened by :ctx or the fleet; then, when set,
-// is the view to open over its resources.
+// is the view to open over its resources; keep, when set and still open,
+// stays under them (the fleet), so going back returns to it.
 type sessionMsg struct {
 	session Session
 	err     error
+	keep    View
 	then    func(*env) View
 }
 
-func (m *Model) switchContext(name string) tea.Cmd { return m.switchContextThen(name, nil) }
+func (m *Model) switchContext(name string) tea.Cmd { return m.switchContextThen(name, nil, nil) }
 
-func (m *Model) switchContextThen(name string, then func(*env) View) tea.Cmd {
+func (m *Model) switchContextThen(name string, keep View, then func(*env) View) tea.Cmd {
 	open := m.env.opts.OpenContext
 	if open == nil {
 		m.setStatus("no config contexts to switch to", true)
@@ -431,7 +434,7 @@ func (m *Model) switchContextThen(name string, then func(*env) View) tea.Cmd {
 		if err != nil {
 			return sessionMsg{err: fmt.Errorf("context %s: %w", name, err)}
 		}
-		return sessionMsg{session: s, then: then}
+		return sessionMsg{session: s, keep: keep, then: then}
 	}
 }
 
@@ -444,8 +447,21 @@ func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 		m.setStatus(msg.err.Error(), true)
 		return nil
 	}
+	before, keep := m.stack, msg.keep
+	if keep != nil && m.find(keep.base().id) != nil { // still open: adopt leaves it alone
+		m.stack = slices.DeleteFunc(slices.Clone(m.stack), func(v View) bool { return v == keep })
+	} else {
+		keep = nil
+	}
 	cmd := m.adopt(msg.session, "switched to "+msg.session.Name)
-	if msg.then != nil && m.env.session.Store == msg.session.Store {
+	if m.env.session.Store != msg.session.Store {
+		m.stack = before // refused: nothing was left
+		return cmd
+	}
+	if keep != nil {
+		m.stack = append([]View{keep}, m.stack...)
+	}
+	if msg.then != nil {
 		cmd = tea.Batch(cmd, m.push(msg.then(m.env)))
 	}
 	return cmd
@@ -559,7 +575,10 @@ func (m *Model) trail(w int) string {
 	}
 	sep := st.CrumbSep.Render(" › ")
 	join := func(app bool, titles []string) string {
-		parts := []string{st.Title.Render(m.env.session.Name)}
+		var parts []string
+		if m.env.session.Name != "" { // none chosen yet (the start fleet)
+			parts = append(parts, st.Title.Render(m.env.session.Name))
+		}
 		if app {
 			parts = append([]string{st.Crumb.Render("statescope")}, parts...)
 		}

@@ -345,11 +345,11 @@ func (v *fleetView) Update(msg tea.Msg) tea.Cmd {
 			return tea.Batch(v.checkAll(), v.show())
 		case !ok:
 		case key.Matches(msg, k.Open):
-			return v.env.router.switchContextThen(r.member.Name, nil)
+			return v.env.router.switchContextThen(r.member.Name, v, nil)
 		case key.Matches(msg, k.Locks):
-			return v.env.router.switchContextThen(r.member.Name, func(e *env) View { return newLocksView(e) })
+			return v.env.router.switchContextThen(r.member.Name, v, func(e *env) View { return newLocksView(e) })
 		case key.Matches(msg, k.Findings):
-			return v.env.router.switchContextThen(r.member.Name, func(e *env) View { return newFindingsView(e) })
+			return v.env.router.switchContextThen(r.member.Name, v, func(e *env) View { return newFindingsView(e) })
 		}
 	}
 	return nil

@@ -143,8 +143,19 @@ func TestFleetOpensAContextsViews(t *testing.T) {
 		h.keys(":")
 		h.typeText("fleet")
 		h.keys("enter", "g", "down", tc.key) // the second row: d-crit, after c-down
-		if s := h.screen(); !strings.Contains(s, "statescope › d-crit › resources") || !strings.Contains(s, tc.crumb) {
-			t.Errorf("%s did not open d-crit's %s:\n%s", tc.key, tc.crumb, s)
+		if s := h.screen(); !strings.Contains(s, "statescope › d-crit › fleet › resources") || !strings.Contains(s, tc.crumb) {
+			t.Errorf("%s did not open d-crit's %s over the fleet:\n%s", tc.key, tc.crumb, s)
+		}
+		// Back leads to the fleet, on the context it opened.
+		for range len(h.m.stack) - 1 {
+			h.keys("esc")
+		}
+		f, ok := h.m.top().(*fleetView)
+		if !ok {
+			t.Fatalf("esc after %s did not return to the fleet:\n%s", tc.key, h.screen())
+		}
+		if r, _ := f.grid.Selected(); r.member.Name != "d-crit" {
+			t.Errorf("back on the fleet after %s, the cursor is on %q, not d-crit", tc.key, r.member.Name)
 		}
 	}
 }
@@ -161,11 +172,11 @@ func TestStartOnTheFleet(t *testing.T) {
 		return Session{Store: memory.New(), Name: name}, nil
 	}
 	h := newSyncHarness(t, opts)
-	if s := h.screen(); !strings.Contains(s, "3 contexts  3 answered") {
-		t.Fatalf("not on the fleet:\n%s", s)
+	if s := h.screen(); !strings.Contains(s, "3 contexts  3 answered") || !strings.HasPrefix(s, "statescope › fleet") {
+		t.Fatalf("not on the fleet, under a trail without an empty context:\n%s", s)
 	}
 	h.keys("g", "enter")
-	if s := h.screen(); !strings.Contains(s, "statescope › c-down › resources") {
+	if s := h.screen(); !strings.Contains(s, "statescope › c-down › fleet › resources") {
 		t.Fatalf("enter did not open the context:\n%s", s)
 	}
 }
