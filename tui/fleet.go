@@ -42,8 +42,11 @@ type fleetView struct {
 	keys keymap.Fleet
 	table[fleetRow]
 
-	rows   map[string]*fleetRow
-	loads  map[string]*childLoad
+	rows  map[string]*fleetRow
+	loads map[string]*childLoad
+	// moved once the operator moved the cursor: re-sorts keep it on that
+	// context; until then it stays on the first row, the worst.
+	moved  bool
 	sem    chan struct{}
 	stores *fleetStores
 }
@@ -65,11 +68,15 @@ func newFleetView(e *env) *fleetView {
 			return fmt.Sprint(f(r))
 		}
 	}
+	// The name and the findings always show, whole or cut in the middle
+	// (names often differ only at the end); a narrow terminal hides the
+	// transport, the target, when it was checked, then the corrupt, error
+	// and stuck counts (the findings count them), in that order.
 	g := grid.New([]grid.Column[fleetRow]{
-		{Title: "CONTEXT", MaxWidth: 20, Text: func(r fleetRow) string { return r.member.Name },
+		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return r.member.Name },
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "TARGET", MaxWidth: 40, Text: func(r fleetRow) string { return r.member.Label() }},
-		{Title: "TRANSPORT", MaxWidth: 10, Text: func(r fleetRow) string { return r.member.Transport() }},
+		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 5, Text: func(r fleetRow) string { return r.member.Label() }},
+		{Title: "TRANSPORT", MaxWidth: 10, Drop: 6, Text: func(r fleetRow) string { return r.member.Transport() }},
 		{Title: "RECORDS", MaxWidth: 8, Text: num(func(r fleetRow) int { return sum(r.report.Records) })},
 		{Title: "LOCKED", MaxWidth: 7, Text: num(func(r fleetRow) int { return sum(r.report.Locks) })},
 		{Title: "ORPH/STALE", MaxWidth: 10, Text: func(r fleetRow) string {
@@ -78,12 +85,12 @@ func newFleetView(e *env) *fleetView {
 			}
 			return fmt.Sprintf("%d/%d", r.report.Locks[stores.VerdictOrphaned], r.report.Locks[stores.VerdictStale])
 		}},
-		{Title: "STUCK", MaxWidth: 6, Text: num(func(r fleetRow) int { return kindCount(r.report, check.StuckRecord) })},
-		{Title: "ERRORS", MaxWidth: 6, Text: num(func(r fleetRow) int { return r.report.Records[stores.StatusError] })},
-		{Title: "CORRUPT", MaxWidth: 7, Text: num(func(r fleetRow) int { return r.report.Records["corrupt"] })},
-		{Title: "FINDINGS", MaxWidth: 12, Text: fleetFindings,
+		{Title: "STUCK", MaxWidth: 6, Drop: 1, Text: num(func(r fleetRow) int { return kindCount(r.report, check.StuckRecord) })},
+		{Title: "ERRORS", MaxWidth: 6, Drop: 2, Text: num(func(r fleetRow) int { return r.report.Records[stores.StatusError] })},
+		{Title: "CORRUPT", MaxWidth: 7, Drop: 3, Text: num(func(r fleetRow) int { return r.report.Records["corrupt"] })},
+		{Title: "FINDINGS", Whole: true, Text: fleetFindings,
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "CHECKED", Flex: true, Text: func(r fleetRow) string {
+		{Title: "CHECKED", Drop: 4, Text: func(r fleetRow) string {
 			switch {
 			case r.loading && r.checked.IsZero():
 				return "checking…"
@@ -303,8 +310,10 @@ func (v *fleetView) show() tea.Cmd {
 	sel, had := v.grid.Selected()
 	v.layout()
 	cmd := v.grid.SetItems(items)
-	if had {
+	if had && v.moved {
 		v.grid.SelectKey(sel.member.Name)
+	} else {
+		v.grid.Top()
 	}
 	return v.tag(cmd)
 }
@@ -314,7 +323,9 @@ func (v *fleetView) Paste(text string) tea.Cmd { return v.tag(v.filter.paste(tex
 
 func (v *fleetView) Update(msg tea.Msg) tea.Cmd {
 	k := v.keys
+	at := v.grid.Cursor()
 	if cmd, ok := v.update(msg, v.env.keys.Input, tableKeys{Motion: k.Motion, Filter: k.Filter, Sort: k.Sort, Reverse: k.Reverse}); ok {
+		v.moved = v.moved || v.grid.Cursor() != at
 		return v.tag(cmd)
 	}
 	switch msg := msg.(type) {

@@ -96,6 +96,37 @@ func TestFleetRowsFillInWorstFirst(t *testing.T) {
 	})
 }
 
+// TestFleetCursor: until the operator moves it, the cursor stays on the
+// first row, the worst context, while rows answer and re-sort; once moved,
+// it stays on the context chosen wherever that context sorts to.
+func TestFleetCursor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &fleetOpener{t: t, release: make(chan struct{}), slow: newBlockingStore()}
+		h := newAsyncHarnessWith(t, fleetOptions(o))
+		defer h.close()
+		for range 2 {
+			h.send(h.next(time.Second))
+		}
+		h.keys(":", "f", "l", "e", "e", "t", "enter")
+		settled(t, o.slow.started, "the slow context's open")
+		v := h.m.top().(*fleetView)
+		for !strings.Contains(h.screen(), "3 answered") {
+			h.send(h.next(5 * time.Second))
+		}
+		if r, _ := v.grid.Selected(); r.member.Name != "c-down" {
+			t.Errorf("untouched, the cursor is on %q, not the first row c-down", r.member.Name)
+		}
+		h.keys("G") // a-slow, still checking, last
+		close(o.release)
+		for !strings.Contains(h.screen(), "4 answered") {
+			h.send(h.next(5 * time.Second))
+		}
+		if r, _ := v.grid.Selected(); r.member.Name != "a-slow" || v.grid.Cursor() != 2 {
+			t.Errorf("the cursor is on %q at %d, not on a-slow re-sorted before b-clean", r.member.Name, v.grid.Cursor())
+		}
+	})
+}
+
 // TestLeavingTheFleetCancelsEveryLoad: each context's load has its own
 // context under the view's; leaving the view ends them all and leaks
 // nothing.

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"statescope/stores"
+	"statescope/stores/fleet"
 )
 
 // auditIn gives the UI a state directory holding a fixed audit log.
@@ -253,6 +254,9 @@ func TestGolden(t *testing.T) {
 		{name: "recover_readonly_refused", readOnly: true, steps: recoverOrders, want: "recover is disabled: the store is opened read-only"},
 		{name: "command_bar", steps: func(h *syncHarness) { h.keys(":"); h.typeText("lo") }, want: ":lo█"},
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
+		{name: "fleet", opts: withFleet(t), steps: openFleet, want: "prod/eu-west-1/team-payments"},
+		{name: "fleet_100x30", width: 100, height: 30, opts: withFleet(t), steps: openFleet, want: "3c 3w"},
+		{name: "fleet_80x24", width: 80, height: 24, opts: withFleet(t), steps: openFleet, want: "FINDINGS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,4 +285,23 @@ func TestGolden(t *testing.T) {
 			golden.RequireEqual(t, screen)
 		})
 	}
+}
+
+// withFleet gives the config a fleet: two long names that differ only at
+// the end, one unreachable and one clean context.
+func withFleet(t *testing.T) func(o *Options) {
+	return func(o *Options) {
+		f := &fleetOpener{t: t}
+		o.OpenTarget = f.open
+		o.Fleet = []fleet.Member{
+			{Name: "prod/eu-west-1/team-payments", Target: "crit"}, {Name: "prod/eu-west-1/team-platform", Target: "crit"},
+			{Name: "staging", Target: "down"}, {Name: "dev", Target: "clean"},
+		}
+	}
+}
+
+func openFleet(h *syncHarness) {
+	h.keys(":")
+	h.typeText("fleet")
+	h.keys("enter")
 }
