@@ -523,17 +523,18 @@ func (m *Model) View() tea.View {
 	if m.mouse {
 		v.MouseMode = tea.MouseModeCellMotion
 	}
-	v.WindowTitle = "statescope – " + m.env.session.Name
+	v.WindowTitle = "statescope – " + visible(m.env.session.Name)
 	return v
 }
 
 // statusLine is the status cut to the screen, saying how to read the rest.
 func (m *Model) statusLine() string {
-	if ansi.StringWidth(m.status) <= m.width {
-		return m.status
+	status := visible(m.status) // it quotes names and errors from outside
+	if ansi.StringWidth(status) <= m.width {
+		return status
 	}
 	more := "… (" + m.env.keys.Global.Message.Help().Key + " shows all)"
-	return ansi.Truncate(m.status, max(m.width-ansi.StringWidth(more), 0), "") + more
+	return ansi.Truncate(status, max(m.width-ansi.StringWidth(more), 0), "") + more
 }
 
 func (m *Model) crumbs() string {
@@ -577,7 +578,7 @@ func (m *Model) trail(w int) string {
 	join := func(app bool, titles []string) string {
 		var parts []string
 		if m.env.session.Name != "" { // none chosen yet (the start fleet)
-			parts = append(parts, st.Title.Render(m.env.session.Name))
+			parts = append(parts, st.Title.Render(visible(m.env.session.Name)))
 		}
 		if app {
 			parts = append([]string{st.Crumb.Render("statescope")}, parts...)

@@ -39,8 +39,8 @@ func newFindingsView(e *env) *findingsView {
 			Style:   func(f check.Finding) *lipgloss.Style { return st.SeverityStyle(f.Severity) },
 			Compare: func(a, b check.Finding) int { return cmp.Compare(a.Severity.Rank(), b.Severity.Rank()) }},
 		{Title: "KIND", MaxWidth: 24, Text: func(f check.Finding) string { return string(f.Kind) }},
-		{Title: "RESOURCES", MaxWidth: 36, Text: func(f check.Finding) string { return strings.Join(f.Resources, ", ") }},
-		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return redact.Text(f.Evidence) }},
+		{Title: "RESOURCES", MaxWidth: 36, Text: func(f check.Finding) string { return visible(strings.Join(f.Resources, ", ")) }},
+		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return visible(redact.Text(f.Evidence)) }},
 	}, findingKey, func(f check.Finding) []string {
 		return append([]string{string(f.Kind), string(f.Severity)}, f.Resources...)
 	}, st.Grid)
@@ -181,7 +181,7 @@ func (v *findingsView) Render() string {
 		if f, ok := v.grid.Selected(); ok {
 			fix := st.Dim.Render("no repair command: a person has to decide")
 			if f.Repair != "" {
-				fix = st.Dim.Render("repair: ") + redact.Text(f.Repair)
+				fix = st.Dim.Render("repair: ") + visible(redact.Text(f.Repair))
 			}
 			b.WriteString("\n" + fix)
 		}

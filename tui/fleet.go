@@ -73,9 +73,9 @@ func newFleetView(e *env) *fleetView {
 	// transport, the target, when it was checked, then the corrupt, error
 	// and stuck counts (the findings count them), in that order.
 	g := grid.New([]grid.Column[fleetRow]{
-		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return r.member.Name },
+		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return visible(r.member.Name) },
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 5, Text: func(r fleetRow) string { return r.member.Label() }},
+		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 5, Text: func(r fleetRow) string { return visible(r.member.Label()) }},
 		{Title: "TRANSPORT", MaxWidth: 10, Drop: 6, Text: func(r fleetRow) string { return r.member.Transport() }},
 		{Title: "RECORDS", MaxWidth: 8, Text: num(func(r fleetRow) int { return sum(r.report.Records) })},
 		{Title: "LOCKED", MaxWidth: 7, Text: num(func(r fleetRow) int { return sum(r.report.Locks) })},
@@ -375,7 +375,8 @@ func (v *fleetView) Render() string {
 	var errs []string
 	for _, r := range v.grid.Items() {
 		if r.err != nil {
-			errs = append(errs, st.Error.Render(r.member.Name+": ")+ansi.Truncate(r.err.Error(), v.width-len(r.member.Name)-2, "…"))
+			name := visible(r.member.Name) + ": "
+			errs = append(errs, st.Error.Render(name)+ansi.Truncate(visible(r.err.Error()), v.width-ansi.StringWidth(name), "…"))
 		}
 	}
 	b.WriteString(v.summary() + "\n" + v.grid.View())

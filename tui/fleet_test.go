@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"go.uber.org/goleak"
 
 	"statescope/stores"
@@ -359,4 +360,38 @@ func TestFleetRecheckReusesRows(t *testing.T) {
 			t.Errorf("rows reused by the first and second check: %v, want 0 then 2", reused)
 		}
 	})
+}
+
+// TestFleetHostileContextNames: control characters in a context's name
+// (YAML's "\e" and "\a" escapes) show as symbols in the fleet, its error
+// lines and the trail, and never reach the terminal, the window title
+// included, whose OSC sequence a BEL would end early.
+func TestFleetHostileContextNames(t *testing.T) {
+	const evil = "ev\x1b]0;PWNED\x07il\x9b2J\xff"
+	o := &fleetOpener{t: t}
+	opts := fleetOptions(o)
+	opts.Fleet = []fleet.Member{{Name: evil, Target: "clean"}, {Name: evil + "-down", Target: "down"}}
+	opts.OpenContext = func(ctx context.Context, name string) (Session, error) {
+		return Session{Store: memory.New(), Name: name}, nil
+	}
+	h := newSyncHarness(t, opts)
+	h.keys(":")
+	h.typeText("fleet")
+	h.keys("enter")
+	const shown = "ev␛]0;PWNED␇il�2J�"
+	if s := h.screen(); strings.Count(s, shown) != 3 { // two rows and the error line
+		t.Errorf("the names are not drawn with their control characters as symbols:\n%s", s)
+	}
+	h.keys("G", "enter")
+	frame := h.m.View()
+	if s := ansi.Strip(frame.Content); !strings.Contains(s, "statescope › "+shown+" › fleet") {
+		t.Errorf("the trail does not show the name as drawn:\n%s", s)
+	}
+	for what, text := range map[string]string{"frame": frame.Content, "window title": frame.WindowTitle} {
+		for _, bad := range []string{"\x07", "\x1b]", "\u009b", "\xff"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("the %s carries %q to the terminal: %q", what, bad, text)
+			}
+		}
+	}
 }

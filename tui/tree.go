@@ -218,7 +218,7 @@ func (v *treeView) Render() string {
 	if v.reverse {
 		what = "what depends on "
 	}
-	b.WriteString(st.Bold.Render(what+v.root) + st.Dim.Render(fmt.Sprintf("   (%s switches)", v.keys.Direction.Help().Key)) + "\n")
+	b.WriteString(st.Bold.Render(what+visible(v.root)) + st.Dim.Render(fmt.Sprintf("   (%s switches)", v.keys.Direction.Help().Key)) + "\n")
 	switch {
 	case v.err != nil:
 		b.WriteString(loadFailed(st, "listing failed", v.err, v.width))
@@ -247,7 +247,7 @@ func (v *treeView) renderRow(r treeRow, selected bool) string {
 	case r.children > 0:
 		marker = "▸ "
 	}
-	line := strings.Repeat("  ", r.depth) + marker + r.id
+	line := strings.Repeat("  ", r.depth) + marker + visible(r.id)
 	var note string
 	switch {
 	case r.node.Missing:

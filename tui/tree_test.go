@@ -45,3 +45,37 @@ func TestDependencyTree(t *testing.T) {
 		t.Errorf("enter did not open the node's detail:\n%s", s)
 	}
 }
+
+// TestTreeAndFindingsShowHostileIDs: a resource ID with control
+// characters (an OSC 52 clipboard write) is drawn with them as symbols in
+// the tree and the findings, never sent to the terminal.
+func TestTreeAndFindingsShowHostileIDs(t *testing.T) {
+	const evil, shown = "a\x1b]52;c;QQ==\x07b", "a␛]52;c;QQ==␇b"
+	s := memory.New()
+	for _, st := range []*stores.State{
+		{ResourceID: "web", Status: stores.StatusActive, Dependencies: []string{evil}},
+		{ResourceID: evil, Status: stores.StatusError, Error: "boom\x1b[2J"},
+	} {
+		if err := s.Save(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "t"}})
+	h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "web"})))
+	h.keys("g")
+	expectDrawn(t, h, "tree", shown)
+	h.keys(":")
+	h.typeText("check")
+	h.keys("enter")
+	expectDrawn(t, h, "findings", shown)
+}
+
+func expectDrawn(t *testing.T, h *syncHarness, view, want string) {
+	t.Helper()
+	if s := h.screen(); !strings.Contains(s, want) {
+		t.Errorf("the %s does not show %q:\n%s", view, want, s)
+	}
+	if raw := h.m.View().Content; strings.ContainsAny(raw, "\x07") || strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[2J") {
+		t.Errorf("the %s sends a control sequence from the store to the terminal: %q", view, raw)
+	}
+}
