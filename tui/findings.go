@@ -143,12 +143,25 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 			}
 		}
 	case check.StuckRecord, check.ErrorRecord:
-		if refused := e.refuse("set status", e.keys.Detail.SetStatus); refused != nil {
-			return refused
-		}
 		status, reason := stores.StatusActive, ""
 		if f.Kind == check.StuckRecord {
-			status, reason = stores.StatusError, "left half-done by an interrupted run (statescope check)"
+			status = stores.StatusError
+			// Under an orphaned lock, set status would be refused until the
+			// lock is released: recover does both, as u does elsewhere.
+			for _, l := range v.report.Inventory {
+				if l.ResourceID == id && recoverable(true, &l) {
+					return e.openRecover(id, v.keys.Repair)
+				}
+			}
+			// The reason the repair command shown gives.
+			for _, r := range v.report.Rows {
+				if r.ID == id {
+					reason = stores.StuckReason(r.Status)
+				}
+			}
+		}
+		if refused := e.refuse("set status", e.keys.Detail.SetStatus); refused != nil {
+			return refused
 		}
 		return e.router.push(newPlanView(e, repair.ActionSetStatus, id, func(ctx context.Context, eng *repair.Engine, _ bool) (*repair.Plan, error) {
 			return eng.PlanSetStatus(ctx, id, status, reason)

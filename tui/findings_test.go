@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"statescope/stores"
+	"statescope/stores/memory"
 )
 
 // findFinding filters the findings view down to one kind.
@@ -30,12 +34,22 @@ func TestFindingsRepairThroughTheDialogs(t *testing.T) {
 			t.Fatalf("audit %+v", a)
 		}
 	})
-	t.Run("stuck record", func(t *testing.T) {
+	t.Run("stuck record under an orphaned lock", func(t *testing.T) {
 		h := newRepairHarness(t, newGoldenStore(t), false)
 		h.findFinding("stuck-record")
 		h.keys("x")
-		h.expectScreen("set-status")
-		h.expectScreen(`"status": "error"`)
+		h.expectScreen("RECOVER prod/db/orders", "step 1 of 2: release the orphaned lock")
+	})
+	t.Run("stuck record without a lock", func(t *testing.T) {
+		s := memory.New()
+		if err := s.Save(context.Background(), &stores.State{ResourceID: "web", Status: stores.StatusDestroying, UpdatedAt: "2020-01-01T00:00:00Z"}); err != nil {
+			t.Fatal(err)
+		}
+		h := newRepairHarness(t, s, false)
+		h.findFinding("stuck-record")
+		h.expectScreen("repair: statescope set-status web error --reason 'left in destroying by an interrupted run'")
+		h.keys("x")
+		h.expectScreen("SET-STATUS web", `"status": "error"`, `"error": "left in destroying by an interrupted run"`)
 	})
 	t.Run("read-only", func(t *testing.T) {
 		h := newRepairHarness(t, newGoldenStore(t), true)
