@@ -47,6 +47,10 @@ func newFindingsView(e *env) *findingsView {
 	return &findingsView{env: e, keys: e.keys.Findings, table: newTable(g, func(f check.Finding) (string, string) { return f.Repair, "repair command" })}
 }
 
+// notRecords are the kinds whose resource is no record (a lock's ID no
+// record has, a directory, a stray file): enter has nothing to open.
+var notRecords = map[check.Kind]bool{check.LockWithoutRecord: true, check.MixedLayout: true, check.TempFile: true, check.NotRegularFile: true}
+
 func findingKey(f check.Finding) string {
 	return string(f.Kind) + "\x00" + strings.Join(f.Resources, "\x00") + "\x00" + f.Source
 }
@@ -113,6 +117,8 @@ func (v *findingsView) Update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Refresh):
 			return v.env.retry(v.err, v.load)
+		case key.Matches(msg, k.Open) && selected && notRecords[f.Kind]:
+			return showStatus(fmt.Sprintf("%s: %s is no record to open", f.Kind, f.Resources[0]), false)
 		case key.Matches(msg, k.Open) && selected:
 			return v.env.router.push(newDetailView(v.env, stores.Row{ID: f.Resources[0]}))
 		case key.Matches(msg, k.Copy) && selected && f.Repair != "":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"statescope/stores"
 	"statescope/stores/memory"
@@ -70,4 +71,24 @@ func TestFindingsSummary(t *testing.T) {
 			t.Errorf("findings lack %q:\n%s", want, s)
 		}
 	}
+}
+
+// TestFindingsEnterOnlyOpensRecords: enter opens a record's detail; on a
+// finding about something that is no record (a lock whose record is gone,
+// a directory, a stray file) it says so instead of a "no record" screen.
+func TestFindingsEnterOnlyOpensRecords(t *testing.T) {
+	gs := newGoldenStore(t)
+	gs.locks = append(gs.locks, stores.LockInfo{ResourceID: "prod/ghost", Token: "tok-ghost", AcquiredAt: clock.Add(-time.Minute),
+		Evidence: "held", Source: "/state/prod_ghost.lock", Release: "delete lock file /state/prod_ghost.lock"})
+	h := newRepairHarness(t, gs, false)
+	h.findFinding("lock-without-record")
+	h.keys("enter")
+	if _, ok := h.m.top().(*findingsView); !ok {
+		t.Fatalf("enter left the findings for a record that does not exist:\n%s", h.screen())
+	}
+	h.expectScreen("lock-without-record: prod/ghost is no record to open")
+	h.keys("esc", "/") // clears the filter
+	h.typeText("stuck-record")
+	h.keys("enter", "enter")
+	h.expectScreen("› findings › prod/db/orders")
 }
