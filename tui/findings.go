@@ -193,6 +193,8 @@ func (v *findingsView) Render() string {
 		b.WriteString(v.confirm.view(st, v.env.now(), v.width))
 	case !v.loaded:
 		b.WriteString(st.Dim.Render("checking the store…"))
+	case v.grid.Len() == 0 && sum(v.report.Records) == 0:
+		b.WriteString(v.summary() + "\n\n" + st.Dim.Render("no records in this store: nothing to check (is the target the one you meant?)"))
 	case v.grid.Len() == 0:
 		b.WriteString(v.summary() + "\n\n" + st.OK.Render("nothing wrong") + st.Dim.Render(" — no findings in this store"))
 	default:

@@ -92,3 +92,28 @@ func TestFindingsEnterOnlyOpensRecords(t *testing.T) {
 	h.keys("enter", "enter")
 	h.expectScreen("› findings › prod/db/orders")
 }
+
+// TestFindingsEmptyStore: a store without records is not called healthy
+// (a mistyped prefix reads as empty): the findings say there was nothing
+// to check.
+func TestFindingsEmptyStore(t *testing.T) {
+	h := newSyncHarness(t, Options{Session: Session{Store: memory.New(), Name: "empty"}})
+	h.keys(":")
+	h.typeText("check")
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "no records in this store: nothing to check") || strings.Contains(s, "nothing wrong") {
+		t.Errorf("the empty store's findings:\n%s", s)
+	}
+}
+
+// TestFindingsUnreadableStore: a check that fails shows why, and r tries
+// again.
+func TestFindingsUnreadableStore(t *testing.T) {
+	h := newSyncHarness(t, Options{Session: Session{Store: failingList{memory.New()}, Name: "broken"}})
+	h.keys(":")
+	h.typeText("check")
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "check failed") || !strings.Contains(s, "connection reset by peer") {
+		t.Errorf("the failed check does not say why:\n%s", s)
+	}
+}
