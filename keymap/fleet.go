@@ -50,7 +50,7 @@ func defaultTree() Tree {
 	return Tree{
 		Motion:    defaultMotion(),
 		Expand:    bind("→/l", "expand", "right", "l"),
-		Collapse:  bind("←/h", "collapse", "left", "h"),
+		Collapse:  bind("←/h", "collapse/parent", "left", "h"),
 		Toggle:    bind("space", "expand/collapse", "space"),
 		Direction: bind("tab", "dependencies/dependents", "tab"),
 		Open:      bind("enter", "open detail", "enter"),

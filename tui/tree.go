@@ -114,6 +114,8 @@ func (v *treeView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.open, v.cursor, v.offset = map[string]bool{}, 0, 0
 		v.expandTo(treeDepth)
 		v.flatten()
+	case key.Matches(msg, k.Collapse) && !v.isOpen():
+		v.toParent()
 	case key.Matches(msg, k.Expand), key.Matches(msg, k.Collapse), key.Matches(msg, k.Toggle):
 		if r, ok := v.selected(); ok && r.children > 0 && !r.cycle {
 			switch {
@@ -142,6 +144,23 @@ func (v *treeView) selected() (treeRow, bool) {
 		return treeRow{}, false
 	}
 	return v.rows[v.cursor], true
+}
+
+// isOpen reports whether the selected row shows its neighbours.
+func (v *treeView) isOpen() bool {
+	r, ok := v.selected()
+	return ok && r.children > 0 && !r.cycle && v.open[r.path]
+}
+
+// toParent moves to the row the selected one hangs from.
+func (v *treeView) toParent() {
+	r, ok := v.selected()
+	for i := v.cursor - 1; ok && i >= 0; i-- {
+		if v.rows[i].depth < r.depth {
+			v.move(i - v.cursor)
+			return
+		}
+	}
 }
 
 func (v *treeView) page() int { return max(v.height-3, 1) }
@@ -247,7 +266,14 @@ func (v *treeView) renderRow(r treeRow, selected bool) string {
 	case r.children > 0:
 		marker = "▸ "
 	}
-	line := strings.Repeat("  ", r.depth) + marker + visible(r.id)
+	// Deep down the indent stops at a third of the width and gives the
+	// depth, so the ID stays on screen.
+	indent := strings.Repeat("  ", r.depth)
+	if most := v.width / 3; len(indent) > most {
+		tag := fmt.Sprintf("…%d ", r.depth)
+		indent = strings.Repeat(" ", max(most-len(tag), 0)) + tag
+	}
+	line := indent + marker + visible(r.id)
 	var note string
 	switch {
 	case r.node.Missing:

@@ -2,8 +2,11 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 
 	"statescope/stores"
 	"statescope/stores/memory"
@@ -77,5 +80,43 @@ func expectDrawn(t *testing.T, h *syncHarness, view, want string) {
 	}
 	if raw := h.m.View().Content; strings.ContainsAny(raw, "\x07") || strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[2J") {
 		t.Errorf("the %s sends a control sequence from the store to the terminal: %q", view, raw)
+	}
+}
+
+// TestTreeDeepChain: a chain 1,000 records deep opened far down still
+// shows each row's ID at 80 columns (the indent stops growing and says
+// the depth), and ← on a row that is not open goes to its parent.
+func TestTreeDeepChain(t *testing.T) {
+	s := memory.New()
+	for i := range 1000 {
+		st := &stores.State{ResourceID: fmt.Sprintf("n%04d", i), Status: stores.StatusActive}
+		if i < 999 {
+			st.Dependencies = []string{fmt.Sprintf("n%04d", i+1)}
+		}
+		if err := s.Save(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "t"}})
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "n0000"})))
+	h.keys("g", "G")
+	for range 60 {
+		h.keys("l", "G")
+	}
+	v := h.m.top().(*treeView)
+	if r, _ := v.selected(); r.depth != 62 {
+		t.Fatalf("the cursor is at depth %d, want 62", r.depth)
+	}
+	if s := h.screen(); !strings.Contains(s, "…62 ▸ n0062  active") {
+		t.Errorf("the deepest row's ID is not on screen:\n%s", s)
+	}
+	h.keys("left")
+	if r, _ := v.selected(); r.id != "n0061" {
+		t.Errorf("← on a closed row went to %s, not its parent n0061", r.id)
+	}
+	h.keys("left") // n0061 is open: ← closes it
+	if r, _ := v.selected(); r.id != "n0061" || v.open[r.path] {
+		t.Errorf("← on an open row: at %s, open %v", r.id, v.open[r.path])
 	}
 }
