@@ -204,15 +204,60 @@ func (v *fleetView) SetSize(w, h int) {
 }
 
 // layout sizes the table: it gives up rows to the unreachable contexts'
-// errors, which always show under it.
+// errors, which show under it.
 func (v *fleetView) layout() {
+	v.grid.SetSize(v.width, max(v.height-4-v.errorRoom(), 2))
+}
+
+// errorRoom is how many lines the errors take: one each, but no more
+// than a quarter of the view, so a fleet mostly unreachable keeps its
+// table.
+func (v *fleetView) errorRoom() int {
 	failed := 0
 	for _, r := range v.rows {
 		if r.err != nil {
 			failed++
 		}
 	}
-	v.grid.SetSize(v.width, max(v.height-4-failed, 2))
+	return min(failed, max(v.height/4, 2))
+}
+
+// errorLines are the unreachable contexts' errors in table order, the
+// selected context's first when they do not all fit, then how many more.
+func (v *fleetView) errorLines() []string {
+	st := &v.env.styles
+	line := func(r fleetRow) string {
+		name := visible(r.member.Name) + ": "
+		return st.Error.Render(name) + ansi.Truncate(visible(r.err.Error()), v.width-ansi.StringWidth(name), "…")
+	}
+	var failed []fleetRow
+	for _, r := range v.grid.Items() {
+		if r.err != nil {
+			failed = append(failed, r)
+		}
+	}
+	room := v.errorRoom()
+	if len(failed) <= room {
+		lines := make([]string, len(failed))
+		for i, r := range failed {
+			lines[i] = line(r)
+		}
+		return lines
+	}
+	var lines []string
+	sel, ok := v.grid.Selected()
+	if ok && sel.err != nil {
+		lines = append(lines, line(sel))
+	}
+	for _, r := range failed {
+		if len(lines) >= room-1 {
+			break
+		}
+		if !ok || r.member.Name != sel.member.Name {
+			lines = append(lines, line(r))
+		}
+	}
+	return append(lines, st.Dim.Render(fmt.Sprintf("… %d more unreachable: a row's error shows here when it is selected", len(failed)-len(lines))))
 }
 
 // Claims keeps L for "this context's locks" instead of the global locks
@@ -372,15 +417,8 @@ func (v *fleetView) Render() string {
 		return st.Dim.Render("the config defines no contexts")
 	}
 	var b strings.Builder
-	var errs []string
-	for _, r := range v.grid.Items() {
-		if r.err != nil {
-			name := visible(r.member.Name) + ": "
-			errs = append(errs, st.Error.Render(name)+ansi.Truncate(visible(r.err.Error()), v.width-ansi.StringWidth(name), "…"))
-		}
-	}
 	b.WriteString(v.summary() + "\n" + v.grid.View())
-	for _, e := range errs {
+	for _, e := range v.errorLines() {
 		b.WriteString("\n" + e)
 	}
 	return fit(b.String(), v.width, v.height-1) + "\n" + v.footer(st)

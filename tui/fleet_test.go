@@ -3,12 +3,14 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"go.uber.org/goleak"
 
@@ -393,5 +395,34 @@ func TestFleetHostileContextNames(t *testing.T) {
 				t.Errorf("the %s carries %q to the terminal: %q", what, bad, text)
 			}
 		}
+	}
+}
+
+// TestFleetManyUnreachable: when most of a large fleet is unreachable the
+// error lines under the table take at most a quarter of the screen, the
+// table keeps its rows (scrolling to every context), and the selected
+// context's error always shows.
+func TestFleetManyUnreachable(t *testing.T) {
+	o := &fleetOpener{t: t}
+	opts := fleetOptions(o)
+	opts.Fleet = nil
+	for i := range 40 {
+		opts.Fleet = append(opts.Fleet, fleet.Member{Name: fmt.Sprintf("down-%02d", i), Target: "down"})
+	}
+	h := newSyncHarness(t, opts)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.keys(":")
+	h.typeText("fleet")
+	h.keys("enter")
+	s := h.screen()
+	if rows := strings.Count(s, "unreachable\n"); rows < 10 {
+		t.Errorf("the table shows %d rows of 40 at 80x24:\n%s", rows, s)
+	}
+	if !strings.Contains(s, "… 36 more unreachable") {
+		t.Errorf("the error lines do not say how many more there are:\n%s", s)
+	}
+	h.keys("G")
+	if s := h.screen(); !strings.Contains(s, "down-39  ") || !strings.Contains(s, "down-39: dial tcp") {
+		t.Errorf("the last context or its error is not on screen when selected:\n%s", s)
 	}
 }
