@@ -100,6 +100,9 @@ type Model struct {
 	env    *env
 	stack  []View
 	nextID int
+	// opening counts context switches: only the latest one's session is
+	// adopted when it answers.
+	opening int
 
 	width, height int
 	spinner       spinner.Model
@@ -411,6 +414,7 @@ func (m *Model) quit() tea.Cmd {
 // is the view to open over its resources; keep, when set and still open,
 // stays under them (the fleet), so going back returns to it.
 type sessionMsg struct {
+	gen     int
 	session Session
 	err     error
 	keep    View
@@ -426,19 +430,27 @@ func (m *Model) switchContextThen(name string, keep View, then func(*env) View) 
 		return nil
 	}
 	ctx, timeout, hostKeys := m.env.ctx, m.env.opts.OperationTimeout, m.env.opts.HostKeys
+	m.opening++
+	gen := m.opening
 	m.setStatus("opening context "+name+"…", false)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		s, err := opening(hostKeys, ctx, func(ctx context.Context) (Session, error) { return open(ctx, name) })
 		if err != nil {
-			return sessionMsg{err: fmt.Errorf("context %s: %w", name, err)}
+			return sessionMsg{gen: gen, err: fmt.Errorf("context %s: %w", name, err)}
 		}
-		return sessionMsg{session: s, keep: keep, then: then}
+		return sessionMsg{gen: gen, session: s, keep: keep, then: then}
 	}
 }
 
 func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
+	switch {
+	case msg.gen != m.opening && msg.err == nil:
+		return closeStore(msg.session.Store) // another context was chosen since
+	case msg.gen != m.opening:
+		return nil
+	}
 	if msg.err != nil {
 		if title, hostKey := openFailure(msg.err); hostKey {
 			m.dialog = &alertDialog{title: title, err: msg.err}

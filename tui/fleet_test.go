@@ -426,3 +426,47 @@ func TestFleetManyUnreachable(t *testing.T) {
 		t.Errorf("the last context or its error is not on screen when selected:\n%s", s)
 	}
 }
+
+// TestFleetLaterOpenWins: a context still opening when the operator opens
+// another does not take over when it finally answers: the later choice
+// stands and the late store is closed.
+func TestFleetLaterOpenWins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		late := &listCountingStore{Store: memory.New()}
+		opts := Options{
+			Session:    Session{Store: memory.New(), Name: "x"},
+			OpenTarget: func(context.Context, string) (stores.Store, error) { return memory.New(), nil },
+			Fleet:      []fleet.Member{{Name: "a-slow", Target: "a"}, {Name: "b-quick", Target: "b"}},
+			OpenContext: func(ctx context.Context, name string) (Session, error) {
+				if name == "a-slow" {
+					<-release
+					return Session{Store: late, Name: name}, nil
+				}
+				return Session{Store: memory.New(), Name: name}, nil
+			},
+		}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		h.run(h.m.push(newFleetView(h.m.env)))
+		for h.m.top().(*fleetView).Busy() {
+			h.send(h.next(5 * time.Second))
+		}
+		h.keys("enter", "down", "enter") // a-slow, then b-quick
+		for h.m.env.session.Name != "b-quick" {
+			h.send(h.next(5 * time.Second))
+		}
+		close(release)
+		synctest.Wait()
+		for len(h.msgs) > 0 {
+			h.send(<-h.msgs)
+			synctest.Wait()
+		}
+		if name := h.m.env.session.Name; name != "b-quick" {
+			t.Errorf("the context opened first took over when it answered: now on %s", name)
+		}
+		if late.closes.Load() != 1 {
+			t.Error("the late context's store was not closed")
+		}
+	})
+}
