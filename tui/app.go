@@ -351,7 +351,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if top.Capturing() {
 		return top.Update(msg)
 	}
-	if m.env.session.Store == nil && !key.Matches(msg, g.Quit) {
+	if m.env.session.Store == nil && !m.fleetStart() && !key.Matches(msg, g.Quit) {
 		return top.Update(msg) // no store yet: only the connect view's keys
 	}
 	if c, ok := top.(claimer); ok && c.Claims(msg) {
@@ -384,14 +384,37 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case key.Matches(msg, g.Locks):
-		if _, already := top.(*locksView); already {
+		if _, already := top.(*locksView); already || m.noStore() {
 			return nil
 		}
 		return m.push(newLocksView(m.env))
 	case key.Matches(msg, g.Resource):
+		if m.noStore() {
+			return nil
+		}
 		return m.replace(newResourcesView(m.env))
 	}
 	return top.Update(msg)
+}
+
+// fleetStart reports the UI opened on the fleet: the global keys work
+// there before a context is open (those needing a store say so).
+func (m *Model) fleetStart() bool {
+	if len(m.stack) == 0 {
+		return false
+	}
+	_, ok := m.stack[0].(*fleetView)
+	return ok
+}
+
+// noStore refuses, saying why, what needs a store while none is open
+// (the start fleet, before a context is chosen).
+func (m *Model) noStore() bool {
+	if m.env.session.Store != nil {
+		return false
+	}
+	m.setStatus("no context is open yet: enter opens the selected one, :ctx NAME another", true)
+	return true
 }
 
 // claimer is a view that uses some global keys itself (the fleet's L is
@@ -639,7 +662,7 @@ func (m *Model) helpBar() string {
 		bindings = typing.TypingHelp()
 	case v.Capturing():
 		bindings = m.env.keys.Input.ShortHelp()
-	case m.env.session.Store == nil:
+	case m.env.session.Store == nil && !m.fleetStart():
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.Quit) // nothing else works yet
 	default:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)

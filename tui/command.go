@@ -100,6 +100,12 @@ func (c *commandBar) run(words []string) tea.Cmd {
 		return nil
 	}
 	switch canonical(words[0]) {
+	case "resources", "locks", "audit", "backups", "check":
+		if m.noStore() {
+			return nil
+		}
+	}
+	switch canonical(words[0]) {
 	case "q":
 		return m.quit()
 	case "resources":

@@ -215,6 +215,48 @@ func TestStartOnTheFleet(t *testing.T) {
 	}
 }
 
+// TestStartFleetGlobalKeys: on the start fleet (no context open yet) ?
+// opens the help, : the command bar (:ctx switches; commands that need a
+// store say so), and no key typed after : reaches the fleet (c there
+// opens a context's findings); R and L say a context must be opened.
+func TestStartFleetGlobalKeys(t *testing.T) {
+	o := &fleetOpener{t: t}
+	opts := fleetOptions(o)
+	opts.Fleet = opts.Fleet[1:]
+	opts.Session = Session{}
+	opts.StartFleet = true
+	opts.OpenContext = func(ctx context.Context, name string) (Session, error) {
+		return Session{Store: memory.New(), Name: name}, nil
+	}
+	h := newSyncHarness(t, opts)
+	if s := h.screen(); !strings.Contains(s, "? help • : command") {
+		t.Errorf("the start fleet's footer does not offer help and the command bar:\n%s", s)
+	}
+	h.keys("?")
+	if s := h.screen(); !strings.Contains(s, "fleet.findings") {
+		t.Fatalf("? on the start fleet did not open the help:\n%s", s)
+	}
+	h.keys("esc")
+	for _, cmd := range []string{"check", "locks", "resources", "audit", "backups"} {
+		h.keys(":")
+		h.typeText(cmd)
+		h.keys("enter")
+		if s := h.screen(); !strings.HasPrefix(s, "statescope › fleet\n") || !strings.Contains(s, "no context is open yet") {
+			t.Fatalf(":%s on the start fleet:\n%s", cmd, s)
+		}
+	}
+	h.keys("R")
+	if s := h.screen(); !strings.HasPrefix(s, "statescope › fleet\n") || !strings.Contains(s, "no context is open yet") {
+		t.Fatalf("R on the start fleet:\n%s", s)
+	}
+	h.keys(":")
+	h.typeText("ctx b-clean")
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "statescope › b-clean › resources") {
+		t.Fatalf(":ctx on the start fleet did not switch:\n%s", s)
+	}
+}
+
 // listCountingStore counts its listings and whether it was closed.
 type listCountingStore struct {
 	stores.Store
