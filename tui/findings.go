@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
 	"statescope/stores"
@@ -39,7 +40,7 @@ func newFindingsView(e *env) *findingsView {
 			Style:   func(f check.Finding) *lipgloss.Style { return st.SeverityStyle(f.Severity) },
 			Compare: func(a, b check.Finding) int { return cmp.Compare(a.Severity.Rank(), b.Severity.Rank()) }},
 		{Title: "KIND", MaxWidth: 24, Text: func(f check.Finding) string { return string(f.Kind) }},
-		{Title: "RESOURCES", MaxWidth: 36, Text: func(f check.Finding) string { return visible(strings.Join(f.Resources, ", ")) }},
+		{Title: "RESOURCES", MaxWidth: 36, Middle: true, Text: func(f check.Finding) string { return visible(strings.Join(f.Resources, ", ")) }},
 		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return visible(redact.Text(f.Evidence)) }},
 	}, findingKey, func(f check.Finding) []string {
 		return append([]string{string(f.Kind), string(f.Severity)}, f.Resources...)
@@ -72,9 +73,13 @@ func (v *findingsView) Capturing() bool   { return v.filter.typing || v.confirm 
 func (v *findingsView) Leave()            {}
 func (v *findingsView) Enter() tea.Cmd    { return v.load() }
 
+// evidenceLines is the room under the table for the selected finding's
+// evidence, which its column cuts.
+const evidenceLines = 3
+
 func (v *findingsView) SetSize(w, h int) {
 	v.scope.SetSize(w, h)
-	v.grid.SetSize(w, max(h-4, 2))
+	v.grid.SetSize(w, max(h-4-evidenceLines, 2))
 }
 
 func (v *findingsView) load() tea.Cmd {
@@ -200,6 +205,7 @@ func (v *findingsView) Render() string {
 	default:
 		b.WriteString(v.summary() + "\n" + v.grid.View())
 		if f, ok := v.grid.Selected(); ok {
+			b.WriteString("\n" + v.evidence(f))
 			fix := st.Dim.Render("no repair command: a person has to decide")
 			if f.Repair != "" {
 				fix = st.Dim.Render("repair: ") + visible(redact.Text(f.Repair))
@@ -208,6 +214,17 @@ func (v *findingsView) Render() string {
 		}
 	}
 	return fit(b.String(), v.width, v.height-1) + "\n" + v.footer(st)
+}
+
+// evidence is f's evidence whole, wrapped, in at most evidenceLines.
+func (v *findingsView) evidence(f check.Finding) string {
+	lines := strings.Split(ansi.Wrap("evidence: "+visible(redact.Text(f.Evidence)), v.width, " /,;"), "\n")
+	if len(lines) > evidenceLines {
+		lines = lines[:evidenceLines]
+		last := &lines[evidenceLines-1]
+		*last = ansi.Truncate(*last, v.width-1, "") + "…"
+	}
+	return v.env.styles.Dim.Render(strings.Join(lines, "\n"))
 }
 
 func (v *findingsView) summary() string {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"statescope/stores"
 	"statescope/stores/memory"
 )
@@ -115,5 +117,20 @@ func TestFindingsUnreadableStore(t *testing.T) {
 	h.keys("enter")
 	if s := h.screen(); !strings.Contains(s, "check failed") || !strings.Contains(s, "connection reset by peer") {
 		t.Errorf("the failed check does not say why:\n%s", s)
+	}
+}
+
+// TestFindingsSelectedEvidenceWhole: the table cuts evidence to its
+// column; the selected finding's shows whole under it, wrapped, at 80
+// columns too.
+func TestFindingsSelectedEvidenceWhole(t *testing.T) {
+	h := newRepairHarness(t, newGoldenStore(t), false)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.findFinding("api-canary")
+	s := h.screen()
+	for _, want := range []string{"digitalocean.com/v2/domains", "re-run the deploy, or once fixed by hand mark it", "repair: statescope set-status"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the selected finding lacks %q:\n%s", want, s)
+		}
 	}
 }
