@@ -126,7 +126,9 @@ func (v *findingsView) Update(msg tea.Msg) tea.Cmd {
 			return showStatus(fmt.Sprintf("%s: %s is no record to open", f.Kind, f.Resources[0]), false)
 		case key.Matches(msg, k.Open) && selected:
 			return v.env.router.push(newDetailView(v.env, stores.Row{ID: f.Resources[0]}))
-		case key.Matches(msg, k.Copy) && selected && f.Repair != "":
+		case key.Matches(msg, k.Copy) && selected && f.Repair == "":
+			return showStatus("no repair command to copy: "+string(f.Kind)+" needs a person to decide", false)
+		case key.Matches(msg, k.Copy) && selected:
 			return v.copyRow()
 		case keymap.Pressed(msg, k.Repair) && selected:
 			return v.repair(f)

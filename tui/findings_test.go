@@ -54,12 +54,19 @@ func TestFindingsRepairThroughTheDialogs(t *testing.T) {
 		h.keys("x")
 		h.expectScreen("SET-STATUS web", `"status": "error"`, `"error": "left in destroying by an interrupted run"`)
 	})
-	t.Run("read-only", func(t *testing.T) {
-		h := newRepairHarness(t, newGoldenStore(t), true)
-		h.findFinding("orphaned-lock")
-		h.keys("x")
-		h.expectScreen("force release is disabled: the store is opened read-only")
-	})
+	for kind, refusal := range map[string]string{
+		"orphaned-lock":  "force release is disabled: the store is opened read-only",
+		"stuck-record":   "recover is disabled: the store is opened read-only",
+		"error-record":   "set status is disabled: the store is opened read-only",
+		"corrupt-record": "edit is disabled: the store is opened read-only",
+	} {
+		t.Run("read-only "+kind, func(t *testing.T) {
+			h := newRepairHarness(t, newGoldenStore(t), true)
+			h.findFinding(kind)
+			h.keys("x")
+			h.expectScreen(refusal)
+		})
+	}
 }
 
 func TestFindingsSummary(t *testing.T) {
@@ -93,6 +100,17 @@ func TestFindingsEnterOnlyOpensRecords(t *testing.T) {
 	h.typeText("stuck-record")
 	h.keys("enter", "enter")
 	h.expectScreen("› findings › prod/db/orders")
+}
+
+// TestFindingsCopyWithoutRepair: y on a finding no command repairs says
+// so instead of doing nothing.
+func TestFindingsCopyWithoutRepair(t *testing.T) {
+	gs := newGoldenStore(t)
+	gs.locks = append(gs.locks, stores.LockInfo{ResourceID: "advisory-key:42", AcquiredAt: clock.Add(-time.Minute), Evidence: "held", Source: "pg_locks"})
+	h := newRepairHarness(t, gs, false)
+	h.findFinding("advisory-key")
+	h.keys("y")
+	h.expectScreen("no repair command to copy")
 }
 
 // TestFindingsEmptyStore: a store without records is not called healthy
