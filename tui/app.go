@@ -564,7 +564,7 @@ func (m *Model) View() tea.View {
 
 // statusLine is the status cut to the screen, saying how to read the rest.
 func (m *Model) statusLine() string {
-	status := visible(m.status) // it quotes names and errors from outside
+	status := oneLine(m.status) // it quotes names and errors from outside
 	if ansi.StringWidth(status) <= m.width {
 		return status
 	}

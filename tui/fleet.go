@@ -228,7 +228,7 @@ func (v *fleetView) errorLines() []string {
 	st := &v.env.styles
 	line := func(r fleetRow) string {
 		name := visible(r.member.Name) + ": "
-		return st.Error.Render(name) + ansi.Truncate(visible(r.err.Error()), v.width-ansi.StringWidth(name), "…")
+		return st.Error.Render(name) + ansi.Truncate(oneLine(r.err.Error()), v.width-ansi.StringWidth(name), "…")
 	}
 	var failed []fleetRow
 	for _, r := range v.grid.Items() {

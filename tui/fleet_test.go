@@ -44,6 +44,9 @@ func (o *fleetOpener) open(ctx context.Context, target string) (stores.Store, er
 			return nil, ctx.Err()
 		}
 	}
+	if target == "down-multiline" { // as pgx words it
+		return nil, errors.New("failed to connect:\n\tdial tcp 10.0.0.9:5432: connection refused")
+	}
 	return nil, errors.New("dial tcp 10.0.0.9:5432: connection refused")
 }
 
@@ -449,7 +452,7 @@ func TestFleetManyUnreachable(t *testing.T) {
 	opts := fleetOptions(o)
 	opts.Fleet = nil
 	for i := range 40 {
-		opts.Fleet = append(opts.Fleet, fleet.Member{Name: fmt.Sprintf("down-%02d", i), Target: "down"})
+		opts.Fleet = append(opts.Fleet, fleet.Member{Name: fmt.Sprintf("down-%02d", i), Target: "down-multiline"})
 	}
 	h := newSyncHarness(t, opts)
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
@@ -463,8 +466,11 @@ func TestFleetManyUnreachable(t *testing.T) {
 	if !strings.Contains(s, "… 36 more unreachable") {
 		t.Errorf("the error lines do not say how many more there are:\n%s", s)
 	}
+	if s := h.screen(); !strings.Contains(s, "down-00: failed to connect: dial tcp") {
+		t.Errorf("a driver's multi-line error is not one line with single spaces:\n%s", s)
+	}
 	h.keys("G")
-	if s := h.screen(); !strings.Contains(s, "down-39  ") || !strings.Contains(s, "down-39: dial tcp") {
+	if s := h.screen(); !strings.Contains(s, "down-39  ") || !strings.Contains(s, "down-39: failed to connect: dial tcp") {
 		t.Errorf("the last context or its error is not on screen when selected:\n%s", s)
 	}
 }

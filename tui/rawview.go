@@ -205,6 +205,10 @@ func visible(s string) string {
 	return strings.Map(func(c rune) rune { return shown(c, 0) }, s)
 }
 
+// oneLine is text from outside drawn on one line: whitespace runs (a
+// driver's "\n\t" between causes) become one space, controls symbols.
+func oneLine(s string) string { return visible(strings.Join(strings.Fields(s), " ")) }
+
 // hex is a dump in hexdump -C's layout, 16 bytes a row; masked bytes
 // show as ••.
 func (r *rawBytes) hex(st Styles, mark lipgloss.Style, cur *spanCursor) string {
