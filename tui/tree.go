@@ -90,6 +90,12 @@ func (v *treeView) Update(msg tea.Msg) tea.Cmd {
 		return v.load()
 	case tea.KeyPressMsg:
 		return v.key(msg)
+	case tea.MouseWheelMsg:
+		v.move(wheelDelta(msg))
+	case clickMsg:
+		if i := v.offset + msg.y - 1; msg.y >= 1 && i < len(v.rows) { // rows start under the title
+			v.move(i - v.cursor)
+		}
 	}
 	return nil
 }

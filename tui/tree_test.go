@@ -120,3 +120,28 @@ func TestTreeDeepChain(t *testing.T) {
 		t.Errorf("← on an open row: at %s, open %v", r.id, v.open[r.path])
 	}
 }
+
+// TestTreeMouse: the wheel scrolls the tree and a click selects the row
+// under it, as in the tables.
+func TestTreeMouse(t *testing.T) {
+	s := memory.New()
+	deps := make([]string, 100)
+	for i := range deps {
+		deps[i] = fmt.Sprintf("leaf-%03d", i)
+	}
+	if err := s.Save(context.Background(), &stores.State{ResourceID: "hub", Status: stores.StatusActive, Dependencies: deps}); err != nil {
+		t.Fatal(err)
+	}
+	h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "t"}})
+	h.run(h.m.push(newDetailView(h.m.env, stores.Row{ID: "hub"})))
+	h.keys("g")
+	v := h.m.top().(*treeView)
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	if v.cursor != 3 {
+		t.Errorf("the wheel moved the cursor to %d, want 3", v.cursor)
+	}
+	h.send(tea.MouseClickMsg{Y: 4, Button: tea.MouseLeft}) // the body's fourth line: rows start under the title
+	if r, _ := v.selected(); r.id != "leaf-001" {
+		t.Errorf("the click selected %s, want leaf-001", r.id)
+	}
+}
