@@ -326,9 +326,10 @@ func (v *fleetView) checkOne(m fleet.Member) tea.Cmd {
 			used <- s
 			return check.Run(ctx, s, opt)
 		})
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			// Failed or timed out (the check may still hold it): the next
-			// check dials again.
+			// check dials again. A check cancelled by a newer one (r) or by
+			// leaving leaves the store to that check, or to closeAll.
 			select {
 			case s := <-used:
 				cache.drop(m.Name, s)

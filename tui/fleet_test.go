@@ -518,3 +518,52 @@ func TestFleetLaterOpenWins(t *testing.T) {
 		}
 	})
 }
+
+// firstListBlocks is a store whose first listing waits for its context
+// and which fails every listing once closed.
+type firstListBlocks struct {
+	stores.Store
+	lists, closes atomic.Int32
+}
+
+func (s *firstListBlocks) ListRows(ctx context.Context, f stores.Filter, known func(source, version string) (stores.Row, bool), yield func([]stores.Row) error) error {
+	if s.lists.Add(1) == 1 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if s.closes.Load() > 0 {
+		return errors.New("store is closed")
+	}
+	return stores.ListRows(ctx, s.Store, f, known, yield)
+}
+
+func (s *firstListBlocks) Close() error {
+	s.closes.Add(1)
+	return nil
+}
+
+// TestFleetRecheckWhileChecking: r while a context's check runs cancels
+// that check without closing the store the new check reads.
+func TestFleetRecheckWhileChecking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &firstListBlocks{Store: memory.New()}
+		opts := Options{
+			Session:    Session{Store: memory.New(), Name: "x"},
+			OpenTarget: func(context.Context, string) (stores.Store, error) { return store, nil },
+			Fleet:      []fleet.Member{{Name: "only", Target: "t"}},
+		}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		h.run(h.m.push(newFleetView(h.m.env)))
+		v := h.m.top().(*fleetView)
+		synctest.Wait() // the first check waits in its listing
+		h.keys("r")
+		for v.Busy() {
+			h.send(h.next(5 * time.Second))
+		}
+		synctest.Wait()
+		if r := v.rows["only"]; r.err != nil || store.closes.Load() != 0 {
+			t.Errorf("after r during a check: row error %v, store closed %d times", r.err, store.closes.Load())
+		}
+	})
+}
