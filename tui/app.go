@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
+	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/fleet"
 	"statescope/stores/repair"
@@ -558,9 +559,14 @@ func (m *Model) View() tea.View {
 	if m.mouse {
 		v.MouseMode = tea.MouseModeCellMotion
 	}
-	v.WindowTitle = "statescope – " + visible(m.env.session.Name)
+	v.WindowTitle = "statescope – " + ptext.Escape(m.env.session.Name)
 	return v
 }
+
+// oneLine is text from outside (a name, a driver's error) on one line:
+// whitespace runs (pgx's "\n\t" between causes) become one space, what
+// does not print its escape.
+func oneLine(s string) string { return ptext.Escape(strings.Join(strings.Fields(s), " ")) }
 
 // statusLine is the status cut to the screen, saying how to read the rest.
 func (m *Model) statusLine() string {
@@ -613,7 +619,7 @@ func (m *Model) trail(w int) string {
 	join := func(app bool, titles []string) string {
 		var parts []string
 		if m.env.session.Name != "" { // none chosen yet (the start fleet)
-			parts = append(parts, st.Title.Render(visible(m.env.session.Name)))
+			parts = append(parts, st.Title.Render(ptext.Escape(m.env.session.Name)))
 		}
 		if app {
 			parts = append([]string{st.Crumb.Render("statescope")}, parts...)

@@ -34,7 +34,7 @@ func TestEndToEndFleet(t *testing.T) {
 	}
 	x := startTerminal(t, "fleet", tmp, 80, 24, "", bin)
 	s := x.waitFor("4 contexts  4 answered")
-	for _, want := range []string{"FINDINGS", "unreachable", "1w", `broken: unknown store scheme "bogus"`, "ev␛]0;PWNED␇"} {
+	for _, want := range []string{"FINDINGS", "unreachable", "1w", `broken: unknown store scheme "bogus"`, `ev\x1b]0;PWNED\a`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the fleet lacks %q:\n%s", want, s)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
+	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/check"
 	"statescope/stores/redact"
@@ -40,8 +41,8 @@ func newFindingsView(e *env) *findingsView {
 			Style:   func(f check.Finding) *lipgloss.Style { return st.SeverityStyle(f.Severity) },
 			Compare: func(a, b check.Finding) int { return cmp.Compare(a.Severity.Rank(), b.Severity.Rank()) }},
 		{Title: "KIND", MaxWidth: 24, Text: func(f check.Finding) string { return string(f.Kind) }},
-		{Title: "RESOURCES", MaxWidth: 36, Middle: true, Text: func(f check.Finding) string { return visible(strings.Join(f.Resources, ", ")) }},
-		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return visible(redact.Text(f.Evidence)) }},
+		{Title: "RESOURCES", MaxWidth: 36, Middle: true, Text: func(f check.Finding) string { return ptext.Escape(strings.Join(f.Resources, ", ")) }},
+		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return ptext.Escape(redact.Text(f.Evidence)) }},
 	}, findingKey, func(f check.Finding) []string {
 		return append([]string{string(f.Kind), string(f.Severity)}, f.Resources...)
 	}, st.Grid)
@@ -210,7 +211,7 @@ func (v *findingsView) Render() string {
 			b.WriteString("\n" + v.evidence(f))
 			fix := st.Dim.Render("no repair command: a person has to decide")
 			if f.Repair != "" {
-				fix = st.Dim.Render("repair: ") + visible(redact.Text(f.Repair))
+				fix = st.Dim.Render("repair: ") + ptext.Escape(redact.Text(f.Repair))
 			}
 			b.WriteString("\n" + fix)
 		}
@@ -220,7 +221,7 @@ func (v *findingsView) Render() string {
 
 // evidence is f's evidence whole, wrapped, in at most evidenceLines.
 func (v *findingsView) evidence(f check.Finding) string {
-	lines := strings.Split(ansi.Wrap("evidence: "+visible(redact.Text(f.Evidence)), v.width, " /,;"), "\n")
+	lines := strings.Split(ansi.Wrap("evidence: "+ptext.Escape(redact.Text(f.Evidence)), v.width, " /,;"), "\n")
 	if len(lines) > evidenceLines {
 		lines = lines[:evidenceLines]
 		last := &lines[evidenceLines-1]

@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
+	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/check"
 	"statescope/stores/fleet"
@@ -73,9 +74,9 @@ func newFleetView(e *env) *fleetView {
 	// transport, the target, when it was checked, then the corrupt, error
 	// and stuck counts (the findings count them), in that order.
 	g := grid.New([]grid.Column[fleetRow]{
-		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return visible(r.member.Name) },
+		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return ptext.Escape(r.member.Name) },
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 5, Text: func(r fleetRow) string { return visible(r.member.Label()) }},
+		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 5, Text: func(r fleetRow) string { return ptext.Escape(r.member.Label()) }},
 		{Title: "TRANSPORT", MaxWidth: 10, Drop: 6, Text: func(r fleetRow) string { return r.member.Transport() }},
 		{Title: "RECORDS", MaxWidth: 8, Text: num(func(r fleetRow) int { return sum(r.report.Records) })},
 		{Title: "LOCKED", MaxWidth: 7, Text: num(func(r fleetRow) int { return sum(r.report.Locks) })},
@@ -227,7 +228,7 @@ func (v *fleetView) errorRoom() int {
 func (v *fleetView) errorLines() []string {
 	st := &v.env.styles
 	line := func(r fleetRow) string {
-		name := visible(r.member.Name) + ": "
+		name := ptext.Escape(r.member.Name) + ": "
 		return st.Error.Render(name) + ansi.Truncate(oneLine(r.err.Error()), v.width-ansi.StringWidth(name), "…")
 	}
 	var failed []fleetRow

@@ -197,18 +197,6 @@ func shown(c rune, size int) rune {
 	return c
 }
 
-// visible is text from outside (a context name, a resource ID, an error)
-// as it is drawn: each control character as its symbol, so none reaches
-// the terminal (a window title would take it) and none hides.
-func visible(s string) string {
-	// strings.Map hands invalid bytes over as utf8.RuneError, drawn as is.
-	return strings.Map(func(c rune) rune { return shown(c, 0) }, s)
-}
-
-// oneLine is text from outside drawn on one line: whitespace runs (a
-// driver's "\n\t" between causes) become one space, controls symbols.
-func oneLine(s string) string { return visible(strings.Join(strings.Fields(s), " ")) }
-
 // hex is a dump in hexdump -C's layout, 16 bytes a row; masked bytes
 // show as ••.
 func (r *rawBytes) hex(st Styles, mark lipgloss.Style, cur *spanCursor) string {

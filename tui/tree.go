@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"statescope/keymap"
+	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/graph"
 )
@@ -243,7 +244,7 @@ func (v *treeView) Render() string {
 	if v.reverse {
 		what = "what depends on "
 	}
-	b.WriteString(st.Bold.Render(what+visible(v.root)) + st.Dim.Render(fmt.Sprintf("   (%s switches)", v.keys.Direction.Help().Key)) + "\n")
+	b.WriteString(st.Bold.Render(what+ptext.Escape(v.root)) + st.Dim.Render(fmt.Sprintf("   (%s switches)", v.keys.Direction.Help().Key)) + "\n")
 	switch {
 	case v.err != nil:
 		b.WriteString(loadFailed(st, "listing failed", v.err, v.width))
@@ -279,7 +280,7 @@ func (v *treeView) renderRow(r treeRow, selected bool) string {
 		tag := fmt.Sprintf("…%d ", r.depth)
 		indent = strings.Repeat(" ", max(most-len(tag), 0)) + tag
 	}
-	line := indent + marker + visible(r.id)
+	line := indent + marker + ptext.Escape(r.id)
 	var note string
 	switch {
 	case r.node.Missing:

@@ -50,10 +50,10 @@ func TestDependencyTree(t *testing.T) {
 }
 
 // TestTreeAndFindingsShowHostileIDs: a resource ID with control
-// characters (an OSC 52 clipboard write) is drawn with them as symbols in
-// the tree and the findings, never sent to the terminal.
+// characters (an OSC 52 clipboard write, a bidi override) is drawn with
+// them escaped in the tree and the findings, never sent to the terminal.
 func TestTreeAndFindingsShowHostileIDs(t *testing.T) {
-	const evil, shown = "a\x1b]52;c;QQ==\x07b", "a␛]52;c;QQ==␇b"
+	const evil, shown = "a\x1b]52;c;QQ==\x07b\u202e", `a\x1b]52;c;QQ==\ab\u202e`
 	s := memory.New()
 	for _, st := range []*stores.State{
 		{ResourceID: "web", Status: stores.StatusActive, Dependencies: []string{evil}},
@@ -78,7 +78,7 @@ func expectDrawn(t *testing.T, h *syncHarness, view, want string) {
 	if s := h.screen(); !strings.Contains(s, want) {
 		t.Errorf("the %s does not show %q:\n%s", view, want, s)
 	}
-	if raw := h.m.View().Content; strings.ContainsAny(raw, "\x07") || strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[2J") {
+	if raw := h.m.View().Content; strings.ContainsAny(raw, "\x07\u202e") || strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[2J") {
 		t.Errorf("the %s sends a control sequence from the store to the terminal: %q", view, raw)
 	}
 }
