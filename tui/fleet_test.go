@@ -197,18 +197,23 @@ func TestFleetOpensAContextsViews(t *testing.T) {
 	}
 }
 
-// TestStartOnTheFleet: with several contexts and none chosen the UI opens
-// on the fleet, with no session; enter picks one.
-func TestStartOnTheFleet(t *testing.T) {
-	o := &fleetOpener{t: t}
-	opts := fleetOptions(o)
+// startFleetOptions start the UI on the fleet of three (none slow), no
+// context open; each opens as an empty store.
+func startFleetOptions(t *testing.T) Options {
+	opts := fleetOptions(&fleetOpener{t: t})
 	opts.Fleet = opts.Fleet[1:]
 	opts.Session = Session{}
 	opts.StartFleet = true
 	opts.OpenContext = func(ctx context.Context, name string) (Session, error) {
 		return Session{Store: memory.New(), Name: name}, nil
 	}
-	h := newSyncHarness(t, opts)
+	return opts
+}
+
+// TestStartOnTheFleet: with several contexts and none chosen the UI opens
+// on the fleet, with no session; enter picks one.
+func TestStartOnTheFleet(t *testing.T) {
+	h := newSyncHarness(t, startFleetOptions(t))
 	if s := h.screen(); !strings.Contains(s, "3 contexts  3 answered") || !strings.HasPrefix(s, "statescope › fleet") {
 		t.Fatalf("not on the fleet, under a trail without an empty context:\n%s", s)
 	}
@@ -223,15 +228,7 @@ func TestStartOnTheFleet(t *testing.T) {
 // store say so), and no key typed after : reaches the fleet (c there
 // opens a context's findings); R and L say a context must be opened.
 func TestStartFleetGlobalKeys(t *testing.T) {
-	o := &fleetOpener{t: t}
-	opts := fleetOptions(o)
-	opts.Fleet = opts.Fleet[1:]
-	opts.Session = Session{}
-	opts.StartFleet = true
-	opts.OpenContext = func(ctx context.Context, name string) (Session, error) {
-		return Session{Store: memory.New(), Name: name}, nil
-	}
-	h := newSyncHarness(t, opts)
+	h := newSyncHarness(t, startFleetOptions(t))
 	if s := h.screen(); !strings.Contains(s, "? help • : command") {
 		t.Errorf("the start fleet's footer does not offer help and the command bar:\n%s", s)
 	}
@@ -426,8 +423,9 @@ func TestFleetHostileContextNames(t *testing.T) {
 	h.keys(":")
 	h.typeText("fleet")
 	h.keys("enter")
-	const shown = `ev\x1b]0;PWNED\ail\x9b2J\xff\u202emoor` // as the CLI writes it
-	if s := h.screen(); strings.Count(s, `ev\x1b]0;PWNED`) != 3 || !strings.Contains(s, shown+"-down: dial tcp") { // two rows (cut) and the error line
+	// As the CLI writes it: whole in the error line, cut in the two rows.
+	const shown = `ev\x1b]0;PWNED\ail\x9b2J\xff\u202emoor`
+	if s := h.screen(); strings.Count(s, `ev\x1b]0;PWNED`) != 3 || !strings.Contains(s, shown+"-down: dial tcp") {
 		t.Errorf("the names are not drawn escaped:\n%s", s)
 	}
 	h.keys("G", "enter")
