@@ -101,7 +101,7 @@ func newFleetView(e *env) *fleetView {
 			return stores.HumanDuration(now().Sub(r.checked)) + " ago"
 		}},
 	}, func(r fleetRow) string { return r.member.Name }, func(r fleetRow) []string {
-		return []string{r.member.Name, r.member.Label(), r.member.Transport()}
+		return append([]string{r.member.Name, r.member.Label(), r.member.Transport()}, fleetWords(r)...)
 	}, st.Grid)
 	v := &fleetView{env: e, keys: e.keys.Fleet, table: newTable(g, func(r fleetRow) (string, string) { return r.member.Name, "context name" }), rows: map[string]*fleetRow{}, loads: map[string]*childLoad{},
 		sem: make(chan struct{}, fleetParallel), stores: newFleetStores(e.opts.OpenTarget)}
@@ -146,6 +146,31 @@ func fleetFindings(r fleetRow) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// fleetWords are what "/" finds a row by besides its name, target and
+// transport: unreachable, clean, or the severities and kinds of its
+// findings (/orphaned-lock: the contexts with one).
+func fleetWords(r fleetRow) []string {
+	switch {
+	case r.err != nil:
+		return []string{"unreachable"}
+	case r.report == nil:
+		return nil
+	case len(r.report.Findings) == 0:
+		return []string{"clean"}
+	}
+	seen := map[string]bool{}
+	var words []string
+	for _, f := range r.report.Findings {
+		for _, w := range []string{string(f.Severity), string(f.Kind)} {
+			if !seen[w] {
+				seen[w] = true
+				words = append(words, w)
+			}
+		}
+	}
+	return words
 }
 
 func fleetStyle(st *Styles, r fleetRow) *lipgloss.Style {

@@ -566,3 +566,33 @@ func TestFleetRecheckWhileChecking(t *testing.T) {
 		}
 	})
 }
+
+// TestFleetFilterByState: "/" finds contexts by what is wrong with them,
+// not only by name: unreachable, a severity, a finding's kind, clean.
+func TestFleetFilterByState(t *testing.T) {
+	for _, tc := range []struct {
+		query     string
+		want, not []string
+	}{
+		{"unreachable", []string{"c-down"}, []string{"d-crit", "b-clean"}},
+		{"orphaned-lock", []string{"d-crit"}, []string{"c-down", "b-clean"}},
+		{"clean", []string{"b-clean"}, []string{"c-down", "d-crit"}},
+	} {
+		h := newSyncHarness(t, startFleetOptions(t))
+		h.keys("/")
+		h.typeText(tc.query)
+		h.keys("enter")
+		s := h.screen()
+		table := s[:strings.Index(s, "/"+tc.query)]
+		for _, w := range tc.want {
+			if !strings.Contains(table, w) {
+				t.Errorf("/%s lacks %s:\n%s", tc.query, w, s)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(table, n+" ") {
+				t.Errorf("/%s shows %s:\n%s", tc.query, n, s)
+			}
+		}
+	}
+}
