@@ -9,7 +9,7 @@ import (
 
 // TestEndToEndFleet drives the real binary on a config with several
 // contexts and none current: the fleet is the start screen at 80×24, an
-// unknown scheme is a row with its error, enter opens a context over the
+// unknown scheme is a failed row with its error, enter opens a context over the
 // fleet and esc returns to it, and a context named with escape sequences
 // never sets the terminal's window title.
 func TestEndToEndFleet(t *testing.T) {
@@ -34,7 +34,7 @@ func TestEndToEndFleet(t *testing.T) {
 	}
 	x := startTerminal(t, "fleet", tmp, 80, 24, "", bin)
 	s := x.waitFor("4 contexts  4 answered")
-	for _, want := range []string{"FINDINGS", "unreachable", "1w", `broken: unknown store scheme "bogus"`, `ev\x1b]0;PWNED\a`} {
+	for _, want := range []string{"FINDINGS", "failed", "1w", `broken: unknown store scheme "bogus"`, `ev\x1b]0;PWNED\a`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the fleet lacks %q:\n%s", want, s)
 		}

@@ -3,6 +3,7 @@ package tui
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -132,7 +133,7 @@ func kindCount(r *check.Report, k check.Kind) int {
 func fleetFindings(r fleetRow) string {
 	switch {
 	case r.err != nil:
-		return "unreachable"
+		return fleetFailure(r.err)
 	case r.report == nil:
 		return "…"
 	case len(r.report.Findings) == 0:
@@ -149,12 +150,12 @@ func fleetFindings(r fleetRow) string {
 }
 
 // fleetWords are what "/" finds a row by besides its name, target and
-// transport: unreachable, clean, or the severities and kinds of its
+// transport: failed (and how), clean, or the severities and kinds of its
 // findings (/orphaned-lock: the contexts with one).
 func fleetWords(r fleetRow) []string {
 	switch {
 	case r.err != nil:
-		return []string{"unreachable"}
+		return []string{"failed", fleetFailure(r.err)}
 	case r.report == nil:
 		return nil
 	case len(r.report.Findings) == 0:
@@ -173,6 +174,19 @@ func fleetWords(r fleetRow) []string {
 	return words
 }
 
+// fleetFailure is a failed context's FINDINGS cell, in the CLI fleet
+// table's words: most failures are not about reaching the store, so only
+// the two an operator acts on differently are named.
+func fleetFailure(err error) string {
+	switch {
+	case errors.Is(err, stores.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, fleet.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	return "failed"
+}
+
 func fleetStyle(st *Styles, r fleetRow) *lipgloss.Style {
 	switch {
 	case r.err != nil:
@@ -185,7 +199,7 @@ func fleetStyle(st *Styles, r fleetRow) *lipgloss.Style {
 	return st.SeverityStyle(r.report.Worst())
 }
 
-// fleetRank orders rows worst first: critical findings or unreachable,
+// fleetRank orders rows worst first: critical findings or failed,
 // then warnings, info, clean, and those not answered yet; by name within.
 func fleetRank(r *fleetRow) int {
 	switch {
@@ -229,14 +243,14 @@ func (v *fleetView) SetSize(w, h int) {
 	v.layout()
 }
 
-// layout sizes the table: it gives up rows to the unreachable contexts'
+// layout sizes the table: it gives up rows to the failed contexts'
 // errors, which show under it.
 func (v *fleetView) layout() {
 	v.grid.SetSize(v.width, max(v.height-4-v.errorRoom(), 2))
 }
 
 // errorRoom is how many lines the errors take: one each, but no more
-// than a quarter of the view, so a fleet mostly unreachable keeps its
+// than a quarter of the view, so a fleet mostly failing keeps its
 // table.
 func (v *fleetView) errorRoom() int {
 	failed := 0
@@ -248,7 +262,7 @@ func (v *fleetView) errorRoom() int {
 	return min(failed, max(v.height/4, 2))
 }
 
-// errorLines are the unreachable contexts' errors in table order, the
+// errorLines are the failed contexts' errors in table order, the
 // selected context's first when they do not all fit, then how many more.
 func (v *fleetView) errorLines() []string {
 	st := &v.env.styles
@@ -283,7 +297,7 @@ func (v *fleetView) errorLines() []string {
 			lines = append(lines, line(r))
 		}
 	}
-	return append(lines, st.Dim.Render(fmt.Sprintf("… %d more unreachable: a row's error shows here when it is selected", len(failed)-len(lines))))
+	return append(lines, st.Dim.Render(fmt.Sprintf("… %d more failed: a row's error shows here when it is selected", len(failed)-len(lines))))
 }
 
 // Claims keeps L for "this context's locks" instead of the global locks
@@ -470,7 +484,7 @@ func (v *fleetView) summary() string {
 		line += "  " + st.Error.Render(fmt.Sprintf("%d with critical findings", critical))
 	}
 	if failed > 0 {
-		line += "  " + st.Error.Render(fmt.Sprintf("%d unreachable", failed))
+		line += "  " + st.Error.Render(fmt.Sprintf("%d failed", failed))
 	}
 	return line
 }

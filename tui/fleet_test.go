@@ -87,7 +87,7 @@ func TestFleetRowsFillInWorstFirst(t *testing.T) {
 			}
 			last = i
 		}
-		for _, want := range []string{"4 contexts  3 answered", "unreachable", "3c 3w", "none", "checking…", "connection refused"} {
+		for _, want := range []string{"4 contexts  3 answered", "failed", "3c 3w", "none", "checking…", "connection refused"} {
 			if !strings.Contains(s, want) {
 				t.Errorf("fleet lacks %q:\n%s", want, s)
 			}
@@ -442,6 +442,38 @@ func TestFleetHostileContextNames(t *testing.T) {
 	}
 }
 
+// TestFleetFailureKinds: a failed context's row says what the CLI's
+// table says: timed out (no answer within the timeout), unsupported, or
+// failed (a config error is not "unreachable").
+func TestFleetFailureKinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &fleetOpener{t: t, release: make(chan struct{}), slow: newBlockingStore()}
+		opts := fleetOptions(o)
+		opts.OperationTimeout = time.Second
+		opts.Fleet = []fleet.Member{{Name: "a-slow", Target: "slow"}, {Name: "b-broken", Target: "bogus://x"}}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		for range 2 {
+			h.send(h.next(time.Second))
+		}
+		h.run(h.m.push(newFleetView(h.m.env)))
+		v := h.m.top().(*fleetView)
+		for v.Busy() {
+			h.send(h.next(5 * time.Second))
+		}
+		s := h.screen()
+		for _, want := range []string{"2 contexts  2 answered  2 failed", "a-slow: no answer within 1s", "timed out", "failed"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("the fleet lacks %q:\n%s", want, s)
+			}
+		}
+		if strings.Contains(s, "unreachable") {
+			t.Errorf("a failure is called unreachable:\n%s", s)
+		}
+		<-o.slow.returned
+	})
+}
+
 // TestFleetManyUnreachable: when most of a large fleet is unreachable the
 // error lines under the table take at most a quarter of the screen, the
 // table keeps its rows (scrolling to every context), and the selected
@@ -459,10 +491,16 @@ func TestFleetManyUnreachable(t *testing.T) {
 	h.typeText("fleet")
 	h.keys("enter")
 	s := h.screen()
-	if rows := strings.Count(s, "unreachable\n"); rows < 10 {
+	rows := 0
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "down-") && strings.Contains(l, "  failed") {
+			rows++
+		}
+	}
+	if rows < 10 {
 		t.Errorf("the table shows %d rows of 40 at 80x24:\n%s", rows, s)
 	}
-	if !strings.Contains(s, "… 36 more unreachable") {
+	if !strings.Contains(s, "… 36 more failed") {
 		t.Errorf("the error lines do not say how many more there are:\n%s", s)
 	}
 	if s := h.screen(); !strings.Contains(s, "down-00: failed to connect: dial tcp") {
@@ -568,13 +606,13 @@ func TestFleetRecheckWhileChecking(t *testing.T) {
 }
 
 // TestFleetFilterByState: "/" finds contexts by what is wrong with them,
-// not only by name: unreachable, a severity, a finding's kind, clean.
+// not only by name: failed, a severity, a finding's kind, clean.
 func TestFleetFilterByState(t *testing.T) {
 	for _, tc := range []struct {
 		query     string
 		want, not []string
 	}{
-		{"unreachable", []string{"c-down"}, []string{"d-crit", "b-clean"}},
+		{"failed", []string{"c-down"}, []string{"d-crit", "b-clean"}},
 		{"orphaned-lock", []string{"d-crit"}, []string{"c-down", "b-clean"}},
 		{"clean", []string{"b-clean"}, []string{"c-down", "d-crit"}},
 	} {

@@ -291,7 +291,7 @@ func TestGolden(t *testing.T) {
 }
 
 // withFleet gives the config a fleet: two long names that differ only at
-// the end, one unreachable and one clean context.
+// the end, one failed and one clean context.
 func withFleet(t *testing.T) func(o *Options) {
 	return func(o *Options) {
 		f := &fleetOpener{t: t}
