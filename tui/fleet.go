@@ -262,7 +262,7 @@ func (v *fleetView) errorRoom() int {
 	return min(failed, max(v.height/4, 2))
 }
 
-// errorLines are the failed contexts' errors in table order, the
+// errorLines are the shown failed contexts' errors in table order, the
 // selected context's first when they do not all fit, then how many more.
 func (v *fleetView) errorLines() []string {
 	st := &v.env.styles
@@ -271,7 +271,7 @@ func (v *fleetView) errorLines() []string {
 		return st.Error.Render(name) + ansi.Truncate(oneLine(r.err.Error()), v.width-ansi.StringWidth(name), "…")
 	}
 	var failed []fleetRow
-	for _, r := range v.grid.Items() {
+	for _, r := range v.grid.Shown() {
 		if r.err != nil {
 			failed = append(failed, r)
 		}

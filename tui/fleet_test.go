@@ -634,3 +634,15 @@ func TestFleetFilterByState(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetFilterHidesOthersErrors: the error lines follow the filter: a
+// failed context the filter hides does not show its error.
+func TestFleetFilterHidesOthersErrors(t *testing.T) {
+	h := newSyncHarness(t, startFleetOptions(t))
+	h.keys("/")
+	h.typeText("crit")
+	h.keys("enter")
+	if s := h.screen(); strings.Contains(s, "connection refused") {
+		t.Errorf("/crit shows the error of a context it hides:\n%s", s)
+	}
+}

@@ -100,6 +100,15 @@ func (m *Model[T]) Visible() int { return len(m.visible) }
 // Items returns every item in insertion order (not to be modified).
 func (m *Model[T]) Items() []T { return m.items }
 
+// Shown returns the items passing the filter, in the order shown.
+func (m *Model[T]) Shown() []T {
+	out := make([]T, len(m.visible))
+	for i, row := range m.visible {
+		out[i] = m.items[row]
+	}
+	return out
+}
+
 // Cursor is the selected row's position among the visible ones, 0 first.
 func (m *Model[T]) Cursor() int { return m.cursor }
 
