@@ -427,6 +427,13 @@ func (v *fleetView) Update(msg tea.Msg) tea.Cmd {
 		}
 		row.report, row.err, row.checked = msg.report, msg.err, msg.at
 		return v.show()
+	case storeChangedMsg:
+		// A repair in the context opened from here: its row is checked again.
+		for _, m := range v.env.opts.Fleet {
+			if m.Name == v.env.session.Name {
+				return tea.Batch(v.checkOne(m), v.show())
+			}
+		}
 	case refreshTickMsg:
 		var cmds []tea.Cmd
 		for _, m := range v.env.opts.Fleet {

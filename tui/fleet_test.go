@@ -646,3 +646,32 @@ func TestFleetFilterHidesOthersErrors(t *testing.T) {
 		t.Errorf("/crit shows the error of a context it hides:\n%s", s)
 	}
 }
+
+// TestFleetRechecksARepairedContext: a repair made in a context opened
+// from the fleet re-checks that context's row, so going back shows the
+// fleet as it is now, not as it was before the repair.
+func TestFleetRechecksARepairedContext(t *testing.T) {
+	gs := newGoldenStore(t)
+	opts := Options{
+		OpenTarget: func(context.Context, string) (stores.Store, error) { return gs, nil },
+		Fleet:      []fleet.Member{{Name: "prod", Target: "golden"}},
+		StartFleet: true,
+		OpenContext: func(context.Context, string) (Session, error) {
+			return Session{Store: gs, Name: "prod"}, nil
+		},
+	}
+	h := newSyncHarness(t, opts)
+	if s := h.screen(); !strings.Contains(s, "2/0") || !strings.Contains(s, "3c 3w") {
+		t.Fatalf("the fleet before the repair:\n%s", s)
+	}
+	h.keys("L", "F")
+	h.typeText("prod/db/orders")
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "released the lock on prod/db/orders") {
+		t.Fatalf("the release did not happen:\n%s", s)
+	}
+	h.keys("esc", "esc")
+	if s := h.screen(); !strings.Contains(s, "1/0") || !strings.Contains(s, "2c 3w") {
+		t.Errorf("back on the fleet, the repaired context's row is stale:\n%s", s)
+	}
+}
