@@ -73,26 +73,27 @@ func newFleetView(e *env) *fleetView {
 	// The name and the findings always show, whole or cut in the middle
 	// (names often differ only at the end); a narrow terminal hides the
 	// transport, the target, when it was checked, then the corrupt, error
-	// and stuck counts (the findings count them), in that order.
+	// and stuck counts (the findings count them), then the lock and record
+	// counts, in that order: ORPH/STALE stays.
 	g := grid.New([]grid.Column[fleetRow]{
 		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return ptext.Escape(r.member.Name) },
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 5, Text: func(r fleetRow) string { return ptext.Escape(r.member.Label()) }},
-		{Title: "TRANSPORT", MaxWidth: 10, Drop: 6, Text: func(r fleetRow) string { return r.member.Transport() }},
-		{Title: "RECORDS", MaxWidth: 8, Text: num(func(r fleetRow) int { return sum(r.report.Records) })},
-		{Title: "LOCKED", MaxWidth: 7, Text: num(func(r fleetRow) int { return sum(r.report.Locks) })},
+		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 7, Text: func(r fleetRow) string { return ptext.Escape(r.member.Label()) }},
+		{Title: "TRANSPORT", MaxWidth: 10, Drop: 8, Text: func(r fleetRow) string { return r.member.Transport() }},
+		{Title: "RECORDS", MaxWidth: 8, Drop: 1, Text: num(func(r fleetRow) int { return sum(r.report.Records) })},
+		{Title: "LOCKED", MaxWidth: 7, Drop: 2, Text: num(func(r fleetRow) int { return sum(r.report.Locks) })},
 		{Title: "ORPH/STALE", MaxWidth: 10, Text: func(r fleetRow) string {
 			if r.report == nil {
 				return "-"
 			}
 			return fmt.Sprintf("%d/%d", r.report.Locks[stores.VerdictOrphaned], r.report.Locks[stores.VerdictStale])
 		}},
-		{Title: "STUCK", MaxWidth: 6, Drop: 1, Text: num(func(r fleetRow) int { return kindCount(r.report, check.StuckRecord) })},
-		{Title: "ERRORS", MaxWidth: 6, Drop: 2, Text: num(func(r fleetRow) int { return r.report.Records[stores.StatusError] })},
-		{Title: "CORRUPT", MaxWidth: 7, Drop: 3, Text: num(func(r fleetRow) int { return r.report.Records["corrupt"] })},
+		{Title: "STUCK", MaxWidth: 6, Drop: 3, Text: num(func(r fleetRow) int { return kindCount(r.report, check.StuckRecord) })},
+		{Title: "ERRORS", MaxWidth: 6, Drop: 4, Text: num(func(r fleetRow) int { return r.report.Records[stores.StatusError] })},
+		{Title: "CORRUPT", MaxWidth: 7, Drop: 5, Text: num(func(r fleetRow) int { return r.report.Records["corrupt"] })},
 		{Title: "FINDINGS", Whole: true, Text: fleetFindings,
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "CHECKED", Drop: 4, Text: func(r fleetRow) string {
+		{Title: "CHECKED", Drop: 6, Text: func(r fleetRow) string {
 			switch {
 			case r.loading && r.checked.IsZero():
 				return "checking…"

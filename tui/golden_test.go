@@ -260,6 +260,7 @@ func TestGolden(t *testing.T) {
 		{name: "fleet", opts: withFleet(t), steps: openFleet, want: "prod/eu-west-1/team-payments"},
 		{name: "fleet_100x30", width: 100, height: 30, opts: withFleet(t), steps: openFleet, want: "3c 3w"},
 		{name: "fleet_80x24", width: 80, height: 24, opts: withFleet(t), steps: openFleet, want: "FINDINGS"},
+		{name: "fleet_60x20", width: 60, height: 20, opts: withFleet(t), steps: openFleet, want: "FINDINGS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
