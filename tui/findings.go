@@ -40,9 +40,12 @@ func newFindingsView(e *env) *findingsView {
 		{Title: "SEVERITY", MaxWidth: 9, Text: func(f check.Finding) string { return string(f.Severity) },
 			Style:   func(f check.Finding) *lipgloss.Style { return st.SeverityStyle(f.Severity) },
 			Compare: func(a, b check.Finding) int { return cmp.Compare(a.Severity.Rank(), b.Severity.Rank()) }},
-		{Title: "KIND", MaxWidth: 24, Text: func(f check.Finding) string { return string(f.Kind) }},
-		{Title: "RESOURCES", MaxWidth: 36, Middle: true, Text: func(f check.Finding) string { return ptext.Escape(strings.Join(f.Resources, ", ")) }},
-		{Title: "EVIDENCE", Flex: true, Text: func(f check.Finding) string { return ptext.Escape(redact.Text(f.Evidence)) }},
+		// The kind is never cut and the IDs keep their share; the evidence
+		// column, whole under the table for the selected finding, goes
+		// first when narrow.
+		{Title: "KIND", Whole: true, Text: func(f check.Finding) string { return string(f.Kind) }},
+		{Title: "RESOURCES", Flex: true, Middle: true, MinWidth: 16, Text: func(f check.Finding) string { return ptext.Escape(strings.Join(f.Resources, ", ")) }},
+		{Title: "EVIDENCE", MinWidth: 20, Drop: 1, Text: func(f check.Finding) string { return ptext.Escape(redact.Text(f.Evidence)) }},
 	}, findingKey, func(f check.Finding) []string {
 		return append([]string{string(f.Kind), string(f.Severity)}, f.Resources...)
 	}, st.Grid)

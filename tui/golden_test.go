@@ -256,6 +256,7 @@ func TestGolden(t *testing.T) {
 		{name: "command_locks", steps: func(h *syncHarness) { h.keys(":"); h.typeText("locks"); h.keys("enter") }, want: "statescope › demo › locks"},
 		{name: "findings", steps: func(h *syncHarness) { h.keys(":"); h.typeText("check"); h.keys("enter") }, want: "repair: statescope edit prod/cache/sessions"},
 		{name: "findings_80x24", width: 80, height: 24, steps: func(h *syncHarness) { h.keys(":"); h.typeText("check"); h.keys("enter") }, want: "orphaned-lock"},
+		{name: "findings_60x20", width: 60, height: 20, steps: func(h *syncHarness) { h.keys(":"); h.typeText("check"); h.keys("enter") }, want: "orphaned-lock"},
 		{name: "tree_80x24", width: 80, height: 24, steps: func(h *syncHarness) { openRecord("prod/api/gateway")(h); h.keys("g") }, opts: withMissingDep(t), want: "missing"},
 		{name: "fleet", opts: withFleet(t), steps: openFleet, want: "prod/eu-west-1/team-payments"},
 		{name: "fleet_100x30", width: 100, height: 30, opts: withFleet(t), steps: openFleet, want: "3c 3w"},
