@@ -401,11 +401,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 // fleetStart reports the UI opened on the fleet: the global keys work
 // there before a context is open (those needing a store say so).
 func (m *Model) fleetStart() bool {
-	if len(m.stack) == 0 {
-		return false
-	}
-	_, ok := m.stack[0].(*fleetView)
-	return ok
+	return len(m.stack) > 0 && isFleet(m.stack[0])
 }
 
 // noStore refuses, saying why, what needs a store while none is open

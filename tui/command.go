@@ -121,6 +121,12 @@ func (c *commandBar) run(words []string) tea.Cmd {
 	case "help":
 		return m.push(newHelpView(m.env, m.top()))
 	case "fleet":
+		for len(m.stack) > 1 && slices.ContainsFunc(m.stack, isFleet) && !isFleet(m.top()) {
+			m.pop() // back to the fleet this context was opened from
+		}
+		if isFleet(m.top()) {
+			return nil
+		}
 		return m.push(newFleetView(m.env))
 	case "check":
 		return m.push(newFindingsView(m.env))
@@ -140,4 +146,9 @@ func (c *commandBar) run(words []string) tea.Cmd {
 
 func (c *commandBar) view() string {
 	return c.in.View(c.m.env.styles.Key) + c.m.env.styles.Dim.Render("   resources · locks · audit · backups · messages · check · fleet · ctx NAME · help · q   (tab completes)")
+}
+
+func isFleet(v View) bool {
+	_, ok := v.(*fleetView)
+	return ok
 }

@@ -675,3 +675,23 @@ func TestFleetRechecksARepairedContext(t *testing.T) {
 		t.Errorf("back on the fleet, the repaired context's row is stale:\n%s", s)
 	}
 }
+
+// TestFleetCommandReturnsToTheFleet: :fleet from a context opened from
+// the fleet goes back to that fleet (its rows and cursor) rather than
+// stacking a second one that checks every context again.
+func TestFleetCommandReturnsToTheFleet(t *testing.T) {
+	h := newSyncHarness(t, startFleetOptions(t))
+	first := h.m.top()
+	h.keys("j", "enter", ":")
+	h.typeText("fleet")
+	h.keys("enter")
+	fleets := 0
+	for _, v := range h.m.stack {
+		if _, ok := v.(*fleetView); ok {
+			fleets++
+		}
+	}
+	if h.m.top() != first || fleets != 1 {
+		t.Errorf(":fleet did not return to the fleet (%d fleets on the stack):\n%s", fleets, h.screen())
+	}
+}
