@@ -93,7 +93,7 @@ func newFleetView(e *env) *fleetView {
 		{Title: "CORRUPT", MaxWidth: 7, Drop: 5, Text: num(func(r fleetRow) int { return r.report.Records["corrupt"] })},
 		{Title: "FINDINGS", Whole: true, Text: fleetFindings,
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "CHECKED", Drop: 6, Text: func(r fleetRow) string {
+		{Title: "CHECKED", Whole: true, Drop: 6, Text: func(r fleetRow) string {
 			switch {
 			case r.loading && r.checked.IsZero():
 				return "checking…"
