@@ -352,7 +352,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if top.Capturing() {
 		return top.Update(msg)
 	}
-	if m.env.session.Store == nil && !m.fleetStart() && !key.Matches(msg, g.Quit) {
+	if m.env.session.Store == nil && !m.fleetHome() && !key.Matches(msg, g.Quit) {
 		return top.Update(msg) // no store yet: only the connect view's keys
 	}
 	if c, ok := top.(claimer); ok && c.Claims(msg) {
@@ -393,14 +393,21 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		if m.noStore() {
 			return nil
 		}
+		if m.fleetHome() { // a context opened from the fleet: it stays under
+			for len(m.stack) > 1 {
+				m.pop()
+			}
+			return m.push(newResourcesView(m.env))
+		}
 		return m.replace(newResourcesView(m.env))
 	}
 	return top.Update(msg)
 }
 
-// fleetStart reports the UI opened on the fleet: the global keys work
-// there before a context is open (those needing a store say so).
-func (m *Model) fleetStart() bool {
+// fleetHome reports the fleet is the bottom view: the start screen (the
+// global keys work there before a context is open, those needing a store
+// say so) or the fleet the current context was opened from.
+func (m *Model) fleetHome() bool {
 	return len(m.stack) > 0 && isFleet(m.stack[0])
 }
 
@@ -664,7 +671,7 @@ func (m *Model) helpBar() string {
 		bindings = typing.TypingHelp()
 	case v.Capturing():
 		bindings = m.env.keys.Input.ShortHelp()
-	case m.env.session.Store == nil && !m.fleetStart():
+	case m.env.session.Store == nil && !m.fleetHome():
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.Quit) // nothing else works yet
 	default:
 		bindings = append(v.Keys().ShortHelp(), m.env.keys.Global.ShortHelp()...)

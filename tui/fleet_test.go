@@ -695,3 +695,17 @@ func TestFleetCommandReturnsToTheFleet(t *testing.T) {
 		t.Errorf(":fleet did not return to the fleet (%d fleets on the stack):\n%s", fleets, h.screen())
 	}
 }
+
+// TestResourcesKeyKeepsTheFleet: R in a context opened from the fleet
+// goes to its resources with the fleet still under them.
+func TestResourcesKeyKeepsTheFleet(t *testing.T) {
+	h := newSyncHarness(t, startFleetOptions(t))
+	h.keys("j", "L", "R")
+	if s := h.screen(); !strings.Contains(s, "› fleet › resources") || strings.Contains(s, "› locks") {
+		t.Fatalf("R did not open the resources over the fleet:\n%s", s)
+	}
+	h.keys("esc")
+	if !isFleet(h.m.top()) {
+		t.Errorf("esc after R did not return to the fleet:\n%s", h.screen())
+	}
+}
