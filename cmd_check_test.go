@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -181,23 +179,6 @@ func TestFleetCommandsShowUnreachableAsARow(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "", "--config", cfg, "list", "--contexts", "clean", "--store", "/x"); code != exitUsage {
 		t.Errorf("--contexts with --store: exit %d, want 2", code)
-	}
-}
-
-// A failed context's cell says what kind of failure it was only where the
-// operator acts differently: a store without a lock inventory is reachable.
-func TestFailureMark(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want string
-	}{
-		{fmt.Errorf("prod has no lock inventory: %w", stores.ErrUnsupported), "UNSUPPORTED"},
-		{fmt.Errorf("list: %w", context.DeadlineExceeded), "TIMED OUT"},
-		{errors.New("dial tcp 127.0.0.1:1: connection refused"), "FAILED"},
-	} {
-		if got := failureMark(tc.err); got != tc.want {
-			t.Errorf("failureMark(%v) = %q, want %q", tc.err, got, tc.want)
-		}
 	}
 }
 

@@ -251,7 +251,7 @@ func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOu
 		// break the columns or act on the terminal.
 		name := printable.Escape(r.member.Name)
 		if r.err != nil {
-			fmt.Fprintf(tw, "%s\t%s%s\n", name, failureMark(r.err), dashes)
+			fmt.Fprintf(tw, "%s\t%s%s\n", name, strings.ToUpper(fleet.Failure(r.err)), dashes)
 			continue
 		}
 		for _, row := range o.rows(r.value) {
@@ -270,19 +270,6 @@ func writeFleet[T any](a *app, results []memberResult[T], asJSON bool, o fleetOu
 		}
 	}
 	return fleetFailure(results, o.verb)
-}
-
-// failureMark is a failed context's table cell; stderr gives the reason.
-// Most failures are not about reaching the store, so only the two kinds an
-// operator acts on differently are named.
-func failureMark(err error) string {
-	switch {
-	case errors.Is(err, stores.ErrUnsupported):
-		return "UNSUPPORTED"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "TIMED OUT"
-	}
-	return "FAILED"
 }
 
 // contextError is a JSON element for a context that could not be read.

@@ -89,6 +89,12 @@ func (v *findingsView) SetSize(w, h int) {
 func (v *findingsView) load() tea.Cmd {
 	v.loading, v.err = true, nil
 	s, opt := v.env.session.Store, v.env.checkOptions(v.env.session.Name)
+	// Not a context of the fleet (--store, --infra): the session's own
+	// target and flags, so a repair names this store, never the current
+	// context's.
+	if opt.Select == nil {
+		opt.Target, opt.Select = v.env.session.Target, v.env.session.Args
+	}
 	return fetch(&v.scope, func(ctx context.Context) (*check.Report, error) { return check.Run(ctx, s, opt) })
 }
 

@@ -69,6 +69,23 @@ func TestFindingsRepairThroughTheDialogs(t *testing.T) {
 	}
 }
 
+// TestFindingsRepairsNameTheStore: a store opened with --store (no
+// context) has repairs that name it, so one pasted later does not act on
+// the config's current context.
+func TestFindingsRepairsNameTheStore(t *testing.T) {
+	s := memory.New()
+	if err := s.Save(context.Background(), &stores.State{ResourceID: "web", Status: stores.StatusDestroying, UpdatedAt: "2020-01-01T00:00:00Z"}); err != nil {
+		t.Fatal(err)
+	}
+	h := newSyncHarness(t, Options{Session: Session{Store: s, Name: "/srv/state", Target: "file:///srv/state", Args: []string{"--store", "/srv/state"}}, StateDir: t.TempDir()})
+	h.keys(":")
+	h.typeText("check")
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "--reason 'left in destroying by an interrupted run' --store /srv/state") {
+		t.Errorf("the repair does not name the store:\n%s", s)
+	}
+}
+
 func TestFindingsSummary(t *testing.T) {
 	h := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}})
 	h.keys(":")

@@ -3,7 +3,6 @@ package tui
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,7 +133,7 @@ func kindCount(r *check.Report, k check.Kind) int {
 func fleetFindings(r fleetRow) string {
 	switch {
 	case r.err != nil:
-		return fleetFailure(r.err)
+		return fleet.Failure(r.err)
 	case r.report == nil:
 		return "…"
 	case len(r.report.Findings) == 0:
@@ -156,7 +155,7 @@ func fleetFindings(r fleetRow) string {
 func fleetWords(r fleetRow) []string {
 	switch {
 	case r.err != nil:
-		return []string{"failed", fleetFailure(r.err)}
+		return []string{"failed", fleet.Failure(r.err)}
 	case r.report == nil:
 		return nil
 	case len(r.report.Findings) == 0:
@@ -173,19 +172,6 @@ func fleetWords(r fleetRow) []string {
 		}
 	}
 	return words
-}
-
-// fleetFailure is a failed context's FINDINGS cell, in the CLI fleet
-// table's words: most failures are not about reaching the store, so only
-// the two an operator acts on differently are named.
-func fleetFailure(err error) string {
-	switch {
-	case errors.Is(err, stores.ErrUnsupported):
-		return "unsupported"
-	case errors.Is(err, fleet.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return "timed out"
-	}
-	return "failed"
 }
 
 func fleetStyle(st *Styles, r fleetRow) *lipgloss.Style {

@@ -90,6 +90,21 @@ type Options struct {
 // ErrTimeout marks a member that did not answer within its timeout.
 var ErrTimeout = errors.New("no answer")
 
+// Failure names the kind of a member's failure, in the words fleet tables
+// use: "unsupported" (reachable, but without what was asked, such as a lock
+// inventory), "timed out", else "failed". Most failures are not about
+// reaching the store, so only the kinds an operator acts on differently
+// are told apart; the error itself says the rest.
+func Failure(err error) string {
+	switch {
+	case errors.Is(err, stores.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	return "failed"
+}
+
 // Run calls do for every member, at most opt.Parallel at once, each under
 // its own timeout, and hands each result to done as it arrives (one call
 // at a time). A member whose do does not return within the timeout is

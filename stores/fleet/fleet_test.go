@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -153,5 +154,23 @@ func TestSelectAllKeepsEveryName(t *testing.T) {
 	// Its repairs would say --context "", which means the current context.
 	if _, err := fleet.Open(t.Context(), got[0]); err == nil || !strings.Contains(err.Error(), "empty name") {
 		t.Errorf("the unnamed context opened: %v", err)
+	}
+}
+
+// A failed member is told apart only where the operator acts differently:
+// a store without what was asked is reachable; a timeout is not a refusal.
+func TestFailure(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("prod has no lock inventory: %w", stores.ErrUnsupported), "unsupported"},
+		{fmt.Errorf("%w within 30s", fleet.ErrTimeout), "timed out"},
+		{fmt.Errorf("list: %w", context.DeadlineExceeded), "timed out"},
+		{errors.New("dial tcp 127.0.0.1:1: connection refused"), "failed"},
+	} {
+		if got := fleet.Failure(tc.err); got != tc.want {
+			t.Errorf("Failure(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
