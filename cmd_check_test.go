@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"statescope/printable"
 	"statescope/stores"
+	"statescope/stores/check"
 	"statescope/stores/filesystem"
 )
 
@@ -438,5 +440,55 @@ func TestCheckRepairsNameTheCurrentContext(t *testing.T) {
 		if strings.HasPrefix(f.Repair, "statescope ") && !strings.HasSuffix(f.Repair, " --context prod") {
 			t.Errorf("repair does not name the context: %q", f.Repair)
 		}
+	}
+}
+
+// TestStuckRecordRepairFollowsItsLock: a stuck record's repair is the one
+// statescope will carry out given its lock — set status when unlocked,
+// recover (release, then set status) under an orphaned lock, none while a
+// live holder keeps it — and each printed repair, run, clears its finding.
+func TestStuckRecordRepairFollowsItsLock(t *testing.T) {
+	dir := dirOf(t, stores.StatusProvisioning, "free", "orphaned", "running")
+	host, _ := os.Hostname()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for id, pid := range map[string]int{"orphaned": gone.Process.Pid, "running": os.Getpid()} {
+		h := &stores.Holder{Tool: "statescope", Host: host, PID: pid, Operation: "apply", Since: time.Now().UTC().Truncate(time.Second)}
+		if err := os.WriteFile(filepath.Join(dir, id+".lock"), stores.EncodeLockBody(h), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stuck := func() map[string]string {
+		t.Helper()
+		_, out, _ := cli(t, "", "--store", dir, "check", "-o", "json")
+		var r struct{ Findings []check.Finding }
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		repairs := map[string]string{}
+		for _, f := range r.Findings {
+			if f.Kind == check.StuckRecord {
+				repairs[f.Resources[0]] = f.Repair
+			}
+		}
+		return repairs
+	}
+	repairs := stuck()
+	for id, want := range map[string]string{"free": "set-status free error", "orphaned": "recover orphaned --token ", "running": ""} {
+		got, found := repairs[id]
+		if !found || (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("%s: repair %q, want one with %q", id, got, want)
+		}
+	}
+	for _, id := range []string{"free", "orphaned"} {
+		args := append(shellArgs(t, repairs[id]), "--yes")
+		if code, out, errOut := cli(t, "", args...); code != 0 {
+			t.Fatalf("%q: exit %d\n%s%s", repairs[id], code, out, errOut)
+		}
+	}
+	if left := stuck(); len(left) != 1 || left["running"] != "" {
+		t.Errorf("after the repairs, stuck records %v; want only running, without a repair", left)
 	}
 }

@@ -227,7 +227,7 @@ func Run(ctx context.Context, s stores.Store, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	c.records(rows, skip)
+	c.records(rows, locks, skip)
 	c.locks(locks, rows)
 	c.graph(rows)
 	c.names(rows, nameRuleFor(inner, opt.Target))
@@ -250,7 +250,11 @@ func (c *checker) cmd(args ...string) string {
 	return shellcmd.Line(append(args, c.opt.Select...)...)
 }
 
-func (c *checker) records(rows []stores.Row, skip map[string]bool) {
+func (c *checker) records(rows []stores.Row, locks []stores.LockInfo, skip map[string]bool) {
+	lockOf := make(map[string]stores.LockInfo, len(locks))
+	for _, l := range locks {
+		lockOf[l.ResourceID] = l
+	}
 	for _, r := range rows {
 		// Another file claiming the ID is a duplicate-id finding (names).
 		if r.Corrupt() && !(r.Readable && filesystem.OnlyConflict(r.Problem)) {
@@ -265,11 +269,7 @@ func (c *checker) records(rows []stores.Row, skip map[string]bool) {
 		c.report.Records[r.Status]++
 		switch {
 		case r.IsStuck(c.opt.Now, c.opt.StaleAfter):
-			t, _ := stores.ParseTime(r.UpdatedAt)
-			c.add(Finding{Kind: StuckRecord, Severity: Warning, Resources: []string{r.ID}, Source: r.Source,
-				Evidence: fmt.Sprintf("%s since %s (%s ago, longer than %s): a run that ended midway left it", r.Status, r.UpdatedAt,
-					stores.HumanDuration(c.opt.Now.Sub(t)), stores.HumanDuration(c.opt.StaleAfter)),
-				Repair: c.cmd("set-status", r.ID, stores.StatusError, "--reason", stores.StuckReason(r.Status))})
+			c.add(c.stuck(r, lockOf))
 		case r.Status == stores.StatusError:
 			why := "status error"
 			if r.Error != "" {
@@ -280,6 +280,32 @@ func (c *checker) records(rows []stores.Row, skip map[string]bool) {
 				Repair:   c.cmd("set-status", r.ID, stores.StatusActive)})
 		}
 	}
+}
+
+// stuck is a stuck record's finding. Its repair depends on its lock: set
+// status is refused while one is held, so under an orphaned lock the repair
+// is recover (release, then set status, each step checked again), and under
+// any other lock there is none until that lock is dealt with.
+func (c *checker) stuck(r stores.Row, lockOf map[string]stores.LockInfo) Finding {
+	t, _ := stores.ParseTime(r.UpdatedAt)
+	f := Finding{Kind: StuckRecord, Severity: Warning, Resources: []string{r.ID}, Source: r.Source,
+		Evidence: fmt.Sprintf("%s since %s (%s ago, longer than %s): a run that ended midway left it", r.Status, r.UpdatedAt,
+			stores.HumanDuration(c.opt.Now.Sub(t)), stores.HumanDuration(c.opt.StaleAfter))}
+	l, locked := lockOf[r.ID]
+	switch {
+	case !locked:
+		f.Repair = c.cmd("set-status", r.ID, stores.StatusError, "--reason", stores.StuckReason(r.Status))
+	case l.Verdict == stores.VerdictOrphaned && l.Unproven == "":
+		f.Evidence += "; its lock is orphaned: recover releases it, then sets the status"
+		args := []string{"recover", r.ID}
+		if l.Token != "" {
+			args = append(args, "--token", l.Token)
+		}
+		f.Repair = c.cmd(args...)
+	default:
+		f.Evidence += fmt.Sprintf("; it is still locked (%s): its status can be set once the lock is released or ends (see the lock's finding)", l.Verdict)
+	}
+	return f
 }
 
 func (c *checker) locks(locks []stores.LockInfo, rows []stores.Row) {
