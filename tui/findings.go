@@ -159,7 +159,7 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 			return refused
 		}
 		for _, l := range v.report.Inventory {
-			if l.ResourceID == id && l.Token == f.Token && f.Token != "" {
+			if l.ResourceID == id && l.Token == f.Token && f.Token != "" && l.Unproven == "" {
 				var cmd tea.Cmd
 				v.confirm, cmd = e.askRelease(l)
 				return cmd
@@ -172,9 +172,14 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 			// Under an orphaned lock, set status would be refused until the
 			// lock is released: recover does both, as u does elsewhere.
 			for _, l := range v.report.Inventory {
-				if l.ResourceID == id && recoverable(true, &l) {
+				if l.ResourceID != id {
+					continue
+				}
+				if recoverable(true, &l) && l.Unproven == "" {
 					return e.openRecover(id, v.keys.Repair)
 				}
+				// As the check says: set status is refused while it is held.
+				return showStatus(fmt.Sprintf("%s is still locked (%s): set its status once the lock is released or ends", ptext.Escape(id), l.Verdict), false)
 			}
 			// The reason the repair command shown gives.
 			for _, r := range v.report.Rows {
@@ -195,7 +200,11 @@ func (v *findingsView) repair(f check.Finding) tea.Cmd {
 		return tea.Batch(cmd, d.startEdit(false))
 	}
 	if f.Repair != "" {
-		return showStatus(fmt.Sprintf("this repair runs outside statescope; %s copies it: %s", v.keys.Copy.Help().Key, f.Repair), false)
+		where := "this repair runs outside statescope"
+		if strings.HasPrefix(f.Repair, "statescope ") {
+			where = "this repair is not carried out here (see the evidence)"
+		}
+		return showStatus(fmt.Sprintf("%s; %s copies it: %s", where, v.keys.Copy.Help().Key, f.Repair), false)
 	}
 	return showStatus("no repair to run: "+string(f.Kind)+" needs a person to decide", false)
 }

@@ -86,6 +86,37 @@ func TestFindingsRepairsNameTheStore(t *testing.T) {
 	}
 }
 
+// TestFindingsRepairsTheLockAllows: x does what the check's repair says
+// given the lock — a stuck record a live holder still locks is not sent
+// to a set status that would be refused, and a lock whose token cannot
+// prove it names the lock is not force-released by token.
+func TestFindingsRepairsTheLockAllows(t *testing.T) {
+	t.Run("stuck under a live lock", func(t *testing.T) {
+		s := memory.New()
+		ctx := context.Background()
+		if err := s.Save(ctx, &stores.State{ResourceID: "web", Status: stores.StatusProvisioning, UpdatedAt: "2020-01-01T00:00:00Z"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Lock(ctx, "web"); err != nil {
+			t.Fatal(err)
+		}
+		h := newRepairHarness(t, s, false)
+		h.findFinding("stuck-record")
+		h.keys("x")
+		h.expectScreen("web is still locked (")
+	})
+	t.Run("unproven token", func(t *testing.T) {
+		gs := newGoldenStore(t)
+		for i := range gs.locks {
+			gs.locks[i].Unproven = "the backend's lease ID is not the lock's"
+		}
+		h := newRepairHarness(t, gs, false)
+		h.findFinding("orphaned-lock")
+		h.keys("x")
+		h.expectScreen("not carried out here", "--unproven")
+	})
+}
+
 func TestFindingsSummary(t *testing.T) {
 	h := newSyncHarness(t, Options{Session: Session{Store: newGoldenStore(t), Name: "demo"}})
 	h.keys(":")
