@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/check"
 	"statescope/stores/filesystem"
+	"statescope/stores/printable"
 )
 
 func cleanDir(t *testing.T) string { return dirOf(t, stores.StatusActive, "db", "web") }

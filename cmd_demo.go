@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"statescope/shellcmd"
 	"statescope/stores/demo"
+	"statescope/stores/shellcmd"
 )
 
 //go:embed testdata/demo

@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/fleet"
+	"statescope/stores/printable"
 )
 
 // fleetFlags select many contexts for check, locks and list.

@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/jsondoc"
+	"statescope/stores/printable"
 	"statescope/stores/redact"
 )
 

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/repair"
+	"statescope/stores/shellcmd"
 )
 
 func init() { commands = append(commands, (*app).unlockCommand) }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"statescope/remote"
-	"statescope/shellcmd"
 	"statescope/stores"
+	"statescope/stores/shellcmd"
 )
 
 // plainUnlock is `unlock ID --plain`: the backend's own Unlock, for a

@@ -13,9 +13,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
-	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/fleet"
+	ptext "statescope/stores/printable"
 	"statescope/stores/repair"
 	"statescope/tui/grid"
 )

@@ -13,9 +13,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
-	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/check"
+	ptext "statescope/stores/printable"
 	"statescope/stores/redact"
 	"statescope/stores/repair"
 	"statescope/tui/grid"

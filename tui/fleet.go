@@ -15,10 +15,10 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
-	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/check"
 	"statescope/stores/fleet"
+	ptext "statescope/stores/printable"
 	"statescope/tui/grid"
 )
 

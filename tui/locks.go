@@ -13,9 +13,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"statescope/keymap"
-	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/redact"
+	"statescope/stores/shellcmd"
 	"statescope/tui/grid"
 )
 

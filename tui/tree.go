@@ -10,9 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"statescope/keymap"
-	ptext "statescope/printable"
 	"statescope/stores"
 	"statescope/stores/graph"
+	ptext "statescope/stores/printable"
 )
 
 // treeDepth is how many levels open on entry.

@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/filesystem"
 	"statescope/stores/graph"
+	"statescope/stores/shellcmd"
 )
 
 // Severity orders findings: critical needs a human now, warning soon,

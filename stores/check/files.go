@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/filesystem"
+	"statescope/stores/shellcmd"
 )
 
 // dirStore is a store kept in one local directory (the filesystem store),

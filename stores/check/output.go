@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
-	"statescope/printable"
 	"statescope/stores"
+	"statescope/stores/printable"
 )
 
 // Result is one context's check: a report, or why the store could not be

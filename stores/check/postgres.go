@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/postgres"
+	"statescope/stores/shellcmd"
 )
 
 // fixTimestampsSQL sets an unreadable timestamp to now, touching nothing

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"statescope/printable"
+	"statescope/stores/printable"
 )
 
 // WriteDOT writes Graphviz DOT: statuses as node attributes, missing nodes

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"statescope/printable"
 	"statescope/stores"
 	"statescope/stores/graph"
+	"statescope/stores/printable"
 )
 
 // hostileIDs are resource IDs a store may hold: every character DOT,

@@ -16,13 +16,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"statescope/shellcmd"
 	"statescope/stores"
 	"statescope/stores/redact"
 	"statescope/stores/repair/audit"
 	"statescope/stores/repair/backup"
 	"statescope/stores/repair/editor"
 	"statescope/stores/repair/private"
+	"statescope/stores/shellcmd"
 )
 
 // Action names a kind of mutation in backups and the audit log; it is

@@ -3,7 +3,7 @@ package printable_test
 import (
 	"testing"
 
-	"statescope/printable"
+	"statescope/stores/printable"
 )
 
 func TestEscape(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"statescope/printable"
-	"statescope/shellcmd"
+	"statescope/stores/printable"
+	"statescope/stores/shellcmd"
 )
 
 // TestLineSurvivesTheShell runs each printed line through sh -c, with a

@@ -11,7 +11,7 @@ import (
 
 	"al.essio.dev/pkg/shellescape"
 
-	"statescope/printable"
+	"statescope/stores/printable"
 )
 
 // Line is `statescope ARGS…` with each argument quoted where it must be.
