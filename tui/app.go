@@ -104,6 +104,10 @@ type Model struct {
 	// opening counts context switches: only the latest one's session is
 	// adopted when it answers.
 	opening int
+	// cancelOpening stops the context being opened (openingName); nil
+	// when none is.
+	cancelOpening context.CancelFunc
+	openingName   string
 
 	width, height int
 	spinner       spinner.Model
@@ -361,6 +365,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, g.Quit) && len(m.stack) == 1:
 		return m.quit() // only from a top-level view; elsewhere q closes
+	case key.Matches(msg, g.Back) && m.stopOpening():
+		m.setStatus("stopped opening context "+m.openingName, false)
+		return nil
 	case key.Matches(msg, g.Back), key.Matches(msg, g.Quit):
 		if b, ok := top.(backer); ok && b.Back() {
 			return nil
@@ -456,12 +463,16 @@ func (m *Model) switchContextThen(name string, keep View, then func(*env) View) 
 		m.setStatus("no config contexts to switch to", true)
 		return nil
 	}
-	ctx, timeout, hostKeys := m.env.ctx, m.env.opts.OperationTimeout, m.env.opts.HostKeys
+	hostKeys := m.env.opts.HostKeys
+	// A later choice, or esc, stops this one: a dial to an unreachable
+	// host must not run on to its timeout behind the operator's back.
+	m.stopOpening()
+	ctx, cancel := context.WithTimeout(m.env.ctx, m.env.opts.OperationTimeout)
 	m.opening++
 	gen := m.opening
-	m.setStatus("opening context "+name+"…", false)
+	m.openingName, m.cancelOpening = name, cancel
+	m.setStatus("opening context "+name+"… ("+m.env.keys.Global.Back.Help().Key+" stops)", false)
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		s, err := opening(hostKeys, ctx, func(ctx context.Context) (Session, error) { return open(ctx, name) })
 		if err != nil {
@@ -471,6 +482,18 @@ func (m *Model) switchContextThen(name string, keep View, then func(*env) View) 
 	}
 }
 
+// stopOpening cancels the context being opened, if any; its answer, when
+// it comes, is dropped.
+func (m *Model) stopOpening() bool {
+	if m.cancelOpening == nil {
+		return false
+	}
+	m.cancelOpening()
+	m.cancelOpening = nil
+	m.opening++
+	return true
+}
+
 func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 	switch {
 	case msg.gen != m.opening && msg.err == nil:
@@ -478,9 +501,11 @@ func (m *Model) switchSession(msg sessionMsg) tea.Cmd {
 	case msg.gen != m.opening:
 		return nil
 	}
+	m.cancelOpening = nil
 	if msg.err != nil {
 		if title, hostKey := openFailure(msg.err); hostKey {
 			m.dialog = &alertDialog{title: title, err: msg.err}
+			m.status = "" // no longer opening: the dialog says why
 			return nil
 		}
 		m.setStatus(msg.err.Error(), true)

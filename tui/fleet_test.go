@@ -556,6 +556,56 @@ func TestFleetLaterOpenWins(t *testing.T) {
 	})
 }
 
+// TestEscStopsOpeningAContext: a context that does not answer (a dial to a
+// host that drops packets) is stopped by esc, not left to run to its
+// timeout; the fleet stays, and a later answer is not adopted.
+func TestEscStopsOpeningAContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stopped := make(chan error, 1)
+		opts := Options{
+			Session:    Session{Store: memory.New(), Name: "x"},
+			OpenTarget: func(context.Context, string) (stores.Store, error) { return memory.New(), nil },
+			Fleet:      []fleet.Member{{Name: "hangs", Target: "a"}},
+			OpenContext: func(ctx context.Context, name string) (Session, error) {
+				<-ctx.Done()
+				stopped <- ctx.Err()
+				return Session{}, ctx.Err()
+			},
+			OperationTimeout: time.Hour,
+		}
+		h := newAsyncHarnessWith(t, opts)
+		defer h.close()
+		h.run(h.m.push(newFleetView(h.m.env)))
+		for h.m.top().(*fleetView).Busy() {
+			h.send(h.next(5 * time.Second))
+		}
+		h.keys("enter")
+		if !strings.Contains(h.m.status, "opening context hangs… (esc stops)") {
+			t.Fatalf("status %q", h.m.status)
+		}
+		h.keys("esc")
+		synctest.Wait()
+		select {
+		case err := <-stopped:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("the open ended with %v, want it cancelled", err)
+			}
+		default:
+			t.Fatal("esc did not stop the open")
+		}
+		if !strings.Contains(h.m.status, "stopped opening context hangs") {
+			t.Errorf("status %q", h.m.status)
+		}
+		for len(h.msgs) > 0 {
+			h.send(<-h.msgs)
+			synctest.Wait()
+		}
+		if _, still := h.m.top().(*fleetView); !still || h.m.env.session.Name != "x" || strings.Contains(h.m.status, "canceled") {
+			t.Errorf("after esc: top %T, session %q, status %q", h.m.top(), h.m.env.session.Name, h.m.status)
+		}
+	})
+}
+
 // firstListBlocks is a store whose first listing waits for its context
 // and which fails every listing once closed.
 type firstListBlocks struct {

@@ -12,6 +12,13 @@ import (
 // Is reports whether every character of s prints (spaces included;
 // newlines, tabs, control and format characters and invalid bytes not).
 func Is(s string) bool {
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] >= ' ' && s[i] <= '~' // the common case, a byte at a time
+	}
+	if ascii {
+		return true
+	}
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 || !strconv.IsPrint(r) {

@@ -25,3 +25,23 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEscape: what Escape gives always prints, a string is kept as it is
+// exactly when it prints, and escaping twice changes nothing.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"prod/db/orders", "new\nline", "esc\x1b[2J", "bidi\u202e", "bad\xff", "~\x7f", " "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := printable.Escape(s)
+		if !printable.Is(e) {
+			t.Errorf("Escape(%q) = %q does not print", s, e)
+		}
+		if printable.Is(s) != (e == s) {
+			t.Errorf("Is(%q) = %v but Escape gives %q", s, printable.Is(s), e)
+		}
+		if printable.Escape(e) != e {
+			t.Errorf("escaping %q twice changed it", s)
+		}
+	})
+}

@@ -14,6 +14,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"statescope/stores/printable"
 )
 
 // SyncFilterLimit is the number of candidate rows filtered inside Update;
@@ -86,6 +88,12 @@ type Model[T any] struct {
 func New[T any](cols []Column[T], key func(T) string, search func(T) []string, styles Styles) *Model[T] {
 	return &Model[T]{cols: cols, key: key, search: search, styles: styles, sortCol: -1, widths: make([]int, len(cols)), wraps: map[*lipgloss.Style][2]string{}}
 }
+
+// cellText is what a cell shows: its text with whatever does not print
+// (a control character or escape in a resource ID or a context name)
+// written as its escape, so it can neither act on the terminal nor vanish
+// and make two different IDs look the same.
+func cellText[T any](c Column[T], it T) string { return printable.Escape(c.Text(it)) }
 
 // SetSize sets the area the grid renders into, header included.
 func (m *Model[T]) SetSize(w, h int) {
@@ -206,7 +214,7 @@ func (m *Model[T]) Append(batch []T) {
 		m.haystack = append(m.haystack, haystackOf(m.search(it)))
 		m.rank = append(m.rank, 0)
 		for c, col := range m.cols {
-			m.widths[c] = max(m.widths[c], ansi.StringWidth(col.Text(it)))
+			m.widths[c] = max(m.widths[c], ansi.StringWidth(cellText(col, it)))
 		}
 		added[i] = first + i
 	}
@@ -285,7 +293,7 @@ func (m *Model[T]) Recompute(changed func(T) bool) tea.Cmd {
 	m.widths = make([]int, len(m.cols))
 	for i, it := range m.items {
 		for c, col := range m.cols {
-			m.widths[c] = max(m.widths[c], ansi.StringWidth(col.Text(it)))
+			m.widths[c] = max(m.widths[c], ansi.StringWidth(cellText(col, it)))
 		}
 		if changed != nil && changed(it) {
 			m.haystack[i] = haystackOf(m.search(it))
@@ -755,7 +763,7 @@ func (m *Model[T]) View() string {
 			if widths[i] == 0 {
 				continue
 			}
-			cell := pad(Cut(c.Text(it), widths[i], c.Middle), widths[i])
+			cell := pad(Cut(cellText(c, it), widths[i], c.Middle), widths[i])
 			if c.Style != nil && !selected {
 				cell = m.paint(c.Style(it), cell)
 			}

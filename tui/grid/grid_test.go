@@ -234,3 +234,29 @@ func TestFilterRanks(t *testing.T) {
 		t.Fatalf("after append %v, want %v", got, want)
 	}
 }
+
+// TestCellsShowWhatDoesNotPrint: a cell's control characters and escapes
+// show as escapes — they neither reach the terminal nor vanish, so
+// "web\x01" and "web" never look alike — and the columns keep their width.
+func TestCellsShowWhatDoesNotPrint(t *testing.T) {
+	items := []string{"web", "web\x01", "esc\x1b]0;owned\x07", "tab\there"}
+	g := New([]Column[string]{{Title: "ID", Text: func(s string) string { return s }}, {Title: "END", Text: func(string) string { return "|" }}},
+		func(s string) string { return s }, func(s string) []string { return []string{s} }, Styles{})
+	g.SetSize(60, 10)
+	g.SetItems(items)
+	view := g.View()
+	for _, want := range []string{`web\x01`, `esc\x1b]0;owned\a`, `tab\there`} {
+		if !strings.Contains(view, want) {
+			t.Errorf("no %q in\n%s", want, view)
+		}
+	}
+	lines := strings.Split(view, "\n")
+	for _, l := range lines[1:] {
+		if strings.ContainsAny(l, "\x01\x07\x1b\t") {
+			t.Errorf("a line holds a control character: %q", l)
+		}
+		if strings.Index(l, "|") != strings.Index(lines[1], "|") {
+			t.Errorf("columns shifted:\n%s", view)
+		}
+	}
+}
