@@ -333,7 +333,7 @@ func TestFleetSelectionRefusesWhatChoosesNothing(t *testing.T) {
 // chosen — never every command on the config.
 func TestBrokenContextIsOneRow(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	body := fmt.Sprintf("contexts:\n  clean: {store: %q}\n  nostore: {read-only: true}\n  blank: {store: '  '}\n", cleanDir(t))
+	body := fmt.Sprintf("contexts:\n  clean: {store: %q}\n  nostore: {read-only: true}\n  blank: {store: '  '}\n  typo: {store: [a, b]}\n", cleanDir(t))
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,8 @@ func TestBrokenContextIsOneRow(t *testing.T) {
 		code int
 		out  []string
 	}{
-		{[]string{"check", "--all-contexts"}, exitError, []string{"clean (", "no findings", "nostore", "blank", "has no store"}},
+		{[]string{"check", "--all-contexts"}, exitError, []string{"clean (", "no findings", "nostore", "blank", "has no store", `context "typo" in the config cannot be read: line 5: cannot unmarshal`}},
+		{[]string{"--context", "typo", "list"}, exitUsage, nil},
 		{[]string{"locks", "--all-contexts"}, exitError, []string{"nostore ", "FAILED"}},
 		{[]string{"list", "--all-contexts", "-o", "json"}, exitError, []string{`"context": "nostore"`, "has no store"}},
 		{[]string{"--context", "clean", "list", "-o", "json"}, exitOK, []string{`"db"`}},

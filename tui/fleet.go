@@ -346,7 +346,7 @@ func (v *fleetView) checkOne(m fleet.Member) tea.Cmd {
 		opt.Known = stores.Known(last)
 		used := make(chan stores.Store, 1)
 		r, err := fleet.Within(ctx, timeout, func(ctx context.Context) (*check.Report, error) {
-			s, err := cache.get(ctx, m.Name, m.Target)
+			s, err := cache.get(ctx, m)
 			if err != nil {
 				return nil, err
 			}

@@ -450,7 +450,8 @@ func TestFleetFailureKinds(t *testing.T) {
 		o := &fleetOpener{t: t, release: make(chan struct{}), slow: newBlockingStore()}
 		opts := fleetOptions(o)
 		opts.OperationTimeout = time.Second
-		opts.Fleet = []fleet.Member{{Name: "a-slow", Target: "slow"}, {Name: "b-broken", Target: "bogus://x"}}
+		opts.Fleet = []fleet.Member{{Name: "a-slow", Target: "slow"}, {Name: "b-broken", Target: "bogus://x"},
+			{Name: "c-typo", Problem: "line 7: cannot unmarshal !!seq into string"}}
 		h := newAsyncHarnessWith(t, opts)
 		defer h.close()
 		for range 2 {
@@ -462,13 +463,20 @@ func TestFleetFailureKinds(t *testing.T) {
 			h.send(h.next(5 * time.Second))
 		}
 		s := h.screen()
-		for _, want := range []string{"2 contexts  2 answered  2 failed", "a-slow: no answer within 1s", "timed out", "failed"} {
+		for _, want := range []string{"3 contexts  3 answered  3 failed", "a-slow: no answer within 1s", "timed out", "failed"} {
 			if !strings.Contains(s, want) {
 				t.Errorf("the fleet lacks %q:\n%s", want, s)
 			}
 		}
 		if strings.Contains(s, "unreachable") {
 			t.Errorf("a failure is called unreachable:\n%s", s)
+		}
+		// A context whose config entry cannot be read says so, not dialled.
+		h.keys("/")
+		h.typeText("c-typo")
+		h.keys("enter")
+		if s := h.screen(); !strings.Contains(s, `context "c-typo" in the config cannot be read: line 7`) {
+			t.Errorf("the unreadable context's error:\n%s", s)
 		}
 		<-o.slow.returned
 	})

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"statescope/stores"
+	"statescope/stores/fleet"
 )
 
 // fleetStores keeps each fleet context's store open from one check to the
@@ -24,8 +25,13 @@ func newFleetStores(open func(ctx context.Context, target string) (stores.Store,
 	return &fleetStores{open: open, byName: map[string]stores.Store{}}
 }
 
-// get returns the context's open store, opening it if need be.
-func (c *fleetStores) get(ctx context.Context, name, target string) (stores.Store, error) {
+// get returns the context's open store, opening it if need be; a context
+// its config entry keeps from opening fails before any dial.
+func (c *fleetStores) get(ctx context.Context, m fleet.Member) (stores.Store, error) {
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	name := m.Name
 	c.mu.Lock()
 	s, closed := c.byName[name], c.closed
 	c.mu.Unlock()
@@ -35,7 +41,7 @@ func (c *fleetStores) get(ctx context.Context, name, target string) (stores.Stor
 	case s != nil:
 		return s, nil
 	}
-	s, err := c.open(ctx, target)
+	s, err := c.open(ctx, m.Target)
 	if err != nil {
 		return nil, err
 	}

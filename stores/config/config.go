@@ -44,6 +44,24 @@ type Config struct {
 type Context struct {
 	Store    string `yaml:"store"`
 	ReadOnly bool   `yaml:"readonly"`
+	// Problem is why the context's entry could not be read (a list where
+	// the store should be, say): that context fails where it is used, the
+	// others still load.
+	Problem string `yaml:"-"`
+}
+
+// UnmarshalYAML reads a context, keeping what is wrong with it as its
+// Problem rather than failing the whole file.
+func (c *Context) UnmarshalYAML(n *yaml.Node) error {
+	type plain Context // without this method
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		reason := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
+		*c = Context{Problem: strings.Join(strings.Fields(reason), " ")}
+		return nil
+	}
+	*c = Context(p)
+	return nil
 }
 
 // Duration reads "15m"-style YAML values.
@@ -141,6 +159,9 @@ func (c *Config) Context(name string) (string, Context, error) {
 // Check says what keeps the context from naming a store, or from being
 // named: --context "" means the current context.
 func (ctx Context) Check(name, where string) error {
+	if ctx.Problem != "" {
+		return fmt.Errorf("context %q in %s cannot be read: %s", name, where, ctx.Problem)
+	}
 	if name == "" {
 		return fmt.Errorf("a context in %s has an empty name, which --context cannot choose; rename it", where)
 	}

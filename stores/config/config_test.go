@@ -59,6 +59,9 @@ func TestErrors(t *testing.T) {
 		{"bad current", "current-context: z\ncontexts: {a: {store: /x}}", "", "not among the contexts"},
 		{"empty store", "contexts: {a: {store: ''}}", "a", "has no store"},
 		{"bad duration", "stale-after: soon", "", "not a duration"},
+		{"unreadable context", "contexts:\n  a: {store: /x}\n  b: {store: [/y, /z]}\n", "b", `context "b" in `},
+		{"unreadable context's line", "contexts:\n  a: {store: /x}\n  b: {store: [/y, /z]}\n", "b", "line 3: cannot unmarshal"},
+		{"context that is not a map", "contexts:\n  a: {store: /x}\n  b: /y\n", "b", "cannot be read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +73,24 @@ func TestErrors(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestOneUnreadableContextLeavesTheOthers: a mistyped context fails where
+// it is used; every other context, and the file's other settings, load.
+func TestOneUnreadableContextLeavesTheOthers(t *testing.T) {
+	c, err := Load(write(t, "stale-after: 5m\ncontexts:\n  a: {store: /x, readonly: true}\n  b: {store: /y, readonly: maybe}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, ctx, err := c.Context("a"); err != nil || name != "a" || ctx.Store != "/x" || !ctx.ReadOnly {
+		t.Errorf("a: %q %+v %v", name, ctx, err)
+	}
+	if _, _, err := c.Context("b"); err == nil || !strings.Contains(err.Error(), "cannot be read") {
+		t.Errorf("b: %v", err)
+	}
+	if c.StaleAfter.Duration != 5*time.Minute {
+		t.Errorf("stale-after %v", c.StaleAfter)
 	}
 }
 

@@ -26,6 +26,14 @@ const (
 type Member struct {
 	Name   string
 	Target string
+	// Problem is why the config's entry for it could not be read.
+	Problem string
+}
+
+// Check says what keeps the member from being opened before any dial: its
+// config entry could not be read, it has no store, or no name to choose it by.
+func (m Member) Check() error {
+	return config.Context{Store: m.Target, Problem: m.Problem}.Check(m.Name, "the config")
 }
 
 // Label is the member's target without credentials.
@@ -51,7 +59,7 @@ func Select(cfg *config.Config, names []string) ([]Member, error) {
 		}
 		var out []Member
 		for _, n := range cfg.Names() {
-			out = append(out, Member{Name: n, Target: cfg.Contexts[n].Store})
+			out = append(out, Member{Name: n, Target: cfg.Contexts[n].Store, Problem: cfg.Contexts[n].Problem})
 		}
 		return out, nil
 	}
@@ -71,7 +79,7 @@ func Select(cfg *config.Config, names []string) ([]Member, error) {
 		case slices.ContainsFunc(out, func(m Member) bool { return m.Name == n }):
 			continue
 		}
-		out = append(out, Member{Name: n, Target: c.Store})
+		out = append(out, Member{Name: n, Target: c.Store, Problem: c.Problem})
 	}
 	if len(unknown) > 0 {
 		return nil, fmt.Errorf("unknown context(s) %s; known: %s", strings.Join(unknown, ", "), strings.Join(cfg.Names(), ", "))
@@ -173,7 +181,7 @@ func Within[T any](ctx context.Context, timeout time.Duration, f func(context.Co
 
 // Open opens a member's store read-only: fleet work only ever reads.
 func Open(ctx context.Context, m Member) (stores.Store, error) {
-	if err := (config.Context{Store: m.Target}).Check(m.Name, "the config"); err != nil {
+	if err := m.Check(); err != nil {
 		return nil, err
 	}
 	s, err := stores.Open(ctx, m.Target)
