@@ -57,6 +57,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMap$$' -fuzztime $(FUZZTIME) ./remote/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzIsSecretKey$$' -fuzztime $(FUZZTIME) ./stores/redact
 	$(GO) test -run '^$$' -fuzz '^FuzzIsSecretValue$$' -fuzztime $(FUZZTIME) ./stores/redact
+	$(GO) test -run '^$$' -fuzz '^FuzzEscape$$' -fuzztime $(FUZZTIME) ./stores/printable
 
 # Mutation testing of the safety-critical code (slow; not in CI — run it
 # before resolving an issue that touches these packages). One gremlins run per
