@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -13,7 +15,8 @@ import (
 )
 
 // Stores open at the same time share their sessions when their DSNs are
-// the same or differ only in the search_path they name: a fleet of contexts that are
+// the same or (URLs) differ only in the search_path they name, and the PG*
+// environment that fills in what they leave out is too: a fleet of contexts that are
 // schemas of one database (or the TUI's fleet, which keeps every context's
 // store open between checks) then holds as many connections as it runs
 // queries at once, not a pool per context, and PostgreSQL starts a backend
@@ -101,12 +104,13 @@ func (p pool) release() {
 // settings shares, under cfg's search_path, which is taken out of the
 // settings the pool connects with. The pool connects lazily.
 func share(dsn string, cfg *pgxpool.Config) (pool, error) {
-	key := dsn
 	path, perStore := cfg.ConnConfig.RuntimeParams["search_path"]
+	key := dsn
 	if perStore {
 		delete(cfg.ConnConfig.RuntimeParams, "search_path")
 		key = withoutSearchPath(dsn) + "\x00search_path per store"
 	}
+	key += pgEnv()
 	pools.Lock()
 	defer pools.Unlock()
 	sp := pools.byKey[key]
@@ -139,6 +143,20 @@ func withoutSearchPath(dsn string) string {
 	q.Del("search_path")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// pgEnv is the PG* environment, which supplies what a DSN leaves out
+// (PGUSER, PGPASSWORD, PGSSLMODE, …) when it is parsed: a store opened
+// after it changed shares no pool with one opened before.
+func pgEnv() string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PG") {
+			env = append(env, kv)
+		}
+	}
+	slices.Sort(env)
+	return "\x00" + strings.Join(env, "\x00")
 }
 
 func pathOf(ctx context.Context) (string, bool) {
