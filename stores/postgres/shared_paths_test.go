@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"statescope/stores"
 	"statescope/stores/storetest/testserver"
 )
@@ -275,5 +277,150 @@ func TestSharingFollowsTheEnvironment(t *testing.T) {
 		if user != want {
 			t.Errorf("%s connects as %s, want %s", s.Describe(), user, want)
 		}
+	}
+}
+
+// refs is how many stores hold the pool s shares.
+func refs(s *Store) int {
+	pools.Lock()
+	defer pools.Unlock()
+	if pools.byKey[s.pool.shared.key] != s.pool.shared {
+		return 0
+	}
+	return s.pool.shared.refs
+}
+
+// Stores open and close at once, some failing to open, some closed while
+// another store lists on the same pool: no open fails for another's sake,
+// every failed open gives its share back, and once all are closed no pool,
+// goroutine or session is left.
+func TestSharedPoolsOpenAndCloseCleanly(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	pg.MustExec(t, db, `CREATE SCHEMA a; CREATE SCHEMA b`)
+	dsn := pg.SuperuserDSN(db)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := testCtx(t)
+
+	a, err := Open(ctx, schemaDSN(dsn, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
+		t.Fatal("a search_path the server refuses opened")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Open(cancelled, schemaDSN(dsn, "b")); err == nil {
+		t.Fatal("opened with a cancelled context")
+	}
+	if n := refs(a); n != 1 {
+		t.Fatalf("after two failed opens the pool has %d shares, want 1", n)
+	}
+
+	// b closes, twice, while a's listing holds the only connection.
+	pg.MustExec(t, db, "SET search_path = a; "+createTable+"; INSERT INTO iac_resources (name) SELECT 'a-' || i FROM generate_series(1, 600) i")
+	b, err := Open(ctx, schemaDSN(dsn, "b")+"&pool_max_conns=16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b, err = Open(ctx, schemaDSN(dsn, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	err = a.ListRows(ctx, stores.Filter{}, nil, func(rows []stores.Row) error {
+		if listed == 0 {
+			b.Close()
+			b.Close()
+		}
+		listed += len(rows)
+		return nil
+	})
+	if err != nil || listed != 600 {
+		t.Fatalf("a listed %d rows (%v) while b closed", listed, err)
+	}
+
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Go(func() {
+			path := []string{"a", "b", `"unclosed`}[i%3]
+			c, cancel := context.WithTimeout(ctx, time.Duration(rand.IntN(20))*time.Millisecond)
+			defer cancel()
+			s, err := Open(c, schemaDSN(dsn, path))
+			if err != nil {
+				if path != `"unclosed` && c.Err() == nil {
+					t.Error(err)
+				}
+				return
+			}
+			defer s.Close()
+			if _, err := s.List(c, stores.Filter{}); err != nil && c.Err() == nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := refs(a); n != 1 {
+		t.Errorf("after every other store closed the pool has %d shares, want 1", n)
+	}
+	a.Close()
+	pools.Lock()
+	for key := range pools.byKey {
+		if strings.HasPrefix(key, dsn) {
+			t.Errorf("pool %q is open after every store closed", key)
+		}
+	}
+	pools.Unlock()
+	if got := pg.MustExec(t, db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`); got != "0" {
+		t.Errorf("%s sessions after every store closed", got)
+	}
+}
+
+// A session the server ends (an administrator's pg_terminate_backend, a
+// restart) costs at most the query that finds it gone: the store and the
+// others sharing the pool then work on, each under its own path.
+func TestSharedSessionKilled(t *testing.T) {
+	const n = 2
+	pg, db, all := sharedSchemas(t, n, "&pool_max_conns=1")
+	ctx := testCtx(t)
+	for r := range 4 {
+		for i, s := range all {
+			name := fmt.Sprintf("s%d", i)
+			pg.MustExec(t, db, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'statescope'")
+			err := everyPath(ctx, s, name, r)
+			if errors.Is(err, errWrongStore) {
+				t.Fatal(err)
+			}
+			if err != nil { // the dead session was found
+				if err := everyPath(ctx, s, name, r); err != nil {
+					t.Fatalf("round %d, after the session was found dead: %v", r, err)
+				}
+			}
+		}
+	}
+	checkSchemas(t, pg, db, n)
+}
+
+// A held lock's connection is the store's own, set up from the store's
+// DSN whole: its search_path too, which the shared pool's settings lack.
+func TestLockConnectionKeepsItsSearchPath(t *testing.T) {
+	_, _, all := sharedSchemas(t, 2, "")
+	for i, s := range all {
+		want := fmt.Sprintf("s%d", i)
+		if got := s.lockCfg.RuntimeParams["search_path"]; got != want {
+			t.Errorf("lock connections use search_path %q, want %q", got, want)
+		}
+		if err := s.Lock(testCtx(t), "x"+want); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := s.held["x"+want].conn.QueryRow(testCtx(t), "SHOW search_path").Scan(&got); err != nil || got != want {
+			t.Errorf("a lock connection runs under %q (%v), want %q", got, err, want)
+		}
+	}
+	if _, ok := all[0].pool.shared.pool.Config().ConnConfig.RuntimeParams["search_path"]; ok {
+		t.Error("the shared pool connects with a search_path of its own")
 	}
 }
