@@ -115,7 +115,7 @@ func share(dsn string, cfg *pgxpool.Config) (pool, error) {
 	defer pools.Unlock()
 	sp := pools.byKey[key]
 	if sp == nil {
-		if !strings.Contains(dsn, "pool_max_conns") {
+		if !setsPoolSize(dsn) {
 			cfg.MaxConns = sharedMaxConns
 		}
 		if perStore {
@@ -130,6 +130,17 @@ func share(dsn string, cfg *pgxpool.Config) (pool, error) {
 	}
 	sp.refs++
 	return pool{shared: sp, path: path}, nil
+}
+
+// setsPoolSize tells whether dsn sets pool_max_conns, in any spelling
+// pgx reads (pgxpool's parse gives a default size when it does not).
+func setsPoolSize(dsn string) bool {
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	_, set := cc.RuntimeParams["pool_max_conns"]
+	return set
 }
 
 // withoutSearchPath is a URL DSN without its search_path. A keyword DSN

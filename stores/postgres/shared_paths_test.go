@@ -424,3 +424,24 @@ func TestLockConnectionKeepsItsSearchPath(t *testing.T) {
 		t.Error("the shared pool connects with a search_path of its own")
 	}
 }
+
+// A shared pool holds up to 16 sessions unless the DSN sets its size, in
+// whatever spelling pgx reads.
+func TestSharedPoolSize(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	url := pg.SuperuserDSN(db) + "&search_path=a"
+	kw := fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable search_path=a", pg.Host, pg.Port, db)
+	for dsn, want := range map[string]int32{
+		url:                         sharedMaxConns,
+		url + "&pool_max_conns=3":   3,
+		url + "&pool%5Fmax_conns=5": 5,
+		kw:                          sharedMaxConns,
+		kw + " pool_max_conns = 6":  6,
+		kw + " pool_max_conns='7'":  7,
+	} {
+		if got := openAs(t, dsn).pool.shared.pool.Config().MaxConns; got != want {
+			t.Errorf("%s: pool of %d sessions, want %d", dsn, got, want)
+		}
+	}
+}
