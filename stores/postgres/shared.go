@@ -193,7 +193,8 @@ func tagPath(ctx context.Context, c *pgx.Conn) error {
 
 // switchPath sets a connection to the acquiring store's search_path unless
 // it is on it already. A connection whose switch failed is closed: its
-// path is then unknown.
+// path is then unknown. One the server had ended is replaced, as a failed
+// ping's is, so another store's session being ended fails no query here.
 func switchPath(ctx context.Context, c *pgx.Conn) (bool, error) {
 	want, ok := pathOf(ctx)
 	if !ok {
@@ -205,6 +206,9 @@ func switchPath(ctx context.Context, c *pgx.Conn) (bool, error) {
 	}
 	delete(data, pathTag)
 	if _, err := c.Exec(ctx, "SELECT set_config('search_path', $1, false)", want); err != nil {
+		if c.IsClosed() && ctx.Err() == nil {
+			return false, nil // pgxpool acquires another
+		}
 		return false, err
 	}
 	data[pathTag] = want
