@@ -128,9 +128,5 @@ func (a *app) openContext(ctx context.Context, name string) (tui.Session, error)
 
 // openForReading opens a diff target; it is only ever read.
 func openForReading(ctx context.Context, target string) (stores.Store, error) {
-	s, err := stores.Open(ctx, target)
-	if err != nil {
-		return nil, err
-	}
-	return stores.ReadOnly(s), nil
+	return stores.OpenReadOnly(ctx, target)
 }

@@ -23,6 +23,9 @@ type Target struct {
 	URL    *url.URL
 	// Path is the local directory for bare-path and file:// targets.
 	Path string
+	// ReadOnly: opened by OpenReadOnly, only to be read. A backend may
+	// then share what is safe to share between readers only.
+	ReadOnly bool
 }
 
 // Opener builds a store from a parsed target.
@@ -121,11 +124,24 @@ func unwrapURLError(err error) error {
 }
 
 // Open opens the store a target names, through the registered backends.
-func Open(ctx context.Context, raw string) (Store, error) {
+func Open(ctx context.Context, raw string) (Store, error) { return open(ctx, raw, false) }
+
+// OpenReadOnly opens a target only to read it: the store is wrapped by
+// ReadOnly, and its backend is told (Target.ReadOnly).
+func OpenReadOnly(ctx context.Context, raw string) (Store, error) {
+	s, err := open(ctx, raw, true)
+	if err != nil {
+		return nil, err
+	}
+	return ReadOnly(s), nil
+}
+
+func open(ctx context.Context, raw string, readOnly bool) (Store, error) {
 	t, err := ParseTarget(raw)
 	if err != nil {
 		return nil, err
 	}
+	t.ReadOnly = readOnly
 	registryMu.RLock()
 	b, ok := registry[t.Scheme]
 	registryMu.RUnlock()

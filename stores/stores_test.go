@@ -2,6 +2,7 @@ package stores
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -257,5 +258,26 @@ func TestReadOnlyRefusesEveryMutation(t *testing.T) {
 	}
 	if !IsReadOnly(ro) {
 		t.Error("IsReadOnly false")
+	}
+}
+
+// TestOpenReadOnlyTellsTheBackend: OpenReadOnly wraps the store and tells
+// its backend it will only be read; Open does not.
+func TestOpenReadOnlyTellsTheBackend(t *testing.T) {
+	var told []bool
+	Register("intent", "intent:// (test)", func(_ context.Context, tg Target) (Store, error) {
+		told = append(told, tg.ReadOnly)
+		return readOnly{}, nil // any Store will do: it is never used
+	})
+	ctx := context.Background()
+	if _, err := Open(ctx, "intent://x"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenReadOnly(ctx, "intent://x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsReadOnly(s) || len(told) != 2 || told[0] || !told[1] {
+		t.Errorf("read-only wrapper %v, backend told %v", IsReadOnly(s), told)
 	}
 }

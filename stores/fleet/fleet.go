@@ -184,9 +184,5 @@ func Open(ctx context.Context, m Member) (stores.Store, error) {
 	if err := m.Check(); err != nil {
 		return nil, err
 	}
-	s, err := stores.Open(ctx, m.Target)
-	if err != nil {
-		return nil, err
-	}
-	return stores.ReadOnly(s), nil
+	return stores.OpenReadOnly(ctx, m.Target)
 }

@@ -27,7 +27,12 @@ import (
 )
 
 func init() {
-	open := func(ctx context.Context, t stores.Target) (stores.Store, error) { return Open(ctx, t.Raw) }
+	open := func(ctx context.Context, t stores.Target) (stores.Store, error) {
+		if t.ReadOnly {
+			return OpenReader(ctx, t.Raw)
+		}
+		return Open(ctx, t.Raw)
+	}
 	const usage = "postgres://user@host:port/db?sslmode=disable (any pgx DSN; PG* variables honoured)"
 	stores.Register("postgres", usage, open)
 	stores.Register("postgresql", usage, open)
@@ -88,7 +93,16 @@ type Store struct {
 
 // Open connects to the database a pgx DSN (URL or keyword form) names and
 // checks it answers. It creates nothing: the table is created on first write.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string) (*Store, error) { return open(ctx, dsn, false) }
+
+// OpenReader is Open for a store that will only be read (a fleet's
+// check, a diff's other side): it may share sessions with readers of
+// other schemas of the same database (shared.go). A store that may write
+// never does: behind a transaction-mode pooler a search_path switch and
+// the next statement can land on different server sessions.
+func OpenReader(ctx context.Context, dsn string) (*Store, error) { return open(ctx, dsn, true) }
+
+func open(ctx context.Context, dsn string, reader bool) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -111,7 +125,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	cfg.ConnConfig.RuntimeParams["DateStyle"] = "ISO"
 	lockCfg := cfg.ConnConfig.Copy()
-	pool, err := share(dsn, cfg)
+	pool, err := share(dsn, cfg, reader)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", target, ctxErr(ctx, err))
 	}

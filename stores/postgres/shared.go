@@ -15,25 +15,27 @@ import (
 )
 
 // Stores open at the same time share their sessions when their DSNs are
-// the same or (URLs) differ only in the search_path they name, and the PG*
-// environment that fills in what they leave out is too: a fleet of contexts that are
-// schemas of one database (or the TUI's fleet, which keeps every context's
-// store open between checks) then holds as many connections as it runs
-// queries at once, not a pool per context, and PostgreSQL starts a backend
-// per connection rather than per context.
+// the same, and the PG* environment that fills in what they leave out is
+// too. Readers (OpenReader: a fleet's checks, a diff's other side) also
+// share when their DSNs (URLs) differ only in the search_path they name: a
+// fleet of contexts that are schemas of one database, or the TUI's fleet,
+// which keeps every context's store open between checks, then holds as
+// many connections as it runs queries at once, not a pool per context, and
+// PostgreSQL starts a backend per connection rather than per context.
 //
-// When the DSNs name a search_path, a shared connection runs each store's
-// queries under that store's: the store names it in the context it
-// acquires with, and a connection set to another path is switched before it
-// is handed out. search_path is the only setting a shared connection
-// changes, and it is never changed inside a transaction (statescope's
-// pooled queries run none), so no rollback can undo a switch behind the
-// pool's back. (A pooler in transaction mode could run the switch and the
-// query on different server sessions; the engine's session advisory locks
-// do not work behind one either, so its stores are not behind one.)
-// Stores whose DSNs name none share only with the same DSN:
-// the server's default search_path cannot be restored on a connection that
-// started on another (RESET goes back to the startup value).
+// A shared reader connection runs each store's queries under that store's
+// search_path: the store names it in the context it acquires with, and a
+// connection set to another path is switched before it is handed out.
+// search_path is the only setting a shared connection changes, and it is
+// never changed inside a transaction (statescope's pooled queries run
+// none), so no rollback can undo a switch behind the pool's back. Behind a
+// pooler in transaction mode the switch and the next statement could land
+// on different server sessions (the engine's session advisory locks do not
+// work behind one either); that is why a store that may write never shares
+// across search_paths. Readers whose DSNs name none share only with the
+// same DSN: the server's default search_path cannot be restored on a
+// connection that started on another (RESET goes back to the startup
+// value).
 
 // pathKey carries the acquiring store's search_path to the pool's hooks.
 type pathKey struct{}
@@ -101,10 +103,12 @@ func (p pool) release() {
 }
 
 // share returns a handle on the pool every store with cfg's connection
-// settings shares, under cfg's search_path, which is taken out of the
-// settings the pool connects with. The pool connects lazily.
-func share(dsn string, cfg *pgxpool.Config) (pool, error) {
+// settings shares. For a reader, that is every reader whose DSN differs
+// at most in search_path: its search_path is taken out of the settings
+// the pool connects with and set per query. The pool connects lazily.
+func share(dsn string, cfg *pgxpool.Config, reader bool) (pool, error) {
 	path, perStore := cfg.ConnConfig.RuntimeParams["search_path"]
+	perStore = perStore && reader
 	key := dsn
 	if perStore {
 		delete(cfg.ConnConfig.RuntimeParams, "search_path")

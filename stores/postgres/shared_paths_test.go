@@ -115,7 +115,7 @@ func sharedSchemas(t *testing.T, n int, extra string) (*testserver.PG, string, [
 			pg.MustExec(t, db, "SET search_path = "+schema+"; "+createTable+
 				fmt.Sprintf("; INSERT INTO iac_resources (name, updated_at) VALUES ('%s-inf', 'infinity')", schema))
 		}
-		all = append(all, openAs(t, schemaDSN(dsn, schema)))
+		all = append(all, openReader(t, schemaDSN(dsn, schema)))
 	}
 	return pg, db, all
 }
@@ -209,7 +209,7 @@ func TestSharingFollowsTheDSN(t *testing.T) {
 				pg.MustExec(t, db, "DROP TABLE IF EXISTS "+s+".iac_resources")
 			}
 			ctx := testCtx(t)
-			a, b := openAs(t, tt.dsnA), openAs(t, tt.dsnB)
+			a, b := openReader(t, tt.dsnA), openReader(t, tt.dsnB)
 			if got := a.pool.shared == b.pool.shared; got != tt.shared {
 				t.Errorf("shared = %v, want %v", got, tt.shared)
 			}
@@ -266,9 +266,9 @@ func TestSharingFollowsTheEnvironment(t *testing.T) {
 	db := pg.NewDatabase(t, role)
 	dsn := fmt.Sprintf("postgres://%s:%d/%s?sslmode=disable&search_path=", pg.Host, pg.Port, db)
 	t.Setenv("PGUSER", "postgres")
-	a := openAs(t, dsn+"a")
+	a := openReader(t, dsn+"a")
 	t.Setenv("PGUSER", role)
-	b := openAs(t, dsn+"b")
+	b := openReader(t, dsn+"b")
 	for s, want := range map[*Store]string{a: "postgres", b: role} {
 		var user string
 		if err := s.pool.QueryRow(testCtx(t), "SELECT current_user").Scan(&user); err != nil {
@@ -302,16 +302,16 @@ func TestSharedPoolsOpenAndCloseCleanly(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx := testCtx(t)
 
-	a, err := Open(ctx, schemaDSN(dsn, "a"))
+	a, err := OpenReader(ctx, schemaDSN(dsn, "a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
+	if _, err := OpenReader(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
 		t.Fatal("a search_path the server refuses opened")
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := Open(cancelled, schemaDSN(dsn, "b")); err == nil {
+	if _, err := OpenReader(cancelled, schemaDSN(dsn, "b")); err == nil {
 		t.Fatal("opened with a cancelled context")
 	}
 	if n := refs(a); n != 1 {
@@ -320,12 +320,12 @@ func TestSharedPoolsOpenAndCloseCleanly(t *testing.T) {
 
 	// b closes, twice, while a's listing holds the only connection.
 	pg.MustExec(t, db, "SET search_path = a; "+createTable+"; INSERT INTO iac_resources (name) SELECT 'a-' || i FROM generate_series(1, 600) i")
-	b, err := Open(ctx, schemaDSN(dsn, "b")+"&pool_max_conns=16")
+	b, err := OpenReader(ctx, schemaDSN(dsn, "b")+"&pool_max_conns=16")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
-	b, err = Open(ctx, schemaDSN(dsn, "b"))
+	b, err = OpenReader(ctx, schemaDSN(dsn, "b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestSharedPoolsOpenAndCloseCleanly(t *testing.T) {
 			path := []string{"a", "b", `"unclosed`}[i%3]
 			c, cancel := context.WithTimeout(ctx, time.Duration(rand.IntN(20))*time.Millisecond)
 			defer cancel()
-			s, err := Open(c, schemaDSN(dsn, path))
+			s, err := OpenReader(c, schemaDSN(dsn, path))
 			if err != nil {
 				if path != `"unclosed` && c.Err() == nil {
 					t.Error(err)
@@ -434,7 +434,7 @@ func TestSharedPoolSize(t *testing.T) {
 		kw + " pool_max_conns = 6":  6,
 		kw + " pool_max_conns='7'":  7,
 	} {
-		if got := openAs(t, dsn).pool.shared.pool.Config().MaxConns; got != want {
+		if got := openReader(t, dsn).pool.shared.pool.Config().MaxConns; got != want {
 			t.Errorf("%s: pool of %d sessions, want %d", dsn, got, want)
 		}
 	}

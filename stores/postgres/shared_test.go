@@ -11,6 +11,43 @@ import (
 	"statescope/stores/storetest/testserver"
 )
 
+// openReader opens a store to read, closed when the test ends.
+func openReader(t testing.TB, dsn string) *Store {
+	t.Helper()
+	s, err := OpenReader(testCtx(t), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Stores that may write never share across search_paths (a pooler in
+// transaction mode could run a switch and a write on different server
+// sessions): each keeps its own path from its first packet; only the
+// very same DSN shares.
+func TestWritersDoNotShareAcrossSearchPaths(t *testing.T) {
+	pg := testserver.Postgres(t)
+	db := pg.NewDatabase(t, "")
+	pg.MustExec(t, db, `CREATE SCHEMA a; CREATE SCHEMA b`)
+	dsn := pg.SuperuserDSN(db)
+	a, b, reader := openAs(t, schemaDSN(dsn, "a")), openAs(t, schemaDSN(dsn, "b")), openReader(t, schemaDSN(dsn, "a"))
+	if a.pool.shared == b.pool.shared || a.pool.shared == reader.pool.shared {
+		t.Fatal("a store that may write shares a pool with another search_path's store")
+	}
+	if again := openAs(t, schemaDSN(dsn, "a")); again.pool.shared != a.pool.shared {
+		t.Error("two writers with the very same DSN do not share")
+	}
+	for name, s := range map[string]*Store{"a": a, "b": b} {
+		if err := s.Save(testCtx(t), &stores.State{ResourceID: "in-" + name, Status: "active"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := pg.MustExec(t, db, `SELECT string_agg(name, ',') FROM `+name+`.iac_resources`); got != "in-"+name {
+			t.Errorf("schema %s holds %q", name, got)
+		}
+	}
+}
+
 // schemaDSN is dsn (which has a query already) with a search_path added.
 func schemaDSN(dsn, path string) string { return dsn + "&search_path=" + path }
 
@@ -48,7 +85,7 @@ func TestStoresOnOneServerShareSessions(t *testing.T) {
 	db := pg.NewDatabase(t, "")
 	pg.MustExec(t, db, `CREATE SCHEMA a; CREATE SCHEMA b`)
 	dsn := pg.SuperuserDSN(db)
-	a, b := openAs(t, schemaDSN(dsn, "a")), openAs(t, schemaDSN(dsn, "b"))
+	a, b := openReader(t, schemaDSN(dsn, "a")), openReader(t, schemaDSN(dsn, "b"))
 	for _, s := range []*Store{a, b} {
 		if len(ids(t, s)) != 0 {
 			t.Fatal("a new schema lists records")
@@ -69,9 +106,9 @@ func TestSharedSessionKeepsEachStoresSearchPath(t *testing.T) {
 	pg.MustExec(t, db, `CREATE SCHEMA a; CREATE SCHEMA b; CREATE SCHEMA c`)
 	dsn := pg.SuperuserDSN(db) + "&pool_max_conns=1"
 	stores3 := map[string]*Store{
-		"a":       openAs(t, schemaDSN(dsn, "a")),
-		"b":       openAs(t, schemaDSN(dsn, "c,b")), // c first: the table is created in c
-		"default": openAs(t, dsn),
+		"a":       openReader(t, schemaDSN(dsn, "a")),
+		"b":       openReader(t, schemaDSN(dsn, "c,b")), // c first: the table is created in c
+		"default": openReader(t, dsn),
 	}
 	ctx := testCtx(t)
 	for round := range 3 {
@@ -106,7 +143,7 @@ func TestSharedSessionKeepsEachStoresSearchPath(t *testing.T) {
 		t.Errorf("%d sessions, want 2", n)
 	}
 
-	if _, err := Open(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
+	if _, err := OpenReader(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
 		t.Error("a search_path the server refuses opened")
 	}
 	if got := ids(t, stores3["a"]); len(got) != 3 {
@@ -123,7 +160,7 @@ func TestSharedSessionUnderConcurrency(t *testing.T) {
 	var all []*Store
 	for i := range 6 {
 		pg.MustExec(t, db, fmt.Sprintf(`CREATE SCHEMA s%d`, i))
-		s := openAs(t, schemaDSN(dsn, fmt.Sprintf("s%d", i)))
+		s := openReader(t, schemaDSN(dsn, fmt.Sprintf("s%d", i)))
 		if err := s.Save(testCtx(t), &stores.State{ResourceID: fmt.Sprintf("only-%d", i), Status: "active"}); err != nil {
 			t.Fatal(err)
 		}
@@ -149,11 +186,11 @@ func TestLastCloseEndsTheSharedPool(t *testing.T) {
 	pg := testserver.Postgres(t)
 	db := pg.NewDatabase(t, "")
 	dsn := pg.SuperuserDSN(db)
-	a, err := Open(testCtx(t), schemaDSN(dsn, "public"))
+	a, err := OpenReader(testCtx(t), schemaDSN(dsn, "public"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(testCtx(t), schemaDSN(dsn, "pg_catalog,public"))
+	b, err := OpenReader(testCtx(t), schemaDSN(dsn, "pg_catalog,public"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +210,7 @@ func TestLastCloseEndsTheSharedPool(t *testing.T) {
 	if got := pg.MustExec(t, db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'statescope'`); got != "0" {
 		t.Errorf("%s statescope sessions after every store closed", got)
 	}
-	c := openAs(t, dsn)
+	c := openReader(t, dsn)
 	if len(ids(t, c)) != 0 {
 		t.Fatal("records in a new database")
 	}
