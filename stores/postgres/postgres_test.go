@@ -63,9 +63,15 @@ func openDB(t testing.TB) (*Store, *testserver.PG, string) {
 	return openAs(t, pg.SuperuserDSN(db)), pg, db
 }
 
-func openAs(t testing.TB, dsn string) *Store {
+func openAs(t testing.TB, dsn string) *Store { t.Helper(); return openWith(t, Open, dsn) }
+
+// openReader opens a store to read (OpenReader).
+func openReader(t testing.TB, dsn string) *Store { t.Helper(); return openWith(t, OpenReader, dsn) }
+
+// openWith opens a store with open, closed when the test ends.
+func openWith(t testing.TB, open func(context.Context, string) (*Store, error), dsn string) *Store {
 	t.Helper()
-	s, err := Open(testCtx(t), dsn)
+	s, err := open(testCtx(t), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,17 +11,6 @@ import (
 	"statescope/stores/storetest/testserver"
 )
 
-// openReader opens a store to read, closed when the test ends.
-func openReader(t testing.TB, dsn string) *Store {
-	t.Helper()
-	s, err := OpenReader(testCtx(t), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // Stores that may write never share across search_paths (a pooler in
 // transaction mode could run a switch and a write on different server
 // sessions): each keeps its own path from its first packet; only the
