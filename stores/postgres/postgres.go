@@ -98,8 +98,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) { return open(ctx, ds
 // OpenReader is Open for a store that will only be read (a fleet's
 // check, a diff's other side): it may share sessions with readers of
 // other schemas of the same database (shared.go). A store that may write
-// never does: behind a transaction-mode pooler a search_path switch and
-// the next statement can land on different server sessions.
+// shares only with the very same DSN, so its statements run exactly as
+// the engine's do, on the search_path its connection starts with.
 func OpenReader(ctx context.Context, dsn string) (*Store, error) { return open(ctx, dsn, true) }
 
 func open(ctx context.Context, dsn string, reader bool) (*Store, error) {
@@ -129,15 +129,13 @@ func open(ctx context.Context, dsn string, reader bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", target, ctxErr(ctx, err))
 	}
-	// Logging in proves the server answers (and, on a shared connection,
-	// that the search_path is accepted); the connection then serves the
-	// first query.
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
+	// Logging in proves the server answers; the connection then serves
+	// the first query. (A reader's search_path is sent with each statement:
+	// one the server refuses fails the store's first query.)
+	if err := pool.ping(ctx); err != nil {
 		pool.release()
 		return nil, fmt.Errorf("postgres %s: connect: %w", target, ctxErr(ctx, err))
 	}
-	conn.Release()
 	return &Store{pool: pool, lockCfg: lockCfg, target: target, held: map[string]*heldLock{}}, nil
 }
 

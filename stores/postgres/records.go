@@ -269,7 +269,7 @@ func (s *Store) list(ctx context.Context, f stores.Filter, cols string) ([]store
 	}
 	rows, done, err := s.listQuery(ctx, "SELECT "+cols+" FROM iac_resources ORDER BY name")
 	if err != nil {
-		return nil, s.fail(ctx, "list", "", err)
+		return nil, s.noTable(ctx, err)
 	}
 	defer done()
 	var out []stores.Entry
@@ -290,10 +290,7 @@ func (s *Store) list(ctx context.Context, f stores.Filter, cols string) ([]store
 		}
 	}
 	if err := rows.Err(); err != nil {
-		if isCode(err, codeUndefinedTable) {
-			return nil, nil
-		}
-		return nil, s.fail(ctx, "list", "", err)
+		return nil, s.noTable(ctx, err)
 	}
 	return out, nil
 }
@@ -310,19 +307,24 @@ var (
 	configShape  = jsonShape("applied_config")
 )
 
+// noTable is a listing's error, or none when the table does not exist:
+// nothing was ever saved.
+func (s *Store) noTable(ctx context.Context, err error) error {
+	if isCode(err, codeUndefinedTable) {
+		return nil
+	}
+	return s.fail(ctx, "list", "", err)
+}
+
 // listQuery sends a listing in one round trip with every result column in
-// binary form. The pool's exec mode would have them all as text, which
-// the server prints and pgx parses at a cost (timestamps, arrays) a large
-// listing feels; binary asks neither. done closes the rows and hands the
+// binary form (pool.QueryBinary). done closes the rows and hands the
 // connection back.
 func (s *Store) listQuery(ctx context.Context, sql string) (rows pgx.Rows, done func(), err error) {
-	conn, err := s.pool.Acquire(ctx)
+	rows, err = s.pool.QueryBinary(ctx, sql)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := conn.Conn()
-	rows = pgx.RowsFromResultReader(c.TypeMap(), c.PgConn().ExecParams(ctx, sql, nil, nil, nil, []int16{pgx.BinaryFormatCode}))
-	return rows, func() { rows.Close(); conn.Release() }, nil
+	return rows, rows.Close, nil
 }
 
 // rowCols reads a listed row, its dependencies too, without its JSON
@@ -344,7 +346,7 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 	}
 	rows, done, err := s.listQuery(ctx, "SELECT "+rowCols+" FROM iac_resources")
 	if err != nil {
-		return s.fail(ctx, "list", "", err)
+		return s.noTable(ctx, err)
 	}
 	defer done()
 	var dec objectDecoder
@@ -388,10 +390,7 @@ func (s *Store) ListRows(ctx context.Context, f stores.Filter, known func(source
 		}
 	}
 	if err := rows.Err(); err != nil {
-		if isCode(err, codeUndefinedTable) {
-			return nil
-		}
-		return s.fail(ctx, "list", "", err)
+		return s.noTable(ctx, err)
 	}
 	if len(batch) > 0 {
 		return yield(batch)

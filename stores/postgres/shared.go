@@ -23,26 +23,16 @@ import (
 // many connections as it runs queries at once, not a pool per context, and
 // PostgreSQL starts a backend per connection rather than per context.
 //
-// A shared reader connection runs each store's queries under that store's
-// search_path: the store names it in the context it acquires with, and a
-// connection set to another path is switched before it is handed out.
-// search_path is the only setting a shared connection changes, and it is
-// never changed inside a transaction (statescope's pooled queries run
-// none), so no rollback can undo a switch behind the pool's back. Behind a
-// pooler in transaction mode the switch and the next statement could land
-// on different server sessions (the engine's session advisory locks do not
-// work behind one either); that is why a store that may write never shares
-// across search_paths. Readers whose DSNs name none share only with the
-// same DSN: the server's default search_path cannot be restored on a
-// connection that started on another (RESET goes back to the startup
-// value).
+// Such a pool's connections start on the server's default search_path and
+// never leave it: each statement of a reader that names one is sent after
+// set_config(search_path, …, true) in the same round trip, before one
+// Sync, so both run in one implicit transaction and the path ends with it.
+// No session state is shared, so no cancellation, error or pooler in
+// transaction mode (which keeps a transaction on one server session) can
+// leave one store's statement under another's path.
 
-// pathKey carries the acquiring store's search_path to the pool's hooks.
-type pathKey struct{}
-
-// pathTag is where a connection remembers the search_path it runs under
-// (pgconn's per-connection data); absent, it is unknown.
-const pathTag = "statescope.search_path"
+// setPathSQL sets the search_path until the end of the transaction.
+const setPathSQL = "SELECT set_config('search_path', $1, true)"
 
 // sharedMaxConns is a shared pool's size when the DSN does not set
 // pool_max_conns: enough for the fleet's default parallelism with room to
@@ -62,30 +52,183 @@ type sharedPool struct {
 }
 
 // pool is one store's handle on a shared pool: the pool's query methods,
-// each run under the store's search_path (if its DSN names one).
+// each run under the store's search_path when it names one (local).
 type pool struct {
 	shared *sharedPool
 	path   string
+	local  bool
 }
 
-func (p pool) in(ctx context.Context) context.Context {
-	return context.WithValue(ctx, pathKey{}, p.path)
+// acquire hands over a connection on which first succeeded: first sends
+// the store's path and its statement and reads the path's result, cleaning
+// up itself when it fails. When it fails because the server had ended the
+// session (so nothing ran), one more connection is tried, as pgxpool does
+// when a ping fails.
+func (p pool) acquire(ctx context.Context, first func(*pgxpool.Conn) error) (*pgxpool.Conn, error) {
+	for retried := false; ; retried = true {
+		conn, err := p.shared.pool.Acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err = first(conn); err == nil {
+			return conn, nil
+		}
+		ended := conn.Conn().IsClosed() && ctx.Err() == nil
+		conn.Release()
+		if !ended || retried {
+			return nil, err
+		}
+	}
+}
+
+// send sends a statement, after the store's path, on a connection of its
+// own: the caller reads the statement's result from the batch, closes it
+// and releases the connection.
+func (p pool) send(ctx context.Context, sql string, args []any) (*pgxpool.Conn, pgx.BatchResults, error) {
+	var br pgx.BatchResults
+	conn, err := p.acquire(ctx, func(c *pgxpool.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(setPathSQL, p.path)
+		b.Queue(sql, args...)
+		br = c.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		return nil
+	})
+	return conn, br, err
 }
 
 func (p pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return p.shared.pool.Query(p.in(ctx), sql, args...)
+	if !p.local {
+		return p.shared.pool.Query(ctx, sql, args...)
+	}
+	conn, br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := br.Query() // its error comes back through rows
+	return &releasingRows{Rows: rows, done: func() { br.Close(); conn.Release() }}, nil
 }
 
 func (p pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return p.shared.pool.QueryRow(p.in(ctx), sql, args...)
+	if !p.local {
+		return p.shared.pool.QueryRow(ctx, sql, args...)
+	}
+	rows, err := p.Query(ctx, sql, args...)
+	return firstRow{rows, err}
 }
 
 func (p pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return p.shared.pool.Exec(p.in(ctx), sql, args...)
+	if !p.local {
+		return p.shared.pool.Exec(ctx, sql, args...)
+	}
+	conn, br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
-func (p pool) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	return p.shared.pool.Acquire(p.in(ctx))
+// QueryBinary runs a statement without arguments with every result column
+// in binary form (the pool's exec mode would have them as text, which the
+// server prints and pgx parses at a cost a large listing feels).
+func (p pool) QueryBinary(ctx context.Context, sql string) (pgx.Rows, error) {
+	var mrr *pgconn.MultiResultReader
+	conn, err := p.acquire(ctx, func(c *pgxpool.Conn) error {
+		b := &pgconn.Batch{}
+		if p.local {
+			b.ExecParams(setPathSQL, [][]byte{[]byte(p.path)}, nil, nil, nil)
+		}
+		b.ExecParams(sql, nil, nil, nil, []int16{pgx.BinaryFormatCode})
+		mrr = c.Conn().PgConn().ExecBatch(ctx, b)
+		if !p.local {
+			return nil
+		}
+		if !mrr.NextResult() {
+			return mrr.Close()
+		}
+		if _, err := mrr.ResultReader().Close(); err != nil {
+			mrr.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !mrr.NextResult() {
+		err := mrr.Close()
+		conn.Release()
+		if err == nil {
+			err = errors.New("postgres: no result")
+		}
+		return nil, err
+	}
+	rows := pgx.RowsFromResultReader(conn.Conn().TypeMap(), mrr.ResultReader())
+	return &releasingRows{Rows: rows, done: func() { mrr.Close(); conn.Release() }}, nil
+}
+
+// ping proves the server answers: a connection is acquired (made, the
+// first time) and handed back.
+func (p pool) ping(ctx context.Context) error {
+	conn, err := p.shared.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn.Release()
+	return nil
+}
+
+// releasingRows finishes its statement's round trip and hands the
+// connection back when closed or read to the end, as pgxpool's rows do.
+type releasingRows struct {
+	pgx.Rows
+	done func()
+	once sync.Once
+}
+
+func (r *releasingRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *releasingRows) Close() {
+	r.Rows.Close()
+	r.once.Do(r.done)
+}
+
+// firstRow is QueryRow's row: the first of rows.
+type firstRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r firstRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 // release gives the store's share back; the last one closes the pool.
@@ -103,16 +246,17 @@ func (p pool) release() {
 }
 
 // share returns a handle on the pool every store with cfg's connection
-// settings shares. For a reader, that is every reader whose DSN differs
-// at most in search_path: its search_path is taken out of the settings
-// the pool connects with and set per query. The pool connects lazily.
+// settings shares. For a reader, that is every reader whose URL DSN
+// differs at most in search_path: its search_path is taken out of the
+// settings the pool connects with and sent with each statement. The pool
+// connects lazily.
 func share(dsn string, cfg *pgxpool.Config, reader bool) (pool, error) {
-	path, perStore := cfg.ConnConfig.RuntimeParams["search_path"]
-	perStore = perStore && reader
 	key := dsn
-	if perStore {
+	path, local := "", false
+	if reader {
+		path, local = cfg.ConnConfig.RuntimeParams["search_path"]
 		delete(cfg.ConnConfig.RuntimeParams, "search_path")
-		key = withoutSearchPath(dsn) + "\x00search_path per store"
+		key = withoutSearchPath(dsn) + "\x00readers"
 	}
 	key += pgEnv()
 	pools.Lock()
@@ -122,9 +266,6 @@ func share(dsn string, cfg *pgxpool.Config, reader bool) (pool, error) {
 		if !setsPoolSize(dsn) {
 			cfg.MaxConns = sharedMaxConns
 		}
-		if perStore {
-			cfg.BeforeConnect, cfg.AfterConnect, cfg.PrepareConn = startUnder, tagPath, switchPath
-		}
 		p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 		if err != nil {
 			return pool{}, err
@@ -133,7 +274,7 @@ func share(dsn string, cfg *pgxpool.Config, reader bool) (pool, error) {
 		pools.byKey[key] = sp
 	}
 	sp.refs++
-	return pool{shared: sp, path: path}, nil
+	return pool{shared: sp, path: path, local: local}, nil
 }
 
 // setsPoolSize tells whether dsn sets pool_max_conns, in any spelling
@@ -172,49 +313,4 @@ func pgEnv() string {
 	}
 	slices.Sort(env)
 	return "\x00" + strings.Join(env, "\x00")
-}
-
-func pathOf(ctx context.Context) (string, bool) {
-	p, ok := ctx.Value(pathKey{}).(string)
-	return p, ok
-}
-
-// startUnder opens a new connection on the acquiring store's search_path,
-// so a connection made for one store needs no switch.
-func startUnder(ctx context.Context, cc *pgx.ConnConfig) error {
-	if p, ok := pathOf(ctx); ok {
-		cc.RuntimeParams["search_path"] = p
-	}
-	return nil
-}
-
-func tagPath(ctx context.Context, c *pgx.Conn) error {
-	if p, ok := pathOf(ctx); ok { // else opened by the pool itself: unknown
-		c.PgConn().CustomData()[pathTag] = p
-	}
-	return nil
-}
-
-// switchPath sets a connection to the acquiring store's search_path unless
-// it is on it already. A connection whose switch failed is closed: its
-// path is then unknown. One the server had ended is replaced, as a failed
-// ping's is, so another store's session being ended fails no query here.
-func switchPath(ctx context.Context, c *pgx.Conn) (bool, error) {
-	want, ok := pathOf(ctx)
-	if !ok {
-		return true, errors.New("postgres: a shared connection was asked for without a search_path")
-	}
-	data := c.PgConn().CustomData()
-	if have, ok := data[pathTag].(string); ok && have == want {
-		return true, nil
-	}
-	delete(data, pathTag)
-	if _, err := c.Exec(ctx, "SELECT set_config('search_path', $1, false)", want); err != nil {
-		if c.IsClosed() && ctx.Err() == nil {
-			return false, nil // pgxpool acquires another
-		}
-		return false, err
-	}
-	data[pathTag] = want
-	return true, nil
 }

@@ -85,10 +85,10 @@ func TestStoresOnOneServerShareSessions(t *testing.T) {
 	}
 }
 
-// One connection serves stores on different search_paths in turn, beside
-// a store on the server's default: every read and write lands in the
-// store's own schema, tables are created where the engine would create them, and a
-// search_path the server refuses fails its store alone.
+// One connection serves stores on different search_paths and one on the
+// server's default in turn: every read and write lands in the store's own
+// schema, tables are created where the engine would create them, and a
+// search_path the server refuses fails its store's statements alone.
 func TestSharedSessionKeepsEachStoresSearchPath(t *testing.T) {
 	pg := testserver.Postgres(t)
 	db := pg.NewDatabase(t, "")
@@ -126,14 +126,20 @@ func TestSharedSessionKeepsEachStoresSearchPath(t *testing.T) {
 	if got := pg.MustExec(t, db, `SELECT to_regclass('b.iac_resources') IS NULL`); got != "t" {
 		t.Error("a table was created in b, the second schema on the path")
 	}
-	// pool_max_conns=1: one session for a and b, one for the store on the
-	// server's default search_path, which cannot share theirs.
-	if n := sessions(t, stores3["a"], db); n != 2 {
-		t.Errorf("%d sessions, want 2", n)
+	// pool_max_conns=1: the three share one session, and it is left on the
+	// server's default path (each path ends with its statement's
+	// transaction).
+	if n := sessions(t, stores3["a"], db); n != 1 {
+		t.Errorf("%d sessions, want 1", n)
+	}
+	var left string
+	if err := stores3["a"].pool.shared.pool.QueryRow(ctx, "SHOW search_path").Scan(&left); err != nil || left != `"$user", public` {
+		t.Errorf("the shared session is left on search_path %q (%v), want the server's default", left, err)
 	}
 
-	if _, err := OpenReader(ctx, schemaDSN(dsn, `"unclosed`)); err == nil {
-		t.Error("a search_path the server refuses opened")
+	refused := openReader(t, schemaDSN(dsn, `"unclosed`))
+	if _, err := refused.List(ctx, stores.Filter{}); err == nil || !strings.Contains(err.Error(), "search_path") {
+		t.Errorf("a search_path the server refuses: %v", err)
 	}
 	if got := ids(t, stores3["a"]); len(got) != 3 {
 		t.Errorf("after a refused search_path, a lists %v", got)
