@@ -137,8 +137,8 @@ func checkSchemas(t *testing.T, pg *testserver.PG, db string, n int) {
 
 // Every pooled query of every store runs under the store's search_path
 // while stores take turns on one or two connections, some of them
-// abandoning their queries at random points (a cancelled switch, a
-// cancelled query, a cancelled listing) for the others to reuse.
+// abandoning their queries at random points (cancelled with the path sent,
+// mid-query, mid-listing) for the others to reuse.
 func TestEverySharedQueryRunsUnderItsStoresPath(t *testing.T) {
 	for _, conns := range []int{1, 2} {
 		t.Run(fmt.Sprintf("pool_max_conns=%d", conns), func(t *testing.T) {
@@ -377,7 +377,7 @@ func TestSharedPoolsOpenAndCloseCleanly(t *testing.T) {
 
 // A session the server ends (an administrator's pg_terminate_backend, a
 // restart) fails no query of another store that would have used it: a
-// switch that finds it gone takes another connection. The store and the
+// statement whose path finds it gone takes another connection. The store and the
 // others sharing the pool work on, each under its own path.
 func TestSharedSessionKilled(t *testing.T) {
 	const n = 2

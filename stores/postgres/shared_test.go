@@ -11,9 +11,8 @@ import (
 	"statescope/stores/storetest/testserver"
 )
 
-// Stores that may write never share across search_paths (a pooler in
-// transaction mode could run a switch and a write on different server
-// sessions): each keeps its own path from its first packet; only the
+// Stores that may write never share across search_paths: each keeps its
+// own path from its first packet, as the engine's connections do; only the
 // very same DSN shares.
 func TestWritersDoNotShareAcrossSearchPaths(t *testing.T) {
 	pg := testserver.Postgres(t)
@@ -146,7 +145,7 @@ func TestSharedSessionKeepsEachStoresSearchPath(t *testing.T) {
 	}
 }
 
-// Stores switching one connection between them, at once, each see only
+// Stores taking turns on one connection, at once, each see only
 // their own records (run with -race).
 func TestSharedSessionUnderConcurrency(t *testing.T) {
 	pg := testserver.Postgres(t)
