@@ -44,8 +44,8 @@ func newFindingsView(e *env) *findingsView {
 		// column, whole under the table for the selected finding, goes
 		// first when narrow.
 		{Title: "KIND", Whole: true, Text: func(f check.Finding) string { return string(f.Kind) }},
-		{Title: "RESOURCES", Flex: true, Middle: true, MinWidth: 16, Text: func(f check.Finding) string { return ptext.Escape(strings.Join(f.Resources, ", ")) }},
-		{Title: "EVIDENCE", MinWidth: 20, Drop: 1, Text: func(f check.Finding) string { return ptext.Escape(redact.Text(f.Evidence)) }},
+		{Title: "RESOURCES", Flex: true, Middle: true, MinWidth: 16, Text: func(f check.Finding) string { return strings.Join(f.Resources, ", ") }},
+		{Title: "EVIDENCE", MinWidth: 20, Drop: 1, Text: func(f check.Finding) string { return redact.Text(f.Evidence) }},
 	}, findingKey, func(f check.Finding) []string {
 		return append([]string{string(f.Kind), string(f.Severity)}, f.Resources...)
 	}, st.Grid)

@@ -75,9 +75,9 @@ func newFleetView(e *env) *fleetView {
 	// and stuck counts (the findings count them), then the lock and record
 	// counts, in that order: ORPH/STALE stays.
 	g := grid.New([]grid.Column[fleetRow]{
-		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return ptext.Escape(r.member.Name) },
+		{Title: "CONTEXT", Flex: true, Middle: true, MinWidth: 20, Text: func(r fleetRow) string { return r.member.Name },
 			Style: func(r fleetRow) *lipgloss.Style { return fleetStyle(st, r) }},
-		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 7, Text: func(r fleetRow) string { return ptext.Escape(r.member.Label()) }},
+		{Title: "TARGET", MaxWidth: 40, Middle: true, MinWidth: 12, Drop: 7, Text: func(r fleetRow) string { return r.member.Label() }},
 		{Title: "TRANSPORT", MaxWidth: 10, Drop: 8, Text: func(r fleetRow) string { return r.member.Transport() }},
 		{Title: "RECORDS", MaxWidth: 8, Drop: 1, Text: num(func(r fleetRow) int { return sum(r.report.Records) })},
 		{Title: "LOCKED", MaxWidth: 7, Drop: 2, Text: num(func(r fleetRow) int { return sum(r.report.Locks) })},
