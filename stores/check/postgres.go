@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,10 +37,9 @@ func (c *checker) postgres(ctx context.Context, s stores.Store, skip map[string]
 		return err
 	}
 	for _, r := range found {
-		source := "iac_resources row name=" + strconv.Quote(r.Name)
-		skip[source] = true
+		skip[r.Source] = true
 		c.add(Finding{Kind: UnreadableTimestamp, Severity: Warning, Resources: []string{r.Name},
-			Source:   source,
+			Source:   r.Source,
 			Evidence: fmt.Sprintf("created_at %s, updated_at %s: infinite or outside years 1–9999, so it has no RFC 3339 form and readers that scan it fail", r.CreatedAt, r.UpdatedAt),
 			Repair:   psqlRepair(c.opt.Target, fmt.Sprintf(fixTimestampsSQL, quoteLiteral(r.Name)))})
 	}

@@ -110,8 +110,8 @@ ORDER BY name`
 
 // UnreadableTime is a row whose created_at or updated_at has no RFC 3339
 // form (±infinity, a year outside 1–9999), with both as PostgreSQL
-// prints them.
-type UnreadableTime struct{ Name, CreatedAt, UpdatedAt string }
+// prints them, and the source List gives its unreadable entry.
+type UnreadableTime struct{ Name, CreatedAt, UpdatedAt, Source string }
 
 // UnreadableTimes lists the rows whose timestamps upstream cannot read
 // (List has them as unreadable); a missing table has none.
@@ -119,7 +119,9 @@ func (s *Store) UnreadableTimes(ctx context.Context) ([]UnreadableTime, error) {
 	rows, _ := s.pool.Query(ctx, unreadableTimesSQL) // its error comes back through rows too
 	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UnreadableTime, error) {
 		var u UnreadableTime
-		return u, r.Scan(&u.Name, &u.CreatedAt, &u.UpdatedAt)
+		err := r.Scan(&u.Name, &u.CreatedAt, &u.UpdatedAt)
+		u.Source = source(u.Name)
+		return u, err
 	})
 	if err != nil {
 		if isCode(err, codeUndefinedTable) {
